@@ -1,0 +1,281 @@
+// The element-wise ("post-GEMM") part of each cell, one forward and one
+// backward kernel per cell kind, after oneDNN's split. The GEMMs and the walk
+// over layers, directions and time live in the driver; these kernels see one
+// timestep of one direction: `rows` batch rows and `hiddenSize` units.
+//
+// Every kernel honours per-row lengths: at a padded step (`time >= lengths[row]`)
+// the state is carried over unchanged, the output is zero, and backward passes
+// the state gradient through untouched with zero gate gradients.
+
+/// Buffers of one timestep shared by every cell's kernels. Rows are contiguous
+/// with the strides given; the gate buffer holds `gateCount * hiddenSize` per row.
+public struct CellStep {
+    public var rows: Int
+    public var hiddenSize: Int
+    /// Sequence position of this step, for the length mask.
+    public var time: Int
+    /// Per-row sequence lengths, or nil when every row is full length.
+    public var lengths: UnsafePointer<Int32>?
+    public var gates: UnsafeMutablePointer<Float>
+    public var previousHidden: UnsafePointer<Float>
+    public var hidden: UnsafeMutablePointer<Float>
+    /// Where the layer's output row goes (a slice of `[rows, directions * hiddenSize]`).
+    public var output: UnsafeMutablePointer<Float>
+    public var outputStride: Int
+
+    public init(rows: Int, hiddenSize: Int, time: Int, lengths: UnsafePointer<Int32>?,
+                gates: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>,
+                hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        self.rows = rows
+        self.hiddenSize = hiddenSize
+        self.time = time
+        self.lengths = lengths
+        self.gates = gates
+        self.previousHidden = previousHidden
+        self.hidden = hidden
+        self.output = output
+        self.outputStride = outputStride
+    }
+
+    /// The padded-row rule of every forward kernel; returns whether `row` is active.
+    @inline(__always)
+    func carryOverIfPadded(row: Int) -> Bool {
+        if isActive(row: row, time: time, lengths: lengths) { return true }
+        let size = hiddenSize
+        (hidden + row * size).update(from: previousHidden + row * size, count: size)
+        (output + row * outputStride).update(repeating: 0, count: size)
+        return false
+    }
+}
+
+/// Gradient buffers of one timestep, walked in reverse time order.
+public struct CellGradientStep {
+    /// Gradient reaching this step's hidden state from the next step (through
+    /// the recurrent GEMM); read here.
+    public var hidden: UnsafePointer<Float>
+    /// Gradient of the loss with respect to this step's output row, or nil when
+    /// the output feeds nothing (the last layer of a many-to-one model).
+    public var output: UnsafePointer<Float>?
+    public var outputStride: Int
+    /// Written: the part of the previous hidden state's gradient that does not
+    /// go through the recurrent GEMM (which then accumulates onto it).
+    public var previousHidden: UnsafeMutablePointer<Float>
+
+    public init(hidden: UnsafePointer<Float>, output: UnsafePointer<Float>?, outputStride: Int,
+                previousHidden: UnsafeMutablePointer<Float>) {
+        self.hidden = hidden
+        self.output = output
+        self.outputStride = outputStride
+        self.previousHidden = previousHidden
+    }
+
+    /// The total gradient on the hidden state at `row`, units `offset..<offset+lanes`.
+    @inline(__always)
+    func hiddenGradient(row: Int, hiddenSize: Int, offset: Int, lanes: Int) -> Vector {
+        var gradient = load(hidden + row * hiddenSize + offset, lanes: lanes)
+        if let output { gradient += load(output + row * outputStride + offset, lanes: lanes) }
+        return gradient
+    }
+}
+
+// MARK: - Vanilla RNN
+
+/// `h = act(W_ih x + b_ih + W_hh h' + b_hh)`; the gate buffer holds the
+/// summed pre-activation and is overwritten with `h`.
+public enum VanillaRNNKernel {
+    public static func forward(_ step: CellStep, relu: Bool) {
+        let size = step.hiddenSize
+        for row in 0..<step.rows where step.carryOverIfPadded(row: row) {
+            let gates = step.gates + row * size
+            let hidden = step.hidden + row * size
+            let output = step.output + row * step.outputStride
+            forEachChunk(size) { offset, lanes in
+                let pre = load(gates + offset, lanes: lanes)
+                let h = relu ? pre.replacing(with: 0, where: pre .< 0) : vectorTanh(pre)
+                store(h, gates + offset, lanes: lanes)
+                store(h, hidden + offset, lanes: lanes)
+                store(h, output + offset, lanes: lanes)
+            }
+        }
+    }
+
+    /// Overwrites the gate buffer (holding `h`) with the pre-activation gradient.
+    public static func backward(_ step: CellStep, _ gradient: CellGradientStep, relu: Bool) {
+        let size = step.hiddenSize
+        for row in 0..<step.rows {
+            let gates = step.gates + row * size
+            let previous = gradient.previousHidden + row * size
+            let active = isActive(row: row, time: step.time, lengths: step.lengths)
+            forEachChunk(size) { offset, lanes in
+                let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
+                guard active else {
+                    store(Vector(), gates + offset, lanes: lanes)
+                    store(dh, previous + offset, lanes: lanes)
+                    return
+                }
+                let h = load(gates + offset, lanes: lanes)
+                let derivative = relu ? Vector(repeating: 1).replacing(with: 0, where: h .<= 0) : 1 - h * h
+                store(dh * derivative, gates + offset, lanes: lanes)
+                store(Vector(), previous + offset, lanes: lanes)
+            }
+        }
+    }
+}
+
+// MARK: - LSTM
+
+/// Gates i, f, g, o in PyTorch's order; `c = f c' + i g`, `h = o tanh(c)`.
+/// The gate buffer holds the summed pre-activations and is overwritten with
+/// the activated gates, which backward needs.
+public enum LSTMKernel {
+    public static func forward(_ step: CellStep, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
+        let size = step.hiddenSize
+        for row in 0..<step.rows {
+            guard step.carryOverIfPadded(row: row) else {
+                (cell + row * size).update(from: previousCell + row * size, count: size)
+                continue
+            }
+            let gates = step.gates + row * 4 * size
+            let hidden = step.hidden + row * size
+            let output = step.output + row * step.outputStride
+            forEachChunk(size) { offset, lanes in
+                let i = vectorSigmoid(load(gates + offset, lanes: lanes))
+                let f = vectorSigmoid(load(gates + size + offset, lanes: lanes))
+                let g = vectorTanh(load(gates + 2 * size + offset, lanes: lanes))
+                let o = vectorSigmoid(load(gates + 3 * size + offset, lanes: lanes))
+                let c = multiplyAdd(f, load(previousCell + row * size + offset, lanes: lanes), i * g)
+                let h = o * vectorTanh(c)
+                store(i, gates + offset, lanes: lanes)
+                store(f, gates + size + offset, lanes: lanes)
+                store(g, gates + 2 * size + offset, lanes: lanes)
+                store(o, gates + 3 * size + offset, lanes: lanes)
+                store(c, cell + row * size + offset, lanes: lanes)
+                store(h, hidden + offset, lanes: lanes)
+                store(h, output + offset, lanes: lanes)
+            }
+        }
+    }
+
+    /// Overwrites the activated gates with pre-activation gradients and
+    /// `cellGradient` (the cell-state gradient from the next step) with the
+    /// previous step's.
+    public static func backward(_ step: CellStep, _ gradient: CellGradientStep,
+                                previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
+                                cellGradient: UnsafeMutablePointer<Float>) {
+        let size = step.hiddenSize
+        for row in 0..<step.rows {
+            let gates = step.gates + row * 4 * size
+            let dCell = cellGradient + row * size
+            let previous = gradient.previousHidden + row * size
+            let active = isActive(row: row, time: step.time, lengths: step.lengths)
+            forEachChunk(size) { offset, lanes in
+                let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
+                guard active else {
+                    for gate in 0..<4 { store(Vector(), gates + gate * size + offset, lanes: lanes) }
+                    store(dh, previous + offset, lanes: lanes)
+                    return
+                }
+                let i = load(gates + offset, lanes: lanes)
+                let f = load(gates + size + offset, lanes: lanes)
+                let g = load(gates + 2 * size + offset, lanes: lanes)
+                let o = load(gates + 3 * size + offset, lanes: lanes)
+                let tanhC = vectorTanh(load(cell + row * size + offset, lanes: lanes))
+                let dc = multiplyAdd(dh * o, 1 - tanhC * tanhC, load(dCell + offset, lanes: lanes))
+                let cPrevious = load(previousCell + row * size + offset, lanes: lanes)
+                store(dc * g * i * (1 - i), gates + offset, lanes: lanes)
+                store(dc * cPrevious * f * (1 - f), gates + size + offset, lanes: lanes)
+                store(dc * i * (1 - g * g), gates + 2 * size + offset, lanes: lanes)
+                store(dh * tanhC * o * (1 - o), gates + 3 * size + offset, lanes: lanes)
+                store(dc * f, dCell + offset, lanes: lanes)
+                store(Vector(), previous + offset, lanes: lanes)
+            }
+        }
+    }
+}
+
+// MARK: - GRU
+
+/// Gates r, z, n in PyTorch's order: `r = σ(x_r + h_r)`, `z = σ(x_z + h_z)`,
+/// `n = tanh(x_n + r (W_hn h' + b_hn))`, `h = (1 - z) n + z h'`. The input
+/// and recurrent projections stay separate because `r` scales only the latter.
+public enum GRUKernel {
+    /// - Parameters:
+    ///   - recurrent: `W_hh h'` for this step, `[rows, 3H]`, without bias.
+    ///   - recurrentBias: `b_hh`, `[3H]`.
+    ///   - candidateRecurrent: written: `W_hn h' + b_hn` per row, `[rows, H]`, kept for backward.
+    public static func forward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
+                               candidateRecurrent: UnsafeMutablePointer<Float>) {
+        let size = step.hiddenSize
+        for row in 0..<step.rows {
+            guard step.carryOverIfPadded(row: row) else {
+                (candidateRecurrent + row * size).update(repeating: 0, count: size)
+                continue
+            }
+            let gates = step.gates + row * 3 * size
+            let hiddenPart = recurrent + row * 3 * size
+            let hidden = step.hidden + row * size
+            let output = step.output + row * step.outputStride
+            forEachChunk(size) { offset, lanes in
+                let hr = load(hiddenPart + offset, lanes: lanes) + load(recurrentBias + offset, lanes: lanes)
+                let hz = load(hiddenPart + size + offset, lanes: lanes) + load(recurrentBias + size + offset, lanes: lanes)
+                let hn = load(hiddenPart + 2 * size + offset, lanes: lanes) + load(recurrentBias + 2 * size + offset, lanes: lanes)
+                let r = vectorSigmoid(load(gates + offset, lanes: lanes) + hr)
+                let z = vectorSigmoid(load(gates + size + offset, lanes: lanes) + hz)
+                let n = vectorTanh(multiplyAdd(r, hn, load(gates + 2 * size + offset, lanes: lanes)))
+                let hPrevious = load(step.previousHidden + row * size + offset, lanes: lanes)
+                let h = multiplyAdd(z, hPrevious - n, n)
+                store(r, gates + offset, lanes: lanes)
+                store(z, gates + size + offset, lanes: lanes)
+                store(n, gates + 2 * size + offset, lanes: lanes)
+                store(hn, candidateRecurrent + row * size + offset, lanes: lanes)
+                store(h, hidden + offset, lanes: lanes)
+                store(h, output + offset, lanes: lanes)
+            }
+        }
+    }
+
+    /// Overwrites the gates with the input-side pre-activation gradients
+    /// `[dr, dz, dn]` and `candidateRecurrent` with `dn * r`, and writes the
+    /// recurrent-side gradients `[dr, dz, dn * r]` contiguously to
+    /// `recurrentGradient` (`[rows, 3H]`) for this step's recurrent GEMM.
+    public static func backward(_ step: CellStep, _ gradient: CellGradientStep,
+                                candidateRecurrent: UnsafeMutablePointer<Float>,
+                                recurrentGradient: UnsafeMutablePointer<Float>) {
+        let size = step.hiddenSize
+        for row in 0..<step.rows {
+            let gates = step.gates + row * 3 * size
+            let hiddenSide = recurrentGradient + row * 3 * size
+            let candidate = candidateRecurrent + row * size
+            let previous = gradient.previousHidden + row * size
+            let active = isActive(row: row, time: step.time, lengths: step.lengths)
+            forEachChunk(size) { offset, lanes in
+                let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
+                guard active else {
+                    for gate in 0..<3 {
+                        store(Vector(), gates + gate * size + offset, lanes: lanes)
+                        store(Vector(), hiddenSide + gate * size + offset, lanes: lanes)
+                    }
+                    store(Vector(), candidate + offset, lanes: lanes)
+                    store(dh, previous + offset, lanes: lanes)
+                    return
+                }
+                let r = load(gates + offset, lanes: lanes)
+                let z = load(gates + size + offset, lanes: lanes)
+                let n = load(gates + 2 * size + offset, lanes: lanes)
+                let hn = load(candidate + offset, lanes: lanes)
+                let hPrevious = load(step.previousHidden + row * size + offset, lanes: lanes)
+                let dn = dh * (1 - z) * (1 - n * n)
+                let dz = dh * (hPrevious - n) * z * (1 - z)
+                let dr = dn * hn * r * (1 - r)
+                store(dr, gates + offset, lanes: lanes)
+                store(dz, gates + size + offset, lanes: lanes)
+                store(dn, gates + 2 * size + offset, lanes: lanes)
+                store(dr, hiddenSide + offset, lanes: lanes)
+                store(dz, hiddenSide + size + offset, lanes: lanes)
+                store(dn * r, hiddenSide + 2 * size + offset, lanes: lanes)
+                store(dn * r, candidate + offset, lanes: lanes)
+                store(dh * z, previous + offset, lanes: lanes)
+            }
+        }
+    }
+}

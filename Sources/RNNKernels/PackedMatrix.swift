@@ -1,0 +1,50 @@
+/// op(B), k×n, packed into `GEMM.microColumns`-column panels for
+/// `GEMM.multiply(m:a:lda:transposeA:packedB:columns:c:ldc:accumulate:scratch:)`.
+///
+/// Built once per shape and refilled with `pack` whenever the weights change:
+/// the recurrent weights are packed once per optimizer step and multiplied at
+/// every timestep. Read-only while multiplying, so threads may share one.
+///
+/// Layout: panel `p` holds columns `16p..<16p+16` as k rows of 16 floats,
+/// zero-padded past column n; panels follow one another.
+///
+/// ```swift
+/// let recurrent = PackedMatrix(rows: hidden, columns: 4 * hidden)
+/// recurrent.pack(wHidden, ldb: hidden, transposed: true)   // W_hh is [4·hidden, hidden]
+/// ```
+public final class PackedMatrix: @unchecked Sendable {
+    /// k: the summation depth.
+    public let rows: Int
+    /// n: the output columns.
+    public let columns: Int
+    /// The panels, 64-byte aligned; whole panels, so the last one is zero-padded.
+    let storage: AlignedBuffer
+
+    /// Allocates storage for a k×n op(B), filled with zeros until `pack` is called.
+    ///
+    /// - Parameters:
+    ///   - k: Rows of op(B), the summation depth.
+    ///   - n: Columns of op(B).
+    public init(rows k: Int, columns n: Int) {
+        precondition(k >= 0 && n >= 0, "PackedMatrix: negative shape \(k)×\(n)")
+        rows = k
+        columns = n
+        let panelCount = (n + GEMM.microColumns - 1) / GEMM.microColumns
+        storage = AlignedBuffer(count: panelCount * GEMM.microColumns * k)
+    }
+
+    /// Packs op(B) from `b`.
+    ///
+    /// - Parameters:
+    ///   - b: The first element of B: k×n with row stride `ldb`, or n×k when `transposed`.
+    ///   - ldb: B's row stride, at least its width (`columns`, or `rows` when transposed).
+    ///   - transposed: Whether op(B) is the transpose of what `b` holds.
+    /// - Complexity: O(k·n).
+    public func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool) {
+        precondition(ldb >= (transposed ? rows : columns),
+                     "PackedMatrix.pack: ldb=\(ldb) is narrower than B's storage width \(transposed ? rows : columns)")
+        guard rows > 0, columns > 0 else { return }
+        GEMM.packB(b, ldb: ldb, transposed: transposed,
+                   depth: 0..<rows, columns: 0..<columns, into: storage.baseAddress)
+    }
+}

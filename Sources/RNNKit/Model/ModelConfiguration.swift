@@ -1,0 +1,166 @@
+/// The recurrent cell a model is built from, named as in PyTorch.
+public enum CellKind: String, Sendable, CaseIterable, Codable {
+    /// Long short-term memory: gates i, f, g, o.
+    case lstm
+    /// Gated recurrent unit: gates r, z, n.
+    case gru
+    /// Elman RNN with tanh activation.
+    case rnnTanh = "rnn_tanh"
+    /// Elman RNN with ReLU activation.
+    case rnnReLU = "rnn_relu"
+
+    /// Gate blocks stacked in `weight_ih` / `weight_hh`: 4, 3 or 1.
+    public var gateCount: Int {
+        switch self {
+        case .lstm: 4
+        case .gru: 3
+        case .rnnTanh, .rnnReLU: 1
+        }
+    }
+
+    /// Whether the cell carries a cell state beside the hidden state.
+    public var hasCellState: Bool { self == .lstm }
+}
+
+/// How sequences map to outputs: the four classic topologies.
+public enum Topology: String, Sendable, CaseIterable, Codable {
+    /// An output at every step (language modelling, tagging).
+    case manyToMany = "many_to_many"
+    /// One output per sequence, taken at its last valid step (classification, regression).
+    case manyToOne = "many_to_one"
+    /// One input vector to one output: a sequence of length one.
+    case oneToOne = "one_to_one"
+    /// One input vector to a sequence: the vector is the first step's input and
+    /// each later step reads the previous output (the target during training).
+    case oneToMany = "one_to_many"
+    /// An encoder reads the input sequence; its final state starts a decoder
+    /// that produces an output at every step of its own input sequence.
+    case encoderDecoder = "encoder_decoder"
+
+    /// Whether the model emits one output per step rather than per sequence.
+    public var outputsPerStep: Bool {
+        switch self {
+        case .manyToMany, .oneToMany, .encoderDecoder: true
+        case .manyToOne, .oneToOne: false
+        }
+    }
+}
+
+/// What the first layer reads.
+public enum InputEncoding: Sendable, Equatable {
+    /// Float feature vectors of the given width.
+    case dense(features: Int)
+    /// Integer tokens looked up in a learned `embedding.weight` table `[vocabularySize, dimension]`.
+    case embedding(vocabularySize: Int, dimension: Int)
+    /// Integer tokens fed as one-hot vectors of width `vocabularySize` (done as a
+    /// column gather of `weight_ih`, never materialised).
+    case oneHot(vocabularySize: Int)
+
+    /// Width of the first recurrent layer's input.
+    public var rnnInputSize: Int {
+        switch self {
+        case .dense(let features): features
+        case .embedding(_, let dimension): dimension
+        case .oneHot(let vocabularySize): vocabularySize
+        }
+    }
+
+    /// Whether inputs are integer tokens.
+    public var readsTokens: Bool {
+        if case .dense = self { return false }
+        return true
+    }
+}
+
+/// Everything that fixes a model's shape.
+public struct ModelConfiguration: Sendable, Equatable {
+    public var cell: CellKind
+    public var input: InputEncoding
+    public var hiddenSize: Int
+    public var layers: Int
+    public var bidirectional: Bool
+    public var outputSize: Int
+    public var topology: Topology
+    /// The characters of a character-level model, index = token; empty otherwise.
+    public var vocabulary: [Character]
+
+    public init(cell: CellKind, input: InputEncoding, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
+                outputSize: Int, topology: Topology, vocabulary: [Character] = []) {
+        self.cell = cell
+        self.input = input
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.outputSize = outputSize
+        self.topology = topology
+        self.vocabulary = vocabulary
+    }
+
+    public var directions: Int { bidirectional ? 2 : 1 }
+
+    /// Checks sizes; every model goes through this before allocating.
+    public func validate() throws(ModelError) {
+        func positive(_ value: Int, _ name: String) throws(ModelError) {
+            guard value > 0 else { throw .invalidConfiguration("\(name) must be positive, got \(value)") }
+        }
+        try positive(hiddenSize, "hidden_size")
+        try positive(layers, "num_layers")
+        try positive(outputSize, "output_size")
+        switch input {
+        case .dense(let features): try positive(features, "input_size")
+        case .embedding(let vocabularySize, let dimension):
+            try positive(vocabularySize, "vocab_size")
+            try positive(dimension, "embedding_dim")
+        case .oneHot(let vocabularySize): try positive(vocabularySize, "vocab_size")
+        }
+        if topology == .oneToMany {
+            guard case .dense(let features) = input, features == outputSize else {
+                throw .invalidConfiguration("one_to_many feeds outputs back as inputs: it needs dense input with input_size == output_size")
+            }
+        }
+        if topology == .encoderDecoder, input.readsTokens {
+            throw .invalidConfiguration("encoder_decoder models read dense feature inputs")
+        }
+        if !vocabulary.isEmpty {
+            guard vocabulary.count == vocabularySize else {
+                throw .invalidConfiguration("vocabulary has \(vocabulary.count) characters but the model reads \(vocabularySize.map(String.init) ?? "dense") tokens")
+            }
+        }
+        let limit = 1 << 24
+        guard hiddenSize <= limit, input.rnnInputSize <= limit, outputSize <= limit, layers <= 1024 else {
+            throw .invalidConfiguration("a size is beyond what RNNKit supports (hidden \(hiddenSize), input \(input.rnnInputSize), output \(outputSize), layers \(layers))")
+        }
+    }
+
+    /// The token vocabulary size, or nil for dense input.
+    public var vocabularySize: Int? {
+        switch input {
+        case .dense: nil
+        case .embedding(let vocabularySize, _), .oneHot(let vocabularySize): vocabularySize
+        }
+    }
+}
+
+/// Errors about a model's configuration, parameters or use.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case invalidConfiguration(String)
+    case missingParameter(name: String, source: String)
+    case parameterShape(name: String, expected: [Int], actual: [Int], source: String)
+    case unexpectedParameter(name: String, source: String)
+    case metadata(key: String, problem: String, source: String)
+    case inputMismatch(String)
+    case tooLarge(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let message): "invalid model configuration: \(message)"
+        case .missingParameter(let name, let source): "\(source): missing parameter tensor '\(name)'"
+        case .parameterShape(let name, let expected, let actual, let source):
+            "\(source): parameter '\(name)' has shape \(actual), expected \(expected)"
+        case .unexpectedParameter(let name, let source): "\(source): tensor '\(name)' is not a parameter of this model"
+        case .metadata(let key, let problem, let source): "\(source): metadata '\(key)' \(problem)"
+        case .inputMismatch(let message): "data does not fit the model: \(message)"
+        case .tooLarge(let message): "too large: \(message)"
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import RNNKernels
+
+/// Where each named parameter tensor lives in a model's single flat buffer.
+///
+/// All parameters share one contiguous, cache-line aligned buffer (and each
+/// gradient buffer has the same layout), so the optimiser, clipping, the
+/// gradient reduction and checkpointing are each one pass over one array.
+/// Each tensor starts on a cache line; the padding between them stays zero.
+struct ParameterLayout: Sendable {
+    struct Entry: Sendable {
+        let name: String
+        let shape: [Int]
+        let offset: Int
+        var count: Int { shape.reduce(1, *) }
+    }
+
+    private(set) var entries: [Entry] = []
+    private var index: [String: Int] = [:]
+    private(set) var totalCount = 0
+
+    /// Floats per cache line.
+    private static let alignment = AlignedBuffer.alignment / MemoryLayout<Float>.stride
+
+    init(configuration: ModelConfiguration) {
+        let c = configuration
+        let gates = c.cell.gateCount * c.hiddenSize
+        if case .embedding(let vocabularySize, let dimension) = c.input {
+            add("embedding.weight", [vocabularySize, dimension])
+        }
+        if c.topology == .encoderDecoder { addStack("encoder", c, gates: gates) }
+        addStack("rnn", c, gates: gates)
+        add("head.weight", [c.outputSize, c.hiddenSize * c.directions])
+        add("head.bias", [c.outputSize])
+    }
+
+    private mutating func addStack(_ prefix: String, _ c: ModelConfiguration, gates: Int) {
+        for layer in 0..<c.layers {
+            let inputSize = layer == 0 ? c.input.rnnInputSize : c.hiddenSize * c.directions
+            for direction in 0..<c.directions {
+                let suffix = Self.suffix(layer: layer, direction: direction)
+                add("\(prefix).weight_ih\(suffix)", [gates, inputSize])
+                add("\(prefix).weight_hh\(suffix)", [gates, c.hiddenSize])
+                add("\(prefix).bias_ih\(suffix)", [gates])
+                add("\(prefix).bias_hh\(suffix)", [gates])
+            }
+        }
+    }
+
+    /// PyTorch's suffix: `_l{k}` and `_reverse` for the backward direction.
+    static func suffix(layer: Int, direction: Int) -> String {
+        "_l\(layer)" + (direction == 1 ? "_reverse" : "")
+    }
+
+    private mutating func add(_ name: String, _ shape: [Int]) {
+        let entry = Entry(name: name, shape: shape, offset: totalCount)
+        index[name] = entries.count
+        entries.append(entry)
+        totalCount += (entry.count + Self.alignment - 1) / Self.alignment * Self.alignment
+    }
+
+    func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
+
+    /// The offset of a tensor known to exist (names built by the model itself).
+    func offset(_ name: String) -> Int {
+        guard let position = index[name] else { preconditionFailure("no parameter named \(name)") }
+        return entries[position].offset
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import RNNKernels
+
+/// Runs a model's forward and backward passes over a batch, sharded across
+/// threads, with every buffer allocated once per shape and reused.
+final class Engine {
+    let model: Model
+    let prepared: PreparedNetwork
+    let scheduler: ShardScheduler
+    let withGradients: Bool
+    private(set) var shards: [ShardWorkspace] = []
+    private var rowCapacity = 0
+    private var timeCapacity = 0
+    private var decoderTimeCapacity = 0
+    /// Batch row of each mini-batch position (the identity when no rows are given).
+    private var rowIndices: [Int] = []
+    private var shardLosses: [Double] = []
+
+    init(model: Model, threads: Int, withGradients: Bool) {
+        self.model = model
+        prepared = PreparedNetwork(model: model)
+        scheduler = ShardScheduler(threads: threads)
+        self.withGradients = withGradients
+    }
+
+    /// Grows the shard workspaces to hold `rows` sequences of the batch's length.
+    private func reserve(rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
+        let shardCount = ShardScheduler.shardCount(rows: rows)
+        let shardRows = min(rows, ShardScheduler.shardRows)
+        if shardCount <= shards.count, shardRows <= rowCapacity, timeSteps <= timeCapacity,
+           decoderTimeSteps <= decoderTimeCapacity { return }
+        let newRows = max(shardRows, rowCapacity)
+        let newTime = max(timeSteps, timeCapacity), newDecoderTime = max(decoderTimeSteps, decoderTimeCapacity)
+        let newCount = max(shardCount, shards.count)
+        try checkMemory(shards: newCount, rows: newRows, timeSteps: newTime, decoderTimeSteps: newDecoderTime)
+        shards = (0..<newCount).map { _ in
+            ShardWorkspace(model: model, rowCapacity: newRows, timeCapacity: newTime,
+                           decoderTimeCapacity: newDecoderTime, withGradients: withGradients)
+        }
+        shardLosses = Array(repeating: 0, count: newCount)
+        (rowCapacity, timeCapacity, decoderTimeCapacity) = (newRows, newTime, newDecoderTime)
+    }
+
+    /// Refuses a shape whose buffers would not fit in physical memory, before
+    /// allocating anything.
+    private func checkMemory(shards: Int, rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
+        let c = model.configuration
+        let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
+        let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
+        var floats = StackWorkspace.floatCount(shape: shape, rows: rows, timeSteps: stackSteps)
+        if c.topology == .encoderDecoder { floats += StackWorkspace.floatCount(shape: shape, rows: rows, timeSteps: timeSteps) }
+        let positions = max(timeSteps, decoderTimeSteps) * rows
+        floats += positions * (2 * c.outputSize + c.input.rnnInputSize * 2 + 2 * shape.outputWidth)
+        if withGradients { floats += model.layout.totalCount }
+        let bytes = Double(floats) * Double(shards) * 4
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard bytes < 0.9 * available else {
+            throw .tooLarge(String(format: "this batch shape needs about %.1f GiB of buffers, more than the %.1f GiB of memory here; use a smaller batch or sequence length",
+                                   bytes / 1_073_741_824, available / 1_073_741_824))
+        }
+    }
+
+    /// Loads `rows` of `batch` (all rows when nil) into the shards.
+    private func load(_ batch: SequenceBatch, rows: [Int]?) throws(ModelError) -> Int {
+        let count = rows?.count ?? batch.count
+        guard count > 0 else { throw .inputMismatch("no rows selected") }
+        try reserve(rows: count, timeSteps: batch.timeSteps, decoderTimeSteps: batch.decoderTimeSteps)
+        if let rows {
+            if let bad = rows.first(where: { $0 < 0 || $0 >= batch.count }) {
+                throw .inputMismatch("row \(bad) is outside the batch of \(batch.count)")
+            }
+            rowIndices = rows
+        } else if rowIndices.count != count || rowIndices.last != count - 1 {
+            rowIndices = Array(0..<count)
+        }
+        return count
+    }
+
+    /// The number of output positions (times output width, for MSE) that the
+    /// loss averages over.
+    static func normalizer(_ batch: SequenceBatch, rows: [Int], configuration c: ModelConfiguration, loss: LossKind) -> Double {
+        var positions = 0
+        switch c.topology {
+        case .manyToMany: for row in rows { positions += batch.length(of: row) }
+        case .oneToMany: positions = rows.count * batch.timeSteps
+        case .encoderDecoder: positions = rows.count * batch.decoderTimeSteps
+        case .manyToOne, .oneToOne: positions = rows.count
+        }
+        return Double(positions) * (loss == .meanSquaredError ? Double(c.outputSize) : 1)
+    }
+
+    /// Forward and backward over the batch; leaves the summed gradient in
+    /// `shards[0].gradients` and returns the mean loss.
+    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?) throws(ModelError) -> Double {
+        precondition(withGradients, "engine built for inference only")
+        guard let targets = batch.targets else { throw .inputMismatch("training needs targets") }
+        let count = try load(batch, rows: rows)
+        let shardCount = ShardScheduler.shardCount(rows: count)
+        let normalizer = Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
+        let parameters = UnsafePointer(model.parameters.baseAddress)
+        // Packing is cheap next to a step, and re-reading the weights every
+        // time keeps direct edits of the model (setParameter, loading) visible.
+        prepared.refresh(from: parameters)
+        rowIndices.withUnsafeBufferPointer { indices in
+            scheduler.forEachShard(shardCount) { shard, scratch in
+                let workspace = shards[shard]
+                let range = ShardScheduler.shardRange(shard, rows: count)
+                workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]))
+                workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
+                shardLosses[shard] = workspace.computeLoss(kind: targets.loss, normalizer: normalizer)
+                workspace.gradients.zero()
+                workspace.backward(parameters: parameters, prepared: prepared, scratch: scratch)
+            }
+        }
+        scheduler.reduce(Array(shards.prefix(shardCount).map(\.gradients)), count: model.layout.totalCount)
+        var total = 0.0
+        for shard in 0..<shardCount { total += shardLosses[shard] }
+        return total / normalizer
+    }
+
+    /// The model's outputs for every row of `batch`: `[N, T', O]` per step or `[N, O]`.
+    func outputs(_ batch: SequenceBatch) throws(ModelError) -> [Float] {
+        let count = try load(batch, rows: nil)
+        let c = model.configuration
+        let steps = c.topology == .encoderDecoder ? batch.decoderTimeSteps : batch.timeSteps
+        let perRow = (c.topology.outputsPerStep ? steps : 1) * c.outputSize
+        var result = [Float](repeating: 0, count: count * perRow)
+        let parameters = UnsafePointer(model.parameters.baseAddress)
+        prepared.refresh(from: parameters)
+        result.withUnsafeMutableBufferPointer { result in
+            let destination = UncheckedSendable(result.baseAddress!)
+            scheduler.forEachShard(ShardScheduler.shardCount(rows: count)) { shard, scratch in
+                let workspace = shards[shard]
+                let range = ShardScheduler.shardRange(shard, rows: count)
+                rowIndices.withUnsafeBufferPointer { indices in
+                    workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]))
+                }
+                workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
+                workspace.copyOutputs(to: destination.value + range.lowerBound * perRow, stepsPerRow: c.topology.outputsPerStep ? steps : 1)
+            }
+        }
+        return result
+    }
+}
+
+extension ShardWorkspace {
+    /// Copies the time-major outputs to batch-first `[rows, steps, O]`.
+    func copyOutputs(to destination: UnsafeMutablePointer<Float>, stepsPerRow: Int) {
+        let outputs = configuration.outputSize
+        for row in 0..<rows {
+            for step in 0..<stepsPerRow {
+                let position = stepsPerRow == 1 && !configuration.topology.outputsPerStep ? row : step * rows + row
+                (destination + (row * stepsPerRow + step) * outputs).update(from: logits.baseAddress + position * outputs, count: outputs)
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import RNNKernels
+
+/// An update rule with PyTorch's semantics and defaults.
+public enum Optimizer: Sendable, Equatable {
+    /// `torch.optim.SGD`: weight decay added to the gradient, then momentum
+    /// (the buffer starts as the first gradient; no dampening, no Nesterov).
+    case sgd(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0)
+    /// `torch.optim.Adam` with L2 weight decay added to the gradient.
+    case adam(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0)
+
+    public var learningRate: Float {
+        switch self {
+        case .sgd(let learningRate, _, _), .adam(let learningRate, _, _, _, _): learningRate
+        }
+    }
+}
+
+/// Gradient clipping, applied to the reduced gradient before the update.
+public enum GradientClipping: Sendable, Equatable {
+    case none
+    /// `clip_grad_norm_`: scale all gradients by `max / (norm + 1e-6)` when the global L2 norm exceeds `max`.
+    case norm(Float)
+    /// `clip_grad_value_`: clamp every gradient element into `-max...max`.
+    case value(Float)
+}
+
+/// The optimiser's running state, in the model's flat parameter layout.
+final class OptimizerState {
+    let optimizer: Optimizer
+    private(set) var step = 0
+    let firstMoment: AlignedBuffer?
+    let secondMoment: AlignedBuffer?
+
+    init(optimizer: Optimizer, parameterCount: Int) {
+        self.optimizer = optimizer
+        switch optimizer {
+        case .sgd(_, let momentum, _):
+            firstMoment = momentum != 0 ? AlignedBuffer(count: parameterCount) : nil
+            secondMoment = nil
+        case .adam:
+            firstMoment = AlignedBuffer(count: parameterCount)
+            secondMoment = AlignedBuffer(count: parameterCount)
+        }
+    }
+
+    /// Applies one update to `parameters[range]` from `gradients[range]`; the
+    /// caller splits the range across threads and then calls `finishStep`.
+    func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>) {
+        let start = range.lowerBound, count = range.count
+        switch optimizer {
+        case .sgd(let learningRate, let momentum, let weightDecay):
+            VectorOps.sgdUpdate(parameters: parameters + start, gradients: gradients + start,
+                                momentum: firstMoment.map { $0.baseAddress + start }, count: count,
+                                learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
+                                firstStep: step == 0)
+        case .adam(let learningRate, let beta1, let beta2, let epsilon, let weightDecay):
+            VectorOps.adamUpdate(parameters: parameters + start, gradients: gradients + start,
+                                 firstMoment: firstMoment!.baseAddress + start, secondMoment: secondMoment!.baseAddress + start,
+                                 count: count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                 weightDecay: weightDecay, step: step + 1)
+        }
+    }
+
+    func finishStep() { step += 1 }
+
+    /// Restores a saved step count (checkpoints).
+    func restore(step: Int) { self.step = step }
+}

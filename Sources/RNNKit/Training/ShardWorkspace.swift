@@ -1,0 +1,344 @@
+import RNNKernels
+
+/// The weights every shard of a step reads, prepared once per update.
+final class PreparedNetwork: @unchecked Sendable {
+    let encoder: PreparedStack?
+    let stack: PreparedStack
+
+    init(model: Model) {
+        let c = model.configuration
+        encoder = c.topology == .encoderDecoder
+            ? PreparedStack(shape: StackShape(prefix: "encoder", configuration: c, layout: model.layout)) : nil
+        stack = PreparedStack(shape: StackShape(prefix: "rnn", configuration: c, layout: model.layout))
+    }
+
+    func refresh(from parameters: UnsafePointer<Float>) {
+        encoder?.refresh(from: parameters)
+        stack.refresh(from: parameters)
+    }
+}
+
+/// One shard of a mini-batch: its rows' inputs and targets in time-major
+/// order, every activation the backward pass needs, and its own gradient
+/// buffer. Allocated once per shape; a step only overwrites it.
+///
+/// Data flows embedding -> (encoder ->) recurrent stack -> head -> loss, and
+/// back the same way.
+final class ShardWorkspace {
+    let configuration: ModelConfiguration
+    let rowCapacity: Int
+    let timeCapacity: Int
+    let decoderTimeCapacity: Int
+
+    private(set) var rows = 0
+    private(set) var timeSteps = 0
+    private(set) var decoderTimeSteps = 0
+    private var hasLengths = false
+
+    private let encoder: StackWorkspace?
+    private let stack: StackWorkspace
+    /// `[T, rows, I]` dense inputs (for one-to-many, the fed-back sequence).
+    private let inputs: AlignedBuffer
+    private let tokens: UnsafeMutablePointer<Int32>
+    private let lengths: UnsafeMutablePointer<Int32>
+    /// `[T, rows, E]` looked-up embeddings.
+    private let embedded: AlignedBuffer?
+    private let decoderInputs: AlignedBuffer?
+    /// Many-to-one: the last valid output of each row, `[rows, D]`.
+    private let features: AlignedBuffer?
+    /// `[positions, O]` head outputs, overwritten by their gradients.
+    let logits: AlignedBuffer
+    private let targetValues: AlignedBuffer
+    private let targetClasses: UnsafeMutablePointer<Int32>
+    /// Whether each output position counts in the loss.
+    private let counted: UnsafeMutablePointer<Bool>
+    /// `[T, rows, D]` gradient on the top layer's output.
+    private let outputGradient: AlignedBuffer
+    /// Many-to-one: gradient on `features`.
+    private let featureGradient: AlignedBuffer?
+    /// Parameter gradients in the model's flat layout.
+    let gradients: AlignedBuffer
+    private let headWeightOffset: Int
+    private let headBiasOffset: Int
+    private let embeddingOffset: Int
+
+    init(model: Model, rowCapacity: Int, timeCapacity: Int, decoderTimeCapacity: Int, withGradients: Bool) {
+        let c = model.configuration
+        configuration = c
+        self.rowCapacity = rowCapacity
+        self.timeCapacity = timeCapacity
+        self.decoderTimeCapacity = decoderTimeCapacity
+        let encoderShape = c.topology == .encoderDecoder ? StackShape(prefix: "encoder", configuration: c, layout: model.layout) : nil
+        let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
+        encoder = encoderShape.map { StackWorkspace(shape: $0, rowCapacity: rowCapacity, timeCapacity: timeCapacity) }
+        let stackSteps = c.topology == .encoderDecoder ? decoderTimeCapacity : timeCapacity
+        stack = StackWorkspace(shape: shape, rowCapacity: rowCapacity, timeCapacity: stackSteps)
+        let inputWidth = c.input.rnnInputSize
+        inputs = AlignedBuffer(count: c.input.readsTokens ? 0 : timeCapacity * rowCapacity * inputWidth)
+        tokens = .allocate(capacity: timeCapacity * rowCapacity)
+        tokens.initialize(repeating: 0, count: timeCapacity * rowCapacity)
+        lengths = .allocate(capacity: rowCapacity)
+        lengths.initialize(repeating: 0, count: rowCapacity)
+        if case .embedding = c.input { embedded = AlignedBuffer(count: timeCapacity * rowCapacity * inputWidth) } else { embedded = nil }
+        decoderInputs = c.topology == .encoderDecoder ? AlignedBuffer(count: decoderTimeCapacity * rowCapacity * inputWidth) : nil
+        let width = shape.outputWidth
+        features = c.topology.outputsPerStep ? nil : AlignedBuffer(count: rowCapacity * width)
+        featureGradient = c.topology.outputsPerStep ? nil : AlignedBuffer(count: rowCapacity * width)
+        let positions = c.topology.outputsPerStep ? max(timeCapacity, decoderTimeCapacity) * rowCapacity : rowCapacity
+        logits = AlignedBuffer(count: positions * c.outputSize)
+        targetValues = AlignedBuffer(count: positions * c.outputSize)
+        targetClasses = .allocate(capacity: positions)
+        targetClasses.initialize(repeating: 0, count: positions)
+        counted = .allocate(capacity: positions)
+        counted.initialize(repeating: false, count: positions)
+        outputGradient = AlignedBuffer(count: stackSteps * rowCapacity * width)
+        gradients = AlignedBuffer(count: withGradients ? model.layout.totalCount : 0)
+        headWeightOffset = model.layout.offset("head.weight")
+        headBiasOffset = model.layout.offset("head.bias")
+        embeddingOffset = model.layout.entry("embedding.weight")?.offset ?? 0
+    }
+
+    deinit {
+        tokens.deallocate()
+        lengths.deallocate()
+        targetClasses.deallocate()
+        counted.deallocate()
+    }
+
+    /// Output positions of the loaded shard: `[T', rows]` per step or `[rows]`.
+    var positions: Int {
+        guard configuration.topology.outputsPerStep else { return rows }
+        return (configuration.topology == .encoderDecoder ? decoderTimeSteps : timeSteps) * rows
+    }
+
+    // MARK: Loading
+
+    /// Copies the batch rows `batchRows` into time-major shard buffers.
+    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>) {
+        let c = configuration
+        rows = batchRows.count
+        timeSteps = batch.timeSteps
+        decoderTimeSteps = batch.decoderTimeSteps
+        hasLengths = batch.lengths != nil
+        let width = c.input.rnnInputSize
+        let vectorInput = c.topology == .oneToOne || c.topology == .oneToMany
+        for (row, source) in batchRows.enumerated() {
+            lengths[row] = Int32(batch.length(of: source))
+        }
+        switch batch.inputs {
+        case .tokens(let values):
+            values.withUnsafeBufferPointer { values in
+                for (row, source) in batchRows.enumerated() {
+                    let length = Int(lengths[row])
+                    for time in 0..<timeSteps {
+                        // Padding may hold any value: read it as token 0.
+                        tokens[time * rows + row] = time < length ? values[source * timeSteps + time] : 0
+                    }
+                }
+            }
+        case .features(let values):
+            values.withUnsafeBufferPointer { values in
+                let inputSteps = vectorInput ? 1 : timeSteps
+                for (row, source) in batchRows.enumerated() {
+                    for time in 0..<inputSteps {
+                        (inputs.baseAddress + (time * rows + row) * width)
+                            .update(from: values.baseAddress! + (source * inputSteps + time) * width, count: width)
+                    }
+                }
+            }
+        }
+        if let decoderInputs, let values = batch.decoderInputs {
+            values.withUnsafeBufferPointer { values in
+                for (row, source) in batchRows.enumerated() {
+                    for time in 0..<decoderTimeSteps {
+                        (decoderInputs.baseAddress + (time * rows + row) * width)
+                            .update(from: values.baseAddress! + (source * decoderTimeSteps + time) * width, count: width)
+                    }
+                }
+            }
+        }
+        loadTargets(batch, batchRows: batchRows)
+    }
+
+    private func loadTargets(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>) {
+        let c = configuration, outputs = c.outputSize
+        let outputSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
+        // Position p of the shard is (step, row) = (p / rows, p % rows) per step, or row p.
+        for (row, source) in batchRows.enumerated() {
+            let steps = c.topology.outputsPerStep ? outputSteps : 1
+            let valid = c.topology == .manyToMany ? Int(lengths[row]) : steps
+            for step in 0..<steps {
+                let position = c.topology.outputsPerStep ? step * rows + row : row
+                let origin = source * steps + step
+                counted[position] = step < valid
+                switch batch.targets {
+                case .values(let values)?:
+                    values.withUnsafeBufferPointer {
+                        (targetValues.baseAddress + position * outputs).update(from: $0.baseAddress! + origin * outputs, count: outputs)
+                    }
+                case .classes(let labels)?:
+                    targetClasses[position] = step < valid ? labels[origin] : 0
+                case nil:
+                    break
+                }
+            }
+        }
+        // One-to-many feeds the previous target in at each later step (teacher forcing).
+        if c.topology == .oneToMany, case .values = batch.targets {
+            for time in 1..<max(timeSteps, 1) {
+                for row in 0..<rows {
+                    (inputs.baseAddress + (time * rows + row) * outputs)
+                        .update(from: targetValues.baseAddress + ((time - 1) * rows + row) * outputs, count: outputs)
+                }
+            }
+        }
+    }
+
+    /// Positions of this shard that count in the loss.
+    var countedPositions: Int {
+        var total = 0
+        for position in 0..<positions where counted[position] { total += 1 }
+        return total
+    }
+
+    // MARK: Forward
+
+    private var stackInput: StackInput {
+        switch configuration.input {
+        case .dense: .dense(inputs.baseAddress)
+        case .oneHot: .tokens(tokens)
+        case .embedding: .dense(embedded!.baseAddress)
+        }
+    }
+
+    private var lengthPointer: UnsafePointer<Int32>? { hasLengths ? UnsafePointer(lengths) : nil }
+
+    /// Runs the network on the loaded rows; the outputs land in `logits`.
+    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, scratch: GEMMScratch,
+                 initialHidden: UnsafePointer<Float>? = nil, initialCell: UnsafePointer<Float>? = nil) {
+        let c = configuration
+        if case .embedding(_, let dimension) = c.input, let embedded {
+            let table = parameters + embeddingOffset
+            for position in 0..<timeSteps * rows {
+                (embedded.baseAddress + position * dimension).update(from: table + Int(tokens[position]) * dimension, count: dimension)
+            }
+        }
+        var startHidden = initialHidden, startCell = initialCell
+        if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
+            encoder.forward(input: .dense(inputs.baseAddress), rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
+                            initialHidden: initialHidden, initialCell: initialCell,
+                            parameters: parameters, prepared: encoderPrepared, scratch: scratch)
+            encoder.gatherFinalStates()
+            startHidden = UnsafePointer(encoder.finalHiddenStates.baseAddress)
+            startCell = encoder.finalCellStates.map { UnsafePointer($0.baseAddress) }
+            stack.forward(input: .dense(decoderInputs.baseAddress), rows: rows, timeSteps: decoderTimeSteps, lengths: nil,
+                          initialHidden: startHidden, initialCell: startCell,
+                          parameters: parameters, prepared: prepared.stack, scratch: scratch)
+        } else {
+            stack.forward(input: stackInput, rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
+                          initialHidden: startHidden, initialCell: startCell,
+                          parameters: parameters, prepared: prepared.stack, scratch: scratch)
+        }
+        applyHead(parameters: parameters, scratch: scratch)
+    }
+
+    private func applyHead(parameters: UnsafePointer<Float>, scratch: GEMMScratch) {
+        let c = configuration
+        let width = stack.shape.outputWidth
+        let source: UnsafePointer<Float>
+        if let features {
+            for row in 0..<rows {
+                let last = Int(lengths[row]) - 1
+                (features.baseAddress + row * width).update(from: stack.output + (last * rows + row) * width, count: width)
+            }
+            source = UnsafePointer(features.baseAddress)
+        } else {
+            source = UnsafePointer(stack.output)
+        }
+        VectorOps.broadcastRows(parameters + headBiasOffset, into: logits.baseAddress, rows: positions,
+                                columns: c.outputSize, rowStride: c.outputSize)
+        GEMM.multiply(m: positions, n: c.outputSize, k: width, a: source, lda: width, transposeA: false,
+                      b: parameters + headWeightOffset, ldb: width, transposeB: true,
+                      c: logits.baseAddress, ldc: c.outputSize, accumulate: true, scratch: scratch)
+    }
+
+    // MARK: Loss
+
+    /// Adds the loss of the counted positions, divided by `normalizer`, and
+    /// replaces `logits` with the loss gradient (zero at positions that do not
+    /// count). Returns the shard's unnormalised loss sum.
+    func computeLoss(kind: LossKind, normalizer: Double) -> Double {
+        let outputs = configuration.outputSize
+        let scale = Float(1 / normalizer)
+        var total = 0.0
+        for position in 0..<positions {
+            let row = logits.baseAddress + position * outputs
+            guard counted[position] else {
+                row.update(repeating: 0, count: outputs)
+                continue
+            }
+            switch kind {
+            case .crossEntropy:
+                total += LossKernel.softmaxCrossEntropy(row, count: outputs, label: Int(targetClasses[position]), scale: scale)
+            case .meanSquaredError:
+                total += LossKernel.squaredError(row, targets: targetValues.baseAddress + position * outputs,
+                                                 count: outputs, scale: scale)
+            }
+        }
+        return total
+    }
+
+    // MARK: Backward
+
+    /// Backpropagates the loss gradient left in `logits` into `gradients`
+    /// (which the caller has zeroed).
+    func backward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, scratch: GEMMScratch) {
+        let c = configuration
+        let width = stack.shape.outputWidth
+        let grads = gradients.baseAddress
+        let source = features.map { UnsafePointer($0.baseAddress) } ?? UnsafePointer(stack.output)
+        // Head: dW = dYᵀ X, db = Σ dY, dX = dY W.
+        GEMM.multiply(m: c.outputSize, n: width, k: positions, a: logits.baseAddress, lda: c.outputSize, transposeA: true,
+                      b: source, ldb: width, transposeB: false,
+                      c: grads + headWeightOffset, ldc: width, accumulate: true, scratch: scratch)
+        VectorOps.accumulateColumnSums(logits.baseAddress, rows: positions, columns: c.outputSize,
+                                       rowStride: c.outputSize, into: grads + headBiasOffset)
+        let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
+        if let featureGradient {
+            GEMM.multiply(m: rows, n: width, k: c.outputSize, a: logits.baseAddress, lda: c.outputSize, transposeA: false,
+                          b: parameters + headWeightOffset, ldb: width, transposeB: false,
+                          c: featureGradient.baseAddress, ldc: width, accumulate: false, scratch: scratch)
+            outputGradient.baseAddress.update(repeating: 0, count: stackSteps * rows * width)
+            for row in 0..<rows {
+                let last = Int(lengths[row]) - 1
+                (outputGradient.baseAddress + (last * rows + row) * width)
+                    .update(from: featureGradient.baseAddress + row * width, count: width)
+            }
+        } else {
+            GEMM.multiply(m: positions, n: width, k: c.outputSize, a: logits.baseAddress, lda: c.outputSize, transposeA: false,
+                          b: parameters + headWeightOffset, ldb: width, transposeB: false,
+                          c: outputGradient.baseAddress, ldc: width, accumulate: false, scratch: scratch)
+        }
+        if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
+            stack.backward(outputGradient: outputGradient.baseAddress, finalHiddenGradient: nil, finalCellGradient: nil,
+                           input: .dense(decoderInputs.baseAddress), wantsInputGradient: false,
+                           parameters: parameters, gradients: grads, prepared: prepared.stack, scratch: scratch)
+            // The decoder's initial state is the encoder's final state.
+            encoder.backward(outputGradient: nil, finalHiddenGradient: stack.initialHiddenGradient.baseAddress,
+                             finalCellGradient: stack.initialCellGradient?.baseAddress,
+                             input: .dense(inputs.baseAddress), wantsInputGradient: false,
+                             parameters: parameters, gradients: grads, prepared: encoderPrepared, scratch: scratch)
+            return
+        }
+        let inputGradient = stack.backward(outputGradient: outputGradient.baseAddress, finalHiddenGradient: nil,
+                                           finalCellGradient: nil, input: stackInput,
+                                           wantsInputGradient: embedded != nil,
+                                           parameters: parameters, gradients: grads, prepared: prepared.stack, scratch: scratch)
+        if case .embedding(_, let dimension) = c.input, let inputGradient {
+            let table = grads + embeddingOffset
+            for position in 0..<timeSteps * rows {
+                VectorOps.add(inputGradient + position * dimension, into: table + Int(tokens[position]) * dimension, count: dimension)
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import RNNKernels
+
+/// What one training step did.
+public struct StepReport: Sendable, Equatable {
+    /// Mean loss over the mini-batch before the update.
+    public var loss: Double
+    /// Global L2 norm of the gradient before clipping.
+    public var gradientNorm: Double
+    /// True when the loss or gradient was not finite and the update was skipped.
+    public var skipped: Bool
+}
+
+/// Trains a model with backpropagation through time, one mini-batch per
+/// `step`, on all cores.
+///
+/// ```swift
+/// let trainer = Trainer(model: model, optimizer: .adam(learningRate: 2e-3), clipping: .norm(5))
+/// let report = try trainer.step(batch)
+/// print(report.loss, report.gradientNorm)
+/// ```
+///
+/// The weights after any number of steps are bit-identical whatever the
+/// thread count. A trainer is not thread-safe: drive each from one thread at a
+/// time (separate trainers on separate models may run concurrently).
+public final class Trainer {
+    public let model: Model
+    public let optimizer: Optimizer
+    public var clipping: GradientClipping
+    private let engine: Engine
+    private let state: OptimizerState
+
+    /// - Parameters:
+    ///   - threads: worker threads; all cores when nil.
+    public init(model: Model, optimizer: Optimizer, clipping: GradientClipping = .none, threads: Int? = nil) {
+        self.model = model
+        self.optimizer = optimizer
+        self.clipping = clipping
+        engine = Engine(model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
+        state = OptimizerState(optimizer: optimizer, parameterCount: model.layout.totalCount)
+    }
+
+    /// The number of updates applied so far.
+    public var stepCount: Int { state.step }
+
+    /// One optimiser step on `rows` of `batch` (all rows when nil).
+    ///
+    /// Passing the whole data set with the rows of each mini-batch avoids
+    /// copying: the engine reads the selected rows in place.
+    @discardableResult
+    public func step(_ batch: SequenceBatch, rows: [Int]? = nil) throws(ModelError) -> StepReport {
+        try batch.validate(for: model.configuration, needsTargets: true)
+        let loss = try engine.forwardBackward(batch, rows: rows)
+        let gradients = engine.shards[0].gradients.baseAddress
+        let count = model.layout.totalCount
+        let norm = VectorOps.sumOfSquares(gradients, count: count).squareRoot()
+        guard loss.isFinite, norm.isFinite else {
+            return StepReport(loss: loss, gradientNorm: norm, skipped: true)
+        }
+        switch clipping {
+        case .none: break
+        case .norm(let maximum):
+            let factor = Double(maximum) / (norm + 1e-6)
+            if factor < 1 { VectorOps.scale(gradients, count: count, by: Float(factor)) }
+        case .value(let limit):
+            VectorOps.clamp(gradients, count: count, limit: limit)
+        }
+        let parameters = UncheckedSendable(model.parameters.baseAddress)
+        let reduced = UncheckedSendable(UnsafePointer(gradients))
+        engine.scheduler.forEachChunk(of: count) { range in
+            state.update(parameters: parameters.value, gradients: reduced.value, range: range)
+        }
+        state.finishStep()
+        return StepReport(loss: loss, gradientNorm: norm, skipped: false)
+    }
+
+    /// The mean loss on `rows` of `batch` without updating anything.
+    public func loss(_ batch: SequenceBatch, rows: [Int]? = nil) throws(ModelError) -> Double {
+        try batch.validate(for: model.configuration, needsTargets: true)
+        return try engine.forwardBackward(batch, rows: rows)
+    }
+
+    /// The loss and the gradient of every parameter tensor by name (for
+    /// inspection and tests; a training loop uses `step`).
+    public func gradients(_ batch: SequenceBatch) throws(ModelError) -> (loss: Double, gradients: [String: [Float]]) {
+        try batch.validate(for: model.configuration, needsTargets: true)
+        let loss = try engine.forwardBackward(batch, rows: nil)
+        let buffer = engine.shards[0].gradients.baseAddress
+        var result: [String: [Float]] = [:]
+        for entry in model.layout.entries {
+            result[entry.name] = Array(UnsafeBufferPointer(start: buffer + entry.offset, count: entry.count))
+        }
+        return (loss, result)
+    }
+}
+
+extension Model {
+    /// The model's outputs for every sequence of `batch`: `[N, T', O]` for
+    /// per-step topologies, `[N, O]` otherwise.
+    public func outputs(for batch: SequenceBatch, threads: Int? = nil) throws(ModelError) -> [Float] {
+        try batch.validate(for: configuration, needsTargets: false)
+        let engine = Engine(model: self, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: false)
+        return try engine.outputs(batch)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import RNNKernels
+
+private func sweep(from low: Float, to high: Float, count: Int) -> [Float] {
+    (0..<count).map { low + (high - low) * Float($0) / Float(count - 1) }
+}
+
+private func maxRelativeError(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                              reference: (Double) -> Double, inputs: [Float], floor: Double) -> Double {
+    var outputs = [Float](repeating: 0, count: inputs.count)
+    inputs.withUnsafeBufferPointer { input in
+        outputs.withUnsafeMutableBufferPointer { output in
+            kernel(input.baseAddress!, output.baseAddress!, inputs.count)
+        }
+    }
+    var worst = 0.0
+    for (x, y) in zip(inputs, outputs) {
+        let expected = reference(Double(x))
+        worst = max(worst, abs(Double(y) - expected) / max(abs(expected), floor))
+    }
+    return worst
+}
+
+@Test func expMatchesLibm() {
+    let error = maxRelativeError({ Activation.exp($0, $1, count: $2) }, reference: Foundation.exp,
+                                 inputs: sweep(from: -80, to: 80, count: 20_001), floor: 1e-30)
+    #expect(error < 5e-7)
+}
+
+@Test func sigmoidMatchesReference() {
+    let error = maxRelativeError({ Activation.sigmoid($0, $1, count: $2) }, reference: { 1 / (1 + Foundation.exp(-$0)) },
+                                 inputs: sweep(from: -40, to: 40, count: 20_001), floor: 1e-30)
+    #expect(error < 5e-7)
+}
+
+@Test func tanhMatchesLibmIncludingTinyArguments() {
+    let inputs = sweep(from: -12, to: 12, count: 20_001) + sweep(from: -1e-3, to: 1e-3, count: 1_001) + [0, 1e-30, -1e-30, 100, -100]
+    let error = maxRelativeError({ Activation.tanh($0, $1, count: $2) }, reference: Foundation.tanh,
+                                 inputs: inputs, floor: 1e-30)
+    #expect(error < 5e-7)
+}
+
+@Test(arguments: [1, 3, 7, 8, 9, 17])
+func partialVectorsLeaveNeighboursAlone(count: Int) {
+    var output = [Float](repeating: 42, count: count + 3)
+    let input = [Float](repeating: 0.5, count: count)
+    input.withUnsafeBufferPointer { i in
+        output.withUnsafeMutableBufferPointer { o in Activation.tanh(i.baseAddress!, o.baseAddress!, count: count) }
+    }
+    #expect(output[..<count].allSatisfy { abs($0 - Float(Foundation.tanh(0.5))) < 1e-7 })
+    #expect(output[count...].allSatisfy { $0 == 42 })
+}

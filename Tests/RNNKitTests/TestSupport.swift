@@ -1,0 +1,41 @@
+import Foundation
+@testable import RNNKit
+
+/// Builds small random batches that fit a configuration, for gradient and
+/// determinism tests.
+struct BatchFactory {
+    var generator: SeededGenerator
+
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+    mutating func batch(for c: ModelConfiguration, count: Int, timeSteps: Int, variableLengths: Bool,
+                        decoderTimeSteps: Int = 0, classes: Bool = false) -> SequenceBatch {
+        let vectorInput = c.topology == .oneToOne || c.topology == .oneToMany
+        let steps = c.topology == .oneToOne ? 1 : timeSteps
+        let lengths: [Int32]? = variableLengths && !vectorInput
+            ? (0..<count).map { $0 == 0 ? Int32(steps) : Int32(1 + Int(generator.next() % UInt64(steps))) } : nil
+        let inputSteps = vectorInput ? 1 : steps
+        let inputs: SequenceBatch.Inputs
+        if let vocabulary = c.vocabularySize {
+            inputs = .tokens((0..<count * inputSteps).map { _ in Int32(generator.next() % UInt64(vocabulary)) })
+        } else {
+            inputs = .features((0..<count * inputSteps * c.input.rnnInputSize).map { _ in generator.uniform(-1, 1) })
+        }
+        let decoderInputs: [Float]? = c.topology == .encoderDecoder
+            ? (0..<count * decoderTimeSteps * c.input.rnnInputSize).map { _ in generator.uniform(-1, 1) } : nil
+        let outputSteps = c.topology == .encoderDecoder ? decoderTimeSteps : steps
+        let positions = c.topology.outputsPerStep ? count * outputSteps : count
+        let targets: SequenceBatch.Targets = classes
+            ? .classes((0..<positions).map { _ in Int32(generator.next() % UInt64(c.outputSize)) })
+            : .values((0..<positions * c.outputSize).map { _ in generator.uniform(-1, 1) })
+        return SequenceBatch(count: count, timeSteps: steps, inputs: inputs, lengths: lengths,
+                             decoderInputs: decoderInputs, decoderTimeSteps: decoderTimeSteps, targets: targets)
+    }
+}
+
+extension Model {
+    /// Scales every parameter so that gradients are not tiny in small tests.
+    func scaleParameters(by factor: Float) {
+        for index in 0..<layout.totalCount { parameters.baseAddress[index] *= factor }
+    }
+}
