@@ -91,7 +91,7 @@ final class Engine {
 
     /// Forward and backward over the batch; leaves the summed gradient in
     /// `shards[0].gradients` and returns the mean loss.
-    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?) throws(ModelError) -> Double {
+    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
         precondition(withGradients, "engine built for inference only")
         guard let targets = batch.targets else { throw .inputMismatch("training needs targets") }
         let count = try load(batch, rows: rows)
@@ -105,7 +105,7 @@ final class Engine {
             scheduler.forEachShard(shardCount) { shard, scratch in
                 let workspace = shards[shard]
                 let range = ShardScheduler.shardRange(shard, rows: count)
-                workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]))
+                workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: initialState)
                 workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
                 shardLosses[shard] = workspace.computeLoss(kind: targets.loss, normalizer: normalizer)
                 workspace.gradients.zero()
@@ -119,7 +119,7 @@ final class Engine {
     }
 
     /// The model's outputs for every row of `batch`: `[N, T', O]` per step or `[N, O]`.
-    func outputs(_ batch: SequenceBatch) throws(ModelError) -> [Float] {
+    func outputs(_ batch: SequenceBatch, initialState: RecurrentState?) throws(ModelError) -> [Float] {
         let count = try load(batch, rows: nil)
         let c = model.configuration
         let steps = c.topology == .encoderDecoder ? batch.decoderTimeSteps : batch.timeSteps
@@ -133,13 +133,33 @@ final class Engine {
                 let workspace = shards[shard]
                 let range = ShardScheduler.shardRange(shard, rows: count)
                 rowIndices.withUnsafeBufferPointer { indices in
-                    workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]))
+                    workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: initialState)
                 }
                 workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
                 workspace.copyOutputs(to: destination.value + range.lowerBound * perRow, stepsPerRow: c.topology.outputsPerStep ? steps : 1)
             }
         }
         return result
+    }
+
+    /// The final states left by the last pass over `count` rows, batch-wide.
+    func finalState(count: Int) -> RecurrentState {
+        let c = model.configuration
+        var state = RecurrentState.zeros(for: c, count: count)
+        state.hidden.withUnsafeMutableBufferPointer { hidden in
+            for shard in 0..<ShardScheduler.shardCount(rows: count) {
+                let range = ShardScheduler.shardRange(shard, rows: count)
+                if state.cell == nil {
+                    shards[shard].copyFinalState(hidden: hidden.baseAddress!, cell: nil, firstRow: range.lowerBound, count: count)
+                } else {
+                    state.cell!.withUnsafeMutableBufferPointer { cell in
+                        shards[shard].copyFinalState(hidden: hidden.baseAddress!, cell: cell.baseAddress!,
+                                                     firstRow: range.lowerBound, count: count)
+                    }
+                }
+            }
+        }
+        return state
     }
 }
 

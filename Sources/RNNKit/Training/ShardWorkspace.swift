@@ -58,6 +58,10 @@ final class ShardWorkspace {
     private let featureGradient: AlignedBuffer?
     /// Parameter gradients in the model's flat layout.
     let gradients: AlignedBuffer
+    /// `[units, rows, hidden]` initial states when the batch brings them.
+    private let initialHidden: AlignedBuffer
+    private let initialCell: AlignedBuffer?
+    private var hasInitialState = false
     private let headWeightOffset: Int
     private let headBiasOffset: Int
     private let embeddingOffset: Int
@@ -93,6 +97,9 @@ final class ShardWorkspace {
         counted.initialize(repeating: false, count: positions)
         outputGradient = AlignedBuffer(count: stackSteps * rowCapacity * width)
         gradients = AlignedBuffer(count: withGradients ? model.layout.totalCount : 0)
+        let stateSize = shape.unitCount * rowCapacity * shape.hiddenSize
+        initialHidden = AlignedBuffer(count: stateSize)
+        initialCell = c.cell.hasCellState ? AlignedBuffer(count: stateSize) : nil
         headWeightOffset = model.layout.offset("head.weight")
         headBiasOffset = model.layout.offset("head.bias")
         embeddingOffset = model.layout.entry("embedding.weight")?.offset ?? 0
@@ -113,8 +120,9 @@ final class ShardWorkspace {
 
     // MARK: Loading
 
-    /// Copies the batch rows `batchRows` into time-major shard buffers.
-    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>) {
+    /// Copies the batch rows `batchRows` (and their rows of `initialState`)
+    /// into time-major shard buffers.
+    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>, initialState: RecurrentState?) {
         let c = configuration
         rows = batchRows.count
         timeSteps = batch.timeSteps
@@ -158,6 +166,36 @@ final class ShardWorkspace {
             }
         }
         loadTargets(batch, batchRows: batchRows)
+        hasInitialState = initialState != nil
+        if let initialState { loadState(initialState, batchRows: batchRows) }
+    }
+
+    private func loadState(_ state: RecurrentState, batchRows: UnsafeBufferPointer<Int>) {
+        let size = state.hiddenSize
+        func copy(_ source: [Float], into destination: AlignedBuffer) {
+            source.withUnsafeBufferPointer { source in
+                for unit in 0..<state.units {
+                    for (row, origin) in batchRows.enumerated() {
+                        (destination.baseAddress + (unit * rows + row) * size)
+                            .update(from: source.baseAddress! + (unit * state.count + origin) * size, count: size)
+                    }
+                }
+            }
+        }
+        copy(state.hidden, into: initialHidden)
+        if let cell = state.cell, let initialCell { copy(cell, into: initialCell) }
+    }
+
+    /// Writes this shard's final states into batch-wide `[units, count, hidden]`
+    /// arrays at rows `firstRow...`.
+    func copyFinalState(hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?, firstRow: Int, count: Int) {
+        let size = stack.shape.hiddenSize
+        for unit in 0..<stack.shape.unitCount {
+            (hidden + (unit * count + firstRow) * size).update(from: stack.finalHidden(unit: unit), count: rows * size)
+            if let cell, let final = stack.finalCell(unit: unit) {
+                (cell + (unit * count + firstRow) * size).update(from: final, count: rows * size)
+            }
+        }
     }
 
     private func loadTargets(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>) {
@@ -214,9 +252,10 @@ final class ShardWorkspace {
     private var lengthPointer: UnsafePointer<Int32>? { hasLengths ? UnsafePointer(lengths) : nil }
 
     /// Runs the network on the loaded rows; the outputs land in `logits`.
-    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, scratch: GEMMScratch,
-                 initialHidden: UnsafePointer<Float>? = nil, initialCell: UnsafePointer<Float>? = nil) {
+    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, scratch: GEMMScratch) {
         let c = configuration
+        let initialHidden = hasInitialState ? UnsafePointer(self.initialHidden.baseAddress) : nil
+        let initialCell = hasInitialState ? self.initialCell.map { UnsafePointer($0.baseAddress) } : nil
         if case .embedding(_, let dimension) = c.input, let embedded {
             let table = parameters + embeddingOffset
             for position in 0..<timeSteps * rows {

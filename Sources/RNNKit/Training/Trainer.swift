@@ -9,6 +9,9 @@ public struct StepReport: Sendable, Equatable {
     public var gradientNorm: Double
     /// True when the loss or gradient was not finite and the update was skipped.
     public var skipped: Bool
+    /// The final recurrent state, when the step was given an initial state
+    /// (truncated backpropagation through time carries it to the next chunk).
+    public var finalState: RecurrentState?
 }
 
 /// Trains a model with backpropagation through time, one mini-batch per
@@ -47,15 +50,20 @@ public final class Trainer {
     ///
     /// Passing the whole data set with the rows of each mini-batch avoids
     /// copying: the engine reads the selected rows in place.
+    /// - Parameter initialState: the state to start from (`[units, rows, hidden]`,
+    ///   rows in the order of `rows`); the report then carries the final state.
+    ///   Gradients do not flow into it.
     @discardableResult
-    public func step(_ batch: SequenceBatch, rows: [Int]? = nil) throws(ModelError) -> StepReport {
+    public func step(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError) -> StepReport {
         try batch.validate(for: model.configuration, needsTargets: true)
-        let loss = try engine.forwardBackward(batch, rows: rows)
+        try initialState?.validate(for: model.configuration, count: rows?.count ?? batch.count)
+        let loss = try engine.forwardBackward(batch, rows: rows, initialState: initialState)
+        let finalState = initialState.map { _ in engine.finalState(count: rows?.count ?? batch.count) }
         let gradients = engine.shards[0].gradients.baseAddress
         let count = model.layout.totalCount
         let norm = VectorOps.sumOfSquares(gradients, count: count).squareRoot()
         guard loss.isFinite, norm.isFinite else {
-            return StepReport(loss: loss, gradientNorm: norm, skipped: true)
+            return StepReport(loss: loss, gradientNorm: norm, skipped: true, finalState: finalState)
         }
         switch clipping {
         case .none: break
@@ -71,7 +79,7 @@ public final class Trainer {
             state.update(parameters: parameters.value, gradients: reduced.value, range: range)
         }
         state.finishStep()
-        return StepReport(loss: loss, gradientNorm: norm, skipped: false)
+        return StepReport(loss: loss, gradientNorm: norm, skipped: false, finalState: finalState)
     }
 
     /// The mean loss on `rows` of `batch` without updating anything.
@@ -96,10 +104,20 @@ public final class Trainer {
 
 extension Model {
     /// The model's outputs for every sequence of `batch`: `[N, T', O]` for
-    /// per-step topologies, `[N, O]` otherwise.
+    /// per-step topologies, `[N, O]` otherwise. One-to-many models given
+    /// targets feed them back (teacher forcing).
     public func outputs(for batch: SequenceBatch, threads: Int? = nil) throws(ModelError) -> [Float] {
+        try run(batch, threads: threads).outputs
+    }
+
+    /// The outputs and the final recurrent state (of the decoder, for
+    /// encoder-decoder models), starting from `initialState` or zeros.
+    public func run(_ batch: SequenceBatch, initialState: RecurrentState? = nil,
+                    threads: Int? = nil) throws(ModelError) -> (outputs: [Float], finalState: RecurrentState) {
         try batch.validate(for: configuration, needsTargets: false)
+        try initialState?.validate(for: configuration, count: batch.count)
         let engine = Engine(model: self, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: false)
-        return try engine.outputs(batch)
+        let outputs = try engine.outputs(batch, initialState: initialState)
+        return (outputs, engine.finalState(count: batch.count))
     }
 }

@@ -1,0 +1,139 @@
+import Foundation
+import RNNKernels
+
+// Model files are safetensors with PyTorch's parameter names; the header's
+// `__metadata__` records what rebuilds the model.
+
+extension ModelConfiguration {
+    /// The `__metadata__` entries that describe this configuration.
+    var metadata: [String: String] {
+        var entries = [
+            "format": "rnnkit-model",
+            "cell": cell.rawValue,
+            "input_size": String(input.rnnInputSize),
+            "hidden_size": String(hiddenSize),
+            "num_layers": String(layers),
+            "bidirectional": bidirectional ? "true" : "false",
+            "output_size": String(outputSize),
+            "topology": topology.rawValue,
+        ]
+        switch input {
+        case .dense: entries["input_kind"] = "dense"
+        case .embedding(let vocabularySize, let dimension):
+            entries["input_kind"] = "embedding"
+            entries["vocab_size"] = String(vocabularySize)
+            entries["embedding_dim"] = String(dimension)
+        case .oneHot(let vocabularySize):
+            entries["input_kind"] = "one_hot"
+            entries["vocab_size"] = String(vocabularySize)
+        }
+        if !vocabulary.isEmpty {
+            entries["vocabulary"] = JSONValue.array(vocabulary.map { .string(String($0)) }).serialized()
+        }
+        return entries
+    }
+
+    /// Rebuilds a configuration from a model file's metadata (and, where the
+    /// metadata is silent on the input kind, from which tensors exist).
+    init(metadata: [String: String], tensorNames: Set<String>, source: String) throws(ModelError) {
+        func value(_ key: String) throws(ModelError) -> String {
+            guard let value = metadata[key] else { throw .metadata(key: key, problem: "is missing", source: source) }
+            return value
+        }
+        func integer(_ key: String) throws(ModelError) -> Int {
+            let text = try value(key)
+            guard let number = Int(text), number > 0 else {
+                throw .metadata(key: key, problem: "must be a positive integer, got '\(text)'", source: source)
+            }
+            return number
+        }
+        let cellName = try value("cell")
+        guard let cell = CellKind(rawValue: cellName) else {
+            throw .metadata(key: "cell", problem: "must be lstm, gru, rnn_tanh or rnn_relu, got '\(cellName)'", source: source)
+        }
+        let topologyName = try value("topology")
+        guard let topology = Topology(rawValue: topologyName) else {
+            throw .metadata(key: "topology", problem: "must be one of \(Topology.allCases.map(\.rawValue).joined(separator: ", ")), got '\(topologyName)'", source: source)
+        }
+        let bidirectionalText = try value("bidirectional")
+        guard let bidirectional = ["true": true, "false": false, "True": true, "False": false][bidirectionalText] else {
+            throw .metadata(key: "bidirectional", problem: "must be true or false, got '\(bidirectionalText)'", source: source)
+        }
+        let inputSize = try integer("input_size")
+        let kind = metadata["input_kind"] ?? (tensorNames.contains("embedding.weight") ? "embedding" : "dense")
+        let input: InputEncoding
+        switch kind {
+        case "dense": input = .dense(features: inputSize)
+        case "embedding": input = .embedding(vocabularySize: try integer("vocab_size"), dimension: inputSize)
+        case "one_hot": input = .oneHot(vocabularySize: inputSize)
+        default: throw .metadata(key: "input_kind", problem: "must be dense, embedding or one_hot, got '\(kind)'", source: source)
+        }
+        var vocabulary: [Character] = []
+        if let text = metadata["vocabulary"] {
+            let items = (try? JSONValue(parsing: text))?.arrayValue ?? []
+            let characters = items.compactMap(\.stringValue)
+            guard !items.isEmpty, characters.count == items.count, characters.allSatisfy({ $0.count == 1 }) else {
+                throw .metadata(key: "vocabulary", problem: "must be a JSON array of one-character strings", source: source)
+            }
+            vocabulary = characters.map { Character($0) }
+        }
+        self.init(cell: cell, input: input, hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
+                  bidirectional: bidirectional, outputSize: try integer("output_size"), topology: topology,
+                  vocabulary: vocabulary)
+        do {
+            try validate()
+        } catch {
+            throw .metadata(key: "model", problem: "describes an invalid model: \(error)", source: source)
+        }
+    }
+}
+
+extension Model {
+    /// Loads a model file written by RNNKit or by PyTorch (`save_file(module.state_dict(), path, metadata)`).
+    ///
+    /// Every tensor is checked against the metadata: a missing, extra,
+    /// misshapen or non-float parameter is an error naming the tensor.
+    public convenience init(contentsOf url: URL) throws {
+        try self.init(file: SafetensorsFile(contentsOf: url))
+    }
+
+    /// Builds a model from a parsed safetensors file.
+    public convenience init(file: SafetensorsFile) throws {
+        let source = file.source
+        let configuration = try ModelConfiguration(metadata: file.metadata, tensorNames: Set(file.tensors.keys), source: source)
+        let layout = ParameterLayout(configuration: configuration)
+        let parameters = try Model.allocate(count: layout.totalCount)
+        for entry in layout.entries {
+            guard let tensor = file.tensors[entry.name] else { throw ModelError.missingParameter(name: entry.name, source: source) }
+            guard tensor.shape == entry.shape else {
+                throw ModelError.parameterShape(name: entry.name, expected: entry.shape, actual: tensor.shape, source: source)
+            }
+            let values = try file.floats(entry.name)
+            guard let bad = values.firstIndex(where: { !$0.isFinite }) else {
+                values.withUnsafeBufferPointer { (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+                continue
+            }
+            throw ModelError.metadata(key: entry.name, problem: "holds a non-finite value (\(values[bad])) at element \(bad)", source: source)
+        }
+        if let extra = file.tensors.keys.sorted().first(where: { layout.entry($0) == nil }) {
+            throw ModelError.unexpectedParameter(name: extra, source: source)
+        }
+        self.init(configuration: configuration, layout: layout, parameters: parameters)
+    }
+
+    /// The model as a safetensors file: parameters under PyTorch's names, the
+    /// configuration in `__metadata__`, plus `extraMetadata`.
+    public func safetensors(extraMetadata: [String: String] = [:]) -> SafetensorsFile {
+        var tensors: [String: Tensor] = [:]
+        for entry in layout.entries {
+            tensors[entry.name] = Tensor(floats: parameter(entry.name)!, shape: entry.shape)
+        }
+        return SafetensorsFile(metadata: configuration.metadata.merging(extraMetadata) { current, _ in current },
+                               tensors: tensors)
+    }
+
+    /// Writes the model atomically: a reader never sees a partial file.
+    public func write(to url: URL, extraMetadata: [String: String] = [:]) throws {
+        try safetensors(extraMetadata: extraMetadata).write(to: url)
+    }
+}
