@@ -5,10 +5,10 @@
 // reaches tile elements that are never stored.
 
 extension GEMM {
-    /// Packs op(A)[rows, depth] into the row panels `_RowPanels(rows.count)`
-    /// cuts: panel p holds its rows as `depth.count` groups of `microRows`
-    /// floats (one per row, for one k; zero past the panel's rows), panels
-    /// one after another.
+    /// Packs op(A)[rows, depth] into the row panels `_RowPanels` cuts it into:
+    /// panel p holds its rows as `depth.count` groups of `microRows` floats
+    /// (one per row, for one k; zero past the panel's rows), panels one after
+    /// another.
     ///
     /// - Parameters:
     ///   - a: The first element of A: op(A) itself with row stride `lda`, or
@@ -35,12 +35,7 @@ extension GEMM {
                 var destination = panel
                 if panelRows == microRows {
                     for _ in 0..<depthCount {
-                        destination[0] = source[0]
-                        destination[1] = source[1]
-                        destination[2] = source[2]
-                        destination[3] = source[3]
-                        destination[4] = source[4]
-                        destination[5] = source[5]
+                        copySix(from: source, to: destination)
                         source += lda
                         destination += microRows
                     }
@@ -123,20 +118,13 @@ extension GEMM {
             panel += microColumns * depthCount
         }
     }
-}
-extension GEMM {
-    public static func _tmpPackA(_ a: UnsafePointer<Float>, lda: Int, transposed: Bool, m: Int, k: Int, scratch: GEMMScratch) {
-        for pc in stride(from: 0, to: k, by: depthBlock) {
-            for ic in stride(from: 0, to: m, by: rowBlock) {
-                packA(a, lda: lda, transposed: transposed, rows: ic..<min(ic + rowBlock, m), depth: pc..<min(pc + depthBlock, k), into: scratch.packedA.baseAddress)
-            }
-        }
-    }
-    public static func _tmpPackB(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, n: Int, k: Int, scratch: GEMMScratch) {
-        for jc in stride(from: 0, to: n, by: columnBlock) {
-            for pc in stride(from: 0, to: k, by: depthBlock) {
-                packB(b, ldb: ldb, transposed: transposed, depth: pc..<min(pc + depthBlock, k), columns: jc..<min(jc + columnBlock, n), into: scratch.packedB.baseAddress)
-            }
-        }
+
+    /// Six floats in two moves (4 + 2) rather than six.
+    @inline(__always)
+    static func copySix(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>) {
+        let low = UnsafeRawPointer(source).loadUnaligned(as: SIMD4<Float>.self)
+        let high = UnsafeRawPointer(source + 4).loadUnaligned(as: SIMD2<Float>.self)
+        UnsafeMutableRawPointer(destination).storeBytes(of: low, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(destination + 4).storeBytes(of: high, as: SIMD2<Float>.self)
     }
 }

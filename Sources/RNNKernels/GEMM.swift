@@ -9,8 +9,9 @@
 /// `microRows` × `microColumns` register tile that streams one A panel and one
 /// B panel from L1.
 ///
-/// Every output element is one chain of fused multiply-adds in increasing k,
-/// starting from `accumulate ? C : 0`: a depth block starts from the value the
+/// Every output element is one chain of multiply-adds (fused, with one
+/// rounding, where the target has FMA) in increasing k, starting from
+/// `accumulate ? C : 0`: a depth block starts from the value the
 /// previous one stored into C. So an element's value depends on neither `m`,
 /// which rows or columns are computed together, the blocking constants, nor
 /// which of the two `multiply` functions computed it — the data-parallel
@@ -167,8 +168,10 @@ extension GEMM {
     static let depthBlock = 256
     /// Rows of a packed A block (a multiple of `microRows`): 144 KiB, in L2.
     static let rowBlock = 144
-    /// Columns of a packed B block (a multiple of `microColumns`): 4 MiB, in L3.
-    static let columnBlock = 4096
+    /// Columns of a packed B block (a multiple of `microColumns`): 2 MiB, in
+    /// L3 with room for other threads' blocks; wide enough for 4·hidden gates
+    /// up to hidden = 512 in one block.
+    static let columnBlock = 2048
 
     static func zeroRows(_ rows: Int, columns: Range<Int>, of c: UnsafeMutablePointer<Float>, ldc: Int) {
         for row in 0..<rows {

@@ -2,7 +2,7 @@
 /// training step allocates nothing.
 ///
 /// Sized up front for the largest blocks the blocking constants allow (about
-/// 4.2 MiB): a multiply never grows it, whatever its shape. One scratch serves
+/// 2.2 MiB): a multiply never grows it, whatever its shape. One scratch serves
 /// one thread at a time; give each worker thread its own.
 ///
 /// ```swift

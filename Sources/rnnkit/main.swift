@@ -1,1 +1,46 @@
-print("rnnkit")
+import Foundation
+import RNNKit
+
+/// `rnnkit SUBCOMMAND [OPTIONS]`: parses, calls RNNKit, prints.
+let commands: [any Command.Type] = [TrainCommand.self, PredictCommand.self, InspectCommand.self]
+
+let overview = """
+rnnkit: train and run recurrent networks (vanilla RNN, LSTM, GRU) on the CPU.
+
+Usage: rnnkit SUBCOMMAND [OPTIONS]
+
+Subcommands:
+\(commands.map { "  " + $0.name.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+
+With no options, `rnnkit train` trains a character-level LSTM on Tiny Shakespeare.
+Run `rnnkit SUBCOMMAND --help` for a subcommand's options.
+"""
+
+func standardError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+guard let name = arguments.first, !["--help", "-h", "help"].contains(name) else {
+    print(overview)
+    exit(arguments.isEmpty ? 2 : 0)
+}
+guard let command = commands.first(where: { $0.name == name }) else {
+    standardError("rnnkit: error: unknown subcommand '\(name)' (try rnnkit --help)")
+    exit(2)
+}
+let options = arguments.dropFirst()
+if options.contains("--help") || options.contains("-h") {
+    print(command.help)
+    exit(0)
+}
+do {
+    let parsed = try Arguments(options, specs: command.options)
+    try command.init(parsed).run()
+} catch let error as UsageError {
+    standardError("rnnkit \(name): error: \(error)")
+    exit(2)
+} catch {
+    standardError("rnnkit \(name): error: \(error)")
+    exit(1)
+}
