@@ -14,7 +14,8 @@ final class Engine {
     private var decoderTimeCapacity = 0
     /// Batch row of each mini-batch position (the identity when no rows are given).
     private var rowIndices: [Int] = []
-    private var shardLosses: [Double] = []
+    /// Each shard's loss sum, written by its worker (disjoint slots).
+    private var shardLosses = UnsafeMutableBufferPointer<Double>.allocate(capacity: 0)
 
     init(model: Model, threads: Int, withGradients: Bool) {
         self.model = model
@@ -22,6 +23,8 @@ final class Engine {
         scheduler = ShardScheduler(threads: threads)
         self.withGradients = withGradients
     }
+
+    deinit { shardLosses.deallocate() }
 
     /// Grows the shard workspaces to hold `rows` sequences of the batch's length.
     private func reserve(rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
@@ -37,7 +40,9 @@ final class Engine {
             ShardWorkspace(model: model, rowCapacity: newRows, timeCapacity: newTime,
                            decoderTimeCapacity: newDecoderTime, withGradients: withGradients)
         }
-        shardLosses = Array(repeating: 0, count: newCount)
+        shardLosses.deallocate()
+        shardLosses = .allocate(capacity: newCount)
+        shardLosses.initialize(repeating: 0)
         (rowCapacity, timeCapacity, decoderTimeCapacity) = (newRows, newTime, newDecoderTime)
     }
 
@@ -93,29 +98,49 @@ final class Engine {
     /// `shards[0].gradients` and returns the mean loss.
     func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
         precondition(withGradients, "engine built for inference only")
-        guard let targets = batch.targets else { throw .inputMismatch("training needs targets") }
+        let shardCount = try pass(batch, rows: rows, initialState: initialState, backward: true)
+        scheduler.reduce(Array(shards.prefix(shardCount).map(\.gradients)), count: model.layout.totalCount)
+        return meanLoss(shardCount: shardCount)
+    }
+
+    /// The mean loss without gradients.
+    func forwardLoss(_ batch: SequenceBatch, rows: [Int]?) throws(ModelError) -> Double {
+        meanLoss(shardCount: try pass(batch, rows: rows, initialState: nil, backward: false))
+    }
+
+    private var normalizer = 1.0
+
+    private func meanLoss(shardCount: Int) -> Double {
+        var total = 0.0
+        for shard in 0..<shardCount { total += shardLosses[shard] }
+        return total / normalizer
+    }
+
+    /// Loads, runs and scores every shard; returns the shard count.
+    private func pass(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool) throws(ModelError) -> Int {
+        guard let targets = batch.targets else { throw .inputMismatch("a loss needs targets") }
         let count = try load(batch, rows: rows)
         let shardCount = ShardScheduler.shardCount(rows: count)
         let normalizer = Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
+        self.normalizer = normalizer
         let parameters = UnsafePointer(model.parameters.baseAddress)
         // Packing is cheap next to a step, and re-reading the weights every
         // time keeps direct edits of the model (setParameter, loading) visible.
         prepared.refresh(from: parameters)
+        let losses = UncheckedSendable(shardLosses)
         rowIndices.withUnsafeBufferPointer { indices in
             scheduler.forEachShard(shardCount) { shard, scratch in
                 let workspace = shards[shard]
                 let range = ShardScheduler.shardRange(shard, rows: count)
                 workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: initialState)
                 workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
-                shardLosses[shard] = workspace.computeLoss(kind: targets.loss, normalizer: normalizer)
+                losses.value[shard] = workspace.computeLoss(kind: targets.loss, normalizer: normalizer)
+                guard backward else { return }
                 workspace.gradients.zero()
                 workspace.backward(parameters: parameters, prepared: prepared, scratch: scratch)
             }
         }
-        scheduler.reduce(Array(shards.prefix(shardCount).map(\.gradients)), count: model.layout.totalCount)
-        var total = 0.0
-        for shard in 0..<shardCount { total += shardLosses[shard] }
-        return total / normalizer
+        return shardCount
     }
 
     /// The model's outputs for every row of `batch`: `[N, T', O]` per step or `[N, O]`.

@@ -82,10 +82,10 @@ public final class Trainer {
         return StepReport(loss: loss, gradientNorm: norm, skipped: false, finalState: finalState)
     }
 
-    /// The mean loss on `rows` of `batch` without updating anything.
+    /// The mean loss on `rows` of `batch` (forward only, nothing updated).
     public func loss(_ batch: SequenceBatch, rows: [Int]? = nil) throws(ModelError) -> Double {
         try batch.validate(for: model.configuration, needsTargets: true)
-        return try engine.forwardBackward(batch, rows: rows)
+        return try engine.forwardLoss(batch, rows: rows)
     }
 
     /// The loss and the gradient of every parameter tensor by name (for
