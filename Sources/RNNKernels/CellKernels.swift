@@ -69,6 +69,13 @@ public struct CellGradientStep {
         self.previousHidden = previousHidden
     }
 
+    /// At a padded step the output is a constant zero, so only the state
+    /// gradient from the next step passes through to the previous state.
+    @inline(__always)
+    func carriedHiddenGradient(row: Int, hiddenSize: Int, offset: Int, lanes: Int) -> Vector {
+        load(hidden + row * hiddenSize + offset, lanes: lanes)
+    }
+
     /// The total gradient on the hidden state at `row`, units `offset..<offset+lanes`.
     @inline(__always)
     func hiddenGradient(row: Int, hiddenSize: Int, offset: Int, lanes: Int) -> Vector {
@@ -110,7 +117,8 @@ public enum VanillaRNNKernel {
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
                     store(Vector(), gates + offset, lanes: lanes)
-                    store(dh, previous + offset, lanes: lanes)
+                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                          previous + offset, lanes: lanes)
                     return
                 }
                 let h = load(gates + offset, lanes: lanes)
@@ -172,7 +180,8 @@ public enum LSTMKernel {
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
                     for gate in 0..<4 { store(Vector(), gates + gate * size + offset, lanes: lanes) }
-                    store(dh, previous + offset, lanes: lanes)
+                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                          previous + offset, lanes: lanes)
                     return
                 }
                 let i = load(gates + offset, lanes: lanes)
@@ -256,7 +265,8 @@ public enum GRUKernel {
                         store(Vector(), hiddenSide + gate * size + offset, lanes: lanes)
                     }
                     store(Vector(), candidate + offset, lanes: lanes)
-                    store(dh, previous + offset, lanes: lanes)
+                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                          previous + offset, lanes: lanes)
                     return
                 }
                 let r = load(gates + offset, lanes: lanes)

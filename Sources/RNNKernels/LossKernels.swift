@@ -46,7 +46,7 @@ public enum LossKernel {
 
 extension Vector {
     /// 0, 1, 2, ... as floats.
-    @inlinable static var laneIndices: Vector {
+    static var laneIndices: Vector {
         var indices = Vector()
         for lane in 0..<scalarCount { indices[lane] = Float(lane) }
         return indices

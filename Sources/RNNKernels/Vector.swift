@@ -10,13 +10,13 @@ public typealias Vector = SIMD8<Float>
 /// Whether this module was compiled for a target with fused multiply-add.
 public var targetHasFMA: Bool { compiledWithFMA }
 
-@inlinable @inline(__always)
+@inline(__always)
 var compiledWithFMA: Bool { rnn_target_has_fma != 0 }
 
 /// `a * b + c`, one rounding where the target has FMA; a separate multiply and
 /// add otherwise, never the per-lane libm `fmaf` calls `addingProduct` becomes
 /// on a target without FMA.
-@inlinable @inline(__always)
+@inline(__always)
 func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
     if compiledWithFMA {
         return c.addingProduct(a, b)
@@ -26,7 +26,7 @@ func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
 }
 
 /// Scalar `a * b + c` with the same rounding rule as the vector form.
-@inlinable @inline(__always)
+@inline(__always)
 func multiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float {
     if compiledWithFMA {
         return c.addingProduct(a, b)
@@ -35,19 +35,19 @@ func multiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float {
     }
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func loadVector(_ pointer: UnsafePointer<Float>) -> Vector {
     UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func storeVector(_ value: Vector, _ pointer: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Vector.self)
 }
 
 /// Walks `count` contiguous floats in whole vectors and one partial tail, so a
 /// kernel writes one body for every chunk of a row.
-@inlinable @inline(__always)
+@inline(__always)
 func forEachChunk(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
     var offset = 0
     while offset < count {
@@ -56,24 +56,24 @@ func forEachChunk(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
     }
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func load(_ pointer: UnsafePointer<Float>, lanes: Int) -> Vector {
     lanes == Vector.scalarCount ? loadVector(pointer) : loadPartialVector(pointer, count: lanes)
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func load(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> Vector {
     load(UnsafePointer(pointer), lanes: lanes)
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func store(_ value: Vector, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
     if lanes == Vector.scalarCount { storeVector(value, pointer) } else { storePartialVector(value, pointer, count: lanes) }
 }
 
 /// Whether `row` still has a valid step at sequence position `time`; padded
 /// steps leave the state unchanged and take no gradient.
-@inlinable @inline(__always)
+@inline(__always)
 func isActive(row: Int, time: Int, lengths: UnsafePointer<Int32>?) -> Bool {
     guard let lengths else { return true }
     return time < Int(lengths[row])

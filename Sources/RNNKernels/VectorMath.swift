@@ -4,19 +4,19 @@
 
 /// A vector's worth of lanes loaded from `count` (< `Vector.scalarCount`)
 /// floats, the rest zero: lets kernels treat the tail of a row like any chunk.
-@inlinable @inline(__always)
+@inline(__always)
 func loadPartialVector(_ pointer: UnsafePointer<Float>, count: Int) -> Vector {
     var value = Vector()
     for lane in 0..<count { value[lane] = pointer[lane] }
     return value
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func storePartialVector(_ value: Vector, _ pointer: UnsafeMutablePointer<Float>, count: Int) {
     for lane in 0..<count { pointer[lane] = value[lane] }
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func vectorExp(_ x: Vector) -> Vector {
     // Stay inside the normal range: the result of 2^n below is built from bits.
     var clamped = x.replacing(with: -87.3, where: x .< -87.3)
@@ -38,12 +38,12 @@ func vectorExp(_ x: Vector) -> Vector {
     return p * unsafeBitCast((integer &+ 127) &<< 23, to: Vector.self)
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func vectorSigmoid(_ x: Vector) -> Vector {
     1 / (1 + vectorExp(-x))
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func vectorTanh(_ x: Vector) -> Vector {
     let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: Vector.self)
     // Large |x|: 1 - 2 / (e^{2|x|} + 1), which saturates cleanly to 1.

@@ -18,28 +18,11 @@ public enum VectorOps {
     }
 
     /// `sums[j] += Σ_i matrix[i, j]`, rows summed in increasing order.
+    ///
+    /// Streams the matrix once, row by row, into `sums` (which stays in cache).
     public static func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
                                             into sums: UnsafeMutablePointer<Float>) {
-        // Blocks of columns kept in registers while the rows stream past.
-        let block = 4 * Vector.scalarCount
-        var start = 0
-        while start < columns {
-            let width = min(block, columns - start)
-            var accumulators = (Vector(), Vector(), Vector(), Vector())
-            withUnsafeMutableBytes(of: &accumulators) { raw in
-                let accumulator = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                (accumulator).update(from: sums + start, count: width)
-                for row in 0..<rows {
-                    let source = matrix + row * rowStride + start
-                    forEachChunk(width) { offset, lanes in
-                        store(load(accumulator + offset, lanes: lanes) + load(source + offset, lanes: lanes),
-                              accumulator + offset, lanes: lanes)
-                    }
-                }
-                (sums + start).update(from: accumulator, count: width)
-            }
-            start += width
-        }
+        for row in 0..<rows { add(matrix + row * rowStride, into: sums, count: columns) }
     }
 
     /// `Σ values[i]²` accumulated in double precision, in a fixed order.

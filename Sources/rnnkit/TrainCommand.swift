@@ -1,71 +1,191 @@
 import Foundation
 import RNNKit
 
-/// `rnnkit train`: fits a model to a data set and writes it.
+/// `rnnkit train`: fits a model to a data set, writes it with its loss curve.
+///
+/// The kind of data follows from the file: `.safetensors` tensor data sets,
+/// anything else plain UTF-8 text for a character language model. Without
+/// `--data` it trains on the embedded Tiny Shakespeare.
 struct TrainCommand: Command {
     static let name = "train"
     static let summary = "train a model on a data set and save it"
     static let usage = "[--data FILE] [OPTIONS]"
     static let options: [OptionSpec] = [
-        .value("data", "FILE", "training data: a safetensors tensor data set (inputs, targets, lengths)"),
+        .value("data", "FILE", "training data: a safetensors tensor data set or a UTF-8 text file (default: Tiny Shakespeare)"),
         .value("init", "MODEL", "start from this model file instead of a fresh model"),
         .value("cell", "KIND", "lstm, gru, rnn_tanh or rnn_relu (fresh models; default lstm)"),
-        .value("hidden", "N", "hidden units per layer (default 64)"),
+        .value("hidden", "N", "hidden units per layer (default 256 for text, 64 otherwise)"),
         .value("layers", "N", "stacked recurrent layers (default 1)"),
         .flag("bidirectional", "run each layer in both directions"),
-        .value("steps", "N", "optimiser steps (default 100)"),
-        .value("batch", "N", "sequences per mini-batch (default 32; the data set size means full batch)"),
-        .flag("no-shuffle", "take mini-batches in data set order"),
-        .value("optimizer", "NAME", "sgd or adam (default adam)"),
-        .value("lr", "X", "learning rate (default 0.001 for adam, 0.01 for sgd)"),
-        .value("momentum", "X", "SGD momentum (default 0)"),
-        .value("weight-decay", "X", "L2 weight decay (default 0)"),
-        .value("clip", "X", "clip the global gradient norm at X; 0 turns clipping off (default 0)"),
-        .value("clip-value", "X", "clamp every gradient element into -X...X instead"),
+        .value("seq-len", "N", "characters per training sequence (text; default 100)"),
+        .value("val-split", "X", "fraction held out for validation (default 0.1 for text, 0 otherwise)"),
+    ] + TrainingPlan.options + [
         .value("seed", "N", "seed for initialisation and shuffling (default 0)"),
         .threads,
         .value("out", "FILE", "where to write the trained model (default model.safetensors)"),
+        .flag("no-plot", "do not write the loss curve SVG beside the model"),
         .json,
     ]
+    static let notes = """
+    Defaults per data: text trains a 1-layer LSTM of 256 units on one-hot characters, batch 64 x 100, Adam 2e-3,
+    clipping at 5, for 120 seconds; tensor data sets train a 64-unit LSTM with Adam 1e-3 for 100 steps of 32.
+    The loss curve goes to MODEL.loss.svg; --json prints a summary object as the last line of stdout.
+    """
 
     let arguments: Arguments
     init(_ arguments: Arguments) { self.arguments = arguments }
 
+    var seed: UInt64 { get throws { UInt64(try arguments.integer("seed", default: 0, range: 0...Int.max)!) } }
+    var outURL: URL { URL(fileURLWithPath: arguments.string("out") ?? "model.safetensors") }
+
     func run() throws {
-        let dataURL = try requiredPath(arguments, "data")
-        let dataset = try TensorDataset(contentsOf: dataURL)
-        let seed = UInt64(try arguments.integer("seed", default: 0, range: 0...Int.max)!)
-        let model = try makeModel(for: dataset, seed: seed)
-        try dataset.check(fits: model.configuration)
-        let plan = try TrainingPlan(arguments, defaultOptimizer: .adam(), defaultClip: 0, dataCount: dataset.count, seed: seed)
-        let out = URL(fileURLWithPath: arguments.string("out") ?? "model.safetensors")
-        let result = try plan.run(model: model, data: dataset.batch, threads: try arguments.integer("threads"),
-                                  quiet: arguments.flag("json"))
-        try model.write(to: out)
-        if arguments.flag("json") {
-            printJSON([("steps", .integer(result.steps)), ("loss", .number(result.finalLoss)),
-                       ("gradient_norm", .number(result.finalGradientNorm)), ("skipped_steps", .integer(result.skipped)),
-                       ("seconds", .number(result.seconds)), ("model", .string(out.path))])
+        if let path = arguments.string("data"), path.hasSuffix(".safetensors") {
+            try trainOnTensors(URL(fileURLWithPath: path))
         } else {
-            print("trained \(result.steps) steps in \(String(format: "%.1f", result.seconds)) s, final loss \(String(format: "%.6g", result.finalLoss)); wrote \(out.path)")
+            try trainOnText(arguments.string("data").map { URL(fileURLWithPath: $0) } ?? EmbeddedCorpus.url())
         }
     }
 
-    /// The `--init` model, or a fresh one shaped for the data.
-    private func makeModel(for dataset: TensorDataset, seed: UInt64) throws -> Model {
+    // MARK: Tensor data sets
+
+    private func trainOnTensors(_ url: URL) throws {
+        try reject(["seq-len"], reason: "applies to text")
+        let dataset = try TensorDataset(contentsOf: url)
+        let model = try initialModel { () throws -> ModelConfiguration in
+            ModelConfiguration(cell: try cell, input: .dense(features: dataset.inputSize),
+                               hiddenSize: try arguments.integer("hidden", default: 64)!,
+                               layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
+                               bidirectional: arguments.flag("bidirectional"),
+                               outputSize: dataset.outputSize, topology: dataset.topology)
+        }
+        try dataset.check(fits: model.configuration)
+        let plan = try TrainingPlan(arguments, defaults: .init(), trainingCount: dataset.count, seed: try seed)
+        let batch = dataset.batch
+        let result = try plan.run(model: model, threads: try arguments.integer("threads"),
+                                  progress: ProgressLine(quiet: arguments.flag("json")), unit: ("seq", 1),
+                                  data: { _ in batch }, validate: nil)
+        try finish(model: model, result: result, extra: [])
+    }
+
+    // MARK: Text
+
+    private func trainOnText(_ url: URL) throws {
+        let corpus = try TextCorpus(contentsOf: url)
+        let validationFraction = try arguments.number("val-split", default: 0.1)!
+        guard validationFraction < 1 else { throw UsageError("--val-split must be below 1") }
+        let (training, validation) = corpus.split(validationFraction: validationFraction)
+        let length = try arguments.integer("seq-len", default: 100)!
+        guard training.count > length + 1 else {
+            throw UsageError("the training text has \(training.count) characters, too few for sequences of \(length)")
+        }
+        let model = try initialModel { () throws -> ModelConfiguration in
+            ModelConfiguration(cell: try cell, input: .oneHot(vocabularySize: corpus.vocabulary.count),
+                               hiddenSize: try arguments.integer("hidden", default: 256)!,
+                               layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
+                               bidirectional: false, outputSize: corpus.vocabulary.count, topology: .manyToMany,
+                               vocabulary: corpus.vocabulary)
+        }
+        guard model.configuration.vocabulary == corpus.vocabulary else {
+            throw UsageError("the --init model's vocabulary differs from this text's characters")
+        }
+        if arguments.flag("bidirectional") { throw UsageError("a language model predicts the next character: it cannot be bidirectional") }
+        let windowCount = (training.count - 1) / length
+        let plan = try TrainingPlan(arguments, defaults: .init(optimizer: .adam(learningRate: 2e-3), clip: 5, batchSize: 64,
+                                                               steps: nil, seconds: 120),
+                                    trainingCount: windowCount, seed: try seed)
+        // Each epoch cuts the training text into windows at a fresh random offset.
+        var offsets = SeededGenerator(seed: try seed ^ 0x0FF5E7)
+        let epochData = { (_: Int) -> SequenceBatch in
+            let offset = Int(offsets.next() % UInt64(length))
+            let count = (training.count - 1 - offset) / length
+            return try corpus.windows(starts: (0..<count).map { training.lowerBound + offset + $0 * length }, length: length)
+        }
+        var validate: (() throws -> Double)?
+        var validationSet: SequenceBatch?
+        if validation.count > length + 1 {
+            let count = (validation.count - 1) / length
+            let full = try corpus.windows(starts: (0..<count).map { validation.lowerBound + $0 * length }, length: length)
+            validationSet = full
+            // Along the way a fixed slice keeps validation cheap; the end scores it all.
+            let slice = Array(0..<min(count, 256))
+            let scorer = Trainer(model: model, optimizer: plan.optimizer, threads: try arguments.integer("threads"))
+            validate = { try scorer.loss(full, rows: slice) }
+        }
+        let progress = ProgressLine(quiet: arguments.flag("json"))
+        if !arguments.flag("json") {
+            standardError("training a \(model.configuration.cell.rawValue) of \(model.configuration.hiddenSize) units on \(url.lastPathComponent): \(training.count) training and \(validation.count) validation characters, vocabulary \(corpus.vocabulary.count)")
+        }
+        var result = try plan.run(model: model, threads: try arguments.integer("threads"), progress: progress,
+                                  unit: ("chars", length), data: epochData, validate: validate)
+        var extra: [(String, JSONValue)] = [("chars_per_s", .number(result.sequencesPerSecond * Double(length)))]
+        if let validationSet {
+            let loss = try Trainer(model: model, optimizer: plan.optimizer, threads: try arguments.integer("threads")).loss(validationSet)
+            result.validationCurve.append((Double(result.steps), loss))
+            extra.append(("val_loss", .number(loss)))
+        }
+        let prime = corpus.vocabulary.contains(":") && url == (try? EmbeddedCorpus.url()) ? "ROMEO:" : ""
+        let sample = try model.sampleText(prime: prime, length: 400, temperature: 0.8, seed: try seed)
+        extra.append(("sample", .string(sample)))
+        try finish(model: model, result: result, extra: extra)
+        if !arguments.flag("json") { print("\n\(sample)\n") }
+    }
+
+    // MARK: Shared
+
+    private var cell: CellKind {
+        get throws { try arguments.choice("cell", default: .lstm, aliases: ["rnn": .rnnTanh])! }
+    }
+
+    private func reject(_ options: [String], reason: String) throws {
+        for option in options where arguments.has(option) { throw UsageError("--\(option) \(reason)") }
+    }
+
+    /// The `--init` model, or a fresh one from `configuration`.
+    private func initialModel(_ configuration: () throws -> ModelConfiguration) throws -> Model {
         if let path = arguments.string("init") {
-            for option in ["cell", "hidden", "layers", "bidirectional"] where arguments.has(option) {
-                throw UsageError("--\(option) describes a fresh model; it cannot change the --init model")
-            }
+            try reject(["cell", "hidden", "layers", "bidirectional"], reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))
         }
-        let configuration = ModelConfiguration(
-            cell: try arguments.choice("cell", default: .lstm, aliases: ["rnn": .rnnTanh])!,
-            input: .dense(features: dataset.inputSize),
-            hiddenSize: try arguments.integer("hidden", default: 64)!,
-            layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
-            bidirectional: arguments.flag("bidirectional"),
-            outputSize: dataset.outputSize, topology: dataset.topology)
-        return try Model(configuration, seed: seed)
+        return try Model(try configuration(), seed: try seed)
+    }
+
+    /// Writes the model and its loss curve, then reports.
+    private func finish(model: Model, result: TrainingPlan.Result, extra: [(String, JSONValue)]) throws {
+        let out = outURL
+        try model.write(to: out)
+        var plot: URL?
+        if !arguments.flag("no-plot") {
+            let url = out.deletingPathExtension().appendingPathExtension("loss.svg")
+            var series = [LineChart.Series(name: "training", points: result.trainingCurve, color: LineChart.palette[0])]
+            if !result.validationCurve.isEmpty {
+                series.append(.init(name: "validation", points: result.validationCurve, color: LineChart.palette[1]))
+            }
+            let chart = LineChart(title: "Loss of \(out.lastPathComponent)", xLabel: "step", yLabel: "loss", series: series)
+            try writeAtomically(chart.svg(), to: url)
+            plot = url
+        }
+        let validation = extra.first { $0.0 == "val_loss" }.map { $0.1 }
+        if arguments.flag("json") {
+            printJSON([("steps", .integer(result.steps)), ("train_loss", .number(result.finalLoss)),
+                       ("gradient_norm", .number(result.finalGradientNorm)), ("skipped_steps", .integer(result.skipped)),
+                       ("seconds", .number(result.seconds)), ("sequences_per_s", .number(result.sequencesPerSecond)),
+                       ("model", .string(out.path)), ("plot", plot.map { .string($0.path) } ?? .null)] + extra)
+            return
+        }
+        var summary = String(format: "trained %d steps in %.1f s, training loss %.4f", result.steps, result.seconds, result.finalLoss)
+        if case .number(let loss)? = validation { summary += String(format: ", validation loss %.4f", loss) }
+        if result.skipped > 0 { summary += ", \(result.skipped) steps skipped for non-finite gradients" }
+        print(summary)
+        print("wrote \(out.path)" + (plot.map { " and \($0.path)" } ?? ""))
+    }
+}
+
+/// Tiny Shakespeare, shipped with the tool as a resource.
+enum EmbeddedCorpus {
+    static func url() throws -> URL {
+        guard let url = Bundle.module.url(forResource: "tinyshakespeare", withExtension: "txt") else {
+            throw UsageError("the embedded Tiny Shakespeare text is missing beside this executable; pass --data FILE")
+        }
+        return url
     }
 }

@@ -327,8 +327,8 @@ final class StackWorkspace {
             GEMM.multiply(m: gateWidth, n: hidden, k: positions, a: gates, lda: gateWidth, transposeA: true,
                           b: previousStates, ldb: hidden, transposeB: false,
                           c: weightHH, ldc: hidden, accumulate: true, scratch: scratch)
-            VectorOps.accumulateColumnSums(gates, rows: positions, columns: gateWidth, rowStride: gateWidth,
-                                           into: gradients + offsets.biasHH)
+            // b_ih and b_hh enter the same sum, so their gradients are equal.
+            VectorOps.add(gradients + offsets.biasIH, into: gradients + offsets.biasHH, count: gateWidth)
         }
     }
 }

@@ -1,0 +1,264 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a data file (a UCR/UEA `.ts` file, a forecasting CSV, a text corpus)
+/// could not be read, or why a data set could not be used as asked.
+///
+/// Positions are 1-based: `line` counts the lines of the file (CR LF, LF and,
+/// in CSV, a lone CR each end one), `column` counts Unicode scalars from the
+/// start of that line. A leading byte-order mark is not counted. Byte offsets
+/// (``notUTF8(path:byteOffset:)``) count from 0 at the first byte of the file.
+///
+/// Descriptions read like a compiler's:
+///
+/// ```
+/// GunPoint_TRAIN.ts:22:57: expected a number, found 'abc'
+/// ```
+public enum DataFileError: Error, CustomStringConvertible, Equatable {
+    // MARK: Reading
+
+    /// A system call failed; `operation` says which, `code` is its `errno`
+    /// (`ENOENT` for a file that does not exist).
+    case io(path: String, operation: String, code: Int32)
+    /// The file holds nothing, or nothing but whitespace and a byte-order mark.
+    case emptyFile(path: String)
+    /// The bytes are not UTF-8; `byteOffset` is where the first invalid sequence starts.
+    case notUTF8(path: String, byteOffset: Int)
+
+    // MARK: Syntax
+
+    /// Something other than what the format allows at this position.
+    /// `found` is the offending text, shortened if long, empty for the end of a line.
+    case unexpected(path: String, line: Int, column: Int, expected: String, found: String)
+    /// A number that is NaN, infinite, or beyond the range of `Float`.
+    case nonFiniteValue(path: String, line: Int, column: Int, found: String)
+    /// A missing value: `?` in a `.ts` file, `?` or an empty field in a CSV.
+    case missingValue(path: String, line: Int, column: Int)
+
+    // MARK: Structure
+
+    /// A header the format requires (`@data`, `@classLabel`) is absent.
+    case missingHeader(path: String, header: String)
+    /// No column of the requested name in a CSV header row.
+    case missingColumn(path: String, column: String, available: [String])
+    /// A CSV row with another number of fields than the header row.
+    case raggedRow(path: String, line: Int, expected: Int, found: Int)
+    /// A `.ts` case with another number of dimensions than the header or the first case.
+    case dimensionCount(path: String, line: Int, expected: Int, found: Int)
+    /// A `.ts` case whose dimension `dimension` (1-based) breaks `@equalLength true` / `@seriesLength`.
+    case seriesLength(path: String, line: Int, dimension: Int, expected: Int, found: Int)
+    /// A class label that is not among the declared (or the training set's) classes.
+    case unknownClassLabel(path: String, line: Int, column: Int, label: String, known: [String])
+    /// Headers but no cases or rows.
+    case noData(path: String)
+    /// Text with fewer than two distinct characters: nothing to predict.
+    case tooFewDistinctCharacters(path: String, found: Int)
+    /// The data would need more memory than the loader allows for a file of
+    /// its size (see ``TimeSeriesClassificationSet``), or a count beyond `Int32`.
+    case tooLarge(path: String, what: String, count: Int, limit: Int)
+
+    // MARK: Use
+
+    /// Too few rows (time steps, characters) for one window of `needed`.
+    case tooFewRows(source: String, rows: Int, needed: Int)
+    /// A ``FeatureScaling`` fitted on another number of features than the data has.
+    case featureCountMismatch(source: String, features: Int, scalingFeatures: Int)
+    /// A character outside a ``TextCorpus``'s vocabulary; `offset` counts characters.
+    case unknownCharacter(source: String, character: Character, offset: Int)
+    /// An argument outside what the operation accepts.
+    case invalidArgument(name: String, value: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case .io(let path, let operation, let code):
+            return "\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
+        case .emptyFile(let path):
+            return "\(path): the file is empty"
+        case .notUTF8(let path, let byteOffset):
+            return "\(path): not UTF-8: invalid byte sequence at byte offset \(byteOffset)"
+        case .unexpected(let path, let line, let column, let expected, let found):
+            return "\(path):\(line):\(column): expected \(expected), found \(found.isEmpty ? "nothing" : "'\(found)'")"
+        case .nonFiniteValue(let path, let line, let column, let found):
+            return "\(path):\(line):\(column): expected a finite 32-bit number, found '\(found)'"
+        case .missingValue(let path, let line, let column):
+            return "\(path):\(line):\(column): expected a number, found a missing value"
+        case .missingHeader(let path, let header):
+            return "\(path): no \(header) line; the format requires one before the data"
+        case .missingColumn(let path, let column, let available):
+            return "\(path): no column named '\(column)'; the header has \(Self.list(available))"
+        case .raggedRow(let path, let line, let expected, let found):
+            return "\(path):\(line): expected \(expected) fields, as in the header row, found \(found)"
+        case .dimensionCount(let path, let line, let expected, let found):
+            return "\(path):\(line): expected \(expected) dimension\(expected == 1 ? "" : "s"), found \(found)"
+        case .seriesLength(let path, let line, let dimension, let expected, let found):
+            return "\(path):\(line): dimension \(dimension) has \(found) values, expected \(expected): "
+                + "the header declares equal lengths"
+        case .unknownClassLabel(let path, let line, let column, let label, let known):
+            return "\(path):\(line):\(column): unknown class label '\(label)', expected one of \(Self.list(known))"
+        case .noData(let path):
+            return "\(path): no data after the header"
+        case .tooFewDistinctCharacters(let path, let found):
+            return "\(path): the text has \(found) distinct character\(found == 1 ? "" : "s"); "
+                + "a character model needs at least 2"
+        case .tooLarge(let path, let what, let count, let limit):
+            return "\(path): too large: \(what) needs \(count) elements, more than the limit of \(limit)"
+        case .tooFewRows(let source, let rows, let needed):
+            return "\(source): \(rows) rows are too few: one window needs \(needed)"
+        case .featureCountMismatch(let source, let features, let scalingFeatures):
+            return "\(source): the data has \(features) features per step, but the scaling was fitted on \(scalingFeatures)"
+        case .unknownCharacter(let source, let character, let offset):
+            let escaped = String(character).unicodeScalars.map { $0.escaped(asASCII: false) }.joined()
+            return "\(source): character '\(escaped)' at offset \(offset) is not in the vocabulary"
+        case .invalidArgument(let name, let value, let expected):
+            return "invalid \(name) \(value): expected \(expected)"
+        }
+    }
+
+    /// `'a', 'b', 'c'`, shortened after 20 items.
+    private static func list(_ items: [String]) -> String {
+        let shown = items.prefix(20).map { "'\($0)'" }.joined(separator: ", ")
+        return items.count > 20 ? shown + ", … (\(items.count) in all)" : shown
+    }
+}
+
+// MARK: - Shared machinery of the data file readers
+
+/// Reads a whole file; the only allocation is the file's own size.
+func _readDataFile(_ url: URL) throws(DataFileError) -> [UInt8] {
+    let path = url.path
+    do {
+        let file = try _ReadOnlyFile(path: path)
+        return try file.read(count: try file.size(), at: 0)
+    } catch let SafetensorsError.io(path, operation, code) {
+        throw .io(path: path, operation: operation, code: code)
+    } catch {
+        throw .io(path: path, operation: "read", code: EIO)
+    }
+}
+
+/// The offset of the first byte that does not start a well-formed UTF-8
+/// sequence (Unicode Table 3-7: no overlong forms, no surrogates, nothing
+/// past U+10FFFF), or nil if all of `bytes` is UTF-8.
+func _firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
+    bytes.withUnsafeBufferPointer { buffer -> Int? in
+        var index = 0
+        let end = buffer.count
+        while index < end {
+            let lead = buffer[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            let continuationCount: Int
+            var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+            switch lead {
+            case 0xC2...0xDF: continuationCount = 1
+            case 0xE0: continuationCount = 2; secondRange = 0xA0...0xBF
+            case 0xED: continuationCount = 2; secondRange = 0x80...0x9F
+            case 0xE1...0xEF: continuationCount = 2
+            case 0xF0: continuationCount = 3; secondRange = 0x90...0xBF
+            case 0xF4: continuationCount = 3; secondRange = 0x80...0x8F
+            case 0xF1...0xF3: continuationCount = 3
+            default: return index
+            }
+            guard end - index > continuationCount, secondRange.contains(buffer[index + 1]) else { return index }
+            var next = index + 2
+            while next <= index + continuationCount {
+                guard buffer[next] & 0xC0 == 0x80 else { return index }
+                next += 1
+            }
+            index = next
+        }
+        return nil
+    }
+}
+
+/// The bytes of a data file checked to be UTF-8, with the leading byte-order
+/// mark skipped, and the means to turn an offset into a line and column.
+struct _TextBytes {
+    let path: String
+    let bytes: [UInt8]
+    /// The first byte after the byte-order mark, if any.
+    let start: Int
+
+    /// Checks `bytes` is UTF-8 and holds more than whitespace.
+    init(_ bytes: [UInt8], path: String) throws(DataFileError) {
+        if let offset = _firstInvalidUTF8Offset(bytes) { throw .notUTF8(path: path, byteOffset: offset) }
+        self.path = path
+        self.bytes = bytes
+        start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        guard bytes[start...].contains(where: { !_isWhitespace($0) && $0 != 0x0A && $0 != 0x0D }) else {
+            throw .emptyFile(path: path)
+        }
+    }
+
+    /// The 1-based column of `offset` on the line that starts at `lineStart`, in Unicode scalars.
+    func column(of offset: Int, lineStart: Int) -> Int {
+        var column = 1
+        var index = lineStart
+        while index < offset {
+            if bytes[index] & 0xC0 != 0x80 { column += 1 }
+            index += 1
+        }
+        return column
+    }
+
+    /// The text of `range` for an error message: at most `limit` scalars, then "…".
+    func excerpt(_ range: Range<Int>, limit: Int = 40) -> String {
+        let head = range.lowerBound..<min(range.upperBound, range.lowerBound + 4 * limit)
+        let scalars = String(decoding: bytes[head], as: UTF8.self).unicodeScalars
+        if head.count == range.count, scalars.count <= limit { return String(scalars) }
+        return String(String.UnicodeScalarView(scalars.prefix(limit))) + "…"
+    }
+
+    /// The character at `offset` (one scalar), for "found ..." messages.
+    func scalar(at offset: Int) -> String {
+        var end = offset + 1
+        while end < bytes.count, end - offset < 4, bytes[end] & 0xC0 == 0x80 { end += 1 }
+        return excerpt(offset..<end, limit: 1)
+    }
+
+    /// `range` without leading and trailing spaces and tabs.
+    func trimmed(_ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, _isWhitespace(bytes[lower]) { lower += 1 }
+        while upper > lower, _isWhitespace(bytes[upper - 1]) { upper -= 1 }
+        return lower..<upper
+    }
+
+    /// The outcome of reading one number.
+    enum Number {
+        case value(Float)
+        /// `?`, `NaN` or empty (the caller decides which count as missing).
+        case missing
+        case notANumber
+        case nonFinite
+    }
+
+    /// Parses `range` (already trimmed) as a `Float` in Swift's syntax
+    /// (decimal or hexadecimal, optional sign and exponent).
+    func number(_ range: Range<Int>) -> Number {
+        if range.isEmpty { return .missing }
+        if range.count == 1, bytes[range.lowerBound] == UInt8(ascii: "?") { return .missing }
+        // Longer than any float needs: refuse before building a string of it.
+        guard range.count <= 512 else { return .notANumber }
+        let text = String(decoding: bytes[range], as: UTF8.self)
+        // Float(_:) also accepts "nan" and "inf"; they are not values here.
+        guard let value = Float(text) else { return .notANumber }
+        return value.isFinite ? .value(value) : .nonFinite
+    }
+}
+
+/// Space or tab.
+@inline(__always)
+func _isWhitespace(_ byte: UInt8) -> Bool {
+    byte == 0x20 || byte == 0x09
+}
