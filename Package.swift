@@ -59,8 +59,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RNNKitTests",
-            dependencies: ["RNNKit", "RNNKernels"],
-            exclude: []
+            dependencies: ["RNNKit", "RNNKernels"]
+        ),
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: ["RNNKit", "rnnkit"]
         ),
     ]
 )
