@@ -132,16 +132,16 @@ struct TrainCommand: Command {
 
     // MARK: Shared
 
-    private var cell: CellKind {
+    var cell: CellKind {
         get throws { try arguments.choice("cell", default: .lstm, aliases: ["rnn": .rnnTanh])! }
     }
 
-    private func reject(_ options: [String], reason: String) throws {
+    func reject(_ options: [String], reason: String) throws {
         for option in options where arguments.has(option) { throw UsageError("--\(option) \(reason)") }
     }
 
     /// The `--init` model, or a fresh one from `configuration`.
-    private func initialModel(_ configuration: () throws -> ModelConfiguration) throws -> Model {
+    func initialModel(_ configuration: () throws -> ModelConfiguration) throws -> Model {
         if let path = arguments.string("init") {
             try reject(["cell", "hidden", "layers", "bidirectional"], reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))
@@ -150,7 +150,7 @@ struct TrainCommand: Command {
     }
 
     /// Writes the model and its loss curve, then reports.
-    private func finish(model: Model, result: TrainingPlan.Result, extra: [(String, JSONValue)]) throws {
+    func finish(model: Model, result: TrainingPlan.Result, extra: [(String, JSONValue)]) throws {
         let out = outURL
         try model.write(to: out)
         var plot: URL?

@@ -60,8 +60,10 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable {
     case noData(path: String)
     /// Text with fewer than two distinct characters: nothing to predict.
     case tooFewDistinctCharacters(path: String, found: Int)
-    /// The data would need more memory than the loader allows for a file of
-    /// its size (see ``TimeSeriesClassificationSet``), or a count beyond `Int32`.
+    /// More of something than the loader allows: padded values beyond a
+    /// multiple of the file's size (see ``TimeSeriesClassificationSet``),
+    /// classes, columns or characters beyond the types' limits, or a count
+    /// beyond `Int32`. `what` names the things counted.
     case tooLarge(path: String, what: String, count: Int, limit: Int)
 
     // MARK: Use
@@ -80,7 +82,7 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable {
         case .io(let path, let operation, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
         case .emptyFile(let path):
-            return "\(path): the file is empty"
+            return "\(path): the file is empty or holds only whitespace"
         case .notUTF8(let path, let byteOffset):
             return "\(path): not UTF-8: invalid byte sequence at byte offset \(byteOffset)"
         case .unexpected(let path, let line, let column, let expected, let found):
@@ -108,7 +110,7 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable {
             return "\(path): the text has \(found) distinct character\(found == 1 ? "" : "s"); "
                 + "a character model needs at least 2"
         case .tooLarge(let path, let what, let count, let limit):
-            return "\(path): too large: \(what) needs \(count) elements, more than the limit of \(limit)"
+            return "\(path): too many \(what): \(count), more than the limit of \(limit)"
         case .tooFewRows(let source, let rows, let needed):
             return "\(source): \(rows) rows are too few: one window needs \(needed)"
         case .featureCountMismatch(let source, let features, let scalingFeatures):
@@ -143,43 +145,6 @@ func _readDataFile(_ url: URL) throws(DataFileError) -> [UInt8] {
     }
 }
 
-/// The offset of the first byte that does not start a well-formed UTF-8
-/// sequence (Unicode Table 3-7: no overlong forms, no surrogates, nothing
-/// past U+10FFFF), or nil if all of `bytes` is UTF-8.
-func _firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
-    bytes.withUnsafeBufferPointer { buffer -> Int? in
-        var index = 0
-        let end = buffer.count
-        while index < end {
-            let lead = buffer[index]
-            if lead < 0x80 {
-                index += 1
-                continue
-            }
-            let continuationCount: Int
-            var secondRange: ClosedRange<UInt8> = 0x80...0xBF
-            switch lead {
-            case 0xC2...0xDF: continuationCount = 1
-            case 0xE0: continuationCount = 2; secondRange = 0xA0...0xBF
-            case 0xED: continuationCount = 2; secondRange = 0x80...0x9F
-            case 0xE1...0xEF: continuationCount = 2
-            case 0xF0: continuationCount = 3; secondRange = 0x90...0xBF
-            case 0xF4: continuationCount = 3; secondRange = 0x80...0x8F
-            case 0xF1...0xF3: continuationCount = 3
-            default: return index
-            }
-            guard end - index > continuationCount, secondRange.contains(buffer[index + 1]) else { return index }
-            var next = index + 2
-            while next <= index + continuationCount {
-                guard buffer[next] & 0xC0 == 0x80 else { return index }
-                next += 1
-            }
-            index = next
-        }
-        return nil
-    }
-}
-
 /// The bytes of a data file checked to be UTF-8, with the leading byte-order
 /// mark skipped, and the means to turn an offset into a line and column.
 struct _TextBytes {
@@ -190,7 +155,7 @@ struct _TextBytes {
 
     /// Checks `bytes` is UTF-8 and holds more than whitespace.
     init(_ bytes: [UInt8], path: String) throws(DataFileError) {
-        if let offset = _firstInvalidUTF8Offset(bytes) { throw .notUTF8(path: path, byteOffset: offset) }
+        if let offset = _firstInvalidUTF8Offset(in: bytes) { throw .notUTF8(path: path, byteOffset: offset) }
         self.path = path
         self.bytes = bytes
         start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
@@ -237,7 +202,7 @@ struct _TextBytes {
     /// The outcome of reading one number.
     enum Number {
         case value(Float)
-        /// `?`, `NaN` or empty (the caller decides which count as missing).
+        /// `?`, or nothing at all (the caller decides whether empty is missing).
         case missing
         case notANumber
         case nonFinite

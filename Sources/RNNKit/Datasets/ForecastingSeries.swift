@@ -21,6 +21,7 @@ import Foundation
 /// `day`, `quarter` or `period`; failing that, the first column. Every other
 /// column holds values: finite numbers, no gaps. An empty field or `?` is a
 /// missing value and is refused with its position, as are NaN and infinities.
+/// At most ``maxColumns`` columns.
 ///
 /// ```swift
 /// let series = try ForecastingSeries(contentsOf: airlineURL)
@@ -65,7 +66,12 @@ public struct ForecastingSeries: Sendable, Equatable {
         var reader = _CSVReader(text: text)
         var fields: [_CSVReader.Field] = []
 
-        guard try reader.nextRecord(into: &fields) != nil else { throw .emptyFile(path: source) }
+        guard let (_, columns) = try reader.nextRecord(into: &fields, limit: Self.maxColumns) else {
+            throw .emptyFile(path: source)
+        }
+        guard columns <= Self.maxColumns else {
+            throw .tooLarge(path: source, what: "columns in the header row", count: columns, limit: Self.maxColumns)
+        }
         let header = fields.map { reader.string($0) }
         let headerLine = reader.line(of: fields[0])
         guard header.count >= 2 else {
@@ -86,9 +92,9 @@ public struct ForecastingSeries: Sendable, Equatable {
 
         var timestamps: [String] = []
         var values: [Float] = []
-        while let line = try reader.nextRecord(into: &fields) {
-            guard fields.count == header.count else {
-                throw .raggedRow(path: source, line: line, expected: header.count, found: fields.count)
+        while let (line, fieldCount) = try reader.nextRecord(into: &fields, limit: header.count) {
+            guard fieldCount == header.count else {
+                throw .raggedRow(path: source, line: line, expected: header.count, found: fieldCount)
             }
             for (index, field) in fields.enumerated() {
                 if index == timeIndex {
@@ -96,10 +102,16 @@ public struct ForecastingSeries: Sendable, Equatable {
                     continue
                 }
                 let token = field.escapedQuotes ? field.content : text.trimmed(field.content)
-                let position = reader.line(of: field)
-                switch text.number(token) {
-                case .value(let value):
+                let number = text.number(token)
+                if case .value(let value) = number {
                     values.append(value)
+                    continue
+                }
+                // Columns are counted only for an error: counting every field's would be quadratic in the row.
+                let position = reader.line(of: field)
+                switch number {
+                case .value:
+                    break
                 case .missing:
                     throw .missingValue(path: source, line: position.line, column: position.column)
                 case .nonFinite:
@@ -170,6 +182,9 @@ public struct ForecastingSeries: Sendable, Equatable {
 
     // MARK: Windows
 
+    /// The most columns a file may have, timestamps included.
+    public static let maxColumns = 1 << 16
+
     /// The most values (inputs and targets together) ``windows(length:horizon:range:)``
     /// builds: 2^30 floats, 4 GiB.
     public static let maxWindowValues = 1 << 30
@@ -208,7 +223,7 @@ public struct ForecastingSeries: Sendable, Equatable {
         let (inputCount, overflow1) = count.multipliedReportingOverflow(by: length * columns)
         let (targetCount, overflow2) = count.multipliedReportingOverflow(by: horizon * columns)
         guard !overflow1, !overflow2, inputCount <= Self.maxWindowValues - targetCount else {
-            throw .tooLarge(path: source, what: "\(count) windows of \(length) + \(horizon) steps x \(columns) columns",
+            throw .tooLarge(path: source, what: "values in \(count) windows of \(length) + \(horizon) steps x \(columns) columns",
                             count: overflow1 || overflow2 ? .max : inputCount + targetCount, limit: Self.maxWindowValues)
         }
         var inputs: [Float] = []
@@ -371,21 +386,24 @@ struct _CSVReader {
 
     private var bytes: [UInt8] { text.bytes }
 
-    /// Reads the next record that is not a blank line into `fields`; returns
-    /// the line it starts on, or nil at the end of the file.
-    mutating func nextRecord(into fields: inout [Field]) throws(DataFileError) -> Int? {
+    /// Reads the next record that is not a blank line; returns the line it
+    /// starts on and its number of fields, or nil at the end of the file.
+    /// Only the first `limit` fields are kept in `fields`, so that a record of
+    /// a million empty fields cannot take 48 bytes of memory per byte of file.
+    mutating func nextRecord(into fields: inout [Field], limit: Int) throws(DataFileError) -> (line: Int, fieldCount: Int)? {
         while true {
             guard offset < bytes.count else { return nil }
             let recordLine = line
-            try readRecord(into: &fields)
-            let blank = fields.count == 1 && !fields[0].quoted && text.trimmed(fields[0].content).isEmpty
-            if !blank { return recordLine }
+            let count = try readRecord(into: &fields, limit: limit)
+            let blank = count == 1 && !fields[0].quoted && text.trimmed(fields[0].content).isEmpty
+            if !blank { return (recordLine, count) }
         }
     }
 
-    private mutating func readRecord(into fields: inout [Field]) throws(DataFileError) {
+    private mutating func readRecord(into fields: inout [Field], limit: Int) throws(DataFileError) -> Int {
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf: UInt8 = 0x0A, cr: UInt8 = 0x0D
         fields.removeAll(keepingCapacity: true)
+        var count = 0
         while true {
             let start = offset
             let fieldLine = line, fieldLineStart = lineStart
@@ -430,16 +448,19 @@ struct _CSVReader {
                 }
                 content = start..<offset
             }
-            fields.append(Field(start: start, content: content, quoted: quoted, escapedQuotes: escapedQuotes,
-                                line: fieldLine, lineStart: fieldLineStart))
-            guard offset < bytes.count else { return }
+            count += 1
+            if fields.count < limit {
+                fields.append(Field(start: start, content: content, quoted: quoted, escapedQuotes: escapedQuotes,
+                                    line: fieldLine, lineStart: fieldLineStart))
+            }
+            guard offset < bytes.count else { return count }
             let byte = bytes[offset]
             offset += 1
             if byte == comma { continue }
             if byte == cr, offset < bytes.count, bytes[offset] == lf { offset += 1 }
             line += 1
             lineStart = offset
-            return
+            return count
         }
     }
 

@@ -16,6 +16,10 @@ import Foundation
 /// let check = try corpus.consecutiveWindows(length: 100, range: validation)
 /// ```
 public struct TextCorpus: Sendable, Equatable {
+    /// The most distinct characters a corpus may have: more than any
+    /// character model wants, few enough to bound the memory a file can claim.
+    public static let maxVocabularySize = 1 << 16
+
     /// The file's path, or the name given for text in memory.
     public let source: String
     /// The distinct characters of the text, sorted; a token is an index into it.
@@ -34,7 +38,7 @@ public struct TextCorpus: Sendable, Equatable {
 
     /// Decodes UTF-8 bytes; `source` names them in errors.
     public init(bytes: [UInt8], source: String) throws(DataFileError) {
-        if let offset = _firstInvalidUTF8Offset(bytes) { throw .notUTF8(path: source, byteOffset: offset) }
+        if let offset = _firstInvalidUTF8Offset(in: bytes) { throw .notUTF8(path: source, byteOffset: offset) }
         let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         try self.init(text: String(decoding: bytes[start...], as: UTF8.self), source: source)
     }
@@ -55,8 +59,9 @@ public struct TextCorpus: Sendable, Equatable {
             if let token = firstSeen[character] {
                 provisional.append(token)
             } else {
-                guard let token = Int32(exactly: characters.count) else {
-                    throw .tooLarge(path: source, what: "the vocabulary", count: characters.count, limit: Int(Int32.max))
+                guard characters.count < Self.maxVocabularySize, let token = Int32(exactly: characters.count) else {
+                    throw .tooLarge(path: source, what: "distinct characters", count: characters.count + 1,
+                                    limit: Self.maxVocabularySize)
                 }
                 firstSeen[character] = token
                 characters.append(character)

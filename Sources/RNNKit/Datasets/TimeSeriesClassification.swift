@@ -44,7 +44,8 @@ import Foundation
 /// Memory is bounded by the file: the padded array may hold at most two
 /// values per byte of the file (plus 4096), so a file whose cases vary wildly
 /// in length cannot make the reader allocate gigabytes; such a file fails
-/// with ``DataFileError/tooLarge(path:what:count:limit:)``.
+/// with ``DataFileError/tooLarge(path:what:count:limit:)``, as does one that
+/// declares more than ``maxClasses`` classes.
 ///
 /// ```swift
 /// let train = try TimeSeriesClassificationSet(contentsOf: trainURL)
@@ -62,6 +63,9 @@ public struct TimeSeriesClassificationSet: Sendable, Equatable {
         /// missing. A dimension with no value at all is still an error.
         case carryForward
     }
+
+    /// The most classes a file may declare.
+    public static let maxClasses = 1 << 16
 
     /// The file's path, or the name given for bytes in memory.
     public let source: String
@@ -458,6 +462,10 @@ private struct _TSParser {
             guard !labels.isEmpty else {
                 throw unexpected(line, at: line.content.upperBound, expected: "class labels after 'true'", found: "")
             }
+            guard labels.count <= TimeSeriesClassificationSet.maxClasses else {
+                throw .tooLarge(path: path, what: "class labels in @classLabel", count: labels.count,
+                                limit: TimeSeriesClassificationSet.maxClasses)
+            }
             declaredLabels = labels
         case "@targetlabel":
             throw unexpected(line, at: tagRange.lowerBound,
@@ -601,11 +609,11 @@ private struct _TSParser {
         let (total, overflow2) = perCase.multipliedReportingOverflow(by: count)
         guard !overflow1, !overflow2, total <= limit else {
             let shape = "\(count) cases of \(dimensions) dimension\(dimensions == 1 ? "" : "s")"
-            throw .tooLarge(path: path, what: "padding \(shape) to \(maxLength) steps",
+            throw .tooLarge(path: path, what: "values to pad \(shape) to \(maxLength) steps",
                             count: overflow1 || overflow2 ? .max : total, limit: limit)
         }
         guard Int32(exactly: maxLength) != nil else {
-            throw .tooLarge(path: path, what: "the longest case", count: maxLength, limit: Int(Int32.max))
+            throw .tooLarge(path: path, what: "steps in the longest case", count: maxLength, limit: Int(Int32.max))
         }
 
         var values = [Float](repeating: 0, count: total)
