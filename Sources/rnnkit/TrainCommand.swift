@@ -39,6 +39,7 @@ struct TrainCommand: Command {
     var outURL: URL { URL(fileURLWithPath: arguments.string("out") ?? "model.safetensors") }
 
     func run() throws {
+        Interrupts.install()
         if let path = arguments.string("data"), path.hasSuffix(".safetensors") {
             try trainOnTensors(URL(fileURLWithPath: path))
         } else {
@@ -63,7 +64,8 @@ struct TrainCommand: Command {
         let batch = dataset.batch
         let result = try plan.run(model: model, threads: try arguments.integer("threads"),
                                   progress: ProgressLine(quiet: arguments.flag("json")), unit: ("seq", 1),
-                                  data: { _ in batch }, validate: nil)
+                                  data: { _ in batch }, validate: nil,
+                                  checkpointing: try TrainingPlan.checkpointing(arguments, out: outURL))
         try finish(model: model, result: result, extra: [])
     }
 
@@ -93,9 +95,10 @@ struct TrainCommand: Command {
         let plan = try TrainingPlan(arguments, defaults: .init(optimizer: .adam(learningRate: 2e-3), clip: 5, batchSize: 64,
                                                                steps: nil, seconds: 120),
                                     trainingCount: windowCount, seed: try seed)
-        // Each epoch cuts the training text into windows at a fresh random offset.
-        var offsets = SeededGenerator(seed: try seed ^ 0x0FF5E7)
-        let epochData = { (_: Int) -> SequenceBatch in
+        // Each epoch cuts the training text into windows at an offset drawn from the seed and the epoch.
+        let runSeed = try seed
+        let epochData = { (epoch: Int) -> SequenceBatch in
+            var offsets = SeededGenerator(seed: runSeed ^ 0x0FF5E7 &+ UInt64(epoch))
             let offset = Int(offsets.next() % UInt64(length))
             let count = (training.count - 1 - offset) / length
             return try corpus.windows(starts: (0..<count).map { training.lowerBound + offset + $0 * length }, length: length)
@@ -116,7 +119,8 @@ struct TrainCommand: Command {
             standardError("training a \(model.configuration.cell.rawValue) of \(model.configuration.hiddenSize) units on \(url.lastPathComponent): \(training.count) training and \(validation.count) validation characters, vocabulary \(corpus.vocabulary.count)")
         }
         var result = try plan.run(model: model, threads: try arguments.integer("threads"), progress: progress,
-                                  unit: ("chars", length), data: epochData, validate: validate)
+                                  unit: ("chars", length), data: epochData, validate: validate,
+                                  checkpointing: try TrainingPlan.checkpointing(arguments, out: outURL))
         var extra: [(String, JSONValue)] = [("chars_per_s", .number(result.sequencesPerSecond * Double(length)))]
         if let validationSet {
             let loss = try Trainer(model: model, optimizer: plan.optimizer, threads: try arguments.integer("threads")).loss(validationSet)
@@ -140,8 +144,16 @@ struct TrainCommand: Command {
         for option in options where arguments.has(option) { throw UsageError("--\(option) \(reason)") }
     }
 
-    /// The `--init` model, or a fresh one from `configuration`.
+    /// The `--resume` checkpoint's model, the `--init` model, or a fresh one from `configuration`.
     func initialModel(_ configuration: () throws -> ModelConfiguration) throws -> Model {
+        if let path = arguments.string("resume") {
+            // A resumed run repeats the original arguments; the model comes from the checkpoint.
+            let model = try Checkpoint(contentsOf: URL(fileURLWithPath: path)).model()
+            if arguments.string("init") == nil, try configuration() != model.configuration {
+                throw UsageError("the checkpoint \(path) holds a different model than these options describe")
+            }
+            return model
+        }
         if let path = arguments.string("init") {
             try reject(["cell", "hidden", "layers", "bidirectional"], reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))

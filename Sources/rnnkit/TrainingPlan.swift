@@ -33,7 +33,22 @@ struct TrainingPlan {
         .value("weight-decay", "X", "L2 weight decay (default 0)"),
         .value("clip", "X", "clip the global gradient norm at X; 0 turns clipping off"),
         .value("clip-value", "X", "clamp every gradient element into -X...X instead"),
+        .value("checkpoint", "FILE", "save the whole training state here (default MODEL.checkpoint.safetensors)"),
+        .value("checkpoint-every", "N", "save a checkpoint every N steps"),
+        .value("checkpoint-seconds", "S", "save a checkpoint every S seconds"),
+        .value("resume", "FILE", "continue from a checkpoint (same data and settings)"),
+        .value("max-bad-steps", "N", "stop after N consecutive non-finite steps (default 10)"),
     ]
+
+    /// The checkpoint settings for a run writing its model to `out`.
+    static func checkpointing(_ arguments: Arguments, out: URL) throws -> Checkpointing {
+        let url = arguments.string("checkpoint").map { URL(fileURLWithPath: $0) }
+            ?? out.deletingPathExtension().appendingPathExtension("checkpoint.safetensors")
+        return Checkpointing(url: url, everySteps: try arguments.integer("checkpoint-every"),
+                             everySeconds: try arguments.number("checkpoint-seconds", minimum: 0.001),
+                             maximumBadSteps: try arguments.integer("max-bad-steps", default: 10)!,
+                             resume: try arguments.string("resume").map { try Checkpoint(contentsOf: URL(fileURLWithPath: $0)) })
+    }
 
     init(_ arguments: Arguments, defaults: Defaults, trainingCount: Int, seed: UInt64) throws {
         let momentum = Float(try arguments.number("momentum", default: 0)!)
@@ -87,69 +102,166 @@ struct TrainingPlan {
         var seconds = 0.0
         var trainingCurve: [(x: Double, y: Double)] = []
         var validationCurve: [(x: Double, y: Double)] = []
-        var sequencesPerSecond: Double { seconds > 0 ? Double(steps) * sequencesPerStep / seconds : 0 }
         var sequencesPerStep = 0.0
+        /// Steps run in this process (a resumed run counts only its own).
+        var stepsThisRun = 0
+        var sequencesPerSecond: Double { seconds > 0 ? Double(stepsThisRun) * sequencesPerStep / seconds : 0 }
     }
 
-    /// Trains over mini-batches drawn from `data(epoch)` (in order, or from a
-    /// seeded shuffle redrawn every epoch), stopping at the step or time
-    /// budget, scoring `validate` about ten times along the way.
-    func run(model: Model, threads: Int?, progress: ProgressLine, unit: (name: String, perSequence: Int),
-             data: (_ epoch: Int) throws -> SequenceBatch, validate: (() throws -> Double)?) throws -> Result {
-        let trainer = Trainer(model: model, optimizer: optimizer, clipping: clipping, threads: threads)
-        var generator = SeededGenerator(seed: seed ^ 0x5EED)
+    /// Where and how often to save the whole training state.
+    struct Checkpointing {
+        var url: URL
+        var everySteps: Int?
+        var everySeconds: Double?
+        /// Stop with an error after this many consecutive non-finite steps.
+        var maximumBadSteps: Int
+        var resume: Checkpoint?
+    }
+
+    /// The loop's position: which epoch, and how far into its shuffled order.
+    private struct Position {
+        var step = 0
         var epoch = 0
-        var batch = try data(epoch)
-        var order = Array(0..<batch.count)
-        if shuffle { order.shuffle(using: &generator) }
         var cursor = 0
-        var rows = [Int](repeating: 0, count: min(batchSize, batch.count))
+    }
+
+    /// The settings a resumed run must share with the run that saved the checkpoint.
+    private var signature: String {
+        "batch=\(batchSize) shuffle=\(shuffle) seed=\(seed) optimizer=\(optimizer) clipping=\(clipping)"
+    }
+
+    /// Trains over mini-batches drawn from `data(epoch)`, in order or in a
+    /// shuffle seeded by the epoch (so a resumed run draws the same batches),
+    /// until the step or time budget runs out; scores `validate` about ten
+    /// times along the way; saves checkpoints and stops cleanly on a signal.
+    func run(model: Model, threads: Int?, progress: ProgressLine, unit: (name: String, perSequence: Int),
+             data: (_ epoch: Int) throws -> SequenceBatch, validate: (() throws -> Double)?,
+             checkpointing: Checkpointing) throws -> Result {
+        let trainer = Trainer(model: model, optimizer: optimizer, clipping: clipping, threads: threads)
+        var position = Position()
         var result = Result()
+        var elapsedBefore = 0.0
+        if let checkpoint = checkpointing.resume {
+            let saved = checkpoint.progress
+            guard saved["signature"] == signature else {
+                throw UsageError("--resume needs the same settings as the run that saved it (\(saved["signature"] ?? "none")), this run has \(signature)")
+            }
+            try trainer.restoreOptimizer(from: checkpoint)
+            position = Position(step: Int(saved["step"] ?? "") ?? 0, epoch: Int(saved["epoch"] ?? "") ?? 0,
+                                cursor: Int(saved["cursor"] ?? "") ?? 0)
+            elapsedBefore = Double(saved["seconds"] ?? "") ?? 0
+            result.steps = position.step
+            result.trainingCurve = zip(checkpoint.history("train_step"), checkpoint.history("train_loss")).map { (Double($0), Double($1)) }
+            result.validationCurve = zip(checkpoint.history("validation_step"), checkpoint.history("validation_loss")).map { (Double($0), Double($1)) }
+        }
+        var batch = try data(position.epoch)
+        var order = epochOrder(count: batch.count, epoch: position.epoch)
+        var rows = [Int](repeating: 0, count: min(batchSize, batch.count))
         result.sequencesPerStep = Double(rows.count)
-        var smoothedLoss = Double.nan
-        var validationLoss = Double.nan
+        var smoothedLoss = result.trainingCurve.last?.y ?? .nan
+        var validationLoss = result.validationCurve.last?.y ?? .nan
+        var badSteps = 0
         let start = ContinuousClock.now
-        var nextValidation = 0.1
-        while true {
+        var lastCheckpoint = start
+        var nextValidation = (fraction(step: position.step, elapsed: elapsedBefore) * 10).rounded(.down) / 10 + 0.1
+
+        func save() throws {
+            let history: [String: [Float]] = [
+                "train_step": result.trainingCurve.map { Float($0.x) }, "train_loss": result.trainingCurve.map { Float($0.y) },
+                "validation_step": result.validationCurve.map { Float($0.x) },
+                "validation_loss": result.validationCurve.map { Float($0.y) },
+            ]
+            let elapsed = elapsedBefore + (ContinuousClock.now - start).seconds
+            try trainer.checkpoint(progress: ["step": String(position.step), "epoch": String(position.epoch),
+                                              "cursor": String(position.cursor), "seconds": String(elapsed),
+                                              "signature": signature],
+                                   history: history).write(to: checkpointing.url)
+            lastCheckpoint = ContinuousClock.now
+        }
+
+        while fraction(step: position.step, elapsed: elapsedBefore + (ContinuousClock.now - start).seconds) < 1 {
             for index in rows.indices {
-                if cursor == order.count {
-                    epoch += 1
-                    batch = try data(epoch)
-                    if order.count != batch.count { order = Array(0..<batch.count) }
-                    if shuffle { order.shuffle(using: &generator) }
-                    cursor = 0
+                if position.cursor == order.count {
+                    position.epoch += 1
+                    position.cursor = 0
+                    batch = try data(position.epoch)
+                    order = epochOrder(count: batch.count, epoch: position.epoch)
                 }
-                rows[index] = order[cursor]
-                cursor += 1
+                rows[index] = order[position.cursor]
+                position.cursor += 1
             }
             let report = try trainer.step(batch, rows: rows)
-            result.steps += 1
-            if report.skipped { result.skipped += 1 } else {
+            position.step += 1
+            result.steps = position.step
+            result.stepsThisRun += 1
+            if report.skipped {
+                result.skipped += 1
+                badSteps += 1
+                guard badSteps < checkpointing.maximumBadSteps else {
+                    throw TrainingDiverged(steps: badSteps, checkpoint: FileManager.default.fileExists(atPath: checkpointing.url.path) ? checkpointing.url : nil)
+                }
+            } else {
+                badSteps = 0
                 result.finalLoss = report.loss
                 result.finalGradientNorm = report.gradientNorm
                 smoothedLoss = smoothedLoss.isNaN ? report.loss : 0.9 * smoothedLoss + 0.1 * report.loss
-                result.trainingCurve.append((Double(result.steps), report.loss))
+                result.trainingCurve.append((Double(position.step), report.loss))
             }
-            let elapsed = (ContinuousClock.now - start).seconds
-            let fraction = max(steps.map { Double(result.steps) / Double($0) } ?? 0, seconds.map { elapsed / $0 } ?? 0)
-            let done = fraction >= 1
-            if let validate, fraction >= nextValidation || done {
+            let elapsed = elapsedBefore + (ContinuousClock.now - start).seconds
+            let done = fraction(step: position.step, elapsed: elapsed)
+            if let validate, done >= nextValidation || done >= 1 {
                 validationLoss = try validate()
-                result.validationCurve.append((Double(result.steps), validationLoss))
-                nextValidation += 0.1
+                result.validationCurve.append((Double(position.step), validationLoss))
+                nextValidation = (done * 10).rounded(.down) / 10 + 0.1
             }
-            let rate = Double(result.steps * rows.count * unit.perSequence) / max(elapsed, 1e-9)
-            var line = String(format: "step %d", result.steps) + (steps.map { "/\($0)" } ?? "")
+            if let signal = Interrupts.pending {
+                progress.finish()
+                try save()
+                throw Interrupted(signal: signal, checkpoint: checkpointing.url)
+            }
+            let sinceCheckpoint = (ContinuousClock.now - lastCheckpoint).seconds
+            if checkpointing.everySteps.map({ position.step % $0 == 0 }) == true
+                || checkpointing.everySeconds.map({ sinceCheckpoint >= $0 }) == true {
+                try save()
+            }
+            let thisRun = max((ContinuousClock.now - start).seconds, 1e-9)
+            let rate = Double(result.stepsThisRun * rows.count * unit.perSequence) / thisRun
+            var line = String(format: "step %d", position.step) + (steps.map { "/\($0)" } ?? "")
             line += String(format: "  loss %.4f", smoothedLoss)
             if !validationLoss.isNaN { line += String(format: "  val %.4f", validationLoss) }
+            if result.skipped > 0 { line += "  skipped \(result.skipped)" }
             line += String(format: "  %.0f %@/s  %@ elapsed  %@ left", rate, unit.name, formatDuration(elapsed),
-                           formatDuration(fraction > 0 ? elapsed / fraction - elapsed : .nan))
-            progress.update(line, force: done)
-            if done { break }
+                           formatDuration(done > 0 ? elapsed / done - elapsed : .nan))
+            progress.update(line, force: done >= 1)
         }
         progress.finish()
         result.seconds = (ContinuousClock.now - start).seconds
         return result
+    }
+
+    /// How much of the budget `step` steps and `elapsed` seconds use up.
+    private func fraction(step: Int, elapsed: Double) -> Double {
+        max(steps.map { Double(step) / Double($0) } ?? 0, seconds.map { elapsed / $0 } ?? 0)
+    }
+
+    /// The rows of an epoch in the order they are drawn: a shuffle seeded by
+    /// the run's seed and the epoch number, or data set order.
+    private func epochOrder(count: Int, epoch: Int) -> [Int] {
+        var order = Array(0..<count)
+        guard shuffle else { return order }
+        var generator = SeededGenerator(seed: seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
+        order.shuffle(using: &generator)
+        return order
+    }
+}
+
+/// Too many consecutive steps with a non-finite loss or gradient.
+struct TrainingDiverged: Error, CustomStringConvertible {
+    let steps: Int
+    let checkpoint: URL?
+    var description: String {
+        "training diverged: \(steps) consecutive steps had a non-finite loss or gradient and were skipped (try a lower --lr or --clip)"
+            + (checkpoint.map { "; the last good checkpoint \($0.path) is intact" } ?? "")
     }
 }
 

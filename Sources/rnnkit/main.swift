@@ -37,6 +37,9 @@ if options.contains("--help") || options.contains("-h") {
 do {
     let parsed = try Arguments(options, specs: command.options)
     try command.init(parsed).run()
+} catch let interrupted as Interrupted {
+    standardError("rnnkit \(name): \(interrupted)")
+    exit(128 + interrupted.signal)
 } catch let error as UsageError {
     standardError("rnnkit \(name): error: \(error)")
     exit(2)

@@ -66,15 +66,13 @@ final class ShardScheduler: @unchecked Sendable {
         }
     }
 
-    /// Sums `buffers` (each `count` floats) into `buffers[0]` with the fixed tree.
-    func reduce(_ buffers: [AlignedBuffer], count: Int) {
-        guard buffers.count > 1 else { return }
-        let pointers = buffers.map(\.baseAddress)
-        pointers.withUnsafeBufferPointer { pointers in
-            let base = UncheckedSendable(pointers.baseAddress!)
-            forEachChunk(of: count) { range in
-                VectorOps.treeReduce(base.value, count: pointers.count, range: range)
-            }
+    /// Sums the first `buffers` of `pointers` (each `count` floats) into
+    /// `pointers[0]` with the fixed tree.
+    func reduce(_ pointers: UnsafePointer<UnsafeMutablePointer<Float>>, buffers: Int, count: Int) {
+        guard buffers > 1 else { return }
+        let base = UncheckedSendable(pointers)
+        forEachChunk(of: count) { range in
+            VectorOps.treeReduce(base.value, count: buffers, range: range)
         }
     }
 }

@@ -14,6 +14,8 @@ final class Engine {
     private var decoderTimeCapacity = 0
     /// Batch row of each mini-batch position (the identity when no rows are given).
     private var rowIndices: [Int] = []
+    /// Each shard's gradient buffer, for the reduction.
+    private var gradientBuffers = UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>.allocate(capacity: 0)
     /// Each shard's loss sum, written by its worker (disjoint slots).
     private var shardLosses = UnsafeMutableBufferPointer<Double>.allocate(capacity: 0)
 
@@ -24,7 +26,10 @@ final class Engine {
         self.withGradients = withGradients
     }
 
-    deinit { shardLosses.deallocate() }
+    deinit {
+        shardLosses.deallocate()
+        gradientBuffers.deallocate()
+    }
 
     /// Grows the shard workspaces to hold `rows` sequences of the batch's length.
     private func reserve(rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
@@ -43,6 +48,9 @@ final class Engine {
         shardLosses.deallocate()
         shardLosses = .allocate(capacity: newCount)
         shardLosses.initialize(repeating: 0)
+        gradientBuffers.deallocate()
+        gradientBuffers = .allocate(capacity: newCount)
+        for (index, shard) in shards.enumerated() { gradientBuffers[index] = shard.gradients.baseAddress }
         (rowCapacity, timeCapacity, decoderTimeCapacity) = (newRows, newTime, newDecoderTime)
     }
 
@@ -99,7 +107,7 @@ final class Engine {
     func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
         precondition(withGradients, "engine built for inference only")
         let shardCount = try pass(batch, rows: rows, initialState: initialState, backward: true)
-        scheduler.reduce(Array(shards.prefix(shardCount).map(\.gradients)), count: model.layout.totalCount)
+        scheduler.reduce(gradientBuffers.baseAddress!, buffers: shardCount, count: model.layout.totalCount)
         return meanLoss(shardCount: shardCount)
     }
 

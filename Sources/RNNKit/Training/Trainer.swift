@@ -46,6 +46,16 @@ public final class Trainer {
     /// The number of updates applied so far.
     public var stepCount: Int { state.step }
 
+    /// The optimiser's state buffers by PyTorch's state names.
+    var optimizerBuffers: [(String, AlignedBuffer)] {
+        switch optimizer {
+        case .sgd: state.firstMoment.map { [("momentum_buffer", $0)] } ?? []
+        case .adam: [("exp_avg", state.firstMoment!), ("exp_avg_sq", state.secondMoment!)]
+        }
+    }
+
+    func restoreStepCount(_ step: Int) { state.restore(step: step) }
+
     /// One optimiser step on `rows` of `batch` (all rows when nil).
     ///
     /// Passing the whole data set with the rows of each mini-batch avoids

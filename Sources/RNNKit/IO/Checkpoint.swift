@@ -1,0 +1,93 @@
+import Foundation
+import RNNKernels
+
+/// The whole state of a training run: weights, optimiser state, and whatever
+/// the training loop needs to continue exactly where it stopped (its position
+/// in the data, its loss history).
+///
+/// Stored as one safetensors file: the model's tensors under their PyTorch
+/// names, the optimiser's under `optimizer.<state>.<parameter>` (`exp_avg`,
+/// `exp_avg_sq`, `momentum_buffer`, as in PyTorch's optimiser state), the
+/// loop's series under `history.<name>`, and scalars in the metadata.
+/// `write(to:)` is atomic, so a crash never leaves a torn checkpoint.
+public struct Checkpoint: Sendable {
+    public var file: SafetensorsFile
+
+    /// The training loop's own position and settings, restored verbatim.
+    public var progress: [String: String] {
+        file.metadata.filter { $0.key.hasPrefix("progress.") }.reduce(into: [:]) { $0[String($1.key.dropFirst(9))] = $1.value }
+    }
+
+    /// A loop series saved with the checkpoint (`history.<name>`).
+    public func history(_ name: String) -> [Float] { (try? file.floats("history.\(name)")) ?? [] }
+
+    public init(contentsOf url: URL) throws {
+        file = try SafetensorsFile(contentsOf: url)
+        guard file.metadata["format"] == "rnnkit-checkpoint" else {
+            throw ModelError.metadata(key: "format", problem: "is not rnnkit-checkpoint: this is not a checkpoint file", source: file.source)
+        }
+    }
+
+    init(file: SafetensorsFile) { self.file = file }
+
+    /// The model as it was at the checkpoint.
+    public func model() throws -> Model {
+        let parameters = file.tensors.filter { name, _ in !name.hasPrefix("optimizer.") && !name.hasPrefix("history.") }
+        let metadata = file.metadata.filter { !$0.key.hasPrefix("progress.") && !$0.key.hasPrefix("optimizer") && $0.key != "format" }
+        return try Model(file: SafetensorsFile(metadata: metadata, tensors: parameters, source: file.source))
+    }
+
+    public func write(to url: URL) throws { try file.write(to: url) }
+}
+
+extension Trainer {
+    /// A checkpoint of this trainer's model and optimiser, with the loop's
+    /// `progress` entries and `history` series.
+    public func checkpoint(progress: [String: String] = [:], history: [String: [Float]] = [:]) -> Checkpoint {
+        var file = model.safetensors(extraMetadata: [:])
+        file.metadata["format"] = "rnnkit-checkpoint"
+        file.metadata["optimizer"] = optimizer.description
+        file.metadata["optimizer_step"] = String(stepCount)
+        for (key, value) in progress { file.metadata["progress.\(key)"] = value }
+        for (name, buffer) in optimizerBuffers {
+            for entry in model.layout.entries {
+                let values = Array(UnsafeBufferPointer(start: buffer.baseAddress + entry.offset, count: entry.count))
+                file.tensors["optimizer.\(name).\(entry.name)"] = Tensor(floats: values, shape: entry.shape)
+            }
+        }
+        for (name, values) in history { file.tensors["history.\(name)"] = Tensor(floats: values, shape: [values.count]) }
+        return Checkpoint(file: file)
+    }
+
+    /// Restores the optimiser state saved in `checkpoint` (the model's weights
+    /// come with `Checkpoint.model()`). The optimiser must be the same kind
+    /// and settings.
+    public func restoreOptimizer(from checkpoint: Checkpoint) throws {
+        let source = checkpoint.file.source
+        guard checkpoint.file.metadata["optimizer"] == optimizer.description else {
+            throw ModelError.metadata(key: "optimizer", problem: "is \(checkpoint.file.metadata["optimizer"] ?? "missing"), but this run uses \(optimizer.description)", source: source)
+        }
+        guard let text = checkpoint.file.metadata["optimizer_step"], let step = Int(text), step >= 0 else {
+            throw ModelError.metadata(key: "optimizer_step", problem: "must be a non-negative integer", source: source)
+        }
+        for (name, buffer) in optimizerBuffers {
+            for entry in model.layout.entries {
+                let values = try checkpoint.file.floats("optimizer.\(name).\(entry.name)", shape: entry.shape)
+                values.withUnsafeBufferPointer { (buffer.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+            }
+        }
+        restoreStepCount(step)
+    }
+}
+
+extension Optimizer: CustomStringConvertible {
+    /// A canonical spelling of the optimiser and its settings.
+    public var description: String {
+        switch self {
+        case .sgd(let learningRate, let momentum, let weightDecay):
+            "sgd(lr=\(learningRate), momentum=\(momentum), weight_decay=\(weightDecay))"
+        case .adam(let learningRate, let beta1, let beta2, let epsilon, let weightDecay):
+            "adam(lr=\(learningRate), betas=(\(beta1), \(beta2)), eps=\(epsilon), weight_decay=\(weightDecay))"
+        }
+    }
+}
