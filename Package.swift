@@ -59,7 +59,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RNNKitTests",
-            dependencies: ["RNNKit", "RNNKernels"]
+            dependencies: ["RNNKit", "RNNKernels", "AllocationCounter"]
+        ),
+        .target(
+            name: "AllocationCounter",
+            path: "Tests/AllocationCounter"
         ),
         .testTarget(
             name: "CommandLineTests",

@@ -1,5 +1,12 @@
 #include "CRNNSupport.h"
 
+/* From <dispatch/dispatch.h>; a NULL queue is DISPATCH_APPLY_AUTO. */
+extern void dispatch_apply_f(size_t iterations, void *queue, void *context, void (*work)(void *, size_t));
+
+void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration)) {
+    dispatch_apply_f(iterations, NULL, context, body);
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <xmmintrin.h>

@@ -1,6 +1,7 @@
 #ifndef CRNNSUPPORT_H
 #define CRNNSUPPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// What the Swift module importing this header is compiled for. Swift has no
@@ -11,6 +12,13 @@
 static const int rnn_target_has_fma = 1;
 #else
 static const int rnn_target_has_fma = 0;
+/// Runs `body(context, i)` for i in 0..<iterations on Dispatch's worker
+/// threads and returns when all are done: `DispatchQueue.concurrentPerform`'s
+/// own primitive (dispatch_apply), reached through its C entry point because
+/// the Swift overlay wraps every call in a heap-allocated block, and a
+/// training step must not allocate.
+void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration));
+
 #endif
 
 #if defined(__AVX512F__)
@@ -19,6 +27,13 @@ static const int rnn_target_vector_bits = 512;
 static const int rnn_target_vector_bits = 256;
 #else
 static const int rnn_target_vector_bits = 128;
+/// Runs `body(context, i)` for i in 0..<iterations on Dispatch's worker
+/// threads and returns when all are done: `DispatchQueue.concurrentPerform`'s
+/// own primitive (dispatch_apply), reached through its C entry point because
+/// the Swift overlay wraps every call in a heap-allocated block, and a
+/// training step must not allocate.
+void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration));
+
 #endif
 
 /// CPU features found at run time (CPUID and XGETBV on x86-64).
@@ -40,5 +55,12 @@ rnn_fp_state rnn_enable_flush_denormals(void);
 void rnn_restore_fp_state(rnn_fp_state state);
 /// 1 when flush-to-zero and denormals-are-zero are both on.
 int rnn_flush_denormals_enabled(void);
+
+/// Runs `body(context, i)` for i in 0..<iterations on Dispatch's worker
+/// threads and returns when all are done: `DispatchQueue.concurrentPerform`'s
+/// own primitive (dispatch_apply), reached through its C entry point because
+/// the Swift overlay wraps every call in a heap-allocated block, and a
+/// training step must not allocate.
+void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration));
 
 #endif

@@ -1,22 +1,46 @@
-import Dispatch
 import CRNNSupport
 import RNNKernels
 
+/// Work done shard by shard: forward and backward over a slice of a batch.
+protocol ShardJob: AnyObject {
+    func runShard(_ shard: Int, scratch: GEMMScratch)
+}
+
+/// Element-wise work over a range of a flat array (the optimiser update).
+protocol ChunkJob: AnyObject {
+    func runChunk(_ range: Range<Int>)
+}
+
 /// Splits each mini-batch into fixed-size shards and runs them on worker
-/// threads with `DispatchQueue.concurrentPerform`.
+/// threads with Dispatch's concurrent perform.
 ///
 /// Results never depend on the thread count: shard boundaries depend only on
 /// the batch size, each shard writes its own gradient buffer, and the
 /// buffers are summed through a fixed pairwise tree whose shape depends only
 /// on the shard count. Threads only decide who computes what.
+///
+/// A parallel run allocates nothing: the job is a stored reference and the
+/// workers reach the scheduler through an unretained context pointer.
 final class ShardScheduler: @unchecked Sendable {
     /// Rows per shard: large enough for efficient recurrent GEMMs, small enough
     /// that a 64-row batch still splits across two cores.
     static let shardRows = 32
+    /// Floats per chunk of element-wise work (a multiple of a cache line).
+    static let chunkSize = 1 << 14
 
     let threads: Int
     /// One GEMM packing scratch per worker thread.
     private let scratches: [GEMMScratch]
+
+    /// What the workers of the current parallel run do.
+    private enum Task {
+        case idle
+        case shards(any ShardJob, count: Int, workers: Int)
+        case chunks(any ChunkJob, count: Int)
+        case reduce(UnsafePointer<UnsafeMutablePointer<Float>>, buffers: Int, count: Int)
+    }
+
+    private var task = Task.idle
 
     init(threads: Int) {
         self.threads = max(1, threads)
@@ -29,51 +53,71 @@ final class ShardScheduler: @unchecked Sendable {
         shard * shardRows..<min(rows, (shard + 1) * shardRows)
     }
 
-    /// Runs `work(shard, scratch)` for every shard, on up to `threads` threads,
-    /// with denormals flushed to zero on each.
-    func forEachShard(_ count: Int, _ work: (Int, GEMMScratch) -> Void) {
+    /// Runs `job.runShard` for every shard, on up to `threads` threads, with
+    /// denormals flushed to zero on each.
+    func forEachShard(_ count: Int, _ job: any ShardJob) {
         let workers = min(threads, count)
-        withoutActuallyEscaping(work) { work in
-            let body = UncheckedSendable(work)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let saved = rnn_enable_flush_denormals()
-                defer { rnn_restore_fp_state(saved) }
-                var shard = worker
-                while shard < count {
-                    body.value(shard, scratches[worker])
-                    shard += workers
-                }
-            }
-        }
+        run(.shards(job, count: count, workers: workers), iterations: workers)
     }
 
-    /// Runs `work(range)` over `count` elements split into cache-line aligned
-    /// chunks, one per thread. For element-wise passes whose result does not
-    /// depend on the split.
-    func forEachChunk(of count: Int, _ work: (Range<Int>) -> Void) {
-        let alignment = 16
-        let chunk = ((count + threads - 1) / threads + alignment - 1) / alignment * alignment
-        let chunks = chunk == 0 ? 0 : (count + chunk - 1) / chunk
-        guard chunks > 1 else {
-            if count > 0 { work(0..<count) }
-            return
-        }
-        withoutActuallyEscaping(work) { work in
-            let body = UncheckedSendable(work)
-            DispatchQueue.concurrentPerform(iterations: chunks) { index in
-                body.value(index * chunk..<min(count, (index + 1) * chunk))
-            }
-        }
+    /// Runs `job.runChunk` over `count` elements in fixed-size chunks spread
+    /// over the threads. For element-wise passes whose result does not depend
+    /// on the split.
+    func forEachChunk(of count: Int, _ job: any ChunkJob) {
+        run(.chunks(job, count: count), iterations: min(threads, chunkCount(count)))
     }
 
     /// Sums the first `buffers` of `pointers` (each `count` floats) into
-    /// `pointers[0]` with the fixed tree.
+    /// `pointers[0]` with the fixed tree, chunk by chunk in parallel.
     func reduce(_ pointers: UnsafePointer<UnsafeMutablePointer<Float>>, buffers: Int, count: Int) {
         guard buffers > 1 else { return }
-        let base = UncheckedSendable(pointers)
-        forEachChunk(of: count) { range in
-            VectorOps.treeReduce(base.value, count: buffers, range: range)
+        run(.reduce(pointers, buffers: buffers, count: count), iterations: min(threads, chunkCount(count)))
+    }
+
+    private func chunkCount(_ count: Int) -> Int { (count + Self.chunkSize - 1) / Self.chunkSize }
+
+    private func run(_ task: Task, iterations: Int) {
+        guard iterations > 0 else { return }
+        self.task = task
+        defer { self.task = .idle }
+        if iterations == 1 {
+            work(worker: 0, workers: 1)
+            return
         }
+        rnn_concurrent_perform(iterations, Unmanaged.passUnretained(self).toOpaque()) { context, worker in
+            let scheduler = Unmanaged<ShardScheduler>.fromOpaque(context!).takeUnretainedValue()
+            scheduler.work(worker: worker, workers: scheduler.workerCount)
+        }
+    }
+
+    private var workerCount: Int {
+        switch task {
+        case .idle: 0
+        case .shards(_, _, let workers): workers
+        case .chunks(_, let count), .reduce(_, _, let count): min(threads, chunkCount(count))
+        }
+    }
+
+    /// One worker's share: shards or chunks `worker`, `worker + workers`, ...
+    private func work(worker: Int, workers: Int) {
+        let saved = rnn_enable_flush_denormals()
+        defer { rnn_restore_fp_state(saved) }
+        switch task {
+        case .idle:
+            break
+        case .shards(let job, let count, _):
+            for shard in stride(from: worker, to: count, by: workers) { job.runShard(shard, scratch: scratches[worker]) }
+        case .chunks(let job, let count):
+            for chunk in stride(from: worker, to: chunkCount(count), by: workers) { job.runChunk(chunkRange(chunk, count)) }
+        case .reduce(let pointers, let buffers, let count):
+            for chunk in stride(from: worker, to: chunkCount(count), by: workers) {
+                VectorOps.treeReduce(pointers, count: buffers, range: chunkRange(chunk, count))
+            }
+        }
+    }
+
+    private func chunkRange(_ chunk: Int, _ count: Int) -> Range<Int> {
+        chunk * Self.chunkSize..<min(count, (chunk + 1) * Self.chunkSize)
     }
 }
 

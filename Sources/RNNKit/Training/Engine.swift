@@ -124,31 +124,29 @@ final class Engine {
         return total / normalizer
     }
 
+    /// What the shards of the current parallel pass do, read by the workers.
+    private struct Pass {
+        enum Goal {
+            /// Score the loss, and backpropagate when `backward`.
+            case loss(LossKind, backward: Bool)
+            /// Copy the outputs to `destination`, `perRow` floats per row.
+            case outputs(destination: UnsafeMutablePointer<Float>, perRow: Int, stepsPerRow: Int)
+        }
+        var batch: SequenceBatch
+        var rows: Int
+        var initialState: RecurrentState?
+        var goal: Goal
+    }
+
+    private var currentPass: Pass?
+
     /// Loads, runs and scores every shard; returns the shard count.
     private func pass(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool) throws(ModelError) -> Int {
         guard let targets = batch.targets else { throw .inputMismatch("a loss needs targets") }
         let count = try load(batch, rows: rows)
-        let shardCount = ShardScheduler.shardCount(rows: count)
-        let normalizer = Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
-        self.normalizer = normalizer
-        let parameters = UnsafePointer(model.parameters.baseAddress)
-        // Packing is cheap next to a step, and re-reading the weights every
-        // time keeps direct edits of the model (setParameter, loading) visible.
-        prepared.refresh(from: parameters)
-        let losses = UncheckedSendable(shardLosses)
-        rowIndices.withUnsafeBufferPointer { indices in
-            scheduler.forEachShard(shardCount) { shard, scratch in
-                let workspace = shards[shard]
-                let range = ShardScheduler.shardRange(shard, rows: count)
-                workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: initialState)
-                workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
-                losses.value[shard] = workspace.computeLoss(kind: targets.loss, normalizer: normalizer)
-                guard backward else { return }
-                workspace.gradients.zero()
-                workspace.backward(parameters: parameters, prepared: prepared, scratch: scratch)
-            }
-        }
-        return shardCount
+        normalizer = Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
+        run(Pass(batch: batch, rows: count, initialState: initialState, goal: .loss(targets.loss, backward: backward)))
+        return ShardScheduler.shardCount(rows: count)
     }
 
     /// The model's outputs for every row of `batch`: `[N, T', O]` per step or `[N, O]`.
@@ -156,25 +154,48 @@ final class Engine {
         let count = try load(batch, rows: nil)
         let c = model.configuration
         let steps = c.topology == .encoderDecoder ? batch.decoderTimeSteps : batch.timeSteps
-        let perRow = (c.topology.outputsPerStep ? steps : 1) * c.outputSize
-        var result = [Float](repeating: 0, count: count * perRow)
-        let parameters = UnsafePointer(model.parameters.baseAddress)
-        prepared.refresh(from: parameters)
+        let stepsPerRow = c.topology.outputsPerStep ? steps : 1
+        var result = [Float](repeating: 0, count: count * stepsPerRow * c.outputSize)
         result.withUnsafeMutableBufferPointer { result in
-            let destination = UncheckedSendable(result.baseAddress!)
-            scheduler.forEachShard(ShardScheduler.shardCount(rows: count)) { shard, scratch in
-                let workspace = shards[shard]
-                let range = ShardScheduler.shardRange(shard, rows: count)
-                rowIndices.withUnsafeBufferPointer { indices in
-                    workspace.load(batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: initialState)
-                }
-                workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
-                workspace.copyOutputs(to: destination.value + range.lowerBound * perRow, stepsPerRow: c.topology.outputsPerStep ? steps : 1)
-            }
+            run(Pass(batch: batch, rows: count, initialState: initialState,
+                     goal: .outputs(destination: result.baseAddress!, perRow: stepsPerRow * c.outputSize, stepsPerRow: stepsPerRow)))
         }
         return result
     }
 
+    private func run(_ pass: Pass) {
+        // Packing is cheap next to a step, and re-reading the weights every
+        // time keeps direct edits of the model (setParameter, loading) visible.
+        prepared.refresh(from: model.parameters.baseAddress)
+        currentPass = pass
+        defer { currentPass = nil }
+        scheduler.forEachShard(ShardScheduler.shardCount(rows: pass.rows), self)
+    }
+}
+
+extension Engine: ShardJob {
+    func runShard(_ shard: Int, scratch: GEMMScratch) {
+        guard let pass = currentPass else { return }
+        let workspace = shards[shard]
+        let range = ShardScheduler.shardRange(shard, rows: pass.rows)
+        rowIndices.withUnsafeBufferPointer { indices in
+            workspace.load(pass.batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: pass.initialState)
+        }
+        let parameters = UnsafePointer(model.parameters.baseAddress)
+        workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
+        switch pass.goal {
+        case .loss(let kind, let backward):
+            shardLosses[shard] = workspace.computeLoss(kind: kind, normalizer: normalizer)
+            guard backward else { return }
+            workspace.gradients.zero()
+            workspace.backward(parameters: parameters, prepared: prepared, scratch: scratch)
+        case .outputs(let destination, let perRow, let stepsPerRow):
+            workspace.copyOutputs(to: destination + range.lowerBound * perRow, stepsPerRow: stepsPerRow)
+        }
+    }
+}
+
+extension Engine {
     /// The final states left by the last pass over `count` rows, batch-wide.
     func finalState(count: Int) -> RecurrentState {
         let c = model.configuration

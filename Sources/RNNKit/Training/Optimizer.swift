@@ -25,14 +25,19 @@ public enum GradientClipping: Sendable, Equatable {
 }
 
 /// The optimiser's running state, in the model's flat parameter layout.
-final class OptimizerState {
+final class OptimizerState: ChunkJob {
     let optimizer: Optimizer
+    let parameters: UnsafeMutablePointer<Float>
+    /// The reduced gradient of the current step, set before `runChunk` calls.
+    var gradients: UnsafePointer<Float>?
     private(set) var step = 0
     let firstMoment: AlignedBuffer?
     let secondMoment: AlignedBuffer?
 
-    init(optimizer: Optimizer, parameterCount: Int) {
+    init(optimizer: Optimizer, parameters: AlignedBuffer) {
         self.optimizer = optimizer
+        self.parameters = parameters.baseAddress
+        let parameterCount = parameters.count
         switch optimizer {
         case .sgd(_, let momentum, _):
             firstMoment = momentum != 0 ? AlignedBuffer(count: parameterCount) : nil
@@ -44,8 +49,10 @@ final class OptimizerState {
     }
 
     /// Applies one update to `parameters[range]` from `gradients[range]`; the
-    /// caller splits the range across threads and then calls `finishStep`.
-    func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>) {
+    /// scheduler splits the range across threads and the trainer then calls
+    /// `finishStep`.
+    func runChunk(_ range: Range<Int>) {
+        guard let gradients else { return }
         let start = range.lowerBound, count = range.count
         switch optimizer {
         case .sgd(let learningRate, let momentum, let weightDecay):

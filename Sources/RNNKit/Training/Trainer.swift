@@ -40,7 +40,7 @@ public final class Trainer {
         self.optimizer = optimizer
         self.clipping = clipping
         engine = Engine(model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
-        state = OptimizerState(optimizer: optimizer, parameterCount: model.layout.totalCount)
+        state = OptimizerState(optimizer: optimizer, parameters: model.parameters)
     }
 
     /// The number of updates applied so far.
@@ -83,11 +83,9 @@ public final class Trainer {
         case .value(let limit):
             VectorOps.clamp(gradients, count: count, limit: limit)
         }
-        let parameters = UncheckedSendable(model.parameters.baseAddress)
-        let reduced = UncheckedSendable(UnsafePointer(gradients))
-        engine.scheduler.forEachChunk(of: count) { range in
-            state.update(parameters: parameters.value, gradients: reduced.value, range: range)
-        }
+        state.gradients = UnsafePointer(gradients)
+        engine.scheduler.forEachChunk(of: count, state)
+        state.gradients = nil
         state.finishStep()
         return StepReport(loss: loss, gradientNorm: norm, skipped: false, finalState: finalState)
     }
