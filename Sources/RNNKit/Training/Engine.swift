@@ -32,7 +32,7 @@ final class Engine {
     }
 
     /// Grows the shard workspaces to hold `rows` sequences of the batch's length.
-    private func reserve(rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
+    func reserve(rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
         let shardCount = ShardScheduler.shardCount(rows: rows)
         let shardRows = min(rows, ShardScheduler.shardRows)
         if shardCount <= shards.count, shardRows <= rowCapacity, timeSteps <= timeCapacity,
