@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""RNNKit against the PyTorch CPU anchor, shape by shape, in one run.
+
+Builds rnnkit-bench in release, then for every shape runs RNNKit's bench and
+../shared/anchors/pytorch_rnn_bench.py one after the other (RNNKit shape A,
+PyTorch shape A, RNNKit shape B, ...), with the same thread count and minimum
+time, so that both see the same machine load. Prints seq/s of both and their
+ratio, and both GFLOP/s as a fraction of the FMA peak that rnnkit-bench
+measures at that thread count.
+
+Usage (from the repository root or anywhere):
+    Benchmarks/compare_pytorch.py --threads 2 --min-time 1
+    Benchmarks/compare_pytorch.py --shape lstm:64:100:128:256:1 --rounds 3
+
+torch is taken from ${TORCH_PYTHON:-/tmp/torch-venv/bin/python}; when it cannot
+import torch, RNNKit's figures are shown alone. Only the standard library is
+needed to run this script itself.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_ANCHOR = os.path.join(REPO, "..", "shared", "anchors", "pytorch_rnn_bench.py")
+DEFAULT_TORCH_PYTHON = "/tmp/torch-venv/bin/python"
+
+# The anchors README's table, in its order.
+DEFAULT_SHAPES = [
+    "rnn:64:50:32:64:1", "lstm:64:50:32:64:1", "gru:64:50:32:64:1",
+    "lstm:64:100:128:256:1", "gru:64:100:128:256:1", "rnn:64:100:128:256:1",
+    "lstm:128:50:512:512:1", "lstm:64:100:128:256:2",
+]
+
+
+def fail(message, status=2):
+    print(f"compare_pytorch: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", action="append", default=[],
+                        help="CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS (repeatable; default: the anchors README's 8 shapes)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both (default: all cores)")
+    parser.add_argument("--min-time", type=float, default=2.0, help="timed seconds per shape, each side (default 2)")
+    parser.add_argument("--peak-time", type=float, default=1.0,
+                        help="seconds per FMA peak measurement in rnnkit-bench (default 1)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate over all shapes this many times and report medians (default 1)")
+    parser.add_argument("--no-inference", action="store_true", help="skip RNNKit's forward-only timing")
+    parser.add_argument("--skip-build", action="store_true", help="use the release rnnkit-bench already built")
+    parser.add_argument("--anchor", default=DEFAULT_ANCHOR, help="path of pytorch_rnn_bench.py")
+    parser.add_argument("--json", action="store_true", help="one JSON object per shape instead of the table")
+    arguments = parser.parse_args()
+    if arguments.threads < 1 or arguments.rounds < 1 or arguments.min_time < 0 or arguments.peak_time < 0:
+        fail("--threads and --rounds must be positive, --min-time and --peak-time not negative")
+    return arguments
+
+
+def build_bench():
+    """Builds rnnkit-bench in release and returns the binary's path."""
+    print("building rnnkit-bench (release)...", file=sys.stderr, flush=True)
+    build = subprocess.run(["swift", "build", "-c", "release", "--product", "rnnkit-bench"], cwd=REPO,
+                           stdout=subprocess.DEVNULL)
+    if build.returncode != 0:
+        fail("swift build -c release --product rnnkit-bench failed", status=1)
+    return bench_path()
+
+
+def bench_path():
+    shown = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=REPO,
+                           capture_output=True, text=True)
+    if shown.returncode != 0:
+        fail("swift build --show-bin-path failed: " + shown.stderr.strip(), status=1)
+    path = os.path.join(shown.stdout.strip(), "rnnkit-bench")
+    if not os.access(path, os.X_OK):
+        fail(f"{path} is not built; run without --skip-build", status=1)
+    return path
+
+
+def run_measured(command):
+    """Runs `command`; returns (status, stdout, stderr, peak resident bytes of that process alone)."""
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        output = process.stdout.read()
+        process.stdout.close()
+        # wait4, not wait: it returns this child's own rusage, not the maximum over all children.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+        return process.returncode, output, errors.read(), usage.ru_maxrss * scale
+
+
+def torch_python():
+    """(python, torch version, peak bytes of `import torch` alone), or (None, reason)."""
+    python = os.environ.get("TORCH_PYTHON", DEFAULT_TORCH_PYTHON)
+    try:
+        status, output, errors, import_bytes = run_measured([python, "-c", "import torch; print(torch.__version__)"])
+    except OSError as error:
+        return None, f"cannot run {python}: {error}"
+    if status != 0:
+        last = (errors.strip().splitlines() or ["no message"])[-1]
+        return None, f"{python} cannot import torch ({last})"
+    return (python, output.strip(), import_bytes), None
+
+
+def json_lines(name, command):
+    """Runs `command`; returns the JSON objects it printed and its peak resident bytes, or raises RuntimeError."""
+    status, output, errors, peak_bytes = run_measured(command)
+    if status != 0:
+        raise RuntimeError(f"{name} exited with status {status}: {errors.strip()[-500:]}")
+    objects = []
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            objects.append(json.loads(line))
+    if not objects:
+        raise RuntimeError(f"no JSON line from {name}: {' '.join(command)}")
+    return objects, peak_bytes
+
+
+def run_rnnkit(bench, shape, arguments):
+    command = [bench, "--json", "--shape", shape, "--threads", str(arguments.threads),
+               "--min-time", str(arguments.min_time), "--peak-time", str(arguments.peak_time)]
+    if arguments.no_inference:
+        command.append("--no-inference")
+    return json_lines("rnnkit-bench", command)[0][0]
+
+
+def anchor_spec(shape):
+    """The shape as the anchor spells it, or None when the anchor has no such cell."""
+    cell, rest = shape.split(":", 1)
+    cell = {"rnn_tanh": "rnn"}.get(cell.lower(), cell.lower())
+    return None if cell not in ("rnn", "lstm", "gru") else f"{cell}:{rest}"
+
+
+def run_pytorch(torch, shape, arguments):
+    python = torch[0]
+    spec = anchor_spec(shape)
+    if spec is None:
+        return None
+    command = [python, arguments.anchor, "--threads", str(arguments.threads), "--min-time", str(arguments.min_time),
+               "--shape", spec]
+    objects, peak_bytes = json_lines("the PyTorch anchor", command)
+    result = objects[0]
+    result["process_peak_memory_bytes"] = peak_bytes  # the anchor runs one shape per process here
+    return result
+
+
+def median(values):
+    values = [value for value in values if value is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize(shape, rnnkit_runs, pytorch_runs):
+    """One row from the rounds of one shape: medians of each figure."""
+    last = rnnkit_runs[-1]
+    row = {
+        "shape": shape,
+        "threads": last["threads"],
+        "rounds": len(rnnkit_runs),
+        "rnnkit_seq_per_s": median([run["seq_per_s"] for run in rnnkit_runs]),
+        "rnnkit_gflops": median([run["gflops"] for run in rnnkit_runs]),
+        "rnnkit_peak_fraction": median([run["peak_fraction"] for run in rnnkit_runs]),
+        "rnnkit_inference_seq_per_s": median([run.get("inference_seq_per_s") for run in rnnkit_runs]),
+        "rnnkit_peak_memory_bytes": max(run["peak_memory_bytes"] for run in rnnkit_runs),
+        "peak_gflops_n": median([run["peak_gflops_n"] for run in rnnkit_runs]),
+        "head_flop_fraction": last["head_flop_fraction"],
+        "load_average": max(run["load_average"] for run in rnnkit_runs),
+        "pytorch_seq_per_s": None, "pytorch_gflops": None, "pytorch_peak_fraction": None, "ratio": None,
+        "pytorch_peak_memory_bytes": None,
+    }
+    # Each PyTorch run against the peak rnnkit-bench measured just before it, at the same thread count.
+    pairs = [(pytorch, rnnkit) for pytorch, rnnkit in zip(pytorch_runs, rnnkit_runs) if pytorch is not None]
+    if pairs:
+        row["pytorch_version"] = pairs[-1][0]["version"]
+        row["pytorch_seq_per_s"] = median([pytorch["seq_per_s"] for pytorch, _ in pairs])
+        row["pytorch_gflops"] = median([pytorch["gflops"] for pytorch, _ in pairs])
+        row["pytorch_peak_memory_bytes"] = max(pytorch["process_peak_memory_bytes"] for pytorch, _ in pairs)
+        row["pytorch_peak_fraction"] = median([pytorch["gflops"] / rnnkit["peak_gflops_n"]
+                                               if rnnkit.get("peak_gflops_n") else None for pytorch, rnnkit in pairs])
+        row["ratio"] = row["rnnkit_seq_per_s"] / row["pytorch_seq_per_s"]
+    return row
+
+
+COLUMNS = [
+    ("shape", 22, "<"), ("threads", 7, ">"), ("RNNKit seq/s", 12, ">"), ("PyTorch seq/s", 13, ">"),
+    ("RNNKit/PyTorch", 14, ">"), ("RNNKit GFLOP/s", 14, ">"), ("PyTorch GFLOP/s", 15, ">"),
+    ("RNNKit % peak", 13, ">"), ("PyTorch % peak", 14, ">"), ("RNNKit infer seq/s", 18, ">"),
+    ("RNNKit peak MiB", 15, ">"), ("PyTorch peak MiB", 16, ">"), ("load", 5, ">"),
+]
+
+
+def text_row(cells):
+    return "  ".join(f"{cell:{align}{width}}" for cell, (_, width, align) in zip(cells, COLUMNS))
+
+
+def number(value, decimals, suffix=""):
+    return "-" if value is None else f"{value:.{decimals}f}{suffix}"
+
+
+def table_row(row):
+    return text_row([
+        row["shape"], str(row["threads"]), number(row["rnnkit_seq_per_s"], 1), number(row["pytorch_seq_per_s"], 1),
+        number(row["ratio"], 2, "x"), number(row["rnnkit_gflops"], 1), number(row["pytorch_gflops"], 1),
+        number(row["rnnkit_peak_fraction"] and 100 * row["rnnkit_peak_fraction"], 1),
+        number(row["pytorch_peak_fraction"] and 100 * row["pytorch_peak_fraction"], 1),
+        number(row["rnnkit_inference_seq_per_s"], 1),
+        number(row["rnnkit_peak_memory_bytes"] / 1048576, 1),
+        number(row["pytorch_peak_memory_bytes"] and row["pytorch_peak_memory_bytes"] / 1048576, 1),
+        number(row["load_average"], 1),
+    ])
+
+
+def main():
+    arguments = parse_arguments()
+    shapes = arguments.shape or DEFAULT_SHAPES
+    bench = bench_path() if arguments.skip_build else build_bench()
+    for shape in shapes:
+        # Let rnnkit-bench judge the syntax, quickly, before anything long runs.
+        check = subprocess.run([bench, "--shape", shape, "--help"], capture_output=True, text=True)
+        if check.returncode != 0:
+            fail(check.stderr.strip().removeprefix("rnnkit-bench: "))
+    torch, reason = torch_python()
+    if torch is None:
+        print(f"compare_pytorch: PyTorch not available: {reason}.\n"
+              f"  Install it with: python3 -m venv /tmp/torch-venv && /tmp/torch-venv/bin/pip install torch numpy\n"
+              f"  or point TORCH_PYTHON at a Python that has torch. Showing RNNKit's figures alone.",
+              file=sys.stderr, flush=True)
+    if not os.path.exists(arguments.anchor) and torch is not None:
+        print(f"compare_pytorch: anchor script {arguments.anchor} not found; showing RNNKit's figures alone.",
+              file=sys.stderr, flush=True)
+        torch = None
+
+    if not arguments.json:
+        versions = f"PyTorch {torch[1]}" if torch else "PyTorch: not available"
+        print(f"RNNKit vs {versions}; {arguments.threads} threads, {arguments.min_time} s per shape and side, "
+              f"{arguments.rounds} round(s) alternating per shape (medians shown).")
+        print("GFLOP/s counts the recurrent layers only (3 x forward matmul FLOPs) on both sides; RNNKit also runs a")
+        print("hidden->hidden linear head that the anchor does not have. % peak: of the FMA peak rnnkit-bench measured")
+        print("at this thread count next to each shape. RNNKit/PyTorch > 1 means RNNKit is faster. load: the highest")
+        print(f"1-minute load average seen before the shape's runs; above {os.cpu_count()} (the cores here), other work")
+        print("competes for the cores, and PyTorch's spinning OpenMP threads suffer far more from that than RNNKit.")
+        print("peak MiB: maximum resident set of the process that measured the shape (RNNKit: its child process,")
+        print("about 19 MiB of it Swift runtime and Foundation before any model exists"
+              + (f"; PyTorch: the anchor's whole process, {torch[2] / 1048576:.0f} MiB of it `import torch` alone)." if torch else ")."))
+        print()
+        print(text_row([title for title, _, _ in COLUMNS]))
+        print("-" * len(text_row([title for title, _, _ in COLUMNS])), flush=True)
+
+    results = {shape: ([], []) for shape in shapes}
+    failures = 0
+    for round_index in range(arguments.rounds):
+        for shape in shapes:
+            rnnkit_runs, pytorch_runs = results[shape]
+            load = os.getloadavg()[0]
+            try:
+                rnnkit = run_rnnkit(bench, shape, arguments)
+                pytorch = run_pytorch(torch, shape, arguments) if torch else None
+                rnnkit["load_average"] = load
+                rnnkit_runs.append(rnnkit)
+                pytorch_runs.append(pytorch)
+            except RuntimeError as error:
+                failures += 1
+                print(f"compare_pytorch: {shape}: {error}", file=sys.stderr, flush=True)
+                continue
+            if round_index == arguments.rounds - 1 and rnnkit_runs:
+                row = summarize(shape, rnnkit_runs, pytorch_runs)
+                print(json.dumps(row) if arguments.json else table_row(row), flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

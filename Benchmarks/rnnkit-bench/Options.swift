@@ -1,0 +1,143 @@
+import Foundation
+
+/// What the command line asked for.
+struct BenchOptions {
+    /// The shapes given with `--shape`; empty means the default set.
+    var shapes: [BenchShape] = []
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Seconds of timed steps per shape and per phase (training, inference).
+    var minTime = 2.0
+    /// Seconds per FMA peak measurement; 0 skips it.
+    var peakTime = 1.0
+    var json = false
+    var inference = true
+    var scaling = false
+    var help = false
+    /// Internal: measure the one given shape in this process and print one
+    /// JSON line (the parent runs each shape in a child like this).
+    var child = false
+
+    static let usage = """
+    USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS ...] [--threads N]
+                        [--min-time SECONDS] [--peak-time SECONDS] [--json]
+                        [--inference | --no-inference] [--scaling]
+
+    Measures RNNKit's training-step throughput on the PyTorch anchor's workload
+    (../shared/anchors/pytorch_rnn_bench.py): many-to-many, dense random inputs
+    [B,T,I], MSE against random targets, backpropagation through time, SGD lr 1e-3.
+    RNNKit models always end in a linear head; here it maps hidden -> hidden, so
+    the loss has the anchor's width. The head is timed but its FLOPs are not
+    counted: GFLOP/s = 3 x sum over layers 2*B*T*G*H*(in+H), G = 1/4/3 for
+    RNN/LSTM/GRU, the anchor's count. Each shape runs in a child process, which
+    reports its own peak resident memory.
+
+    OPTIONS:
+      --shape SPEC        CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS, CELL one of
+                          rnn (= rnn_tanh), rnn_tanh, rnn_relu, lstm, gru.
+                          Repeatable; when given, only these shapes run.
+                          Default: rnn/lstm/gru small (64:50:32:64:1),
+                          lstm/gru/rnn medium (64:100:128:256:1),
+                          lstm large (128:50:512:512:1), lstm two-layer (64:100:128:256:2).
+      --threads N         Worker threads (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).
+      --min-time SECONDS  Timed seconds per shape and phase, after 3 warm-up steps;
+                          at least 3 timed steps run (default 2).
+      --peak-time SECONDS Seconds per FMA peak measurement (default 1; 0 skips it).
+      --json              One JSON object per shape (or per shape and thread count
+                          with --scaling) instead of the table.
+      --inference         Also time forward-only inference, Model.outputs(for:) (default).
+      --no-inference      Time training steps only.
+      --scaling           Run the shapes (default: lstm medium, large, small) at
+                          1...N threads; print speedup and parallel efficiency next
+                          to the FMA peak's own speedup at the same thread count.
+      -h, --help          Show this help.
+
+    EXAMPLES:
+      swift run -c release rnnkit-bench
+      swift run -c release rnnkit-bench --threads 2 --min-time 0.5 --shape lstm:64:100:128:256:1
+      swift run -c release rnnkit-bench --scaling --json
+    """
+}
+
+/// A command line that cannot be run.
+enum OptionError: Error, CustomStringConvertible {
+    case unknownOption(String)
+    case missingValue(option: String)
+    case invalidValue(option: String, value: String, expected: String)
+    case unexpectedValue(option: String)
+    case shape(ShapeSyntaxError)
+    case childNeedsOneShape(given: Int)
+
+    var description: String {
+        switch self {
+        case .unknownOption(let option): "unknown option '\(option)' (see --help)"
+        case .missingValue(let option): "\(option) needs a value (see --help)"
+        case .invalidValue(let option, let value, let expected): "invalid value '\(value)' for \(option): expected \(expected)"
+        case .unexpectedValue(let option): "\(option) takes no value"
+        case .shape(let error): error.description
+        case .childNeedsOneShape(let given): "--child measures exactly one --shape, got \(given)"
+        }
+    }
+}
+
+extension BenchOptions {
+    /// Reads the arguments after the program name; `--name value` and `--name=value` both work.
+    init(parsing arguments: [String]) throws(OptionError) {
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            let (name, inlineValue) = Self.split(argument)
+            func value() throws(OptionError) -> String {
+                if let inlineValue { return inlineValue }
+                guard let next = remaining.popFirst() else { throw .missingValue(option: name) }
+                return next
+            }
+            func flag() throws(OptionError) -> Bool {
+                guard inlineValue == nil else { throw .unexpectedValue(option: name) }
+                return true
+            }
+            switch name {
+            case "--shape":
+                let spec = try value()
+                do { shapes.append(try BenchShape(parsing: spec)) } catch { throw .shape(error) }
+            case "--threads":
+                threads = try Self.integer(try value(), option: name, range: 1...4096)
+            case "--min-time":
+                minTime = try Self.seconds(try value(), option: name, allowsZero: true)
+            case "--peak-time":
+                peakTime = try Self.seconds(try value(), option: name, allowsZero: true)
+            case "--json": json = try flag()
+            case "--inference": inference = try flag()
+            case "--no-inference": inference = !(try flag())
+            case "--scaling": scaling = try flag()
+            case "--child": child = try flag()
+            case "-h", "--help": help = try flag()
+            default: throw .unknownOption(argument)
+            }
+        }
+        if child, shapes.count != 1 { throw .childNeedsOneShape(given: shapes.count) }
+    }
+
+    private static func split(_ argument: String) -> (name: String, value: String?) {
+        guard argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
+        return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
+    }
+
+    private static func integer(_ text: String, option: String, range: ClosedRange<Int>) throws(OptionError) -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw .invalidValue(option: option, value: text, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    private static func seconds(_ text: String, option: String, allowsZero: Bool) throws(OptionError) -> Double {
+        guard let value = Double(text), value.isFinite, value >= 0, value <= 3600, allowsZero || value > 0 else {
+            throw .invalidValue(option: option, value: text, expected: "seconds between 0 and 3600")
+        }
+        return value
+    }
+
+    /// The shapes to run: those given, or the mode's default set.
+    var selectedShapes: [BenchShape] {
+        if !shapes.isEmpty { return shapes }
+        return scaling ? BenchShape.scalingSet : BenchShape.defaultSet
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// The machine's FMA ceiling, measured by the bench at 1 and N threads.
+struct PeakRates {
+    /// GFLOP/s by thread count; absent when not measured (`--peak-time 0`).
+    var gflops: [Int: Double] = [:]
+
+    func at(threads: Int) -> Double? { gflops[threads] }
+}
+
+/// One shape's figures, derived from its child's measurement.
+struct ShapeReport {
+    var shape: BenchShape
+    var threads: Int
+    var measurement: ShapeMeasurement
+    var peakOneThread: Double?
+    var peakAllThreads: Double?
+
+    var stepSeconds: Double { measurement.stepSeconds }
+    var sequencesPerSecond: Double { Double(shape.batch) / stepSeconds }
+    var gflops: Double { shape.trainingFlops / stepSeconds / 1e9 }
+    var peakFraction: Double? { peakAllThreads.map { gflops / $0 } }
+    var inferenceSequencesPerSecond: Double? { measurement.inferenceRunSeconds.map { Double(shape.batch) / $0 } }
+    var inferenceGflops: Double? { measurement.inferenceRunSeconds.map { shape.inferenceFlops / $0 / 1e9 } }
+
+    var jsonLine: String {
+        var line = JSONLine()
+        line.add("bench", "rnnkit")
+        line.add("shape", shape.name)
+        line.add("cell", shape.cellName)
+        line.add("batch", shape.batch)
+        line.add("seq", shape.timeSteps)
+        line.add("input", shape.inputSize)
+        line.add("hidden", shape.hiddenSize)
+        line.add("layers", shape.layers)
+        line.add("threads", threads)
+        line.add("step_ms", stepSeconds * 1e3, decimals: 3)
+        line.add("step_ms_min", measurement.fastestStepSeconds * 1e3, decimals: 3)
+        line.add("steps", measurement.trainingSteps)
+        line.add("seq_per_s", sequencesPerSecond, decimals: 1)
+        line.add("gflops", gflops, decimals: 2)
+        line.add("peak_fraction", peakFraction, decimals: 4)
+        line.add("inference_seq_per_s", inferenceSequencesPerSecond, decimals: 1)
+        line.add("inference_gflops", inferenceGflops, decimals: 2)
+        line.add("peak_memory_bytes", measurement.peakMemoryBytes)
+        line.add("baseline_memory_bytes", measurement.baselineMemoryBytes)
+        line.add("peak_gflops_1", peakOneThread, decimals: 2)
+        line.add("peak_gflops_n", peakAllThreads, decimals: 2)
+        line.add("head_flops_counted", false)
+        line.add("head_flop_fraction", shape.headFlopFraction, decimals: 4)
+        line.add("final_loss", measurement.finalLoss, decimals: 6)
+        return line.text
+    }
+
+    static let table = TextTable(columns: [
+        .init("cell", width: 8, alignment: .left),
+        .init("batch", width: 5), .init("seq", width: 4), .init("input", width: 5),
+        .init("hidden", width: 6), .init("layers", width: 6), .init("threads", width: 7),
+        .init("step ms", width: 9), .init("seq/s", width: 8), .init("GFLOP/s", width: 7),
+        .init("% peak", width: 6), .init("infer seq/s", width: 11), .init("head %", width: 6),
+        .init("peak MiB", width: 8),
+    ])
+
+    var tableRow: String {
+        Self.table.row([
+            shape.cellName, "\(shape.batch)", "\(shape.timeSteps)", "\(shape.inputSize)",
+            "\(shape.hiddenSize)", "\(shape.layers)", "\(threads)",
+            format(stepSeconds * 1e3, 2), format(sequencesPerSecond, 1), format(gflops, 1),
+            peakFraction.map { format(100 * $0, 1) } ?? "-",
+            inferenceSequencesPerSecond.map { format($0, 1) } ?? "-",
+            format(100 * shape.headFlopFraction, 0),
+            format(Double(measurement.peakMemoryBytes) / 1_048_576, 1),
+        ])
+    }
+}
+
+/// One shape at one thread count in `--scaling`, against the same shape at one thread.
+struct ScalingReport {
+    var shape: ShapeReport
+    var baseline: ShapeReport
+    var peakOneThread: Double?
+    var peak: Double?
+
+    var threads: Int { shape.threads }
+    var speedup: Double { shape.sequencesPerSecond / baseline.sequencesPerSecond }
+    var efficiency: Double { speedup / Double(threads) }
+    var peakSpeedup: Double? {
+        guard let peak, let peakOneThread, peakOneThread > 0 else { return nil }
+        return peak / peakOneThread
+    }
+    /// How much of the speedup the FMA units themselves allow was realised.
+    var speedupOfPeakSpeedup: Double? { peakSpeedup.map { speedup / $0 } }
+
+    var jsonLine: String {
+        var line = JSONLine()
+        line.add("bench", "rnnkit-scaling")
+        line.add("shape", shape.shape.name)
+        line.add("threads", threads)
+        line.add("step_ms", shape.stepSeconds * 1e3, decimals: 3)
+        line.add("seq_per_s", shape.sequencesPerSecond, decimals: 1)
+        line.add("gflops", shape.gflops, decimals: 2)
+        line.add("peak_fraction", shape.peakFraction, decimals: 4)
+        line.add("speedup", speedup, decimals: 3)
+        line.add("efficiency", efficiency, decimals: 3)
+        line.add("peak_gflops", peak, decimals: 2)
+        line.add("peak_speedup", peakSpeedup, decimals: 3)
+        line.add("speedup_of_peak_speedup", speedupOfPeakSpeedup, decimals: 3)
+        return line.text
+    }
+
+    static let table = TextTable(columns: [
+        .init("shape", width: 22, alignment: .left), .init("threads", width: 7),
+        .init("step ms", width: 9), .init("seq/s", width: 8), .init("GFLOP/s", width: 7), .init("% peak", width: 6),
+        .init("speedup", width: 7), .init("efficiency", width: 10),
+        .init("FMA peak GFLOP/s", width: 16), .init("peak speedup", width: 12), .init("speedup / peak's", width: 16),
+    ])
+
+    var tableRow: String {
+        Self.table.row([
+            shape.shape.name, "\(threads)", format(shape.stepSeconds * 1e3, 2), format(shape.sequencesPerSecond, 1),
+            format(shape.gflops, 1), shape.peakFraction.map { format(100 * $0, 1) } ?? "-",
+            format(speedup, 2) + "x", format(100 * efficiency, 0) + "%",
+            peak.map { format($0, 1) } ?? "-", peakSpeedup.map { format($0, 2) + "x" } ?? "-",
+            speedupOfPeakSpeedup.map { format(100 * $0, 0) + "%" } ?? "-",
+        ])
+    }
+}
+
+// MARK: - Text
+
+/// Fixed-width columns, so rows can be printed as they are measured.
+struct TextTable {
+    enum Alignment { case left, right }
+
+    struct Column {
+        var title: String
+        var width: Int
+        var alignment: Alignment
+        init(_ title: String, width: Int, alignment: Alignment = .right) {
+            self.title = title
+            self.width = max(width, title.count)
+            self.alignment = alignment
+        }
+    }
+
+    var columns: [Column]
+
+    var header: String {
+        let titles = row(columns.map(\.title))
+        return titles + "\n" + String(repeating: "-", count: titles.count)
+    }
+
+    func row(_ cells: [String]) -> String {
+        zip(columns, cells).map { column, cell in
+            let padding = String(repeating: " ", count: max(0, column.width - cell.count))
+            return column.alignment == .left ? cell + padding : padding + cell
+        }.joined(separator: "  ")
+    }
+}
+
+func format(_ value: Double, _ decimals: Int) -> String {
+    value.isFinite ? String(format: "%.\(decimals)f", value) : "-"
+}
+
+/// Prints a line and flushes, so a reader of a pipe sees each row as it is measured.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,87 @@
+import Foundation
+import RNNKernels
+
+/// The two modes: one row per shape, or per shape and thread count.
+enum Runs {
+    /// Measures the FMA peak at each thread count in `threads`, once.
+    static func measurePeaks(_ threads: [Int], seconds: Double) -> PeakRates {
+        var peaks = PeakRates()
+        guard seconds > 0 else { return peaks }
+        for count in Set(threads).sorted() {
+            peaks.gflops[count] = FMAPeak.measure(threads: count, seconds: seconds)
+        }
+        return peaks
+    }
+
+    /// Default mode: every shape at `options.threads`.
+    static func shapes(_ options: BenchOptions) -> Int32 {
+        let shapes = options.selectedShapes
+        let threads = options.threads
+        let peaks = measurePeaks([1, threads], seconds: options.peakTime)
+        if !options.json {
+            emit(peakLine(peaks, threads: threads))
+            emit("Training step: many-to-many, MSE on random targets, BPTT, SGD lr 1e-3; \(options.minTime) s per shape after 3 warm-up steps.")
+            emit("GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor).")
+            emit("RNNKit's hidden->hidden linear head is timed but not counted; 'head %' is its extra work relative to the counted FLOPs.")
+            emit("peak MiB: the child process's maximum resident set (ru_maxrss), runtime and data included.\n")
+            emit(ShapeReport.table.header)
+        }
+        var failures = 0
+        for shape in shapes {
+            do {
+                let measurement = try ChildProcess.measure(shape, threads: threads, minTime: options.minTime,
+                                                           inference: options.inference)
+                let report = ShapeReport(shape: shape, threads: threads, measurement: measurement,
+                                         peakOneThread: peaks.at(threads: 1), peakAllThreads: peaks.at(threads: threads))
+                emit(options.json ? report.jsonLine : report.tableRow)
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("rnnkit-bench: \(error)\n".utf8))
+            }
+        }
+        return failures == 0 ? 0 : 1
+    }
+
+    /// `--scaling`: every shape at 1...N threads, against the FMA peak's own scaling.
+    ///
+    /// The peak at each thread count is measured just before the shape runs at
+    /// that count, so that both see the same competing load on a shared machine.
+    static func scaling(_ options: BenchOptions) -> Int32 {
+        let counts = Array(1...options.threads)
+        if !options.json {
+            emit("FMA peak: register-only loop on N threads for \(options.peakTime) s, measured just before each row.")
+            emit("speedup = seq/s at N threads / seq/s at 1; efficiency = speedup / N;")
+            emit("peak speedup = FMA peak at N / FMA peak at 1; 'speedup / peak's' = how much of the cores' own scaling the step realises.\n")
+            emit(ScalingReport.table.header)
+        }
+        var failures = 0
+        for shape in options.selectedShapes {
+            var baseline: ShapeReport?
+            for count in counts {
+                let peak = measurePeaks([count], seconds: options.peakTime).at(threads: count)
+                do {
+                    let measurement = try ChildProcess.measure(shape, threads: count, minTime: options.minTime, inference: false)
+                    let report = ShapeReport(shape: shape, threads: count, measurement: measurement,
+                                             peakOneThread: baseline?.peakAllThreads ?? peak, peakAllThreads: peak)
+                    let reference = baseline ?? report
+                    baseline = reference
+                    let row = ScalingReport(shape: report, baseline: reference,
+                                            peakOneThread: reference.peakAllThreads, peak: peak)
+                    emit(options.json ? row.jsonLine : row.tableRow)
+                } catch {
+                    failures += 1
+                    FileHandle.standardError.write(Data("rnnkit-bench: \(error)\n".utf8))
+                    break
+                }
+            }
+        }
+        return failures == 0 ? 0 : 1
+    }
+
+    private static func peakLine(_ peaks: PeakRates, threads: Int) -> String {
+        guard let one = peaks.at(threads: 1), let all = peaks.at(threads: threads) else {
+            return "FMA peak: not measured (--peak-time 0)"
+        }
+        return "FMA peak (register-only loop): \(format(one, 1)) GFLOP/s on 1 thread, \(format(all, 1)) GFLOP/s on \(threads) threads (\(format(all / one, 2))x)"
+    }
+}

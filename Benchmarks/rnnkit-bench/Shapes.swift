@@ -1,0 +1,150 @@
+import RNNKit
+
+/// One benchmark workload: a single-direction stack of recurrent layers
+/// trained many-to-many on dense inputs `[batch, seq, input]`.
+///
+/// Spelled `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS` on the command line, as in
+/// the PyTorch anchor (`../shared/anchors/pytorch_rnn_bench.py`).
+struct BenchShape: Equatable, Sendable {
+    var cell: CellKind
+    var batch: Int
+    var timeSteps: Int
+    var inputSize: Int
+    var hiddenSize: Int
+    var layers: Int
+
+    /// The cell as the anchor names it: `rnn` is the tanh RNN.
+    var cellName: String {
+        switch cell {
+        case .rnnTanh: "rnn"
+        case .rnnReLU: "rnn_relu"
+        case .lstm: "lstm"
+        case .gru: "gru"
+        }
+    }
+
+    /// The canonical `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS` spelling.
+    var name: String { "\(cellName):\(batch):\(timeSteps):\(inputSize):\(hiddenSize):\(layers)" }
+
+    /// The model RNNKit trains. RNNKit always ends in a linear head; with
+    /// `outputSize == hiddenSize` its loss has the anchor's width (the anchor
+    /// puts its MSE on the LSTM output directly, with no head).
+    var configuration: ModelConfiguration {
+        ModelConfiguration(cell: cell, input: .dense(features: inputSize), hiddenSize: hiddenSize,
+                           layers: layers, outputSize: hiddenSize, topology: .manyToMany)
+    }
+
+    // MARK: FLOPs
+
+    /// Forward matmul FLOPs of the recurrent layers: Σ_layers 2·B·T·G·H·(in + H).
+    var forwardFlops: Double {
+        var total = 0.0
+        for layer in 0..<layers {
+            let layerInput = layer == 0 ? inputSize : hiddenSize
+            total += 2 * Double(batch) * Double(timeSteps) * Double(cell.gateCount)
+                * Double(hiddenSize) * Double(layerInput + hiddenSize)
+        }
+        return total
+    }
+
+    /// FLOPs credited to a training step: 3 × forward (backward ≈ 2 × forward),
+    /// the anchor's count. The head is not counted.
+    var trainingFlops: Double { 3 * forwardFlops }
+
+    /// FLOPs credited to a forward-only pass.
+    var inferenceFlops: Double { forwardFlops }
+
+    /// The head's matmul FLOPs (hidden → hidden at every position) relative to
+    /// the counted ones: work RNNKit does that the anchor does not.
+    var headFlopFraction: Double {
+        2 * Double(batch) * Double(timeSteps) * Double(hiddenSize) * Double(hiddenSize) / forwardFlops
+    }
+}
+
+// MARK: - Sets
+
+extension BenchShape {
+    static let small = (batch: 64, timeSteps: 50, inputSize: 32, hiddenSize: 64, layers: 1)
+    static let medium = (batch: 64, timeSteps: 100, inputSize: 128, hiddenSize: 256, layers: 1)
+    static let large = (batch: 128, timeSteps: 50, inputSize: 512, hiddenSize: 512, layers: 1)
+    static let twoLayer = (batch: 64, timeSteps: 100, inputSize: 128, hiddenSize: 256, layers: 2)
+
+    init(_ cell: CellKind, _ size: (batch: Int, timeSteps: Int, inputSize: Int, hiddenSize: Int, layers: Int)) {
+        self.init(cell: cell, batch: size.batch, timeSteps: size.timeSteps, inputSize: size.inputSize,
+                  hiddenSize: size.hiddenSize, layers: size.layers)
+    }
+
+    /// The anchors README's table, in its order.
+    static let defaultSet: [BenchShape] = [
+        BenchShape(.rnnTanh, small), BenchShape(.lstm, small), BenchShape(.gru, small),
+        BenchShape(.lstm, medium), BenchShape(.gru, medium), BenchShape(.rnnTanh, medium),
+        BenchShape(.lstm, large),
+        BenchShape(.lstm, twoLayer),
+    ]
+
+    /// `--scaling` without `--shape`: LSTM at medium, large and small.
+    static let scalingSet: [BenchShape] = [
+        BenchShape(.lstm, medium), BenchShape(.lstm, large), BenchShape(.lstm, small),
+    ]
+}
+
+// MARK: - Parsing
+
+/// A `--shape` argument that does not read as `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS`.
+enum ShapeSyntaxError: Error, CustomStringConvertible, Equatable {
+    case fieldCount(spec: String, found: Int)
+    case unknownCell(spec: String, cell: String)
+    case notPositive(spec: String, field: String, value: String)
+    case tooLarge(spec: String, detail: String)
+
+    var description: String {
+        let expected = "expected CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS, e.g. lstm:64:100:128:256:1"
+        switch self {
+        case .fieldCount(let spec, let found):
+            return "invalid --shape '\(spec)': \(found) field\(found == 1 ? "" : "s"), \(expected)"
+        case .unknownCell(let spec, let cell):
+            return "invalid --shape '\(spec)': unknown cell '\(cell)', expected one of \(BenchShape.cellNames.joined(separator: ", "))"
+        case .notPositive(let spec, let field, let value):
+            return "invalid --shape '\(spec)': \(field) '\(value)' is not a positive integer; \(expected)"
+        case .tooLarge(let spec, let detail):
+            return "invalid --shape '\(spec)': \(detail)"
+        }
+    }
+}
+
+extension BenchShape {
+    static let cellNames = ["rnn", "rnn_tanh", "rnn_relu", "lstm", "gru"]
+
+    static func cell(named name: String) -> CellKind? {
+        switch name.lowercased() {
+        case "rnn", "rnn_tanh": .rnnTanh
+        case "rnn_relu": .rnnReLU
+        case "lstm": .lstm
+        case "gru": .gru
+        default: nil
+        }
+    }
+
+    /// Reads `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS`.
+    init(parsing spec: String) throws(ShapeSyntaxError) {
+        let fields = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count == 6 else { throw .fieldCount(spec: spec, found: fields.count) }
+        guard let cell = Self.cell(named: fields[0]) else { throw .unknownCell(spec: spec, cell: fields[0]) }
+        let names = ["BATCH", "SEQ", "INPUT", "HIDDEN", "LAYERS"]
+        var sizes: [Int] = []
+        for (name, field) in zip(names, fields.dropFirst()) {
+            guard let value = Int(field), value > 0 else { throw .notPositive(spec: spec, field: name, value: field) }
+            sizes.append(value)
+        }
+        self.init(cell: cell, batch: sizes[0], timeSteps: sizes[1], inputSize: sizes[2],
+                  hiddenSize: sizes[3], layers: sizes[4])
+        // The bench holds inputs and targets as plain arrays; refuse what cannot be meant
+        // before allocating (RNNKit itself refuses models and buffers beyond memory).
+        let width = max(inputSize, hiddenSize * cell.gateCount)
+        let (positions, overflow1) = batch.multipliedReportingOverflow(by: timeSteps)
+        let (floats, overflow2) = positions.multipliedReportingOverflow(by: width)
+        guard !overflow1, !overflow2, floats <= 1 << 31, layers <= 1024 else {
+            throw .tooLarge(spec: spec, detail: "BATCH x SEQ x max(INPUT, gates x HIDDEN) must stay within 2^31 floats and LAYERS within 1024")
+        }
+    }
+}
