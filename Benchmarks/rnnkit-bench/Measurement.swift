@@ -51,8 +51,9 @@ enum Measurement {
         let peak = ResidentMemory.peakBytes()
         var forward: Timing?
         if inference {
+            let predictor = Predictor(model: model, threads: threads)
             forward = try timeRepeatedly(minTime: minTime) { () throws(ModelError) in
-                _ = try model.outputs(for: batch, threads: threads)
+                _ = try predictor.outputs(for: batch)
             }
         }
         return ShapeMeasurement(trainingSteps: training.count, trainingSeconds: training.seconds,

@@ -44,7 +44,7 @@ struct BenchOptions {
       --peak-time SECONDS Seconds per FMA peak measurement (default 1; 0 skips it).
       --json              One JSON object per shape (or per shape and thread count
                           with --scaling) instead of the table.
-      --inference         Also time forward-only inference, Model.outputs(for:) (default).
+      --inference         Also time forward-only inference with a reused Predictor (default).
       --no-inference      Time training steps only.
       --scaling           Run the shapes (default: lstm medium, large, small) at
                           1...N threads; print speedup and parallel efficiency next

@@ -50,7 +50,9 @@ final class StackWorkspace {
     let initialHiddenGradient: AlignedBuffer
     let initialCellGradient: AlignedBuffer?
 
-    init(shape: StackShape, rowCapacity: Int, timeCapacity: Int) {
+    /// - Parameter forTraining: whether to allocate the buffers that only
+    ///   backpropagation uses.
+    init(shape: StackShape, rowCapacity: Int, timeCapacity: Int, forTraining: Bool) {
         self.shape = shape
         self.rowCapacity = rowCapacity
         self.timeCapacity = timeCapacity
@@ -62,15 +64,16 @@ final class StackWorkspace {
         cells = shape.cell.hasCellState ? (0..<units).map { _ in AlignedBuffer(count: (timeCapacity + 1) * perStep) } : []
         candidates = shape.cell == .gru ? (0..<units).map { _ in AlignedBuffer(count: timeCapacity * perStep) } : []
         recurrentScratch = shape.cell.separatesRecurrentProjection ? AlignedBuffer(count: rowCapacity * shape.gateWidth) : nil
-        hiddenGradients = (AlignedBuffer(count: perStep), AlignedBuffer(count: perStep))
-        cellGradient = shape.cell.hasCellState ? AlignedBuffer(count: perStep) : nil
-        let widest = max(shape.inputSize, shape.outputWidth)
+        let gradientStep = forTraining ? perStep : 0
+        hiddenGradients = (AlignedBuffer(count: gradientStep), AlignedBuffer(count: gradientStep))
+        cellGradient = shape.cell.hasCellState ? AlignedBuffer(count: gradientStep) : nil
+        let widest = forTraining ? max(shape.inputSize, shape.outputWidth) : 0
         inputGradients = (AlignedBuffer(count: timeCapacity * rowCapacity * widest),
                           AlignedBuffer(count: timeCapacity * rowCapacity * widest))
         finalHiddenStates = AlignedBuffer(count: units * perStep)
         finalCellStates = shape.cell.hasCellState ? AlignedBuffer(count: units * perStep) : nil
-        initialHiddenGradient = AlignedBuffer(count: units * perStep)
-        initialCellGradient = shape.cell.hasCellState ? AlignedBuffer(count: units * perStep) : nil
+        initialHiddenGradient = AlignedBuffer(count: units * gradientStep)
+        initialCellGradient = shape.cell.hasCellState ? AlignedBuffer(count: units * gradientStep) : nil
     }
 
     /// Floats this workspace holds, for memory estimates.

@@ -74,9 +74,9 @@ final class ShardWorkspace {
         self.decoderTimeCapacity = decoderTimeCapacity
         let encoderShape = c.topology == .encoderDecoder ? StackShape(prefix: "encoder", configuration: c, layout: model.layout) : nil
         let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
-        encoder = encoderShape.map { StackWorkspace(shape: $0, rowCapacity: rowCapacity, timeCapacity: timeCapacity) }
+        encoder = encoderShape.map { StackWorkspace(shape: $0, rowCapacity: rowCapacity, timeCapacity: timeCapacity, forTraining: withGradients) }
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeCapacity : timeCapacity
-        stack = StackWorkspace(shape: shape, rowCapacity: rowCapacity, timeCapacity: stackSteps)
+        stack = StackWorkspace(shape: shape, rowCapacity: rowCapacity, timeCapacity: stackSteps, forTraining: withGradients)
         let inputWidth = c.input.rnnInputSize
         inputs = AlignedBuffer(count: c.input.readsTokens ? 0 : timeCapacity * rowCapacity * inputWidth)
         tokens = .allocate(capacity: timeCapacity * rowCapacity)
@@ -87,7 +87,7 @@ final class ShardWorkspace {
         decoderInputs = c.topology == .encoderDecoder ? AlignedBuffer(count: decoderTimeCapacity * rowCapacity * inputWidth) : nil
         let width = shape.outputWidth
         features = c.topology.outputsPerStep ? nil : AlignedBuffer(count: rowCapacity * width)
-        featureGradient = c.topology.outputsPerStep ? nil : AlignedBuffer(count: rowCapacity * width)
+        featureGradient = c.topology.outputsPerStep || !withGradients ? nil : AlignedBuffer(count: rowCapacity * width)
         let positions = c.topology.outputsPerStep ? max(timeCapacity, decoderTimeCapacity) * rowCapacity : rowCapacity
         logits = AlignedBuffer(count: positions * c.outputSize)
         targetValues = AlignedBuffer(count: positions * c.outputSize)
@@ -95,7 +95,7 @@ final class ShardWorkspace {
         targetClasses.initialize(repeating: 0, count: positions)
         counted = .allocate(capacity: positions)
         counted.initialize(repeating: false, count: positions)
-        outputGradient = AlignedBuffer(count: stackSteps * rowCapacity * width)
+        outputGradient = AlignedBuffer(count: withGradients ? stackSteps * rowCapacity * width : 0)
         gradients = AlignedBuffer(count: withGradients ? model.layout.totalCount : 0)
         let stateSize = shape.unitCount * rowCapacity * shape.hiddenSize
         initialHidden = AlignedBuffer(count: stateSize)

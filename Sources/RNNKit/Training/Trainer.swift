@@ -109,23 +109,3 @@ public final class Trainer {
         return (loss, result)
     }
 }
-
-extension Model {
-    /// The model's outputs for every sequence of `batch`: `[N, T', O]` for
-    /// per-step topologies, `[N, O]` otherwise. One-to-many models given
-    /// targets feed them back (teacher forcing).
-    public func outputs(for batch: SequenceBatch, threads: Int? = nil) throws(ModelError) -> [Float] {
-        try run(batch, threads: threads).outputs
-    }
-
-    /// The outputs and the final recurrent state (of the decoder, for
-    /// encoder-decoder models), starting from `initialState` or zeros.
-    public func run(_ batch: SequenceBatch, initialState: RecurrentState? = nil,
-                    threads: Int? = nil) throws(ModelError) -> (outputs: [Float], finalState: RecurrentState) {
-        try batch.validate(for: configuration, needsTargets: false)
-        try initialState?.validate(for: configuration, count: batch.count)
-        let engine = Engine(model: self, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: false)
-        let outputs = try engine.outputs(batch, initialState: initialState)
-        return (outputs, engine.finalState(count: batch.count))
-    }
-}
