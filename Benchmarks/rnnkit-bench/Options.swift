@@ -12,6 +12,7 @@ struct BenchOptions {
     var json = false
     var inference = true
     var scaling = false
+    var gemm = false
     var help = false
     /// Internal: measure the one given shape in this process and print one
     /// JSON line (the parent runs each shape in a child like this).
@@ -20,7 +21,7 @@ struct BenchOptions {
     static let usage = """
     USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS ...] [--threads N]
                         [--min-time SECONDS] [--peak-time SECONDS] [--json]
-                        [--inference | --no-inference] [--scaling]
+                        [--inference | --no-inference] [--scaling] [--gemm]
 
     Measures RNNKit's training-step throughput on the PyTorch anchor's workload
     (../shared/anchors/pytorch_rnn_bench.py): many-to-many, dense random inputs
@@ -49,6 +50,8 @@ struct BenchOptions {
       --scaling           Run the shapes (default: lstm medium, large, small) at
                           1...N threads; print speedup and parallel efficiency next
                           to the FMA peak's own speedup at the same thread count.
+      --gemm              Time the single-threaded GEMM on large and RNN-shaped
+                          problems against the FMA peak, instead of training.
       -h, --help          Show this help.
 
     EXAMPLES:
@@ -108,6 +111,7 @@ extension BenchOptions {
             case "--inference": inference = try flag()
             case "--no-inference": inference = !(try flag())
             case "--scaling": scaling = try flag()
+            case "--gemm": gemm = try flag()
             case "--child": child = try flag()
             case "-h", "--help": help = try flag()
             default: throw .unknownOption(argument)

@@ -19,4 +19,8 @@ if options.help {
 if options.child {
     ChildProcess.runAsChild(options)
 }
+if options.gemm {
+    GEMMBench.run(options)
+    exit(0)
+}
 exit(options.scaling ? Runs.scaling(options) : Runs.shapes(options))
