@@ -8,8 +8,9 @@ struct PredictCommand: Command {
     static let usage = "--model FILE --data FILE --out FILE"
     static let options: [OptionSpec] = [
         .value("model", "FILE", "model file (safetensors)"),
-        .value("data", "FILE", "safetensors tensor data set; targets are optional"),
-        .value("out", "FILE", "safetensors file to write, with tensor `outputs` ([N, T, O] or [N, O])"),
+        .value("data", "FILE", "safetensors tensor data set (targets are optional), or a .ts classification set"),
+        .value("out", "FILE", "safetensors file to write, with tensor `outputs` ([N, T, O] or [N, O]); for a .ts set "
+               + "`classes` and `probabilities`, or CSV if FILE ends in .csv"),
         .threads,
     ]
 
@@ -17,6 +18,10 @@ struct PredictCommand: Command {
     init(_ arguments: Arguments) { self.arguments = arguments }
 
     func run() throws {
+        if let path = arguments.string("data"), path.lowercased().hasSuffix(".ts") {
+            try predictTimeSeries(URL(fileURLWithPath: path))  // PredictCommand+TimeSeries
+            return
+        }
         let model = try Model(contentsOf: try requiredPath(arguments, "model"))
         let dataset = try TensorDataset(contentsOf: try requiredPath(arguments, "data"))
         let out = try requiredPath(arguments, "out")

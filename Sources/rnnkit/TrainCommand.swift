@@ -11,14 +11,23 @@ struct TrainCommand: Command {
     static let summary = "train a model on a data set and save it"
     static let usage = "[--data FILE] [OPTIONS]"
     static let options: [OptionSpec] = [
-        .value("data", "FILE", "training data: a safetensors tensor data set or a UTF-8 text file (default: Tiny Shakespeare)"),
+        .value("data", "FILE", "training data: a safetensors tensor data set, a UCR/UEA .ts classification set, a CSV series "
+               + "to forecast, or a UTF-8 text file (default: Tiny Shakespeare)"),
         .value("init", "MODEL", "start from this model file instead of a fresh model"),
-        .value("cell", "KIND", "lstm, gru, rnn_tanh or rnn_relu (fresh models; default lstm)"),
-        .value("hidden", "N", "hidden units per layer (default 256 for text, 64 otherwise)"),
+        .value("cell", "KIND", "lstm, gru, rnn_tanh or rnn_relu (fresh models; default gru for .ts sets, lstm otherwise)"),
+        .value("hidden", "N", "hidden units per layer (default 256 for text, 32 for CSV series, 64 otherwise)"),
         .value("layers", "N", "stacked recurrent layers (default 1)"),
         .flag("bidirectional", "run each layer in both directions"),
         .value("seq-len", "N", "characters per training sequence (text; default 100)"),
         .value("val-split", "X", "fraction held out for validation (default 0.1 for text, 0 otherwise)"),
+        .value("patch", "N", ".ts classification: read N consecutive steps as one (default: enough for at most 50 steps)"),
+        // Forecasting a CSV series (TrainCommand+Forecasting).
+        .value("window", "N", "forecasting: past values each prediction reads (default 24, or half the training rows)"),
+        .value("horizon", "N", "forecasting: values each prediction gives, fed back for longer forecasts (default 1)"),
+        .value("test-count", "N", "forecasting: hold out the last N values and forecast them (default 12)"),
+        .value("season", "N", "forecasting: season length of the seasonal-naive baseline (default 12)"),
+        .value("transform", "NAME", "forecasting: what the model reads: diff (differences, default), logdiff or none"),
+        .flag("no-averaging", ".ts and CSV data: keep the last step's weights, not their mean over the last quarter of the steps"),
     ] + TrainingPlan.options + [
         .value("seed", "N", "seed for initialisation and shuffling (default 0)"),
         .threads,
@@ -29,6 +38,10 @@ struct TrainCommand: Command {
     static let notes = """
     Defaults per data: text trains a 1-layer LSTM of 256 units on one-hot characters, batch 64 x 100, Adam 2e-3,
     clipping at 5, for 120 seconds; tensor data sets train a 64-unit LSTM with Adam 1e-3 for 100 steps of 32.
+    A UCR/UEA X_TRAIN.ts set trains a 64-unit GRU with Adam 3e-3, weight decay 1e-3 and clipping at 1 for 600 steps
+    of 16, and is scored on X_TEST.ts beside it. A CSV series trains a 32-unit LSTM on windows of 24 differences with
+    Adam 3e-3 and clipping at 1 for 1000 steps of 16, then forecasts its last 12 values to MODEL.forecast.csv and .svg.
+    Both save the mean of the weights over the last quarter of the steps.
     The loss curve goes to MODEL.loss.svg; --json prints a summary object as the last line of stdout.
     """
 
@@ -39,6 +52,19 @@ struct TrainCommand: Command {
     var outURL: URL { URL(fileURLWithPath: arguments.string("out") ?? "model.safetensors") }
 
     func run() throws {
+        // UCR/UEA classification sets and forecasting series (TrainCommand+TimeSeries, TrainCommand+Forecasting):
+        // runs of seconds, without checkpoints, so a signal simply ends them.
+        if let path = arguments.string("data"), path.lowercased().hasSuffix(".ts") {
+            try trainOnTimeSeries(URL(fileURLWithPath: path))
+            return
+        }
+        if let path = arguments.string("data"), path.lowercased().hasSuffix(".csv") {
+            try trainOnForecasting(URL(fileURLWithPath: path))
+            return
+        }
+        try reject(["window", "horizon", "test-count", "season", "transform"], reason: "applies to forecasting, with --data SERIES.csv")
+        try reject(["patch"], reason: "applies to .ts classification sets")
+        try reject(["no-averaging"], reason: "applies to .ts classification sets and CSV series")
         Interrupts.install()
         if let path = arguments.string("data"), path.hasSuffix(".safetensors") {
             try trainOnTensors(URL(fileURLWithPath: path))

@@ -2,7 +2,8 @@ import Foundation
 import RNNKit
 
 /// `rnnkit SUBCOMMAND [OPTIONS]`: parses, calls RNNKit, prints.
-let commands: [any Command.Type] = [TrainCommand.self, SampleCommand.self, PredictCommand.self, InspectCommand.self]
+let commands: [any Command.Type] = [TrainCommand.self, EvalCommand.self, ForecastCommand.self, SampleCommand.self,
+                                    PredictCommand.self, InspectCommand.self]
 
 let overview = """
 rnnkit: train and run recurrent networks (vanilla RNN, LSTM, GRU) on the CPU.

@@ -152,7 +152,7 @@ func badInputGivesOneClearLine(arguments: [String], status: Int32, message: Stri
 }
 
 @Test func helpAnswersForEverySubcommand() throws {
-    for command in ["train", "sample", "predict", "inspect"] {
+    for command in ["train", "eval", "forecast", "sample", "predict", "inspect"] {
         let outcome = try Tool.run([command, "--help"])
         #expect(outcome.status == 0)
         #expect(outcome.standardOutput.contains("Usage: rnnkit \(command)"))

@@ -23,21 +23,31 @@ func steadyStateTrainingStepAllocatesNothing() throws {
     #expect(log.contains("allocationProbe") && log.contains("passed"), "\(log)")
 }
 
-@Test(.enabled(if: ProcessInfo.processInfo.environment["RNNKIT_ALLOCATION_PROBE"] != nil), .serialized,
-      arguments: CellKind.allCases)
-func allocationProbe(_ cell: CellKind) throws {
-    let configuration = ModelConfiguration(cell: cell, input: .dense(features: 4), hiddenSize: 16, layers: 2,
-                                           bidirectional: true, outputSize: 3, topology: .manyToMany)
-    let model = try Model(configuration, seed: 1)
-    var factory = BatchFactory(seed: 2)
-    let batch = factory.batch(for: configuration, count: 80, timeSteps: 6, variableLengths: true)
-    let rows = Array(0..<70)
-    let trainer = Trainer(model: model, optimizer: .adam(learningRate: 1e-3), clipping: .norm(1), threads: 2)
-    for _ in 0..<3 { try trainer.step(batch, rows: rows) }
-    allocation_counter_start()
-    for _ in 0..<10 { try trainer.step(batch, rows: rows) }
-    let allocations = allocation_counter_stop()
-    #expect(allocations == 0, "\(allocations) heap allocations in 10 steps of a \(cell.rawValue) model")
+/// The measurement, run alone in the child: one test, the cells in turn.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["RNNKIT_ALLOCATION_PROBE"] != nil))
+func allocationProbe() throws {
+    for cell in CellKind.allCases {
+        let configuration = ModelConfiguration(cell: cell, input: .dense(features: 4), hiddenSize: 16, layers: 2,
+                                               bidirectional: true, outputSize: 3, topology: .manyToMany)
+        let model = try Model(configuration, seed: 1)
+        var factory = BatchFactory(seed: 2)
+        let batch = factory.batch(for: configuration, count: 80, timeSteps: 6, variableLengths: true)
+        let rows = Array(0..<70)
+        // One thread: the scheduler then runs the shards itself. With more,
+        // libdispatch's apply occasionally allocates for its own thread pool,
+        // which says nothing about RNNKit's step.
+        let trainer = Trainer(model: model, optimizer: .adam(learningRate: 1e-3), clipping: .norm(1), threads: 1)
+        for _ in 0..<3 { try trainer.step(batch, rows: rows) }
+        // Transient allocations outside the step (the test runner reporting)
+        // can land in one window; a step that allocates lands in all of them.
+        var allocations = UInt64.max
+        for _ in 0..<5 where allocations > 0 {
+            allocation_counter_start()
+            for _ in 0..<10 { try trainer.step(batch, rows: rows) }
+            allocations = min(allocations, allocation_counter_stop())
+        }
+        #expect(allocations == 0, "\(allocations) heap allocations in 10 steps of a \(cell.rawValue) model")
+    }
 }
 
 /// Whether the interposed allocator is in this process (glibc only).
