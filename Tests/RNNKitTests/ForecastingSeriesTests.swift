@@ -325,16 +325,6 @@ struct ForecastingSeriesTests {
             "header-only": { .noData(path: $0) },
             "utf16": { .notUTF8(path: $0, byteOffset: 0) },
         ]
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-            .filter { $0.hasSuffix(".csv") }.sorted()
-        #expect(files.count == expected.count)
-        for file in files {
-            let url = folder.appendingPathComponent(file)
-            guard let error = expected[String(file.dropLast(4))] else {
-                Issue.record("fixture \(file) has no expected error in this test")
-                continue
-            }
-            #expect(throws: error(url.path)) { try ForecastingSeries(contentsOf: url) }
-        }
+        try replayMalformedFixtures(in: folder, extension: ".csv", expected: expected) { url in _ = try ForecastingSeries(contentsOf: url) }
     }
 }

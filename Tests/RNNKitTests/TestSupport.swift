@@ -1,3 +1,4 @@
+import Testing
 import Foundation
 @testable import RNNKit
 
@@ -37,5 +38,21 @@ extension Model {
     /// Scales every parameter so that gradients are not tiny in small tests.
     func scaleParameters(by factor: Float) {
         for index in 0..<layout.totalCount { parameters.baseAddress[index] *= factor }
+    }
+}
+
+/// Loads every `*.ext` file in `folder` and expects the error `expected`
+/// names for it (keyed by file name without the extension).
+func replayMalformedFixtures(in folder: URL, extension ext: String, expected: [String: (String) -> DataFileError],
+                             load: (URL) throws -> Void) throws {
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(ext) }.sorted()
+    #expect(files.count == expected.count)
+    for file in files {
+        let url = folder.appendingPathComponent(file)
+        guard let error = expected[String(file.dropLast(ext.count))] else {
+            Issue.record("fixture \(file) has no expected error in this test")
+            continue
+        }
+        #expect(throws: error(url.path)) { try load(url) }
     }
 }

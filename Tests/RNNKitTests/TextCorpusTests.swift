@@ -233,16 +233,6 @@ struct TextCorpusTests {
             "truncated-sequence": { .notUTF8(path: $0, byteOffset: 9) },
             "surrogate": { .notUTF8(path: $0, byteOffset: 6) },
         ]
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-            .filter { $0.hasSuffix(".txt") }.sorted()
-        #expect(files.count == expected.count)
-        for file in files {
-            let url = folder.appendingPathComponent(file)
-            guard let error = expected[String(file.dropLast(4))] else {
-                Issue.record("fixture \(file) has no expected error in this test")
-                continue
-            }
-            #expect(throws: error(url.path)) { try TextCorpus(contentsOf: url) }
-        }
+        try replayMalformedFixtures(in: folder, extension: ".txt", expected: expected) { url in _ = try TextCorpus(contentsOf: url) }
     }
 }

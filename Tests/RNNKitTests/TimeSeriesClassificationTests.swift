@@ -463,16 +463,6 @@ struct TimeSeriesClassificationTests {
             },
             "latin1": { .notUTF8(path: $0, byteOffset: 16) },
         ]
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-            .filter { $0.hasSuffix(".ts") }.sorted()
-        #expect(files.count == expected.count)
-        for file in files {
-            let url = folder.appendingPathComponent(file)
-            guard let error = expected[String(file.dropLast(3))] else {
-                Issue.record("fixture \(file) has no expected error in this test")
-                continue
-            }
-            #expect(throws: error(url.path)) { try TimeSeriesClassificationSet(contentsOf: url) }
-        }
+        try replayMalformedFixtures(in: folder, extension: ".ts", expected: expected) { url in _ = try TimeSeriesClassificationSet(contentsOf: url) }
     }
 }
