@@ -20,52 +20,55 @@ extension GEMM {
         let depthCount = depth.count
         let panelSize = microRows * depthCount
         let panels = _RowPanels(rows: rows.count)
+        if transposed {
+            packTransposedA(a, lda: lda, rows: rows, depth: depth, panels: panels, into: packed)
+            return
+        }
         for index in 0..<panels.count {
-            let panel = packed + index * panelSize
             let firstRow = rows.lowerBound + panels.firstRow(of: index)
-            let panelRows = panels.rows(of: index)
-            if panelRows < microRows {
-                panel.update(repeating: 0, count: panelSize)
-            }
-            if transposed {
-                // op(A)[i, kk] = a[kk·lda + i]: each k holds the panel's rows
-                // side by side. Going down the rows panel by panel measured
-                // faster than across them, even with lda a multiple of 4 KiB.
-                var source = a + depth.lowerBound * lda + firstRow
-                var destination = panel
-                if panelRows == microRows {
-                    for _ in 0..<depthCount {
-                        copySix(from: source, to: destination)
-                        source += lda
-                        destination += microRows
-                    }
-                } else {
-                    for _ in 0..<depthCount {
-                        for row in 0..<panelRows { destination[row] = source[row] }
-                        source += lda
-                        destination += microRows
-                    }
-                }
-            } else if panelRows == microRows {
-                // Six row streams, read in step.
-                let row0 = a + firstRow * lda + depth.lowerBound
-                let row1 = row0 + lda, row2 = row1 + lda, row3 = row2 + lda, row4 = row3 + lda, row5 = row4 + lda
-                var destination = panel
-                for kk in 0..<depthCount {
-                    destination[0] = row0[kk]
-                    destination[1] = row1[kk]
-                    destination[2] = row2[kk]
-                    destination[3] = row3[kk]
-                    destination[4] = row4[kk]
-                    destination[5] = row5[kk]
-                    destination += microRows
-                }
-            } else {
-                for row in 0..<panelRows {
-                    let source = a + (firstRow + row) * lda + depth.lowerBound
-                    for kk in 0..<depthCount { panel[kk * microRows + row] = source[kk] }
-                }
-            }
+            packRowPanel(a + firstRow * lda + depth.lowerBound, lda: lda, rows: panels.rows(of: index),
+                         depth: depthCount, into: packed + index * panelSize)
+        }
+    }
+
+    /// Packs one row panel of an untransposed op(A): `rows` (1...6) rows of
+    /// `depth` floats, row stride `lda`, into `depth` groups of `microRows`,
+    /// zero past `rows`.
+    ///
+    /// Eight k at a time: a vector load per row, transposed in registers into
+    /// 48 contiguous floats. Short panels, the 5-row ones a batch of 32 is cut
+    /// into among them, take the same path with zeros for the missing rows.
+    @inline(__always)
+    static func packRowPanel(
+        _ row0: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int,
+        into panel: UnsafeMutablePointer<Float>
+    ) {
+        let row1 = row0 + lda, row2 = row1 + lda, row3 = row2 + lda, row4 = row3 + lda, row5 = row4 + lda
+        var destination = panel
+        let wholeVectors = depth / 8 * 8
+        for kk in stride(from: 0, to: wholeVectors, by: 8) {
+            let r0 = loadVector(row0 + kk)
+            let r1 = rows > 1 ? loadVector(row1 + kk) : Vector()
+            let r2 = rows > 2 ? loadVector(row2 + kk) : Vector()
+            let r3 = rows > 3 ? loadVector(row3 + kk) : Vector()
+            let r4 = rows > 4 ? loadVector(row4 + kk) : Vector()
+            let r5 = rows > 5 ? loadVector(row5 + kk) : Vector()
+            storeVector(Vector(r0[0], r1[0], r2[0], r3[0], r4[0], r5[0], r0[1], r1[1]), destination)
+            storeVector(Vector(r2[1], r3[1], r4[1], r5[1], r0[2], r1[2], r2[2], r3[2]), destination + 8)
+            storeVector(Vector(r4[2], r5[2], r0[3], r1[3], r2[3], r3[3], r4[3], r5[3]), destination + 16)
+            storeVector(Vector(r0[4], r1[4], r2[4], r3[4], r4[4], r5[4], r0[5], r1[5]), destination + 24)
+            storeVector(Vector(r2[5], r3[5], r4[5], r5[5], r0[6], r1[6], r2[6], r3[6]), destination + 32)
+            storeVector(Vector(r4[6], r5[6], r0[7], r1[7], r2[7], r3[7], r4[7], r5[7]), destination + 40)
+            destination += 8 * microRows
+        }
+        for kk in wholeVectors..<depth {
+            destination[0] = row0[kk]
+            destination[1] = rows > 1 ? row1[kk] : 0
+            destination[2] = rows > 2 ? row2[kk] : 0
+            destination[3] = rows > 3 ? row3[kk] : 0
+            destination[4] = rows > 4 ? row4[kk] : 0
+            destination[5] = rows > 5 ? row5[kk] : 0
+            destination += microRows
         }
     }
 
@@ -87,8 +90,31 @@ extension GEMM {
             if panelColumns < microColumns {
                 panel.update(repeating: 0, count: microColumns * depthCount)
             }
-            if transposed {
-                // op(B)[kk, j] = b[j·ldb + kk]: each column of the panel is a row of b.
+            if transposed && panelColumns == microColumns {
+                // op(B)[kk, j] = b[j·ldb + kk]: each column of the panel is a
+                // row of b. Eight rows by eight k at a time, transposed in registers.
+                let source = b + firstColumn * ldb + depth.lowerBound
+                let wholeVectors = depthCount / 8 * 8
+                for half in 0..<2 {
+                    let rows = source + 8 * half * ldb
+                    for kk in stride(from: 0, to: wholeVectors, by: 8) {
+                        let r0 = loadVector(rows + kk), r1 = loadVector(rows + ldb + kk)
+                        let r2 = loadVector(rows + 2 * ldb + kk), r3 = loadVector(rows + 3 * ldb + kk)
+                        let r4 = loadVector(rows + 4 * ldb + kk), r5 = loadVector(rows + 5 * ldb + kk)
+                        let r6 = loadVector(rows + 6 * ldb + kk), r7 = loadVector(rows + 7 * ldb + kk)
+                        let destination = panel + kk * microColumns + 8 * half
+                        for lane in 0..<8 {
+                            storeVector(Vector(r0[lane], r1[lane], r2[lane], r3[lane], r4[lane], r5[lane], r6[lane], r7[lane]),
+                                        destination + lane * microColumns)
+                        }
+                    }
+                }
+                for column in 0..<microColumns {
+                    for kk in wholeVectors..<depthCount {
+                        panel[kk * microColumns + column] = source[column * ldb + kk]
+                    }
+                }
+            } else if transposed {
                 for column in 0..<panelColumns {
                     let source = b + (firstColumn + column) * ldb + depth.lowerBound
                     var destination = panel + column
@@ -116,6 +142,40 @@ extension GEMM {
                 }
             }
             panel += microColumns * depthCount
+        }
+    }
+
+    /// op(A)[i, kk] = a[kk·lda + i]: each k holds the block's rows side by
+    /// side, so the block is read a whole row of `a` at a time (contiguous,
+    /// prefetchable) and scattered to the panels. Reading one panel's six
+    /// columns down all of depth instead touches a new line per k, at a
+    /// stride that is often a multiple of 4 KiB, and fetches each line once
+    /// per panel it spans.
+    static func packTransposedA(
+        _ a: UnsafePointer<Float>, lda: Int, rows: Range<Int>, depth: Range<Int>,
+        panels: _RowPanels, into packed: UnsafeMutablePointer<Float>
+    ) {
+        let depthCount = depth.count
+        let panelSize = microRows * depthCount
+        // Panels of `microRows` rows come first.
+        let fullPanels = panels.baseRows == microRows ? panels.count
+            : panels.baseRows == microRows - 1 ? panels.longPanels : 0
+        for index in fullPanels..<panels.count {
+            (packed + index * panelSize).update(repeating: 0, count: panelSize)
+        }
+        var source = a + depth.lowerBound * lda + rows.lowerBound
+        var destination = packed
+        for _ in 0..<depthCount {
+            for index in 0..<fullPanels {
+                copySix(from: source + index * microRows, to: destination + index * panelSize)
+            }
+            for index in fullPanels..<panels.count {
+                let firstRow = panels.firstRow(of: index)
+                let panel = destination + index * panelSize
+                for row in 0..<panels.rows(of: index) { panel[row] = source[firstRow + row] }
+            }
+            source += lda
+            destination += microRows
         }
     }
 

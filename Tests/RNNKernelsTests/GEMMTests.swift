@@ -33,8 +33,10 @@ import RNNKernels
     func crossesBlockBoundaries(transposeA: Bool, transposeB: Bool) {
         var random = SplitMix64(seed: 2)
         let scratch = GEMMScratch()
-        // Past rowBlock (144), several depthBlocks (256), columnBlocks (2048).
-        for (m, n, k, accumulate) in [(150, 19, 520, true), (13, 40, 257, false), (2, 4099, 3, false), (2, 4099, 3, true)] {
+        // Past rowBlock (144), several depthBlocks (256), columnBlocks (2048);
+        // a 32-row shard, cut into panels of 6, 6, 5, 5, 5, 5.
+        for (m, n, k, accumulate) in [(150, 19, 520, true), (13, 40, 257, false), (2, 4099, 3, false), (2, 4099, 3, true),
+                                      (32, 70, 300, true)] {
             let problem = Problem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
                                   accumulate: accumulate, random: &random)
             let result = problem.multiply(scratch: scratch)
