@@ -84,7 +84,7 @@ extension TrainingPlan {
             if let latest { line += "  " + latest.summary }
             if result.skipped > 0 { line += "  skipped \(result.skipped)" }
             line += String(format: "  %.0f seq/s  %@ elapsed  %@ left", rate, formatDuration(elapsed),
-                           formatDuration(fraction > 0 ? elapsed / fraction - elapsed : .nan))
+                           formatDuration(fraction > 0 ? max(0, elapsed / fraction - elapsed) : .nan))
             progress.update(line, force: done)
             if done { break }
         }

@@ -231,7 +231,7 @@ struct TrainingPlan {
             if !validationLoss.isNaN { line += String(format: "  val %.4f", validationLoss) }
             if result.skipped > 0 { line += "  skipped \(result.skipped)" }
             line += String(format: "  %.0f %@/s  %@ elapsed  %@ left", rate, unit.name, formatDuration(elapsed),
-                           formatDuration(done > 0 ? elapsed / done - elapsed : .nan))
+                           formatDuration(done > 0 ? max(0, elapsed / done - elapsed) : .nan))
             progress.update(line, force: done >= 1)
         }
         progress.finish()
