@@ -44,16 +44,6 @@ public enum VectorOps {
         return total
     }
 
-    /// Whether every value is finite.
-    public static func allFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
-        var accumulated = Vector()
-        forEachChunk(count) { offset, lanes in
-            // x * 0 is 0 for finite x and NaN for NaN or ±Inf.
-            accumulated += load(values + offset, lanes: lanes) * 0
-        }
-        return accumulated == Vector()
-    }
-
     /// `values *= factor`.
     public static func scale(_ values: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
         let factors = Vector(repeating: factor)

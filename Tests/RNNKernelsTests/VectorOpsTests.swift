@@ -103,30 +103,6 @@ func sumOfSquares(count: Int) {
     #expect(count > 0 || result == 0)
 }
 
-// MARK: - Finiteness
-
-@Test("allFinite finds NaN and both infinities anywhere, tail included", arguments: [1, 5, 8, 13, 64, 1003])
-func allFinite(count: Int) {
-    var random = TestRandom(seed: UInt64(count))
-    var finite = random.floats(count, -1, 1)
-    // Extremes that are still finite: x * 0 must stay 0 for them.
-    let extremes: [Float] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -0.0]
-    for (index, extreme) in extremes.enumerated() where index < count { finite[count - 1 - index] = extreme }
-    let values = GuardedBuffer(finite)
-    // The guards past the end hold NaN: a kernel reading them would report it.
-    #expect(VectorOps.allFinite(values.pointer, count: count))
-
-    let positions = Set([0, 1, 7, 8, count / 2, count - 2, count - 1].filter { (0..<count).contains($0) })
-    for position in positions.sorted() {
-        for bad: Float in [.nan, .infinity, -.infinity] {
-            values[position] = bad
-            #expect(!VectorOps.allFinite(values.pointer, count: count), "\(bad) at \(position) of \(count)")
-            values[position] = finite[position]
-        }
-    }
-    #expect(VectorOps.allFinite(values.pointer, count: 0))
-}
-
 // MARK: - Gradient reduction
 
 /// Runs `treeReduce` over `values` (one array per buffer) in the given pieces

@@ -31,3 +31,9 @@ import Testing
     }
     #expect(Array(together) == alone)
 }
+
+/// Hands the workers a buffer they write in disjoint slots.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

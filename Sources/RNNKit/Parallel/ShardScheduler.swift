@@ -120,10 +120,3 @@ final class ShardScheduler: @unchecked Sendable {
         chunk * Self.chunkSize..<min(count, (chunk + 1) * Self.chunkSize)
     }
 }
-
-/// Hands a value the compiler cannot prove thread-safe to concurrent workers
-/// that only read it or write disjoint parts of what it points to.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}

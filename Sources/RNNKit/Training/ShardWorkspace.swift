@@ -232,13 +232,6 @@ final class ShardWorkspace {
         }
     }
 
-    /// Positions of this shard that count in the loss.
-    var countedPositions: Int {
-        var total = 0
-        for position in 0..<positions where counted[position] { total += 1 }
-        return total
-    }
-
     // MARK: Forward
 
     private var stackInput: StackInput {
