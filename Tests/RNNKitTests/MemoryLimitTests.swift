@@ -21,3 +21,8 @@ import Testing
                                      outputSize: 4, topology: .manyToMany))
     }
 }
+
+/// This machine runs the kernels, so the processor check must let it through.
+@Test func processorCheckPassesWhereTheKernelsRun() throws {
+    try Model.checkProcessor()
+}

@@ -99,6 +99,7 @@ extension Model {
 
     /// Builds a model from a parsed safetensors file.
     public convenience init(file: SafetensorsFile) throws {
+        try Model.checkProcessor()
         let source = file.source
         let configuration = try ModelConfiguration(metadata: file.metadata, tensorNames: Set(file.tensors.keys), source: source)
         let layout = ParameterLayout(configuration: configuration)

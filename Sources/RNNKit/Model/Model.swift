@@ -1,3 +1,4 @@
+import CRNNSupport
 import RNNKernels
 
 /// A recurrent network: an optional embedding, a stack of recurrent layers
@@ -24,6 +25,7 @@ public final class Model: @unchecked Sendable {
     /// uniform in ±1/√hidden, the head uniform in ±1/√fan_in, the embedding
     /// standard normal, all drawn from a generator seeded with `seed`.
     public init(_ configuration: ModelConfiguration, seed: UInt64 = 0) throws(ModelError) {
+        try Self.checkProcessor()
         try configuration.validate()
         self.configuration = configuration
         layout = ParameterLayout(configuration: configuration)
@@ -43,6 +45,16 @@ public final class Model: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The kernels are compiled for AVX2 + FMA on x86-64: refuse cleanly on a
+    /// processor without them instead of stopping on an illegal instruction.
+    static func checkProcessor() throws(ModelError) {
+        #if arch(x86_64)
+        guard rnn_detect_cpu_features().has_avx2_fma != 0 else {
+            throw .unsupportedProcessor("RNNKit's kernels need AVX2 and FMA (x86-64-v3: Haswell, Zen or later), which this CPU lacks")
+        }
+        #endif
     }
 
     /// Allocates a parameter-sized buffer, refusing sizes that cannot be meant.

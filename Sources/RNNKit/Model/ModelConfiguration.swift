@@ -150,6 +150,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case metadata(key: String, problem: String, source: String)
     case inputMismatch(String)
     case tooLarge(String)
+    case unsupportedProcessor(String)
 
     public var description: String {
         switch self {
@@ -161,6 +162,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .metadata(let key, let problem, let source): "\(source): metadata '\(key)' \(problem)"
         case .inputMismatch(let message): "data does not fit the model: \(message)"
         case .tooLarge(let message): "too large: \(message)"
+        case .unsupportedProcessor(let message): "unsupported processor: \(message)"
         }
     }
 }
