@@ -16,7 +16,7 @@ struct TextCorpusTests {
         #expect(corpus.decode(Array(corpus.tokens.prefix(13))) == "First Citizen")
 
         let (train, validation) = corpus.split()
-        #expect(train == 0..<1_003_855 && validation == 1_003_855..<1_115_394)
+        #expect(train == 0..<1_003_854 && validation == 1_003_854..<1_115_394)  // int(1115394 * 0.9), as in PyTorch
         let batch = try corpus.consecutiveWindows(length: 100, range: validation)
         #expect(batch.count == (validation.count - 1) / 100)
         let configuration = ModelConfiguration(
@@ -192,7 +192,7 @@ struct TextCorpusTests {
     func split() throws {
         let corpus = try TextCorpus(text: "abcdefghij")
         #expect(corpus.split() == (0..<9, 9..<10))
-        #expect(corpus.split(validationFraction: 0.25) == (0..<7, 7..<10))  // 2.5 rounds to 3
+        #expect(corpus.split(validationFraction: 0.25) == (0..<7, 7..<10))  // floor(10 * 0.75) = 7
         #expect(corpus.split(validationFraction: 2) == (0..<0, 0..<10))
         #expect(corpus.split(validationFraction: .nan) == (0..<10, 10..<10))
     }

@@ -106,12 +106,13 @@ public struct TextCorpus: Sendable, Equatable {
         return text
     }
 
-    /// The first part of the tokens for training, the last `validationFraction`
-    /// (rounded, clamped to `0...1`) for validation.
+    /// The first `floor(count * (1 - validationFraction))` tokens for training,
+    /// the rest for validation (`validationFraction` clamped to `0...1`).
     public func split(validationFraction: Double = 0.1) -> (train: Range<Int>, validation: Range<Int>) {
         let fraction = validationFraction.isNaN ? 0 : min(max(validationFraction, 0), 1)
-        let validationCount = min(Int((Double(tokens.count) * fraction).rounded()), tokens.count)
-        let boundary = tokens.count - validationCount
+        // The training part is floor(count * (1 - fraction)), as in the
+        // PyTorch recipe RNNKit is compared with (`int(len(data) * 0.9)`).
+        let boundary = min(max(Int(Double(tokens.count) * (1 - fraction)), 0), tokens.count)
         return (0..<boundary, boundary..<tokens.count)
     }
 
