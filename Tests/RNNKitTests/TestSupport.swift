@@ -56,3 +56,25 @@ func replayMalformedFixtures(in folder: URL, extension ext: String, expected: [S
         #expect(throws: error(url.path)) { try load(url) }
     }
 }
+
+/// Feeds `parse` 3000 seeded mutations of `original` (with the iteration
+/// number): each must parse, passing the closure's own checks, or throw a
+/// `DataFileError` that says something; a good share must do each.
+func expectParsesOrRefuses(_ original: [UInt8], seed: UInt64, parse: (_ iteration: Int, _ bytes: [UInt8]) throws -> Void) {
+    var mutator = ByteMutator(seed: seed)
+    var (parsed, refused) = (0, 0)
+    for iteration in 0..<3000 {
+        do {
+            try parse(iteration, mutator.mutate(original))
+            parsed += 1
+        } catch {
+            refused += 1
+            #expect(error is DataFileError && !String(describing: error).isEmpty, "\(error)")
+        }
+    }
+    #expect(parsed > 100 && refused > 100, "parsed \(parsed), refused \(refused)")
+}
+
+func expectParsesOrRefuses(_ original: [UInt8], seed: UInt64, parse: (_ bytes: [UInt8]) throws -> Void) {
+    expectParsesOrRefuses(original, seed: seed) { _, bytes in try parse(bytes) }
+}
