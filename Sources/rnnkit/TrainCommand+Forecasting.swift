@@ -149,7 +149,7 @@ extension TrainCommand {
         } else {
             closing.append("nothing held out (--test-count 0): `rnnkit forecast --model \(outURL.path) --data \(url.path) --steps N` forecasts past the end")
         }
-        try save(model: model, metadata: metadata, result: result, heldOutName: "test (one step ahead)", extra: extra, closing: closing)
+        try finish(model: model, result: result, extra: extra, metadata: metadata.entries, heldOutName: "test (one step ahead)", closing: closing)
     }
 }
 

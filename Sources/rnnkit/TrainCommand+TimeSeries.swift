@@ -152,8 +152,8 @@ extension TrainCommand {
             closing.append(String(format: "training accuracy %.4f (%d of %d); hold out data with --val-split to measure more than fit",
                                   scores.accuracy, scores.correct, scores.count))
         }
-        try save(model: model, metadata: metadata, result: result, heldOutName: heldOut?.0 == "val" ? "validation" : "test",
-                 extra: extra, closing: closing)
+        try finish(model: model, result: result, extra: extra, metadata: metadata.entries, heldOutName: heldOut?.0 == "val" ? "validation" : "test",
+                 closing: closing)
     }
 
     /// Splits cases into training and validation rows, the same share of

@@ -188,15 +188,20 @@ struct TrainCommand: Command {
     }
 
     /// Writes the model and its loss curve, then reports.
-    func finish(model: Model, result: TrainingPlan.Result, extra: [(String, JSONValue)]) throws {
+    /// - Parameters:
+    ///   - metadata: what the model needs to know about its data (scaling, class names).
+    ///   - heldOutName: the name of the second curve on the plot.
+    ///   - closing: lines printed last (the held-out figures a user trained for).
+    func finish(model: Model, result: TrainingPlan.Result, extra: [(String, JSONValue)], metadata: [String: String] = [:],
+                heldOutName: String = "validation", closing: [String] = []) throws {
         let out = outURL
-        try model.write(to: out)
+        try model.write(to: out, extraMetadata: metadata)
         var plot: URL?
         if !arguments.flag("no-plot") {
             let url = out.deletingPathExtension().appendingPathExtension("loss.svg")
             var series = [LineChart.Series(name: "training", points: result.trainingCurve, color: LineChart.palette[0])]
             if !result.validationCurve.isEmpty {
-                series.append(.init(name: "validation", points: result.validationCurve, color: LineChart.palette[1]))
+                series.append(.init(name: heldOutName, points: result.validationCurve, color: LineChart.palette[1]))
             }
             let chart = LineChart(title: "Loss of \(out.lastPathComponent)", xLabel: "step", yLabel: "loss", series: series)
             try writeAtomically(chart.svg(), to: url)
@@ -215,6 +220,7 @@ struct TrainCommand: Command {
         if result.skipped > 0 { summary += ", \(result.skipped) steps skipped for non-finite gradients" }
         print(summary)
         print("wrote \(out.path)" + (plot.map { " and \($0.path)" } ?? ""))
+        for line in closing { print(line) }
     }
 }
 
