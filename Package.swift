@@ -1,18 +1,27 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// The kernels must be compiled for a target with fused multiply-add: without it
-// `SIMD.addingProduct` lowers to one libm `fmaf` call per lane. x86-64-v3 is
-// AVX2 + FMA (Haswell, Zen and later). They are optimized in every
-// configuration, so that `swift test` in debug runs them at full speed.
+// The kernels are compiled once per instruction set, each variant module for
+// its own target (the clang importer's -march also sets Swift's code
+// generation), and `RNNKernels` picks one at run time from CPUID. Without FMA
+// in the target, `SIMD.addingProduct` would lower to one libm `fmaf` call per
+// lane, so the templates test for FMA and use a multiply and an add instead.
+// Kernels are optimized in every configuration, so that `swift test` in debug
+// runs them at full speed.
 #if arch(x86_64)
-let kernelTargetFlags: [String] = ["-Xcc", "-march=x86-64-v3"]
-#else
-let kernelTargetFlags: [String] = []
-#endif
-let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(kernelTargetFlags + ["-O", "-enforce-exclusivity=unchecked"]),
+let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = [
+    ("KernelsAVX512", "AVX512", ["-Xcc", "-march=x86-64-v4"]),
+    ("KernelsAVX2", "AVX2", ["-Xcc", "-march=x86-64-v3"]),
+    ("KernelsBaseline", "Baseline", ["-Xcc", "-march=x86-64"]),
 ]
+#elseif arch(arm64)
+let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = [
+    ("KernelsNEON", "NEON", []),
+]
+#else
+let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = []
+#endif
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "RNNKit",
@@ -44,8 +53,33 @@ let package = Package(
         // MARK: - Implementation details
         .target(
             name: "RNNKernels",
+            dependencies: ["KernelInterface"] + kernelVariants.map { .target(name: $0.name) },
+            path: "Sources/RNNKernels/API",
+            swiftSettings: optimized
+        ),
+        .target(
+            name: "KernelInterface",
             dependencies: ["CRNNSupport"],
-            swiftSettings: kernelSettings
+            path: "Sources/RNNKernels/Interface",
+            swiftSettings: optimized
+        ),
+    ] + kernelVariants.map { variant in
+        .target(
+            name: variant.name,
+            dependencies: ["KernelInterface", "CRNNSupport"],
+            path: "Sources/RNNKernels/\(variant.directory)",
+            swiftSettings: [.unsafeFlags(variant.targetFlags)] + optimized,
+            plugins: ["KernelGeneratorPlugin"]
+        )
+    } + [
+        .executableTarget(
+            name: "KernelGenerator",
+            path: "Sources/KernelGenerator"
+        ),
+        .plugin(
+            name: "KernelGeneratorPlugin",
+            capability: .buildTool(),
+            dependencies: ["KernelGenerator"]
         ),
         .target(
             name: "CRNNSupport",

@@ -4,7 +4,10 @@ import Testing
 
 // Each post-GEMM cell kernel against a scalar double-precision reference, on
 // seeded random data, for odd and vector-width hidden sizes, with and without
-// a length mask, with contiguous and bidirectional-style strided outputs.
+// a length mask, with contiguous and bidirectional-style strided outputs, in
+// every instruction-set variant this machine runs; and at every hidden size
+// the generator specialized kernels for, both the specialized and the
+// generic kernels.
 // Every buffer sits between sentinel guards (and the other direction's half
 // of each strided output row holds sentinels too), so a kernel that strays
 // outside its rows fails here. Tolerances: see `isClose`.
@@ -20,14 +23,26 @@ struct CellShape: Sendable, CustomTestStringConvertible {
     var rows: Int
     var masked: Bool
     var strided: Bool
+    /// The kernels under test.
+    var kernels: KernelSelection
 
-    /// Odd sizes, exact vector widths (8, 16) and a long row with a tail (100).
-    static let all: [CellShape] = [1, 3, 8, 16, 17, 100].flatMap { hiddenSize in
-        [1, 7].flatMap { rows in
-            [false, true].flatMap { masked in
-                [false, true].map { strided in
-                    CellShape(hiddenSize: hiddenSize, rows: rows, masked: masked, strided: strided)
+    /// Odd sizes, exact vector widths (4, 8, 16) and a long row with a tail
+    /// (100), in every variant; then every generated size, masked and
+    /// strided, through the specialized and the generic kernels.
+    static let all: [CellShape] = KernelSelection.runnableInstructionSets.flatMap { instructionSet in
+        [1, 3, 4, 8, 16, 17, 100].flatMap { hiddenSize in
+            [1, 7].flatMap { rows in
+                [false, true].flatMap { masked in
+                    [false, true].map { strided in
+                        CellShape(hiddenSize: hiddenSize, rows: rows, masked: masked, strided: strided,
+                                  kernels: KernelSelection(instructionSet: instructionSet))
+                    }
                 }
+            }
+        } + KernelSelection.specializedHiddenSizes.flatMap { hiddenSize in
+            [true, false].map { specialized in
+                CellShape(hiddenSize: hiddenSize, rows: 7, masked: true, strided: true,
+                          kernels: KernelSelection(instructionSet: instructionSet, usesSpecializedKernels: specialized))
             }
         }
     }
@@ -35,6 +50,7 @@ struct CellShape: Sendable, CustomTestStringConvertible {
     /// A few shapes for the finite-difference checks, which cost more per unit
     /// (the output stride has no part in the math they check).
     static let gradientCheck: [CellShape] = all.filter { [3, 17].contains($0.hiddenSize) && $0.rows == 7 && !$0.strided }
+        + all.filter { $0.hiddenSize == 32 }
 
     /// The sequence position of the step under test.
     let time = 3
@@ -62,12 +78,15 @@ struct CellShape: Sendable, CustomTestStringConvertible {
     var seed: UInt64 { UInt64(hiddenSize << 8 | rows << 2 | (masked ? 2 : 0) | (strided ? 1 : 0)) }
 
     var testDescription: String {
-        "H=\(hiddenSize) B=\(rows)" + (masked ? " masked" : "") + (strided ? " strided" : "")
+        "H=\(hiddenSize) B=\(rows)" + (masked ? " masked" : "") + (strided ? " strided" : "") + " \(kernels)"
     }
 
+    /// Runs `body` on this shape's kernels, with its length mask.
     func withLengths<Result>(_ body: (UnsafePointer<Int32>?) -> Result) -> Result {
-        guard let lengths else { return body(nil) }
-        return lengths.withUnsafeBufferPointer { body($0.baseAddress!) }
+        KernelSelection.with(kernels) {
+            guard let lengths else { return body(nil) }
+            return lengths.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
     }
 }
 
@@ -657,7 +676,8 @@ enum CellKernelKind: String, Sendable, CaseIterable { case rnnTanh, lstm, gru }
 /// this test gives the padded row a non-zero output gradient on purpose.
 @Test("A padded step passes only the state gradient to the previous step", arguments: CellKernelKind.allCases)
 func paddedStepIgnoresOutputGradient(kind: CellKernelKind) {
-    let shape = CellShape(hiddenSize: 5, rows: 3, masked: true, strided: true)  // rows 0 padded, 1 and 2 active
+    let shape = CellShape(hiddenSize: 5, rows: 3, masked: true, strided: true,  // rows 0 padded, 1 and 2 active
+                          kernels: KernelSelection.current)
     var random = TestRandom(seed: 0xDEAD)
     let size = shape.hiddenSize, rows = shape.rows
     let gateCount = kind == .lstm ? 4 : kind == .gru ? 3 : 1

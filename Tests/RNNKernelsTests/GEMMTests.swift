@@ -1,15 +1,20 @@
 import Testing
-import RNNKernels
+@testable import RNNKernels
 
 // GEMM against two scalar references: a Double-precision triple loop (the
 // value, within rounding) and the sequential Float FMA chain GEMM promises
 // (the exact bits). The Double reference alone would let through a kernel
 // that sums in another order, which the trainer's reproducibility forbids.
+// Every test runs on every instruction-set variant this machine runs.
 
 @Suite struct GEMMTests {
     static let transposes: [(Bool, Bool)] = [(false, false), (false, true), (true, false), (true, true)]
 
-    @Test(arguments: transposes)
+    @Test(arguments: KernelSelection.testedVariants, transposes)
+    func matchesReferenceOnSmallShapes(kernels: KernelSelection, transposes: (Bool, Bool)) {
+        KernelSelection.with(kernels) { matchesReferenceOnSmallShapes(transposeA: transposes.0, transposeB: transposes.1) }
+    }
+
     func matchesReferenceOnSmallShapes(transposeA: Bool, transposeB: Bool) {
         var random = SplitMix64(seed: 1)
         let scratch = GEMMScratch()
@@ -29,7 +34,11 @@ import RNNKernels
         }
     }
 
-    @Test(arguments: transposes)
+    @Test(arguments: KernelSelection.testedVariants, transposes)
+    func crossesBlockBoundaries(kernels: KernelSelection, transposes: (Bool, Bool)) {
+        KernelSelection.with(kernels) { crossesBlockBoundaries(transposeA: transposes.0, transposeB: transposes.1) }
+    }
+
     func crossesBlockBoundaries(transposeA: Bool, transposeB: Bool) {
         var random = SplitMix64(seed: 2)
         let scratch = GEMMScratch()
@@ -46,82 +55,133 @@ import RNNKernels
         }
     }
 
-    @Test func columnSplitsAreBitIdentical() {
-        var random = SplitMix64(seed: 3)
-        let scratch = GEMMScratch()
-        for (transposeA, transposeB) in Self.transposes {
-            let problem = Problem(m: 11, n: 75, k: 300, transposeA: transposeA, transposeB: transposeB,
-                                  accumulate: true, random: &random)
-            let whole = problem.multiply(scratch: scratch)
-            // Splits inside panels, on panel boundaries, and empty ranges.
-            for splits in [[1], [16], [5, 21, 37, 64], [30, 30, 74], [8, 9, 10, 11, 12, 13, 14, 15, 16, 17]] {
-                expectBits(problem.multiplyPacked(columnSplits: splits, scratch: scratch), whole, problem,
-                           "columns split at \(splits)")
-            }
-        }
-    }
-
-    @Test func rowsDoNotDependOnTheirNeighbours() {
-        var random = SplitMix64(seed: 4)
-        let scratch = GEMMScratch()
-        for (transposeA, transposeB) in Self.transposes {
-            let problem = Problem(m: 29, n: 20, k: 70, transposeA: transposeA, transposeB: transposeB,
-                                  accumulate: true, random: &random)
-            let whole = problem.multiply(scratch: scratch)
-            // Each batch of rows is cut into different row panels than in the whole.
-            for batches in [[0..<1, 1..<29], [0..<8, 8..<16, 16..<23, 23..<29], [0..<13, 13..<14, 14..<29]] {
-                var separate = problem.c
-                var separatePacked = problem.c
-                for rows in batches {
-                    problem.multiply(rows: rows, into: &separate, scratch: scratch)
-                    problem.multiplyPacked(rows: rows, into: &separatePacked, scratch: scratch)
+    @Test(arguments: KernelSelection.testedVariants)
+    func columnSplitsAreBitIdentical(kernels: KernelSelection) {
+        KernelSelection.with(kernels) {
+            var random = SplitMix64(seed: 3)
+            let scratch = GEMMScratch()
+            for (transposeA, transposeB) in Self.transposes {
+                let problem = Problem(m: 11, n: 75, k: 300, transposeA: transposeA, transposeB: transposeB,
+                                      accumulate: true, random: &random)
+                let whole = problem.multiply(scratch: scratch)
+                // Splits inside panels, on panel boundaries, and empty ranges.
+                for splits in [[1], [16], [5, 21, 37, 64], [30, 30, 74], [8, 9, 10, 11, 12, 13, 14, 15, 16, 17]] {
+                    expectBits(problem.multiplyPacked(columnSplits: splits, scratch: scratch), whole, problem,
+                               "columns split at \(splits)")
                 }
-                expectBits(separate, whole, problem, "rows in batches \(batches)")
-                expectBits(separatePacked, whole, problem, "rows in batches \(batches), prepacked B")
             }
         }
     }
 
-    @Test func repackingReplacesTheWeights() {
-        var random = SplitMix64(seed: 5)
-        let scratch = GEMMScratch()
-        let first = Problem(m: 4, n: 19, k: 9, transposeA: false, transposeB: true, accumulate: false, random: &random)
-        var second = first
-        second.b = Matrix(rows: first.b.rows, columns: first.b.columns, padding: 2, random: &random)
-        let packed = PackedMatrix(rows: 9, columns: 19)
-        for problem in [first, second, first] {
-            problem.b.storage.withUnsafeBufferPointer { packed.pack($0.baseAddress!, ldb: problem.b.stride, transposed: true) }
+    @Test(arguments: KernelSelection.testedVariants)
+    func rowsDoNotDependOnTheirNeighbours(kernels: KernelSelection) {
+        KernelSelection.with(kernels) {
+            var random = SplitMix64(seed: 4)
+            let scratch = GEMMScratch()
+            for (transposeA, transposeB) in Self.transposes {
+                let problem = Problem(m: 29, n: 20, k: 70, transposeA: transposeA, transposeB: transposeB,
+                                      accumulate: true, random: &random)
+                let whole = problem.multiply(scratch: scratch)
+                // Each batch of rows is cut into different row panels than in the whole.
+                for batches in [[0..<1, 1..<29], [0..<8, 8..<16, 16..<23, 23..<29], [0..<13, 13..<14, 14..<29]] {
+                    var separate = problem.c
+                    var separatePacked = problem.c
+                    for rows in batches {
+                        problem.multiply(rows: rows, into: &separate, scratch: scratch)
+                        problem.multiplyPacked(rows: rows, into: &separatePacked, scratch: scratch)
+                    }
+                    expectBits(separate, whole, problem, "rows in batches \(batches)")
+                    expectBits(separatePacked, whole, problem, "rows in batches \(batches), prepacked B")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: KernelSelection.testedVariants)
+    func repackingReplacesTheWeights(kernels: KernelSelection) {
+        KernelSelection.with(kernels) {
+            var random = SplitMix64(seed: 5)
+            let scratch = GEMMScratch()
+            let first = Problem(m: 4, n: 19, k: 9, transposeA: false, transposeB: true, accumulate: false, random: &random)
+            var second = first
+            second.b = Matrix(rows: first.b.rows, columns: first.b.columns, padding: 2, random: &random)
+            let packed = PackedMatrix(rows: 9, columns: 19)
+            for problem in [first, second, first] {
+                problem.b.storage.withUnsafeBufferPointer { packed.pack($0.baseAddress!, ldb: problem.b.stride, transposed: true) }
+                var c = problem.c
+                problem.multiplyPacked(packed, rows: 0..<4, columns: 0..<19, into: &c, scratch: scratch)
+                expectBits(c, problem.fmaChain(), problem, "after repacking")
+            }
+        }
+    }
+
+    @Test(arguments: KernelSelection.testedVariants)
+    func emptyShapesAndZeroDepth(kernels: KernelSelection) {
+        KernelSelection.with(kernels) {
+            var random = SplitMix64(seed: 6)
+            let scratch = GEMMScratch()
+            for accumulate in [false, true] {
+                let problem = Problem(m: 3, n: 5, k: 0, transposeA: false, transposeB: false,
+                                      accumulate: accumulate, random: &random)
+                var expected = problem.c
+                if !accumulate {
+                    for i in 0..<3 { for j in 0..<5 { expected[i, j] = 0 } }
+                }
+                expectBits(problem.multiply(scratch: scratch), expected, problem, "k = 0")
+                expectBits(problem.multiplyPacked(columnSplits: [2], scratch: scratch), expected, problem, "k = 0, prepacked B")
+            }
+            let problem = Problem(m: 3, n: 5, k: 4, transposeA: false, transposeB: false, accumulate: false, random: &random)
             var c = problem.c
-            problem.multiplyPacked(packed, rows: 0..<4, columns: 0..<19, into: &c, scratch: scratch)
-            expectBits(c, problem.fmaChain(), problem, "after repacking")
+            problem.multiply(rows: 0..<0, into: &c, scratch: scratch)
+            problem.multiplyPacked(rows: 0..<0, into: &c, scratch: scratch)
+            let packed = problem.packedB()
+            problem.multiplyPacked(packed, rows: 0..<3, columns: 2..<2, into: &c, scratch: scratch)
+            expectBits(c, problem.c, problem, "m = 0 or no columns leaves C alone")
         }
     }
 
-    @Test func emptyShapesAndZeroDepth() {
-        var random = SplitMix64(seed: 6)
+    @Test(arguments: KernelSelection.testedVariants)
+    func fmaPeakMeasuresSomething(kernels: KernelSelection) {
+        KernelSelection.with(kernels) {
+            #expect(FMAPeak.measure(seconds: 0.001) > 0)
+            #expect(FMAPeak.measure(threads: 2, seconds: 0.001) > 0)
+        }
+    }
+}
+
+extension GEMMTests {
+    /// The recurrent multiplies generated for each configured hidden size
+    /// against the generic kernel, bit for bit, in a 32-row shard and a small
+    /// batch, with whole and split column ranges; against the FMA chain too
+    /// where that reference is quick.
+    @Test(arguments: KernelSelection.testedVariants)
+    func specializedRecurrentMultipliesMatchTheGenericOnes(kernels: KernelSelection) {
+        var random = SplitMix64(seed: 7)
         let scratch = GEMMScratch()
-        for accumulate in [false, true] {
-            let problem = Problem(m: 3, n: 5, k: 0, transposeA: false, transposeB: false,
-                                  accumulate: accumulate, random: &random)
-            var expected = problem.c
-            if !accumulate {
-                for i in 0..<3 { for j in 0..<5 { expected[i, j] = 0 } }
+        for hiddenSize in KernelSelection.with(kernels, { KernelSelection.specializedHiddenSizes }) {
+            for gates in [1, 3, 4] {
+                for (k, n, transposeB) in [(hiddenSize, gates * hiddenSize, true), (gates * hiddenSize, hiddenSize, false)] {
+                    for m in [32, 5] {
+                        let problem = Problem(m: m, n: n, k: k, transposeA: false, transposeB: transposeB,
+                                              accumulate: true, random: &random)
+                        var generic = kernels
+                        generic.usesSpecializedKernels = false
+                        let expected = KernelSelection.with(generic) {
+                            problem.multiplyPacked(columnSplits: [], scratch: scratch)
+                        }
+                        KernelSelection.with(kernels) {
+                            expectBits(problem.multiplyPacked(columnSplits: [], scratch: scratch), expected, problem,
+                                       "specialized H=\(hiddenSize)")
+                            expectBits(problem.multiplyPacked(columnSplits: [n / 3, n / 2 + 1], scratch: scratch),
+                                       expected, problem, "specialized H=\(hiddenSize), split columns")
+                            if m * n * k <= 1 << 22 {
+                                expectBits(expected, problem.fmaChain(), problem, "generic H=\(hiddenSize)")
+                            }
+                        }
+                    }
+                }
             }
-            expectBits(problem.multiply(scratch: scratch), expected, problem, "k = 0")
-            expectBits(problem.multiplyPacked(columnSplits: [2], scratch: scratch), expected, problem, "k = 0, prepacked B")
         }
-        let problem = Problem(m: 3, n: 5, k: 4, transposeA: false, transposeB: false, accumulate: false, random: &random)
-        var c = problem.c
-        problem.multiply(rows: 0..<0, into: &c, scratch: scratch)
-        problem.multiplyPacked(rows: 0..<0, into: &c, scratch: scratch)
-        let packed = problem.packedB()
-        problem.multiplyPacked(packed, rows: 0..<3, columns: 2..<2, into: &c, scratch: scratch)
-        expectBits(c, problem.c, problem, "m = 0 or no columns leaves C alone")
-    }
-
-    @Test func fmaPeakMeasuresSomething() {
-        #expect(FMAPeak.measure(seconds: 0.001) > 0)
-        #expect(FMAPeak.measure(threads: 2, seconds: 0.001) > 0)
     }
 }
 

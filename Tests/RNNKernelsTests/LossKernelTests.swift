@@ -27,7 +27,7 @@ private func checkCrossEntropy(_ logits: [Float], label: Int, scale: Float,
                  sourceLocation: sourceLocation)
 }
 
-@Test("softmaxCrossEntropy matches log-softmax, with gradient scale * (softmax - onehot)",
+@Test("softmaxCrossEntropy matches log-softmax, with gradient scale * (softmax - onehot)", .everyKernelVariant,
       arguments: [1, 2, 3, 7, 8, 9, 17, 100, 1001])
 func softmaxCrossEntropy(count: Int) {
     var random = TestRandom(seed: UInt64(count))
@@ -38,7 +38,7 @@ func softmaxCrossEntropy(count: Int) {
     }
 }
 
-@Test("softmaxCrossEntropy does not overflow on large logits", arguments: [3, 9, 100])
+@Test("softmaxCrossEntropy does not overflow on large logits", .everyKernelVariant, arguments: [3, 9, 100])
 func softmaxCrossEntropyLargeLogits(count: Int) {
     var random = TestRandom(seed: UInt64(count) + 1000)
     // All near 1000: exp(1000) overflows unless the maximum is subtracted first.
@@ -56,7 +56,7 @@ func softmaxCrossEntropyLargeLogits(count: Int) {
     #expect(buffer.values.allSatisfy { $0.isFinite })
 }
 
-@Test("squaredError matches Σ (y - t)², with gradient scale * 2 (y - t)", arguments: [1, 3, 7, 8, 9, 17, 100, 1001])
+@Test("squaredError matches Σ (y - t)², with gradient scale * 2 (y - t)", .everyKernelVariant, arguments: [1, 3, 7, 8, 9, 17, 100, 1001])
 func squaredError(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let outputs = random.floats(count, -2, 2), targets = GuardedBuffer(random.floats(count, -2, 2))

@@ -22,26 +22,26 @@ private func maxRelativeError(_ kernel: (UnsafePointer<Float>, UnsafeMutablePoin
     return worst
 }
 
-@Test func expMatchesLibm() {
+@Test(.everyKernelVariant) func expMatchesLibm() {
     let error = maxRelativeError({ Activation.exp($0, $1, count: $2) }, reference: Foundation.exp,
                                  inputs: sweep(from: -80, to: 80, count: 20_001), floor: 1e-30)
     #expect(error < 5e-7)
 }
 
-@Test func sigmoidMatchesReference() {
+@Test(.everyKernelVariant) func sigmoidMatchesReference() {
     let error = maxRelativeError({ Activation.sigmoid($0, $1, count: $2) }, reference: { 1 / (1 + Foundation.exp(-$0)) },
                                  inputs: sweep(from: -40, to: 40, count: 20_001), floor: 1e-30)
     #expect(error < 5e-7)
 }
 
-@Test func tanhMatchesLibmIncludingTinyArguments() {
+@Test(.everyKernelVariant) func tanhMatchesLibmIncludingTinyArguments() {
     let inputs = sweep(from: -12, to: 12, count: 20_001) + sweep(from: -1e-3, to: 1e-3, count: 1_001) + [0, 1e-30, -1e-30, 100, -100]
     let error = maxRelativeError({ Activation.tanh($0, $1, count: $2) }, reference: Foundation.tanh,
                                  inputs: inputs, floor: 1e-30)
     #expect(error < 5e-7)
 }
 
-@Test(arguments: [1, 3, 7, 8, 9, 17])
+@Test(.everyKernelVariant, arguments: [1, 3, 7, 8, 9, 17])
 func partialVectorsLeaveNeighboursAlone(count: Int) {
     var output = [Float](repeating: 42, count: count + 3)
     let input = [Float](repeating: 0.5, count: count)

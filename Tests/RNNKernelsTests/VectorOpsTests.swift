@@ -12,7 +12,7 @@ private let counts = [1, 3, 7, 8, 9, 16, 17, 31, 32, 33, 100, 1003]
 
 // MARK: - Copies and element-wise arithmetic
 
-@Test("broadcastRows copies the row into every strided row", arguments: [1, 3, 8, 17, 100], [1, 7])
+@Test("broadcastRows copies the row into every strided row", .everyKernelVariant, arguments: [1, 3, 8, 17, 100], [1, 7])
 func broadcastRows(columns: Int, rows: Int) {
     var random = TestRandom(seed: UInt64(columns << 4 | rows))
     let row = GuardedBuffer(random.floats(columns, -1, 1))
@@ -29,7 +29,7 @@ func broadcastRows(columns: Int, rows: Int) {
     expectBuffer(row, rowBefore, "row")
 }
 
-@Test("add sums element-wise and stays inside the row", arguments: counts)
+@Test("add sums element-wise and stays inside the row", .everyKernelVariant, arguments: counts)
 func addElementwise(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let other = GuardedBuffer(random.floats(count, -10, 10))
@@ -41,7 +41,7 @@ func addElementwise(count: Int) {
     expectBuffer(other, otherBefore, "other")
 }
 
-@Test("scale multiplies every value", arguments: counts)
+@Test("scale multiplies every value", .everyKernelVariant, arguments: counts)
 func scaleValues(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let values = GuardedBuffer(random.floats(count, -10, 10))
@@ -51,7 +51,7 @@ func scaleValues(count: Int) {
     expectBuffer(values, expected, "values")
 }
 
-@Test("clamp limits values to -limit...limit, infinities included", arguments: counts)
+@Test("clamp limits values to -limit...limit, infinities included", .everyKernelVariant, arguments: counts)
 func clampValues(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let limit: Float = 1.5
@@ -66,7 +66,7 @@ func clampValues(count: Int) {
 
 // MARK: - Sums
 
-@Test("accumulateColumnSums adds each column onto the existing sums, rows in order",
+@Test("accumulateColumnSums adds each column onto the existing sums, rows in order", .everyKernelVariant,
       arguments: [1, 3, 8, 17, 31, 32, 33, 100], [0, 1, 7, 40])
 func accumulateColumnSums(columns: Int, rows: Int) {
     for rowStride in [columns, columns + 5] {
@@ -91,7 +91,7 @@ func accumulateColumnSums(columns: Int, rows: Int) {
     }
 }
 
-@Test("sumOfSquares matches a double-precision sum, long arrays included",
+@Test("sumOfSquares matches a double-precision sum, long arrays included", .everyKernelVariant,
       arguments: [0, 1, 7, 8, 9, 33, 1023, 1024, 1025, 4097, 1_000_003])
 func sumOfSquares(count: Int) {
     var random = TestRandom(seed: UInt64(count))
@@ -117,7 +117,7 @@ private func treeReduce(_ values: [[Float]], pieces: [Range<Int>]) -> GuardedBuf
     return buffers[0]
 }
 
-@Test("treeReduce sums in its documented pairwise tree", arguments: [1, 2, 3, 4, 5, 8, 9, 16])
+@Test("treeReduce sums in its documented pairwise tree", .everyKernelVariant, arguments: [1, 2, 3, 4, 5, 8, 9, 16])
 func treeReduceMatchesScalarTree(bufferCount: Int) {
     var random = TestRandom(seed: UInt64(bufferCount))
     let length = 203
@@ -139,7 +139,7 @@ func treeReduceMatchesScalarTree(bufferCount: Int) {
     }
 }
 
-@Test("treeReduce gives identical bits however the range is split", arguments: [2, 3, 7, 12])
+@Test("treeReduce gives identical bits however the range is split", .everyKernelVariant, arguments: [2, 3, 7, 12])
 func treeReduceIsDeterministic(bufferCount: Int) {
     var random = TestRandom(seed: 0xACE + UInt64(bufferCount))
     let length = 1003
@@ -160,7 +160,7 @@ func treeReduceIsDeterministic(bufferCount: Int) {
     }
 }
 
-@Test("treeReduce touches only its range")
+@Test("treeReduce touches only its range", .everyKernelVariant)
 func treeReduceStaysInRange() {
     var random = TestRandom(seed: 77)
     let values = (0..<5).map { _ in random.floats(100, -1, 1) }
@@ -193,7 +193,7 @@ private struct SGDReference {
     }
 }
 
-@Test("sgdUpdate follows PyTorch's SGD", arguments: [false, true], [0, 0.01])
+@Test("sgdUpdate follows PyTorch's SGD", .everyKernelVariant, arguments: [false, true], [0, 0.01])
 func sgdUpdate(momentum usesMomentum: Bool, weightDecay: Float) {
     for count in [1, 8, 37] {
         var random = TestRandom(seed: UInt64(count) << 1 | (usesMomentum ? 1 : 0))
@@ -239,7 +239,7 @@ private struct AdamReference {
     }
 }
 
-@Test("adamUpdate follows PyTorch's Adam with bias correction", arguments: [0, 0.01])
+@Test("adamUpdate follows PyTorch's Adam with bias correction", .everyKernelVariant, arguments: [0, 0.01])
 func adamUpdate(weightDecay: Float) {
     for count in [1, 8, 37] {
         var random = TestRandom(seed: UInt64(count) << 1 | (weightDecay > 0 ? 1 : 0))
@@ -264,7 +264,7 @@ func adamUpdate(weightDecay: Float) {
     }
 }
 
-@Test("adamUpdate with a zero gradient and zero moments leaves the parameters alone")
+@Test("adamUpdate with a zero gradient and zero moments leaves the parameters alone", .everyKernelVariant)
 func adamZeroGradient() {
     for step in [1, 2, 1000] {
         var random = TestRandom(seed: UInt64(step))

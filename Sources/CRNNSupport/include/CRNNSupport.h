@@ -12,28 +12,6 @@
 static const int rnn_target_has_fma = 1;
 #else
 static const int rnn_target_has_fma = 0;
-/// Runs `body(context, i)` for i in 0..<iterations on Dispatch's worker
-/// threads and returns when all are done: `DispatchQueue.concurrentPerform`'s
-/// own primitive (dispatch_apply), reached through its C entry point because
-/// the Swift overlay wraps every call in a heap-allocated block, and a
-/// training step must not allocate.
-void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration));
-
-#endif
-
-#if defined(__AVX512F__)
-static const int rnn_target_vector_bits = 512;
-#elif defined(__AVX__) || defined(__AVX2__)
-static const int rnn_target_vector_bits = 256;
-#else
-static const int rnn_target_vector_bits = 128;
-/// Runs `body(context, i)` for i in 0..<iterations on Dispatch's worker
-/// threads and returns when all are done: `DispatchQueue.concurrentPerform`'s
-/// own primitive (dispatch_apply), reached through its C entry point because
-/// the Swift overlay wraps every call in a heap-allocated block, and a
-/// training step must not allocate.
-void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration));
-
 #endif
 
 /// CPU features found at run time (CPUID and XGETBV on x86-64).

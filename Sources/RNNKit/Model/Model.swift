@@ -1,4 +1,3 @@
-import CRNNSupport
 import RNNKernels
 
 /// A recurrent network: an optional embedding, a stack of recurrent layers
@@ -47,14 +46,11 @@ public final class Model: @unchecked Sendable {
         }
     }
 
-    /// The kernels are compiled for AVX2 + FMA on x86-64: refuse cleanly on a
-    /// processor without them instead of stopping on an illegal instruction.
+    /// Refuses to run while `RNNKIT_ISA` or `RNNKIT_KERNELS` asks for kernels
+    /// this binary or CPU cannot run: the user asked for something specific,
+    /// so running something else silently would mislead.
     static func checkProcessor() throws(ModelError) {
-        #if arch(x86_64)
-        guard rnn_detect_cpu_features().has_avx2_fma != 0 else {
-            throw .unsupportedProcessor("RNNKit's kernels need AVX2 and FMA (x86-64-v3: Haswell, Zen or later), which this CPU lacks")
-        }
-        #endif
+        if let problem = KernelSelection.environmentProblem { throw .unsupportedProcessor(problem) }
     }
 
     /// Allocates a parameter-sized buffer, refusing sizes that cannot be meant.

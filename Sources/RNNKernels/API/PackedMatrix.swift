@@ -1,12 +1,14 @@
-/// op(B), k×n, packed into `GEMM.microColumns`-column panels for
+/// op(B), k×n, packed into tile-wide panels for
 /// `GEMM.multiply(m:a:lda:transposeA:packedB:columns:c:ldc:accumulate:scratch:)`.
 ///
 /// Built once per shape and refilled with `pack` whenever the weights change:
 /// the recurrent weights are packed once per optimizer step and multiplied at
 /// every timestep. Read-only while multiplying, so threads may share one.
 ///
-/// Layout: panel `p` holds columns `16p..<16p+16` as k rows of 16 floats,
-/// zero-padded past column n; panels follow one another.
+/// Layout: panel `p` holds columns `wp..<wp+w` as k rows of w floats, w being
+/// the register tile's width in the kernel variant selected when the matrix
+/// was created (16 for AVX2); zero-padded past column n; panels follow one
+/// another. The matrix is multiplied by that same variant.
 ///
 /// ```swift
 /// let recurrent = PackedMatrix(rows: hidden, columns: 4 * hidden)
@@ -19,6 +21,8 @@ public final class PackedMatrix: @unchecked Sendable {
     public let columns: Int
     /// The panels, 64-byte aligned; whole panels, so the last one is zero-padded.
     let storage: AlignedBuffer
+    /// The kernels that pack and multiply this matrix.
+    let selection: KernelSelection
 
     /// Allocates storage for a k×n op(B), filled with zeros until `pack` is called.
     ///
@@ -29,8 +33,9 @@ public final class PackedMatrix: @unchecked Sendable {
         precondition(k >= 0 && n >= 0, "PackedMatrix: negative shape \(k)×\(n)")
         rows = k
         columns = n
-        let panelCount = (n + GEMM.microColumns - 1) / GEMM.microColumns
-        storage = AlignedBuffer(count: panelCount * GEMM.microColumns * k)
+        selection = KernelSelection.current
+        let width = selection.backend.panelWidth
+        storage = AlignedBuffer(count: (n + width - 1) / width * width * k)
     }
 
     /// Packs op(B) from `b`.
@@ -44,7 +49,7 @@ public final class PackedMatrix: @unchecked Sendable {
         precondition(ldb >= (transposed ? rows : columns),
                      "PackedMatrix.pack: ldb=\(ldb) is narrower than B's storage width \(transposed ? rows : columns)")
         guard rows > 0, columns > 0 else { return }
-        GEMM.packB(b, ldb: ldb, transposed: transposed,
-                   depth: 0..<rows, columns: 0..<columns, into: storage.baseAddress)
+        selection.backend.pack(b, ldb: ldb, transposed: transposed, rows: rows, columns: columns,
+                               into: storage.baseAddress)
     }
 }

@@ -1,15 +1,12 @@
 import CRNNSupport
 
-/// The SIMD vector the kernels are written in: 8 floats fill one AVX2 register.
-///
-/// Kernel entry points are public, non-generic and never `@inlinable`: their
-/// bodies must be compiled here, with this module's FMA target flags, and not
-/// inlined into a client compiled without them.
-public typealias Vector = SIMD8<Float>
+// Every variant module declares `Vector`, the SIMD vector that fills one of
+// its registers; the kernels are written against that name only. Nothing
+// here is public or `@inlinable`: the bodies must be compiled in the variant's
+// module, with its target flags, and never inlined into a client compiled
+// without them.
 
 /// Whether this module was compiled for a target with fused multiply-add.
-public var targetHasFMA: Bool { compiledWithFMA }
-
 @inline(__always)
 var compiledWithFMA: Bool { rnn_target_has_fma != 0 }
 
@@ -69,12 +66,4 @@ func load(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> Vector {
 @inline(__always)
 func store(_ value: Vector, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
     if lanes == Vector.scalarCount { storeVector(value, pointer) } else { storePartialVector(value, pointer, count: lanes) }
-}
-
-/// Whether `row` still has a valid step at sequence position `time`; padded
-/// steps leave the state unchanged and take no gradient.
-@inline(__always)
-func isActive(row: Int, time: Int, lengths: UnsafePointer<Int32>?) -> Bool {
-    guard let lengths else { return true }
-    return time < Int(lengths[row])
 }

@@ -35,8 +35,8 @@ extension GEMM {
     /// `depth` floats, row stride `lda`, into `depth` groups of `microRows`,
     /// zero past `rows`.
     ///
-    /// Eight k at a time: a vector load per row, transposed in registers into
-    /// 48 contiguous floats. Short panels, the 5-row ones a batch of 32 is cut
+    /// Eight k at a time: an 8-float load per row, transposed in registers into
+    /// 48 contiguous floats (whatever the variant's vector width). Short panels, the 5-row ones a batch of 32 is cut
     /// into among them, take the same path with zeros for the missing rows.
     @inline(__always)
     static func packRowPanel(
@@ -47,18 +47,18 @@ extension GEMM {
         var destination = panel
         let wholeVectors = depth / 8 * 8
         for kk in stride(from: 0, to: wholeVectors, by: 8) {
-            let r0 = loadVector(row0 + kk)
-            let r1 = rows > 1 ? loadVector(row1 + kk) : Vector()
-            let r2 = rows > 2 ? loadVector(row2 + kk) : Vector()
-            let r3 = rows > 3 ? loadVector(row3 + kk) : Vector()
-            let r4 = rows > 4 ? loadVector(row4 + kk) : Vector()
-            let r5 = rows > 5 ? loadVector(row5 + kk) : Vector()
-            storeVector(Vector(r0[0], r1[0], r2[0], r3[0], r4[0], r5[0], r0[1], r1[1]), destination)
-            storeVector(Vector(r2[1], r3[1], r4[1], r5[1], r0[2], r1[2], r2[2], r3[2]), destination + 8)
-            storeVector(Vector(r4[2], r5[2], r0[3], r1[3], r2[3], r3[3], r4[3], r5[3]), destination + 16)
-            storeVector(Vector(r0[4], r1[4], r2[4], r3[4], r4[4], r5[4], r0[5], r1[5]), destination + 24)
-            storeVector(Vector(r2[5], r3[5], r4[5], r5[5], r0[6], r1[6], r2[6], r3[6]), destination + 32)
-            storeVector(Vector(r4[6], r5[6], r0[7], r1[7], r2[7], r3[7], r4[7], r5[7]), destination + 40)
+            let r0 = loadOctet(row0 + kk)
+            let r1 = rows > 1 ? loadOctet(row1 + kk) : Octet()
+            let r2 = rows > 2 ? loadOctet(row2 + kk) : Octet()
+            let r3 = rows > 3 ? loadOctet(row3 + kk) : Octet()
+            let r4 = rows > 4 ? loadOctet(row4 + kk) : Octet()
+            let r5 = rows > 5 ? loadOctet(row5 + kk) : Octet()
+            storeOctet(Octet(r0[0], r1[0], r2[0], r3[0], r4[0], r5[0], r0[1], r1[1]), destination)
+            storeOctet(Octet(r2[1], r3[1], r4[1], r5[1], r0[2], r1[2], r2[2], r3[2]), destination + 8)
+            storeOctet(Octet(r4[2], r5[2], r0[3], r1[3], r2[3], r3[3], r4[3], r5[3]), destination + 16)
+            storeOctet(Octet(r0[4], r1[4], r2[4], r3[4], r4[4], r5[4], r0[5], r1[5]), destination + 24)
+            storeOctet(Octet(r2[5], r3[5], r4[5], r5[5], r0[6], r1[6], r2[6], r3[6]), destination + 32)
+            storeOctet(Octet(r4[6], r5[6], r0[7], r1[7], r2[7], r3[7], r4[7], r5[7]), destination + 40)
             destination += 8 * microRows
         }
         for kk in wholeVectors..<depth {
@@ -73,8 +73,8 @@ extension GEMM {
     }
 
     /// Packs op(B)[depth, columns] into `microColumns`-column panels: panel p
-    /// holds columns `columns.lowerBound + 16p ..< +16` as `depth.count` rows
-    /// of 16 floats, panels one after another.
+    /// holds columns `columns.lowerBound + w·p ..< +w` (w = `microColumns`) as
+    /// `depth.count` rows of w floats, panels one after another.
     ///
     /// - Parameters:
     ///   - b: The first element of B: op(B) itself with row stride `ldb`, or
@@ -95,17 +95,17 @@ extension GEMM {
                 // row of b. Eight rows by eight k at a time, transposed in registers.
                 let source = b + firstColumn * ldb + depth.lowerBound
                 let wholeVectors = depthCount / 8 * 8
-                for half in 0..<2 {
-                    let rows = source + 8 * half * ldb
+                for eighth in 0..<microColumns / 8 {
+                    let rows = source + 8 * eighth * ldb
                     for kk in stride(from: 0, to: wholeVectors, by: 8) {
-                        let r0 = loadVector(rows + kk), r1 = loadVector(rows + ldb + kk)
-                        let r2 = loadVector(rows + 2 * ldb + kk), r3 = loadVector(rows + 3 * ldb + kk)
-                        let r4 = loadVector(rows + 4 * ldb + kk), r5 = loadVector(rows + 5 * ldb + kk)
-                        let r6 = loadVector(rows + 6 * ldb + kk), r7 = loadVector(rows + 7 * ldb + kk)
-                        let destination = panel + kk * microColumns + 8 * half
+                        let r0 = loadOctet(rows + kk), r1 = loadOctet(rows + ldb + kk)
+                        let r2 = loadOctet(rows + 2 * ldb + kk), r3 = loadOctet(rows + 3 * ldb + kk)
+                        let r4 = loadOctet(rows + 4 * ldb + kk), r5 = loadOctet(rows + 5 * ldb + kk)
+                        let r6 = loadOctet(rows + 6 * ldb + kk), r7 = loadOctet(rows + 7 * ldb + kk)
+                        let destination = panel + kk * microColumns + 8 * eighth
                         for lane in 0..<8 {
-                            storeVector(Vector(r0[lane], r1[lane], r2[lane], r3[lane], r4[lane], r5[lane], r6[lane], r7[lane]),
-                                        destination + lane * microColumns)
+                            storeOctet(Octet(r0[lane], r1[lane], r2[lane], r3[lane], r4[lane], r5[lane], r6[lane], r7[lane]),
+                                       destination + lane * microColumns)
                         }
                     }
                 }
@@ -128,7 +128,7 @@ extension GEMM {
                 var destination = panel
                 for _ in 0..<depthCount {
                     storeVector(loadVector(source), destination)
-                    storeVector(loadVector(source + 8), destination + 8)
+                    storeVector(loadVector(source + Vector.scalarCount), destination + Vector.scalarCount)
                     source += ldb
                     destination += microColumns
                 }
@@ -187,4 +187,18 @@ extension GEMM {
         UnsafeMutableRawPointer(destination).storeBytes(of: low, as: SIMD4<Float>.self)
         UnsafeMutableRawPointer(destination + 4).storeBytes(of: high, as: SIMD2<Float>.self)
     }
+}
+
+/// Packing transposes eight floats at a time in every variant: a multiple of
+/// every tile width, and one AVX2 register.
+typealias Octet = SIMD8<Float>
+
+@inline(__always)
+func loadOctet(_ pointer: UnsafePointer<Float>) -> Octet {
+    UnsafeRawPointer(pointer).loadUnaligned(as: Octet.self)
+}
+
+@inline(__always)
+func storeOctet(_ value: Octet, _ pointer: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Octet.self)
 }

@@ -16,12 +16,15 @@ extension GEMM {
     ///   - c: C at the block's first row and at column 0 of `columns`' coordinates.
     ///   - loadsC: Start from C's values rather than from zero.
     ///   - tile: `microRows` × `microColumns` floats for tiles cut by `columns` or by C's edge.
+    ///   - inlinesTiles: Inline the micro-kernels, so that a constant `depth`
+    ///     (in the generated kernels) fixes their trip count.
+    @inline(__always)
     static func macroKernel(
         rows: Int, depth: Int,
         packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, panelStride: Int,
         columns: Range<Int>,
         c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool,
-        tile: UnsafeMutablePointer<Float>
+        tile: UnsafeMutablePointer<Float>, inlinesTiles: Bool = false
     ) {
         let firstPanel = columns.lowerBound / microColumns
         let endPanel = (columns.upperBound + microColumns - 1) / microColumns
@@ -38,7 +41,8 @@ extension GEMM {
                 let a = packedA + index * microRows * depth
                 let cTile = c + firstRow * ldc + lowerColumn
                 if width == microColumns {
-                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: cTile, ldc: ldc, loadsC: loadsC)
+                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: cTile, ldc: ldc, loadsC: loadsC,
+                                inline: inlinesTiles)
                 } else {
                     // The tile's column j is panel column j, so C's columns land at an offset.
                     let tileColumns = tile + (lowerColumn - panelStart)
@@ -47,7 +51,8 @@ extension GEMM {
                             (tileColumns + row * microColumns).update(from: cTile + row * ldc, count: width)
                         }
                     }
-                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: tile, ldc: microColumns, loadsC: loadsC)
+                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: tile, ldc: microColumns, loadsC: loadsC,
+                                inline: inlinesTiles)
                     for row in 0..<tileRows {
                         (cTile + row * ldc).update(from: tileColumns + row * microColumns, count: width)
                     }
@@ -56,12 +61,24 @@ extension GEMM {
         }
     }
 
-    /// Selects the micro-kernel compiled for `rows` (1...6) rows.
+    /// Selects the micro-kernel compiled for `rows` (1...6) rows: an inlined
+    /// copy of the body, or the out-of-line one.
     @inline(__always)
     static func microkernel(
         rows: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, inline: Bool
     ) {
+        if inline {
+            switch rows {
+            case 6: microkernelBody(rows: 6, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 5: microkernelBody(rows: 5, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 4: microkernelBody(rows: 4, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 3: microkernelBody(rows: 3, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 2: microkernelBody(rows: 2, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            default: microkernelBody(rows: 1, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            }
+            return
+        }
         switch rows {
         case 6: microkernel6(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
         case 5: microkernel5(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
@@ -95,7 +112,7 @@ extension GEMM {
         microkernelBody(rows: 1, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
 
-    /// C[rows × 16] = (loadsC ? C : 0) + A panel · B panel, in registers.
+    /// C[rows × microColumns] = (loadsC ? C : 0) + A panel · B panel, in registers.
     ///
     /// Each accumulator is one chain of FMAs in increasing k; `rows` must be
     /// a constant after inlining, so that unused rows fold away.
@@ -104,7 +121,7 @@ extension GEMM {
     ///   - a: A panel: `depth` groups of `microRows` floats.
     ///   - b: B panel: `depth` rows of `microColumns` floats.
     ///   - c: C's tile, row stride `ldc`; its first `rows` rows are read
-    ///     (when `loadsC`) and written, 16 columns each.
+    ///     (when `loadsC`) and written, `microColumns` columns each.
     @inline(__always)
     static func microkernelBody(
         rows: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
@@ -128,7 +145,7 @@ extension GEMM {
         var b = b
         for _ in 0..<depth {
             let b0 = loadVector(b)
-            let b1 = loadVector(b + 8)
+            let b1 = loadVector(b + Vector.scalarCount)
             accumulateRow(&c00, &c01, a[0], b0, b1)
             if rows > 1 { accumulateRow(&c10, &c11, a[1], b0, b1) }
             if rows > 2 { accumulateRow(&c20, &c21, a[2], b0, b1) }
@@ -157,12 +174,12 @@ extension GEMM {
     @inline(__always)
     static func loadRow(_ low: inout Vector, _ high: inout Vector, from row: UnsafeMutablePointer<Float>) {
         low = loadVector(row)
-        high = loadVector(row + 8)
+        high = loadVector(row + Vector.scalarCount)
     }
 
     @inline(__always)
     static func storeRow(_ low: Vector, _ high: Vector, to row: UnsafeMutablePointer<Float>) {
         storeVector(low, row)
-        storeVector(high, row + 8)
+        storeVector(high, row + Vector.scalarCount)
     }
 }

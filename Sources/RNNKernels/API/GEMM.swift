@@ -1,5 +1,5 @@
 /// Single-precision matrix multiply, packed and cache-blocked in the
-/// GotoBLAS/BLIS manner.
+/// GotoBLAS/BLIS manner, run by the selected instruction-set variant.
 ///
 /// The loops, outermost first: columns of C in blocks of `columnBlock`, the
 /// summation depth in blocks of `depthBlock` (op(B)'s block is packed here into
@@ -57,41 +57,17 @@ public enum GEMM {
         precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
         precondition(ldb >= (transposeB ? k : n), "GEMM: ldb=\(ldb) is narrower than op(B)'s storage width \(transposeB ? k : n)")
         precondition(ldc >= n, "GEMM: ldc=\(ldc) is narrower than C's width n=\(n)")
-        guard m > 0, n > 0 else { return }
-        guard k > 0 else {
-            if !accumulate { zeroRows(m, columns: 0..<n, of: c, ldc: ldc) }
-            return
-        }
-        let packedA = scratch.packedA.baseAddress
-        let packedB = scratch.packedB.baseAddress
-        let tile = scratch.tile.baseAddress
-
-        for firstColumn in stride(from: 0, to: n, by: columnBlock) {
-            let blockColumns = min(columnBlock, n - firstColumn)
-            for firstDepth in stride(from: 0, to: k, by: depthBlock) {
-                let depth = firstDepth..<min(firstDepth + depthBlock, k)
-                packB(b, ldb: ldb, transposed: transposeB,
-                      depth: depth, columns: firstColumn..<firstColumn + blockColumns, into: packedB)
-                for firstRow in stride(from: 0, to: m, by: rowBlock) {
-                    let blockRows = min(rowBlock, m - firstRow)
-                    packA(a, lda: lda, transposed: transposeA,
-                          rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
-                    macroKernel(
-                        rows: blockRows, depth: depth.count,
-                        packedA: packedA, packedB: packedB, panelStride: depth.count * microColumns,
-                        columns: 0..<blockColumns,
-                        c: c + firstRow * ldc + firstColumn, ldc: ldc,
-                        loadsC: accumulate || firstDepth > 0, tile: tile)
-                }
-            }
-        }
+        KernelSelection.current.backend.multiply(
+            m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+            c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
     }
 
     /// C[m×columns] = (accumulate ? C : 0) + op(A) · B[:, columns], with op(B)
     /// packed in advance.
     ///
     /// For the recurrent weights, packed once and multiplied at every
-    /// timestep. Only the output columns in `columns` are computed and
+    /// timestep. Runs on the variant that packed `packedB`, with the kernel
+    /// generated for its shape when there is one. Only the output columns in `columns` are computed and
     /// written; callers that split N across threads give each thread its own
     /// range, and a column's value is bit-identical whichever range computed it,
     /// and bit-identical to the unpacked `multiply` on the same inputs.
@@ -129,75 +105,10 @@ public enum GEMM {
                      "GEMM: columns \(columns) outside the packed matrix's 0..<\(packedB.columns)")
         precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
         precondition(ldc >= columns.upperBound, "GEMM: ldc=\(ldc) is narrower than the columns written, \(columns)")
-        guard m > 0, !columns.isEmpty else { return }
-        guard k > 0 else {
-            if !accumulate { zeroRows(m, columns: columns, of: c, ldc: ldc) }
-            return
-        }
-        let packedA = scratch.packedA.baseAddress
-        let panels = UnsafePointer(packedB.storage.baseAddress)
-        let tile = scratch.tile.baseAddress
-
-        for firstDepth in stride(from: 0, to: k, by: depthBlock) {
-            let depth = firstDepth..<min(firstDepth + depthBlock, k)
-            for firstRow in stride(from: 0, to: m, by: rowBlock) {
-                let blockRows = min(rowBlock, m - firstRow)
-                packA(a, lda: lda, transposed: transposeA,
-                      rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
-                macroKernel(
-                    rows: blockRows, depth: depth.count,
-                    packedA: packedA, packedB: panels + firstDepth * microColumns,
-                    panelStride: k * microColumns,
-                    columns: columns,
-                    c: c + firstRow * ldc, ldc: ldc,
-                    loadsC: accumulate || firstDepth > 0, tile: tile)
-            }
-        }
+        packedB.selection.backend.multiply(
+            m: m, a: a, lda: lda, transposeA: transposeA,
+            panels: packedB.storage.baseAddress, rows: k, columnCount: packedB.columns, columns: columns,
+            c: c, ldc: ldc, accumulate: accumulate, scratch: scratch,
+            specialized: packedB.selection.usesSpecializedKernels)
     }
-}
-
-// MARK: - Blocking
-
-extension GEMM {
-    /// Rows of the register tile: 6 rows × 2 vectors = 12 accumulators, plus
-    /// 2 B vectors and a broadcast, of AVX2's 16 registers.
-    static let microRows = 6
-    /// Columns of the register tile: two 8-float vectors.
-    static let microColumns = 16
-    /// Depth of a packed block: a 16 KiB B panel and a 6 KiB A panel share L1.
-    static let depthBlock = 256
-    /// Rows of a packed A block (a multiple of `microRows`): 144 KiB, in L2.
-    static let rowBlock = 144
-    /// Columns of a packed B block (a multiple of `microColumns`): 2 MiB, in
-    /// L3 with room for other threads' blocks; wide enough for 4·hidden gates
-    /// up to hidden = 512 in one block.
-    static let columnBlock = 2048
-
-    static func zeroRows(_ rows: Int, columns: Range<Int>, of c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for row in 0..<rows {
-            (c + row * ldc + columns.lowerBound).update(repeating: 0, count: columns.count)
-        }
-    }
-}
-
-/// How a block of rows is cut into row panels of at most `GEMM.microRows`
-/// rows: as evenly as possible, so that 8 rows make 4 + 4, not 6 + 2.
-///
-/// A tile of r rows runs 2r independent FMA chains; under 8 chains the FMA
-/// latency (4 cycles, 2 pipes) leaves the pipes idle, so a 2-row tile costs
-/// as long as a 4-row one. Small batches, the recurrent multiply's m, gain most.
-struct _RowPanels {
-    let count: Int
-    /// Rows of the shortest panels; the first `longPanels` have one more.
-    let baseRows: Int
-    let longPanels: Int
-
-    init(rows: Int) {
-        count = (rows + GEMM.microRows - 1) / GEMM.microRows
-        baseRows = count > 0 ? rows / count : 0
-        longPanels = count > 0 ? rows % count : 0
-    }
-
-    func firstRow(of panel: Int) -> Int { panel * baseRows + min(panel, longPanels) }
-    func rows(of panel: Int) -> Int { panel < longPanels ? baseRows + 1 : baseRows }
 }

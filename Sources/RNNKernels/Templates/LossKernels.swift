@@ -2,11 +2,11 @@ import Foundation
 
 // Per-row losses with their gradients written in place of the model outputs.
 
-public enum LossKernel {
+enum LossKernel {
     /// Softmax cross-entropy of one row of logits against `label`: returns
     /// `logsumexp(x) - x[label]` and overwrites the logits with
     /// `scale * (softmax(x) - onehot(label))`.
-    public static func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int, scale: Float) -> Double {
+    static func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int, scale: Float) -> Double {
         let labelLogit = logits[label]
         var maximum = -Float.infinity
         for index in 0..<count { maximum = max(maximum, logits[index]) }
@@ -31,7 +31,7 @@ public enum LossKernel {
 
     /// Squared error of one row: returns `Σ (y - t)²` and overwrites the
     /// outputs with `scale * 2 (y - t)`.
-    public static func squaredError(_ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
+    static func squaredError(_ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
                                     count: Int, scale: Float) -> Double {
         var total = Vector()
         let factor = Vector(repeating: 2 * scale)

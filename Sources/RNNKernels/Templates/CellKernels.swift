@@ -1,74 +1,30 @@
+import KernelInterface
+
 // The element-wise ("post-GEMM") part of each cell, one forward and one
 // backward kernel per cell kind, after oneDNN's split. The GEMMs and the walk
 // over layers, directions and time live in the driver; these kernels see one
 // timestep of one direction: `rows` batch rows and `hiddenSize` units.
 //
+// Each kernel comes twice: an entry that reads the hidden size from the step,
+// and an always-inlined body that takes it as an argument, which the
+// generated kernels call with a constant so that every trip count is fixed.
+//
 // Every kernel honours per-row lengths: at a padded step (`time >= lengths[row]`)
 // the state is carried over unchanged, the output is zero, and backward passes
 // the state gradient through untouched with zero gate gradients.
 
-/// Buffers of one timestep shared by every cell's kernels. Rows are contiguous
-/// with the strides given; the gate buffer holds `gateCount * hiddenSize` per row.
-public struct CellStep {
-    public var rows: Int
-    public var hiddenSize: Int
-    /// Sequence position of this step, for the length mask.
-    public var time: Int
-    /// Per-row sequence lengths, or nil when every row is full length.
-    public var lengths: UnsafePointer<Int32>?
-    public var gates: UnsafeMutablePointer<Float>
-    public var previousHidden: UnsafePointer<Float>
-    public var hidden: UnsafeMutablePointer<Float>
-    /// Where the layer's output row goes (a slice of `[rows, directions * hiddenSize]`).
-    public var output: UnsafeMutablePointer<Float>
-    public var outputStride: Int
-
-    public init(rows: Int, hiddenSize: Int, time: Int, lengths: UnsafePointer<Int32>?,
-                gates: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>,
-                hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        self.rows = rows
-        self.hiddenSize = hiddenSize
-        self.time = time
-        self.lengths = lengths
-        self.gates = gates
-        self.previousHidden = previousHidden
-        self.hidden = hidden
-        self.output = output
-        self.outputStride = outputStride
-    }
-
+extension CellStep {
     /// The padded-row rule of every forward kernel; returns whether `row` is active.
     @inline(__always)
-    func carryOverIfPadded(row: Int) -> Bool {
-        if isActive(row: row, time: time, lengths: lengths) { return true }
-        let size = hiddenSize
+    func carryOverIfPadded(row: Int, hiddenSize size: Int) -> Bool {
+        if isActive(row: row) { return true }
         (hidden + row * size).update(from: previousHidden + row * size, count: size)
         (output + row * outputStride).update(repeating: 0, count: size)
         return false
     }
 }
 
-/// Gradient buffers of one timestep, walked in reverse time order.
-public struct CellGradientStep {
-    /// Gradient reaching this step's hidden state from the next step (through
-    /// the recurrent GEMM); read here.
-    public var hidden: UnsafePointer<Float>
-    /// Gradient of the loss with respect to this step's output row, or nil when
-    /// the output feeds nothing (the last layer of a many-to-one model).
-    public var output: UnsafePointer<Float>?
-    public var outputStride: Int
-    /// Written: the part of the previous hidden state's gradient that does not
-    /// go through the recurrent GEMM (which then accumulates onto it).
-    public var previousHidden: UnsafeMutablePointer<Float>
-
-    public init(hidden: UnsafePointer<Float>, output: UnsafePointer<Float>?, outputStride: Int,
-                previousHidden: UnsafeMutablePointer<Float>) {
-        self.hidden = hidden
-        self.output = output
-        self.outputStride = outputStride
-        self.previousHidden = previousHidden
-    }
-
+extension CellGradientStep {
     /// At a padded step the output is a constant zero, so only the state
     /// gradient from the next step passes through to the previous state.
     @inline(__always)
@@ -89,10 +45,15 @@ public struct CellGradientStep {
 
 /// `h = act(W_ih x + b_ih + W_hh h' + b_hh)`; the gate buffer holds the
 /// summed pre-activation and is overwritten with `h`.
-public enum VanillaRNNKernel {
-    public static func forward(_ step: CellStep, relu: Bool) {
-        let size = step.hiddenSize
-        for row in 0..<step.rows where step.carryOverIfPadded(row: row) {
+enum VanillaRNNKernel {
+    @inline(never)
+    static func forward(_ step: CellStep, relu: Bool) {
+        forward(step, hiddenSize: step.hiddenSize, relu: relu)
+    }
+
+    @inline(__always)
+    static func forward(_ step: CellStep, hiddenSize size: Int, relu: Bool) {
+        for row in 0..<step.rows where step.carryOverIfPadded(row: row, hiddenSize: size) {
             let gates = step.gates + row * size
             let hidden = step.hidden + row * size
             let output = step.output + row * step.outputStride
@@ -107,12 +68,17 @@ public enum VanillaRNNKernel {
     }
 
     /// Overwrites the gate buffer (holding `h`) with the pre-activation gradient.
-    public static func backward(_ step: CellStep, _ gradient: CellGradientStep, relu: Bool) {
-        let size = step.hiddenSize
+    @inline(never)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, relu: Bool) {
+        backward(step, gradient, hiddenSize: step.hiddenSize, relu: relu)
+    }
+
+    @inline(__always)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int, relu: Bool) {
         for row in 0..<step.rows {
             let gates = step.gates + row * size
             let previous = gradient.previousHidden + row * size
-            let active = isActive(row: row, time: step.time, lengths: step.lengths)
+            let active = step.isActive(row: row)
             forEachChunk(size) { offset, lanes in
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
@@ -135,11 +101,16 @@ public enum VanillaRNNKernel {
 /// Gates i, f, g, o in PyTorch's order; `c = f c' + i g`, `h = o tanh(c)`.
 /// The gate buffer holds the summed pre-activations and is overwritten with
 /// the activated gates, which backward needs.
-public enum LSTMKernel {
-    public static func forward(_ step: CellStep, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
-        let size = step.hiddenSize
+enum LSTMKernel {
+    @inline(never)
+    static func forward(_ step: CellStep, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
+        forward(step, hiddenSize: step.hiddenSize, previousCell: previousCell, cell: cell)
+    }
+
+    @inline(__always)
+    static func forward(_ step: CellStep, hiddenSize size: Int, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
-            guard step.carryOverIfPadded(row: row) else {
+            guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (cell + row * size).update(from: previousCell + row * size, count: size)
                 continue
             }
@@ -167,15 +138,22 @@ public enum LSTMKernel {
     /// Overwrites the activated gates with pre-activation gradients and
     /// `cellGradient` (the cell-state gradient from the next step) with the
     /// previous step's.
-    public static func backward(_ step: CellStep, _ gradient: CellGradientStep,
+    @inline(never)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep,
                                 previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
                                 cellGradient: UnsafeMutablePointer<Float>) {
-        let size = step.hiddenSize
+        backward(step, gradient, hiddenSize: step.hiddenSize, previousCell: previousCell, cell: cell, cellGradient: cellGradient)
+    }
+
+    @inline(__always)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int,
+                                previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
+                                cellGradient: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             let gates = step.gates + row * 4 * size
             let dCell = cellGradient + row * size
             let previous = gradient.previousHidden + row * size
-            let active = isActive(row: row, time: step.time, lengths: step.lengths)
+            let active = step.isActive(row: row)
             forEachChunk(size) { offset, lanes in
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
@@ -207,16 +185,22 @@ public enum LSTMKernel {
 /// Gates r, z, n in PyTorch's order: `r = σ(x_r + h_r)`, `z = σ(x_z + h_z)`,
 /// `n = tanh(x_n + r (W_hn h' + b_hn))`, `h = (1 - z) n + z h'`. The input
 /// and recurrent projections stay separate because `r` scales only the latter.
-public enum GRUKernel {
+enum GRUKernel {
     /// - Parameters:
     ///   - recurrent: `W_hh h'` for this step, `[rows, 3H]`, without bias.
     ///   - recurrentBias: `b_hh`, `[3H]`.
     ///   - candidateRecurrent: written: `W_hn h' + b_hn` per row, `[rows, H]`, kept for backward.
-    public static func forward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
+    @inline(never)
+    static func forward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
                                candidateRecurrent: UnsafeMutablePointer<Float>) {
-        let size = step.hiddenSize
+        forward(step, hiddenSize: step.hiddenSize, recurrent: recurrent, recurrentBias: recurrentBias, candidateRecurrent: candidateRecurrent)
+    }
+
+    @inline(__always)
+    static func forward(_ step: CellStep, hiddenSize size: Int, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
+                               candidateRecurrent: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
-            guard step.carryOverIfPadded(row: row) else {
+            guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (candidateRecurrent + row * size).update(repeating: 0, count: size)
                 continue
             }
@@ -247,16 +231,23 @@ public enum GRUKernel {
     /// `[dr, dz, dn]` and `candidateRecurrent` with `dn * r`, and writes the
     /// recurrent-side gradients `[dr, dz, dn * r]` contiguously to
     /// `recurrentGradient` (`[rows, 3H]`) for this step's recurrent GEMM.
-    public static func backward(_ step: CellStep, _ gradient: CellGradientStep,
+    @inline(never)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep,
                                 candidateRecurrent: UnsafeMutablePointer<Float>,
                                 recurrentGradient: UnsafeMutablePointer<Float>) {
-        let size = step.hiddenSize
+        backward(step, gradient, hiddenSize: step.hiddenSize, candidateRecurrent: candidateRecurrent, recurrentGradient: recurrentGradient)
+    }
+
+    @inline(__always)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int,
+                                candidateRecurrent: UnsafeMutablePointer<Float>,
+                                recurrentGradient: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             let gates = step.gates + row * 3 * size
             let hiddenSide = recurrentGradient + row * 3 * size
             let candidate = candidateRecurrent + row * size
             let previous = gradient.previousHidden + row * size
-            let active = isActive(row: row, time: step.time, lengths: step.lengths)
+            let active = step.isActive(row: row)
             forEachChunk(size) { offset, lanes in
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {

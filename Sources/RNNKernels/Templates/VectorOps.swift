@@ -3,15 +3,15 @@
 // its array in a fixed order so that results never depend on how callers
 // split work between threads.
 
-public enum VectorOps {
+enum VectorOps {
     /// Copies `row` (`columns` floats) into each of `rows` rows of `matrix`.
-    public static func broadcastRows(_ row: UnsafePointer<Float>, into matrix: UnsafeMutablePointer<Float>,
+    static func broadcastRows(_ row: UnsafePointer<Float>, into matrix: UnsafeMutablePointer<Float>,
                                      rows: Int, columns: Int, rowStride: Int) {
         for index in 0..<rows { (matrix + index * rowStride).update(from: row, count: columns) }
     }
 
     /// `row += other` over `count` floats.
-    public static func add(_ other: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, count: Int) {
+    static func add(_ other: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, count: Int) {
         forEachChunk(count) { offset, lanes in
             store(load(row + offset, lanes: lanes) + load(other + offset, lanes: lanes), row + offset, lanes: lanes)
         }
@@ -20,13 +20,13 @@ public enum VectorOps {
     /// `sums[j] += Σ_i matrix[i, j]`, rows summed in increasing order.
     ///
     /// Streams the matrix once, row by row, into `sums` (which stays in cache).
-    public static func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+    static func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
                                             into sums: UnsafeMutablePointer<Float>) {
         for row in 0..<rows { add(matrix + row * rowStride, into: sums, count: columns) }
     }
 
     /// `Σ values[i]²` accumulated in double precision, in a fixed order.
-    public static func sumOfSquares(_ values: UnsafePointer<Float>, count: Int) -> Double {
+    static func sumOfSquares(_ values: UnsafePointer<Float>, count: Int) -> Double {
         var total = 0.0
         var start = 0
         // Float partial sums over short blocks, then double across blocks:
@@ -45,7 +45,7 @@ public enum VectorOps {
     }
 
     /// `values *= factor`.
-    public static func scale(_ values: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+    static func scale(_ values: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
         let factors = Vector(repeating: factor)
         forEachChunk(count) { offset, lanes in
             store(load(values + offset, lanes: lanes) * factors, values + offset, lanes: lanes)
@@ -53,7 +53,7 @@ public enum VectorOps {
     }
 
     /// Clamps each value into `-limit...limit`.
-    public static func clamp(_ values: UnsafeMutablePointer<Float>, count: Int, limit: Float) {
+    static func clamp(_ values: UnsafeMutablePointer<Float>, count: Int, limit: Float) {
         forEachChunk(count) { offset, lanes in
             var value = load(values + offset, lanes: lanes)
             value.replace(with: Vector(repeating: limit), where: value .> limit)
@@ -67,7 +67,7 @@ public enum VectorOps {
     /// 0+2, ...), restricted to `range`. The tree's shape depends only on the
     /// number of buffers, so the sum is bit-identical however many threads
     /// share the ranges.
-    public static func treeReduce(_ buffers: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, range: Range<Int>) {
+    static func treeReduce(_ buffers: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, range: Range<Int>) {
         var stride = 1
         while stride < count {
             var index = 0
@@ -81,7 +81,7 @@ public enum VectorOps {
 
     /// PyTorch's SGD: `g += wd p`; `b = μ b + g` (b = g on the first step);
     /// `p -= lr b` (plain `p -= lr g` without momentum).
-    public static func sgdUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+    static func sgdUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                                  momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
                                  momentum: Float, weightDecay: Float, firstStep: Bool) {
         let lr = Vector(repeating: learningRate), mu = Vector(repeating: momentum), wd = Vector(repeating: weightDecay)
@@ -98,7 +98,7 @@ public enum VectorOps {
 
     /// PyTorch's Adam (L2 weight decay added to the gradient, bias-corrected moments):
     /// `p -= lr / (1 - β1^t) * m / (sqrt(v) / sqrt(1 - β2^t) + eps)`.
-    public static func adamUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+    static func adamUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                                   firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
                                   count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
                                   weightDecay: Float, step: Int) {

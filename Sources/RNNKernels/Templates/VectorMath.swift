@@ -34,7 +34,7 @@ func vectorExp(_ x: Vector) -> Vector {
     p = multiplyAdd(p, r * r, r + 1)
     // 2^n from bits: adding 1.5 * 2^23 leaves the integer n in the low mantissa bits.
     let shifter = Vector(repeating: 12_582_912)
-    let integer = unsafeBitCast(n + shifter, to: SIMD8<Int32>.self) &- unsafeBitCast(shifter, to: SIMD8<Int32>.self)
+    let integer = unsafeBitCast(n + shifter, to: Vector.MaskStorage.self) &- unsafeBitCast(shifter, to: Vector.MaskStorage.self)
     return p * unsafeBitCast((integer &+ 127) &<< 23, to: Vector.self)
 }
 
@@ -45,7 +45,7 @@ func vectorSigmoid(_ x: Vector) -> Vector {
 
 @inline(__always)
 func vectorTanh(_ x: Vector) -> Vector {
-    let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: Vector.self)
+    let magnitude = unsafeBitCast(unsafeBitCast(x, to: Vector.MaskStorage.self) & 0x7fff_ffff, to: Vector.self)
     // Large |x|: 1 - 2 / (e^{2|x|} + 1), which saturates cleanly to 1.
     let large = 1 - 2 / (vectorExp(2 * magnitude) + 1)
     // Small |x|: an odd polynomial, free of the cancellation in 1 - 2/(...).
@@ -62,16 +62,16 @@ func vectorTanh(_ x: Vector) -> Vector {
 
 /// Element-wise activations over contiguous arrays (used by tests and by
 /// code outside the fused cell kernels).
-public enum Activation {
-    public static func exp(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+enum Activation {
+    static func exp(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
         map(input, output, count: count, vectorExp)
     }
 
-    public static func sigmoid(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+    static func sigmoid(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
         map(input, output, count: count, vectorSigmoid)
     }
 
-    public static func tanh(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+    static func tanh(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
         map(input, output, count: count, vectorTanh)
     }
 

@@ -1,0 +1,42 @@
+import Dispatch
+
+/// The machine's multiply-add throughput in the selected kernel variant,
+/// measured: the ceiling against which GEMM and the cells are judged.
+///
+/// A register-only loop of 12 independent vector FMA chains, enough to keep
+/// both FMA pipes of current x86-64 and arm64 cores busy through the FMA
+/// latency (4 cycles × 2 pipes = 8 chains at least).
+///
+/// ```swift
+/// let peak = FMAPeak.measure(seconds: 1)          // GFLOP/s on this thread
+/// print("GEMM at \(100 * gemmRate / peak)% of peak")
+/// ```
+public enum FMAPeak {
+    /// GFLOP/s of the calling thread, counting 2 flops per FMA lane.
+    ///
+    /// - Parameter seconds: How long to run the loop; at least one batch of
+    ///   1.2 million FMAs runs whatever it is.
+    /// - Returns: Billions of floating-point operations per second.
+    public static func measure(seconds: Double) -> Double {
+        KernelSelection.current.backend.measurePeak(seconds: seconds)
+    }
+
+    /// Total GFLOP/s of `threads` threads running the loop at once.
+    ///
+    /// - Parameters:
+    ///   - threads: Threads to run concurrently (one per core to measure the machine).
+    ///   - seconds: How long each thread runs the loop.
+    /// - Returns: The sum of the threads' GFLOP/s.
+    public static func measure(threads: Int, seconds: Double) -> Double {
+        precondition(threads > 0, "FMAPeak: thread count \(threads) must be positive")
+        let selection = KernelSelection.current
+        // Each thread writes only its own slot.
+        nonisolated(unsafe) let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
+        defer { rates.deallocate() }
+        rates.initialize(repeating: 0)
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            rates[thread] = selection.backend.measurePeak(seconds: seconds)
+        }
+        return rates.reduce(0, +)
+    }
+}

@@ -1,0 +1,10 @@
+import KernelInterface
+
+// arm64 Advanced SIMD with FMA: one 4-float register per vector, 32 registers.
+// Package.swift sets this module's target flags; the kernels themselves are
+// the shared templates, copied in by the kernel generator plugin.
+
+/// The SIMD vector the kernels are written in: one register of this variant.
+typealias Vector = SIMD4<Float>
+
+var variantInstructionSet: InstructionSet { .neon }

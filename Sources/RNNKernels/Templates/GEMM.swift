@@ -1,0 +1,146 @@
+import KernelInterface
+
+/// Single-precision matrix multiply, packed and cache-blocked in the
+/// GotoBLAS/BLIS manner; `RNNKernels.GEMM` documents the contract.
+///
+/// The loops, outermost first: columns of C in blocks of `columnBlock`, the
+/// summation depth in blocks of `depthBlock` (op(B)'s block is packed here into
+/// `microColumns`-wide panels that stay in L3), rows in blocks of `rowBlock`
+/// (op(A)'s block is packed into `microRows`-tall panels that stay in L2), then
+/// the macro-kernel's column panels and row panels, and at the bottom a
+/// `microRows` × `microColumns` register tile that streams one A panel and one
+/// B panel from L1.
+enum GEMM {
+    /// C[m×n] = (accumulate ? C : 0) + op(A) · op(B); see `RNNKernels.GEMM`.
+    static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+        scratch: GEMMScratch
+    ) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            if !accumulate { zeroRows(m, columns: 0..<n, of: c, ldc: ldc) }
+            return
+        }
+        let packedA = scratch.packedA.baseAddress
+        let packedB = scratch.packedB.baseAddress
+        let tile = scratch.tile.baseAddress
+
+        for firstColumn in stride(from: 0, to: n, by: columnBlock) {
+            let blockColumns = min(columnBlock, n - firstColumn)
+            for firstDepth in stride(from: 0, to: k, by: depthBlock) {
+                let depth = firstDepth..<min(firstDepth + depthBlock, k)
+                packB(b, ldb: ldb, transposed: transposeB,
+                      depth: depth, columns: firstColumn..<firstColumn + blockColumns, into: packedB)
+                for firstRow in stride(from: 0, to: m, by: rowBlock) {
+                    let blockRows = min(rowBlock, m - firstRow)
+                    packA(a, lda: lda, transposed: transposeA,
+                          rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
+                    macroKernel(
+                        rows: blockRows, depth: depth.count,
+                        packedA: packedA, packedB: packedB, panelStride: depth.count * microColumns,
+                        columns: 0..<blockColumns,
+                        c: c + firstRow * ldc + firstColumn, ldc: ldc,
+                        loadsC: accumulate || firstDepth > 0, tile: tile)
+                }
+            }
+        }
+    }
+
+    /// C[m×columns] = (accumulate ? C : 0) + op(A) · B[:, columns], with op(B)
+    /// (k×`columnCount`) packed in advance into `panels` by `packB`.
+    ///
+    /// Only the output columns in `columns` are computed and written; a
+    /// column's value is bit-identical whichever range computed it, and
+    /// bit-identical to the unpacked `multiply` on the same inputs.
+    @inline(never)
+    static func multiply(
+        m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        panels: UnsafePointer<Float>, k: Int, columns: Range<Int>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+        scratch: GEMMScratch
+    ) {
+        multiplyPacked(m: m, a: a, lda: lda, transposeA: transposeA, panels: panels, k: k, columns: columns,
+                       c: c, ldc: ldc, accumulate: accumulate, scratch: scratch,
+                       depthBlock: depthBlock, inlinesTiles: false)
+    }
+
+    /// The packed multiply's body, inlined into the entry above and into the
+    /// generated kernels. Those pass constants: the depth `k`, a `depthBlock`
+    /// that divides it (so every block has the same constant depth), and
+    /// `inlinesTiles`, so that the micro-kernels' trip counts are fixed too.
+    /// The value of C does not depend on `depthBlock`: a block continues the
+    /// FMA chains where the previous one stored them.
+    @inline(__always)
+    static func multiplyPacked(
+        m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        panels: UnsafePointer<Float>, k: Int, columns: Range<Int>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+        scratch: GEMMScratch, depthBlock: Int, inlinesTiles: Bool
+    ) {
+        guard m > 0, !columns.isEmpty else { return }
+        guard k > 0 else {
+            if !accumulate { zeroRows(m, columns: columns, of: c, ldc: ldc) }
+            return
+        }
+        let packedA = scratch.packedA.baseAddress
+        let tile = scratch.tile.baseAddress
+
+        for firstDepth in stride(from: 0, to: k, by: depthBlock) {
+            let depth = firstDepth..<min(firstDepth + depthBlock, k)
+            for firstRow in stride(from: 0, to: m, by: rowBlock) {
+                let blockRows = min(rowBlock, m - firstRow)
+                packA(a, lda: lda, transposed: transposeA,
+                      rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
+                macroKernel(
+                    rows: blockRows, depth: depth.count,
+                    packedA: packedA, packedB: panels + firstDepth * microColumns,
+                    panelStride: k * microColumns,
+                    columns: columns,
+                    c: c + firstRow * ldc, ldc: ldc,
+                    loadsC: accumulate || firstDepth > 0, tile: tile, inlinesTiles: inlinesTiles)
+            }
+        }
+    }
+}
+
+// MARK: - Blocking
+
+extension GEMM {
+    static var microRows: Int { GEMMBlocking.microRows }
+    /// Columns of the register tile: two vectors.
+    static var microColumns: Int { 2 * Vector.scalarCount }
+    static var depthBlock: Int { GEMMBlocking.depthBlock }
+    static var rowBlock: Int { GEMMBlocking.rowBlock }
+    static var columnBlock: Int { GEMMBlocking.columnBlock }
+
+    static func zeroRows(_ rows: Int, columns: Range<Int>, of c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for row in 0..<rows {
+            (c + row * ldc + columns.lowerBound).update(repeating: 0, count: columns.count)
+        }
+    }
+}
+
+/// How a block of rows is cut into row panels of at most `GEMM.microRows`
+/// rows: as evenly as possible, so that 8 rows make 4 + 4, not 6 + 2.
+///
+/// A tile of r rows runs 2r independent FMA chains; under 8 chains the FMA
+/// latency (4 cycles, 2 pipes) leaves the pipes idle, so a 2-row tile costs
+/// as long as a 4-row one. Small batches, the recurrent multiply's m, gain most.
+struct _RowPanels {
+    let count: Int
+    /// Rows of the shortest panels; the first `longPanels` have one more.
+    let baseRows: Int
+    let longPanels: Int
+
+    init(rows: Int) {
+        count = (rows + GEMM.microRows - 1) / GEMM.microRows
+        baseRows = count > 0 ? rows / count : 0
+        longPanels = count > 0 ? rows % count : 0
+    }
+
+    func firstRow(of panel: Int) -> Int { panel * baseRows + min(panel, longPanels) }
+    func rows(of panel: Int) -> Int { panel < longPanels ? baseRows + 1 : baseRows }
+}
