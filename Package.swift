@@ -101,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["RNNKit", "rnnkit"]
+            dependencies: ["RNNKit", "RNNKernels", "rnnkit"]
         ),
     ]
 )

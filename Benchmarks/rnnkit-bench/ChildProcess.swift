@@ -29,9 +29,14 @@ enum ChildProcess {
     }
 
     /// Measures `shape` in a child process; the child's stderr passes through.
-    static func measure(_ shape: BenchShape, threads: Int, minTime: Double, inference: Bool) throws(ChildError) -> ShapeMeasurement {
+    ///
+    /// - Parameter environment: Variables set for the child on top of this
+    ///   process's environment (`RNNKIT_ISA`, `RNNKIT_KERNELS`).
+    static func measure(_ shape: BenchShape, threads: Int, minTime: Double, inference: Bool,
+                        environment: [String: String] = [:]) throws(ChildError) -> ShapeMeasurement {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executablePath)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments = ["--child", "--shape", shape.name, "--threads", String(threads),
                              "--min-time", String(minTime), inference ? "--inference" : "--no-inference"]
         let output = Pipe()

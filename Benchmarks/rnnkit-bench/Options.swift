@@ -13,6 +13,7 @@ struct BenchOptions {
     var inference = true
     var scaling = false
     var gemm = false
+    var kernels = false
     var help = false
     /// Internal: measure the one given shape in this process and print one
     /// JSON line (the parent runs each shape in a child like this).
@@ -21,7 +22,7 @@ struct BenchOptions {
     static let usage = """
     USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS ...] [--threads N]
                         [--min-time SECONDS] [--peak-time SECONDS] [--json]
-                        [--inference | --no-inference] [--scaling] [--gemm]
+                        [--inference | --no-inference] [--scaling] [--gemm] [--kernels]
 
     Measures RNNKit's training-step throughput on the PyTorch anchor's workload
     (../shared/anchors/pytorch_rnn_bench.py): many-to-many, dense random inputs
@@ -52,12 +53,19 @@ struct BenchOptions {
                           to the FMA peak's own speedup at the same thread count.
       --gemm              Time the single-threaded GEMM on large and RNN-shaped
                           problems against the FMA peak, instead of training.
+      --kernels           Compare kernel variants on training steps: for each
+                          hidden size with generated kernels (or each --shape),
+                          the specialized kernels against the generic ones
+                          (RNNKIT_KERNELS=generic), and every instruction set
+                          this CPU runs (RNNKIT_ISA). Default shapes: lstm, gru
+                          and rnn at 64:25:64:H:1 for each generated H.
       -h, --help          Show this help.
 
     EXAMPLES:
       swift run -c release rnnkit-bench
       swift run -c release rnnkit-bench --threads 2 --min-time 0.5 --shape lstm:64:100:128:256:1
       swift run -c release rnnkit-bench --scaling --json
+      swift run -c release rnnkit-bench --kernels --threads 1 --min-time 1
     """
 }
 
@@ -112,6 +120,7 @@ extension BenchOptions {
             case "--no-inference": inference = !(try flag())
             case "--scaling": scaling = try flag()
             case "--gemm": gemm = try flag()
+            case "--kernels": kernels = try flag()
             case "--child": child = try flag()
             case "-h", "--help": help = try flag()
             default: throw .unknownOption(argument)
@@ -142,6 +151,7 @@ extension BenchOptions {
     /// The shapes to run: those given, or the mode's default set.
     var selectedShapes: [BenchShape] {
         if !shapes.isEmpty { return shapes }
+        if kernels { return BenchShape.specializedSet }
         return scaling ? BenchShape.scalingSet : BenchShape.defaultSet
     }
 }

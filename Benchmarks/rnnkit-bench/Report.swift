@@ -1,4 +1,5 @@
 import Foundation
+import RNNKernels
 
 /// The machine's FMA ceiling, measured by the bench at 1 and N threads.
 struct PeakRates {
@@ -122,6 +123,55 @@ struct ScalingReport {
             format(speedup, 2) + "x", format(100 * efficiency, 0) + "%",
             peak.map { format($0, 1) } ?? "-", peakSpeedup.map { format($0, 2) + "x" } ?? "-",
             speedupOfPeakSpeedup.map { format(100 * $0, 0) + "%" } ?? "-",
+        ])
+    }
+}
+
+/// One shape in `--kernels`: an instruction set and kernel choice, against
+/// the generic kernels of the same instruction set.
+struct KernelReport {
+    var shape: BenchShape
+    var threads: Int
+    var instructionSet: InstructionSet
+    /// "generic" or "specialized".
+    var kernels: String
+    var measurement: ShapeMeasurement
+    var generic: ShapeMeasurement
+
+    var sequencesPerSecond: Double { Double(shape.batch) / measurement.stepSeconds }
+    var gflops: Double { shape.trainingFlops / measurement.stepSeconds / 1e9 }
+    var speedup: Double { generic.stepSeconds / measurement.stepSeconds }
+
+    var jsonLine: String {
+        var line = JSONLine()
+        line.add("bench", "rnnkit-kernels")
+        line.add("shape", shape.name)
+        line.add("cell", shape.cellName)
+        line.add("batch", shape.batch)
+        line.add("seq", shape.timeSteps)
+        line.add("input", shape.inputSize)
+        line.add("hidden", shape.hiddenSize)
+        line.add("layers", shape.layers)
+        line.add("threads", threads)
+        line.add("isa", instructionSet.rawValue)
+        line.add("kernels", kernels)
+        line.add("step_ms", measurement.stepSeconds * 1e3, decimals: 3)
+        line.add("seq_per_s", sequencesPerSecond, decimals: 1)
+        line.add("gflops", gflops, decimals: 2)
+        line.add("speedup_vs_generic", speedup, decimals: 3)
+        return line.text
+    }
+
+    static let table = TextTable(columns: [
+        .init("shape", width: 22, alignment: .left), .init("isa", width: 8, alignment: .left),
+        .init("kernels", width: 11, alignment: .left), .init("step ms", width: 9), .init("seq/s", width: 8),
+        .init("GFLOP/s", width: 7), .init("vs generic", width: 10),
+    ])
+
+    var tableRow: String {
+        Self.table.row([
+            shape.name, instructionSet.rawValue, kernels, format(measurement.stepSeconds * 1e3, 2),
+            format(sequencesPerSecond, 1), format(gflops, 1), format(speedup, 2) + "x",
         ])
     }
 }

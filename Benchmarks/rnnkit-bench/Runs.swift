@@ -78,6 +78,48 @@ enum Runs {
         return failures == 0 ? 0 : 1
     }
 
+    /// `--kernels`: each shape with the generic kernels, then the specialized
+    /// ones, in every instruction set this CPU runs, each in its own child
+    /// process with `RNNKIT_ISA` and `RNNKIT_KERNELS` set. Ratios are to the
+    /// generic kernels of the same instruction set, measured just before.
+    static func kernels(_ options: BenchOptions) -> Int32 {
+        if !options.json {
+            emit("Training steps with the kernels generated for each hidden size against the generic kernels,")
+            emit("per instruction set (\(KernelSelection.runnableInstructionSets.map(\.rawValue).joined(separator: ", ")) run here;"
+                 + " compiled but not runnable here: \(unrunnableInstructionSets)); \(options.threads) threads, \(options.minTime) s each.\n")
+            emit(KernelReport.table.header)
+        }
+        var failures = 0
+        for shape in options.selectedShapes {
+            for instructionSet in KernelSelection.runnableInstructionSets {
+                var generic: ShapeMeasurement?
+                for kernels in ["generic", "specialized"] {
+                    do {
+                        let measurement = try ChildProcess.measure(
+                            shape, threads: options.threads, minTime: options.minTime, inference: false,
+                            environment: ["RNNKIT_ISA": instructionSet.rawValue, "RNNKIT_KERNELS": kernels])
+                        let report = KernelReport(
+                            shape: shape, threads: options.threads, instructionSet: instructionSet,
+                            kernels: kernels, measurement: measurement, generic: generic ?? measurement)
+                        generic = generic ?? measurement
+                        emit(options.json ? report.jsonLine : report.tableRow)
+                    } catch {
+                        failures += 1
+                        FileHandle.standardError.write(Data("rnnkit-bench: \(error)\n".utf8))
+                    }
+                }
+            }
+        }
+        return failures == 0 ? 0 : 1
+    }
+
+    private static var unrunnableInstructionSets: String {
+        let names = InstructionSet.allCases.filter {
+            !KernelSelection.runnableInstructionSets.contains($0) && KernelSelection.isCompiled($0)
+        }.map(\.rawValue)
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+
     private static func peakLine(_ peaks: PeakRates, threads: Int) -> String {
         guard let one = peaks.at(threads: 1), let all = peaks.at(threads: threads) else {
             return "FMA peak: not measured (--peak-time 0)"

@@ -1,3 +1,4 @@
+import RNNKernels
 import RNNKit
 
 /// One benchmark workload: a single-direction stack of recurrent layers
@@ -81,6 +82,17 @@ extension BenchShape {
         BenchShape(.lstm, large),
         BenchShape(.lstm, twoLayer),
     ]
+
+    /// `--kernels` without `--shape`: each cell at every hidden size the build
+    /// generated kernels for, on a short sequence so that the large sizes
+    /// take seconds, not minutes.
+    static var specializedSet: [BenchShape] {
+        KernelSelection.specializedHiddenSizes.flatMap { hidden in
+            [CellKind.lstm, .gru, .rnnTanh].map {
+                BenchShape(cell: $0, batch: 64, timeSteps: 25, inputSize: 64, hiddenSize: hidden, layers: 1)
+            }
+        }
+    }
 
     /// `--scaling` without `--shape`: LSTM at medium, large and small.
     static let scalingSet: [BenchShape] = [

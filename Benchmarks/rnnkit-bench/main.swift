@@ -23,4 +23,7 @@ if options.gemm {
     GEMMBench.run(options)
     exit(0)
 }
+if options.kernels {
+    exit(Runs.kernels(options))
+}
 exit(options.scaling ? Runs.scaling(options) : Runs.shapes(options))

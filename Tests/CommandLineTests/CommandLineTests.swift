@@ -12,10 +12,14 @@ struct Tool {
 
     static let executable = Bundle.main.bundleURL.appendingPathComponent("rnnkit")
 
-    static func run(_ arguments: [String]) throws -> Outcome {
+    /// Runs the tool; `environment` adds to (or overrides) this process's variables.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error

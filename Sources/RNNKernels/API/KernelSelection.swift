@@ -42,6 +42,9 @@ public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
         InstructionSet.allCases.filter { $0.backend != nil && $0.isSupportedByCPU }
     }
 
+    /// Whether this binary contains kernels for `instructionSet`.
+    public static func isCompiled(_ instructionSet: InstructionSet) -> Bool { instructionSet.backend != nil }
+
     /// Why the environment's selection was not taken, or nil.
     public static var environmentProblem: String? { environment.problem }
 
