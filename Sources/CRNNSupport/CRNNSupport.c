@@ -1,11 +1,15 @@
 #include "CRNNSupport.h"
 
+#include <sched.h>
+
 /* From <dispatch/dispatch.h>; a NULL queue is DISPATCH_APPLY_AUTO. */
 extern void dispatch_apply_f(size_t iterations, void *queue, void *context, void (*work)(void *, size_t));
 
 void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration)) {
     dispatch_apply_f(iterations, NULL, context, body);
 }
+
+void rnn_yield_thread(void) { sched_yield(); }
 
 #if defined(__x86_64__)
 #include <cpuid.h>

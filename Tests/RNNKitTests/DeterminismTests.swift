@@ -19,3 +19,67 @@ func trainingIsIndependentOfThreadCount(_ cell: CellKind) throws {
     #expect(results[0].map(\.bitPattern) == results[1].map(\.bitPattern))
     #expect(results[0].map(\.bitPattern) == results[2].map(\.bitPattern))
 }
+
+/// Thread counts for the split-step tests: one thread alone; teams that cut
+/// 40 hidden units into two and three parts (16 + 16 + 8); more threads
+/// than parts and than cores.
+private let teamThreadCounts = [1, 2, 3, 16]
+
+/// Batches smaller than one shard (5, 8) run as one shard whose steps the
+/// threads split; 33 rows make a full shard and a one-row shard, each with
+/// its own team. Weights after several steps and inference outputs must not
+/// depend on the thread count.
+@Test(arguments: [CellKind.rnnTanh, .lstm, .gru], [5, 8, 33])
+func splitStepsAreIndependentOfThreadCount(_ cell: CellKind, rows: Int) throws {
+    let configuration = ModelConfiguration(cell: cell, input: .dense(features: 6), hiddenSize: 40, layers: 2,
+                                           bidirectional: true, outputSize: 3, topology: .manyToMany)
+    var factory = BatchFactory(seed: UInt64(rows))
+    let batch = factory.batch(for: configuration, count: rows, timeSteps: 6, variableLengths: true)
+    let results = try teamThreadCounts.map { try trainAndPredict(configuration, batch, threads: $0) }
+    for (threads, result) in zip(teamThreadCounts, results).dropFirst() {
+        #expect(firstDifference(result, results[0]) == nil, "\(cell.rawValue), \(rows) rows: \(threads) threads differ from 1")
+    }
+}
+
+/// The other places a team splits: one-hot and embedding inputs (the input
+/// projection and its weight gradient), the many-to-one head, an
+/// encoder-decoder's two stacks, and a hidden size that is not a whole number
+/// of parts.
+@Test(arguments: [
+    ModelConfiguration(cell: .gru, input: .oneHot(vocabularySize: 11), hiddenSize: 35, layers: 2,
+                       bidirectional: true, outputSize: 11, topology: .manyToMany),
+    ModelConfiguration(cell: .lstm, input: .embedding(vocabularySize: 13, dimension: 7), hiddenSize: 37,
+                       bidirectional: true, outputSize: 4, topology: .manyToOne),
+    ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 33, layers: 2,
+                       outputSize: 3, topology: .encoderDecoder),
+])
+func splitStepsAreIndependentOfThreadCountForEveryTopology(_ configuration: ModelConfiguration) throws {
+    var factory = BatchFactory(seed: 9)
+    let batch = factory.batch(for: configuration, count: 7, timeSteps: 5, variableLengths: configuration.topology != .encoderDecoder,
+                              decoderTimeSteps: configuration.topology == .encoderDecoder ? 4 : 0,
+                              classes: configuration.vocabularySize != nil)
+    let results = try teamThreadCounts.map { try trainAndPredict(configuration, batch, threads: $0) }
+    for (threads, result) in zip(teamThreadCounts, results).dropFirst() {
+        #expect(firstDifference(result, results[0]) == nil, "\(configuration): \(threads) threads differ from 1")
+    }
+}
+
+/// The bit patterns of the weights after three steps, then of the trained
+/// model's outputs and final states.
+private func trainAndPredict(_ configuration: ModelConfiguration, _ batch: SequenceBatch, threads: Int) throws -> [UInt32] {
+    let model = try Model(configuration, seed: 3)
+    let trainer = Trainer(model: model, optimizer: .adam(learningRate: 1e-2), clipping: .norm(0.5), threads: threads)
+    for _ in 0..<3 { try trainer.step(batch) }
+    var result = model.parameterNames.flatMap { model.parameter($0)!.map(\.bitPattern) }
+    let (outputs, finalState) = try Predictor(model: model, threads: threads).run(batch)
+    result += outputs.map(\.bitPattern) + finalState.hidden.map(\.bitPattern)
+    result += (finalState.cell ?? []).map(\.bitPattern)
+    return result
+}
+
+/// The first index where two bit-pattern lists differ (a count mismatch
+/// counts as a difference at the shorter end), or nil when they are equal.
+private func firstDifference(_ a: [UInt32], _ b: [UInt32]) -> Int? {
+    if let index = zip(a, b).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset { return index }
+    return a.count == b.count ? nil : min(a.count, b.count)
+}

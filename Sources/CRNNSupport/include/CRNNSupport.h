@@ -41,4 +41,34 @@ int rnn_flush_denormals_enabled(void);
 /// training step must not allocate.
 void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void *context, size_t iteration));
 
+/// The few atomic operations `WorkerTeam` synchronises with (C11 memory
+/// orders on a plain 64-bit word, which Swift cannot express for macOS 13).
+/// Inline, so that a spin loop costs no call.
+static inline uint64_t rnn_atomic_load_acquire(const uint64_t *word) {
+    return __atomic_load_n(word, __ATOMIC_ACQUIRE);
+}
+static inline void rnn_atomic_store_release(uint64_t *word, uint64_t value) {
+    __atomic_store_n(word, value, __ATOMIC_RELEASE);
+}
+/// Replaces `expected` with `desired` if the word still holds it; returns 1 on success.
+static inline int rnn_atomic_compare_exchange(uint64_t *word, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline void rnn_atomic_add_release(uint64_t *word, uint64_t value) {
+    __atomic_fetch_add(word, value, __ATOMIC_RELEASE);
+}
+
+/// One spin-wait iteration: the CPU's pause hint (x86 `pause`, arm64 `yield`).
+static inline void rnn_spin_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/// Gives the core to another runnable thread (sched_yield), for spin loops
+/// that wait long enough to matter to an oversubscribed machine.
+void rnn_yield_thread(void);
+
 #endif

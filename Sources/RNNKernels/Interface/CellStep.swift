@@ -6,6 +6,10 @@
 public struct CellStep {
     public var rows: Int
     public var hiddenSize: Int
+    /// The hidden units to compute, within `0..<hiddenSize`; nothing outside
+    /// them is read or written, so threads may run disjoint ranges at once,
+    /// and a unit's results do not depend on which others are computed with it.
+    public var units: Range<Int>
     /// Sequence position of this step, for the length mask.
     public var time: Int
     /// Per-row sequence lengths, or nil when every row is full length.
@@ -19,9 +23,11 @@ public struct CellStep {
 
     public init(rows: Int, hiddenSize: Int, time: Int, lengths: UnsafePointer<Int32>?,
                 gates: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>,
-                hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+                hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int,
+                units: Range<Int>? = nil) {
         self.rows = rows
         self.hiddenSize = hiddenSize
+        self.units = units ?? 0..<hiddenSize
         self.time = time
         self.lengths = lengths
         self.gates = gates

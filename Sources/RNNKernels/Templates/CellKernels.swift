@@ -3,7 +3,9 @@ import KernelInterface
 // The element-wise ("post-GEMM") part of each cell, one forward and one
 // backward kernel per cell kind, after oneDNN's split. The GEMMs and the walk
 // over layers, directions and time live in the driver; these kernels see one
-// timestep of one direction: `rows` batch rows and `hiddenSize` units.
+// timestep of one direction: `rows` batch rows and the hidden units in
+// `units` (all `hiddenSize` of them unless a team of threads splits the step
+// by units).
 //
 // Each kernel comes twice: an entry that reads the hidden size from the step,
 // and an always-inlined body that takes it as an argument, which the
@@ -18,8 +20,9 @@ extension CellStep {
     @inline(__always)
     func carryOverIfPadded(row: Int, hiddenSize size: Int) -> Bool {
         if isActive(row: row) { return true }
-        (hidden + row * size).update(from: previousHidden + row * size, count: size)
-        (output + row * outputStride).update(repeating: 0, count: size)
+        let start = row * size + units.lowerBound
+        (hidden + start).update(from: previousHidden + start, count: units.count)
+        (output + row * outputStride + units.lowerBound).update(repeating: 0, count: units.count)
         return false
     }
 }
@@ -57,7 +60,7 @@ enum VanillaRNNKernel {
             let gates = step.gates + row * size
             let hidden = step.hidden + row * size
             let output = step.output + row * step.outputStride
-            forEachChunk(size) { offset, lanes in
+            forEachChunk(of: step.units) { offset, lanes in
                 let pre = load(gates + offset, lanes: lanes)
                 let h = relu ? pre.replacing(with: 0, where: pre .< 0) : vectorTanh(pre)
                 store(h, gates + offset, lanes: lanes)
@@ -79,7 +82,7 @@ enum VanillaRNNKernel {
             let gates = step.gates + row * size
             let previous = gradient.previousHidden + row * size
             let active = step.isActive(row: row)
-            forEachChunk(size) { offset, lanes in
+            forEachChunk(of: step.units) { offset, lanes in
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
                     store(Vector(), gates + offset, lanes: lanes)
@@ -111,13 +114,14 @@ enum LSTMKernel {
     static func forward(_ step: CellStep, hiddenSize size: Int, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
-                (cell + row * size).update(from: previousCell + row * size, count: size)
+                (cell + row * size + step.units.lowerBound)
+                    .update(from: previousCell + row * size + step.units.lowerBound, count: step.units.count)
                 continue
             }
             let gates = step.gates + row * 4 * size
             let hidden = step.hidden + row * size
             let output = step.output + row * step.outputStride
-            forEachChunk(size) { offset, lanes in
+            forEachChunk(of: step.units) { offset, lanes in
                 let i = vectorSigmoid(load(gates + offset, lanes: lanes))
                 let f = vectorSigmoid(load(gates + size + offset, lanes: lanes))
                 let g = vectorTanh(load(gates + 2 * size + offset, lanes: lanes))
@@ -154,7 +158,7 @@ enum LSTMKernel {
             let dCell = cellGradient + row * size
             let previous = gradient.previousHidden + row * size
             let active = step.isActive(row: row)
-            forEachChunk(size) { offset, lanes in
+            forEachChunk(of: step.units) { offset, lanes in
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
                     for gate in 0..<4 { store(Vector(), gates + gate * size + offset, lanes: lanes) }
@@ -201,14 +205,14 @@ enum GRUKernel {
                                candidateRecurrent: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
-                (candidateRecurrent + row * size).update(repeating: 0, count: size)
+                (candidateRecurrent + row * size + step.units.lowerBound).update(repeating: 0, count: step.units.count)
                 continue
             }
             let gates = step.gates + row * 3 * size
             let hiddenPart = recurrent + row * 3 * size
             let hidden = step.hidden + row * size
             let output = step.output + row * step.outputStride
-            forEachChunk(size) { offset, lanes in
+            forEachChunk(of: step.units) { offset, lanes in
                 let hr = load(hiddenPart + offset, lanes: lanes) + load(recurrentBias + offset, lanes: lanes)
                 let hz = load(hiddenPart + size + offset, lanes: lanes) + load(recurrentBias + size + offset, lanes: lanes)
                 let hn = load(hiddenPart + 2 * size + offset, lanes: lanes) + load(recurrentBias + 2 * size + offset, lanes: lanes)
@@ -248,7 +252,7 @@ enum GRUKernel {
             let candidate = candidateRecurrent + row * size
             let previous = gradient.previousHidden + row * size
             let active = step.isActive(row: row)
-            forEachChunk(size) { offset, lanes in
+            forEachChunk(of: step.units) { offset, lanes in
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
                     for gate in 0..<3 {

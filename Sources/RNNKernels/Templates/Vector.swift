@@ -42,15 +42,25 @@ func storeVector(_ value: Vector, _ pointer: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Vector.self)
 }
 
-/// Walks `count` contiguous floats in whole vectors and one partial tail, so a
-/// kernel writes one body for every chunk of a row.
+/// Walks the floats at `offsets` in whole vectors and one partial tail, so a
+/// kernel writes one body for every chunk of a row (or of a row's units).
+///
+/// The body is inlined twice: in the loop over whole vectors `lanes` is a
+/// constant, so the partial loads and stores fold away there, and only the
+/// tail pays for them.
 @inline(__always)
-func forEachChunk(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
-    var offset = 0
-    while offset < count {
-        body(offset, min(Vector.scalarCount, count - offset))
+func forEachChunk(of offsets: Range<Int>, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
+    var offset = offsets.lowerBound
+    while offset + Vector.scalarCount <= offsets.upperBound {
+        body(offset, Vector.scalarCount)
         offset += Vector.scalarCount
     }
+    if offset < offsets.upperBound { body(offset, offsets.upperBound - offset) }
+}
+
+@inline(__always)
+func forEachChunk(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
+    forEachChunk(of: 0..<count, body)
 }
 
 @inline(__always)

@@ -25,9 +25,8 @@ extension CellKind {
         }
     }
 
-    /// One backward timestep before the recurrent GEMM; returns the buffer of
-    /// recurrent-side gate gradients that the GEMM multiplies by `W_hh`.
-    func backward(_ step: CellStep, _ gradient: CellGradientStep, _ state: CellStateBuffers) -> UnsafeMutablePointer<Float> {
+    /// One backward timestep before the recurrent GEMM.
+    func backward(_ step: CellStep, _ gradient: CellGradientStep, _ state: CellStateBuffers) {
         switch self {
         case .rnnTanh: VanillaRNNKernel.backward(step, gradient, relu: false)
         case .rnnReLU: VanillaRNNKernel.backward(step, gradient, relu: true)
@@ -36,9 +35,13 @@ extension CellKind {
                                 cellGradient: state.cellGradient!)
         case .gru:
             GRUKernel.backward(step, gradient, candidateRecurrent: state.candidate!, recurrentGradient: state.recurrent!)
-            return state.recurrent!
         }
-        return step.gates
+    }
+
+    /// Where `backward` leaves the recurrent-side gate gradients that the
+    /// recurrent GEMM multiplies by `W_hh`.
+    func recurrentGateGradient(_ step: CellStep, _ state: CellStateBuffers) -> UnsafeMutablePointer<Float> {
+        separatesRecurrentProjection ? state.recurrent! : step.gates
     }
 }
 

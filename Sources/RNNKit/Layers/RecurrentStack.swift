@@ -49,6 +49,10 @@ final class StackWorkspace {
     /// Written by `backward`: the gradient of the initial states, `[units, rows, hidden]`.
     let initialHiddenGradient: AlignedBuffer
     let initialCellGradient: AlignedBuffer?
+    /// The pass in progress and the region its team is splitting, which
+    /// every member reads in `runPart`.
+    private var pass: Pass?
+    private var region = Region.idle
 
     /// - Parameter forTraining: whether to allocate the buffers that only
     ///   backpropagation uses.
@@ -119,53 +123,72 @@ final class StackWorkspace {
     /// - Parameters:
     ///   - lengths: per-row valid lengths, or nil when all rows have `timeSteps`.
     ///   - initialHidden: `[units, rows, hidden]`, or nil for zeros; likewise `initialCell`.
+    ///   - team: the threads that run the shard; with more than one, each
+    ///     timestep is split by hidden units and the other GEMMs by columns.
     func forward(input: StackInput, rows: Int, timeSteps: Int, lengths: UnsafePointer<Int32>?,
                  initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?,
-                 parameters: UnsafePointer<Float>, prepared: PreparedStack, scratch: GEMMScratch) {
+                 parameters: UnsafePointer<Float>, prepared: PreparedStack, team: WorkerTeam) {
         precondition(rows <= rowCapacity && timeSteps <= timeCapacity, "shard exceeds its workspace")
         self.rows = rows
         self.timeSteps = timeSteps
         self.lengths = lengths
-        let hidden = shape.hiddenSize, gateWidth = shape.gateWidth, perStep = rows * hidden
-        for layer in 0..<shape.layers {
-            let output = outputs[layer].baseAddress
-            for direction in 0..<shape.directions {
-                let unit = layer * shape.directions + direction
-                let offsets = shape.offsets[unit]
-                let gates = self.gates[unit].baseAddress
-                projectInput(layer: layer, direction: direction, input: input, into: gates,
-                             parameters: parameters, prepared: prepared, scratch: scratch)
-                let states = self.states[unit].baseAddress
-                let initial = initialSlot(unit: unit)
-                setInitial(states + initial * perStep, from: initialHidden.map { $0 + unit * perStep }, count: perStep)
-                let cells = self.cells.isEmpty ? nil : self.cells[unit].baseAddress
-                if let cells { setInitial(cells + initial * perStep, from: initialCell.map { $0 + unit * perStep }, count: perStep) }
-                let candidates = self.candidates.isEmpty ? nil : self.candidates[unit].baseAddress
-                for stepIndex in 0..<timeSteps {
-                    let (time, previous, current) = slots(step: stepIndex, direction: direction)
-                    let stepGates = gates + time * rows * gateWidth
-                    let previousHidden = states + previous * perStep
-                    if let recurrent = recurrentScratch?.baseAddress {
-                        GEMM.multiply(m: rows, a: previousHidden, lda: hidden, transposeA: false,
-                                      packedB: prepared.recurrentForward[unit], columns: 0..<gateWidth,
-                                      c: recurrent, ldc: gateWidth, accumulate: false, scratch: scratch)
-                    } else {
-                        GEMM.multiply(m: rows, a: previousHidden, lda: hidden, transposeA: false,
-                                      packedB: prepared.recurrentForward[unit], columns: 0..<gateWidth,
-                                      c: stepGates, ldc: gateWidth, accumulate: true, scratch: scratch)
-                    }
-                    let step = CellStep(rows: rows, hiddenSize: hidden, time: time, lengths: lengths, gates: stepGates,
-                                        previousHidden: previousHidden, hidden: states + current * perStep,
-                                        output: output + time * rows * shape.outputWidth + direction * hidden,
-                                        outputStride: shape.outputWidth)
-                    let buffers = CellStateBuffers(previousCell: cells.map { $0 + previous * perStep },
-                                                   cell: cells.map { $0 + current * perStep },
-                                                   candidate: candidates.map { $0 + time * perStep },
-                                                   recurrent: recurrentScratch?.baseAddress)
-                    shape.cell.forward(step, buffers, recurrentBias: parameters + offsets.biasHH)
-                }
+        pass = Pass(parameters: parameters, prepared: prepared, gradients: nil)
+        defer { pass = nil }
+        let perStep = rows * shape.hiddenSize
+        for unit in 0..<shape.unitCount {
+            run(.inputProjection(unit: unit, input: input), over: shape.gateWidth, on: team)
+            let initial = initialSlot(unit: unit)
+            setInitial(states[unit].baseAddress + initial * perStep, from: initialHidden.map { $0 + unit * perStep }, count: perStep)
+            if !cells.isEmpty {
+                setInitial(cells[unit].baseAddress + initial * perStep, from: initialCell.map { $0 + unit * perStep }, count: perStep)
             }
+            for step in 0..<timeSteps { run(.forwardStep(unit: unit, step: step), over: shape.hiddenSize, on: team) }
         }
+    }
+
+    /// One forward timestep for hidden units `units`: their columns of every
+    /// gate block in the recurrent GEMM, then the cell's kernel on them.
+    private func forwardStep(unit: Int, step stepIndex: Int, units: Range<Int>, scratch: GEMMScratch) {
+        let pass = pass!
+        let (step, buffers) = cellStep(unit: unit, step: stepIndex, units: units)
+        let recurrent = buffers.recurrent
+        forEachGateBlock(of: units) { columns in
+            GEMM.multiply(m: rows, a: step.previousHidden, lda: shape.hiddenSize, transposeA: false,
+                          packedB: pass.prepared.recurrentForward[unit], columns: columns,
+                          c: recurrent ?? step.gates, ldc: shape.gateWidth, accumulate: recurrent == nil, scratch: scratch)
+        }
+        shape.cell.forward(step, buffers, recurrentBias: pass.parameters + shape.offsets[unit].biasHH)
+    }
+
+    /// The gate columns of hidden units `units`: one range per gate block
+    /// (`[i | f | g | o]` for an LSTM), or the whole row at once when `units`
+    /// covers every unit.
+    private func forEachGateBlock(of units: Range<Int>, _ body: (Range<Int>) -> Void) {
+        let hidden = shape.hiddenSize
+        guard units.count < hidden else { return body(0..<shape.gateWidth) }
+        for first in stride(from: 0, to: shape.gateWidth, by: hidden) {
+            body(first + units.lowerBound..<first + units.upperBound)
+        }
+    }
+
+    /// Processing step `stepIndex` of `unit` for hidden units `units`: the
+    /// cell kernels' view of it and the cell's own buffers.
+    private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>) -> (CellStep, CellStateBuffers) {
+        let direction = unit % shape.directions, hidden = shape.hiddenSize, perStep = rows * hidden
+        let (time, previous, current) = slots(step: stepIndex, direction: direction)
+        let states = self.states[unit].baseAddress
+        let step = CellStep(rows: rows, hiddenSize: hidden, time: time, lengths: lengths,
+                            gates: gates[unit].baseAddress + time * rows * shape.gateWidth,
+                            previousHidden: states + previous * perStep, hidden: states + current * perStep,
+                            output: outputs[unit / shape.directions].baseAddress + time * rows * shape.outputWidth + direction * hidden,
+                            outputStride: shape.outputWidth, units: units)
+        let cells = self.cells.isEmpty ? nil : self.cells[unit].baseAddress
+        let buffers = CellStateBuffers(previousCell: cells.map { $0 + previous * perStep },
+                                       cell: cells.map { $0 + current * perStep },
+                                       cellGradient: cellGradient?.baseAddress,
+                                       candidate: candidates.isEmpty ? nil : candidates[unit].baseAddress + time * perStep,
+                                       recurrent: recurrentScratch?.baseAddress)
+        return (step, buffers)
     }
 
     /// Sequence position and state slots of processing step `step`.
@@ -184,26 +207,26 @@ final class StackWorkspace {
         return UnsafePointer(outputs[layer - 1].baseAddress)
     }
 
-    /// `gates[t] = x_t W_ihᵀ + bias` for every step at once.
-    private func projectInput(layer: Int, direction: Int, input: StackInput, into gates: UnsafeMutablePointer<Float>,
-                              parameters: UnsafePointer<Float>, prepared: PreparedStack, scratch: GEMMScratch) {
-        let unit = layer * shape.directions + direction
+    /// `gates[t] = x_t W_ihᵀ + bias` for every step at once, gate columns `columns`.
+    private func projectInput(unit: Int, input: StackInput, columns: Range<Int>, scratch: GEMMScratch) {
+        let pass = pass!
+        let layer = unit / shape.directions
         let gateWidth = shape.gateWidth, positions = timeSteps * rows
-        let bias = prepared.inputBias[unit].baseAddress
+        let gates = self.gates[unit].baseAddress + columns.lowerBound
+        let bias = pass.prepared.inputBias[unit].baseAddress + columns.lowerBound
         if layer == 0, case .tokens(let tokens) = input {
-            let columns = prepared.inputColumns[direction].baseAddress
+            let table = pass.prepared.inputColumns[unit % shape.directions].baseAddress + columns.lowerBound
             for position in 0..<positions {
                 let row = gates + position * gateWidth
-                row.update(from: columns + Int(tokens[position]) * gateWidth, count: gateWidth)
-                VectorOps.add(bias, into: row, count: gateWidth)
+                row.update(from: table + Int(tokens[position]) * gateWidth, count: columns.count)
+                VectorOps.add(bias, into: row, count: columns.count)
             }
             return
         }
-        let source = denseInput(layer: layer, input)
         let width = shape.layerInputSize(layer)
-        VectorOps.broadcastRows(bias, into: gates, rows: positions, columns: gateWidth, rowStride: gateWidth)
-        GEMM.multiply(m: positions, n: gateWidth, k: width, a: source, lda: width, transposeA: false,
-                      b: parameters + shape.offsets[unit].weightIH, ldb: width, transposeB: true,
+        VectorOps.broadcastRows(bias, into: gates, rows: positions, columns: columns.count, rowStride: gateWidth)
+        GEMM.multiply(m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input), lda: width, transposeA: false,
+                      b: pass.parameters + shape.offsets[unit].weightIH + columns.lowerBound * width, ldb: width, transposeB: true,
                       c: gates, ldc: gateWidth, accumulate: true, scratch: scratch)
     }
 
@@ -222,116 +245,180 @@ final class StackWorkspace {
     func backward(outputGradient: UnsafePointer<Float>?, finalHiddenGradient: UnsafePointer<Float>?,
                   finalCellGradient: UnsafePointer<Float>?, input: StackInput, wantsInputGradient: Bool,
                   parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                  prepared: PreparedStack, scratch: GEMMScratch) -> UnsafePointer<Float>? {
-        let hidden = shape.hiddenSize, gateWidth = shape.gateWidth, perStep = rows * hidden, positions = timeSteps * rows
+                  prepared: PreparedStack, team: WorkerTeam) -> UnsafePointer<Float>? {
+        pass = Pass(parameters: parameters, prepared: prepared, gradients: gradients)
+        defer { pass = nil }
+        let hidden = shape.hiddenSize, perStep = rows * hidden
         var layerOutputGradient = outputGradient
         var pingPong = false
         for layer in stride(from: shape.layers - 1, through: 0, by: -1) {
-            let layerInputSize = shape.layerInputSize(layer)
             for direction in 0..<shape.directions {
                 let unit = layer * shape.directions + direction
-                let offsets = shape.offsets[unit]
-                let gates = self.gates[unit].baseAddress
-                let states = self.states[unit].baseAddress
-                let cells = self.cells.isEmpty ? nil : self.cells[unit].baseAddress
-                let candidates = self.candidates.isEmpty ? nil : self.candidates[unit].baseAddress
-                var running = hiddenGradients.0.baseAddress, previous = hiddenGradients.1.baseAddress
-                setInitial(running, from: finalHiddenGradient.map { $0 + unit * perStep }, count: perStep)
+                var flow = GradientFlow(running: hiddenGradients.0.baseAddress, previous: hiddenGradients.1.baseAddress,
+                                        output: layerOutputGradient)
+                setInitial(flow.running, from: finalHiddenGradient.map { $0 + unit * perStep }, count: perStep)
                 if let cellGradient {
                     setInitial(cellGradient.baseAddress, from: finalCellGradient.map { $0 + unit * perStep }, count: perStep)
                 }
-                for stepIndex in stride(from: timeSteps - 1, through: 0, by: -1) {
-                    let (time, previousSlot, currentSlot) = slots(step: stepIndex, direction: direction)
-                    let step = CellStep(rows: rows, hiddenSize: hidden, time: time, lengths: lengths,
-                                        gates: gates + time * rows * gateWidth,
-                                        previousHidden: states + previousSlot * perStep,
-                                        hidden: states + currentSlot * perStep,
-                                        output: outputs[layer].baseAddress, outputStride: shape.outputWidth)
-                    let gradient = CellGradientStep(
-                        hidden: running,
-                        output: layerOutputGradient.map { $0 + time * rows * shape.outputWidth + direction * hidden },
-                        outputStride: shape.outputWidth, previousHidden: previous)
-                    let buffers = CellStateBuffers(previousCell: cells.map { $0 + previousSlot * perStep },
-                                                   cell: cells.map { $0 + currentSlot * perStep },
-                                                   cellGradient: cellGradient?.baseAddress,
-                                                   candidate: candidates.map { $0 + time * perStep },
-                                                   recurrent: recurrentScratch?.baseAddress)
-                    let recurrentGateGradient = shape.cell.backward(step, gradient, buffers)
-                    GEMM.multiply(m: rows, a: recurrentGateGradient, lda: gateWidth, transposeA: false,
-                                  packedB: prepared.recurrentBackward[unit], columns: 0..<hidden,
-                                  c: previous, ldc: hidden, accumulate: true, scratch: scratch)
-                    swap(&running, &previous)
+                for step in stride(from: timeSteps - 1, through: 0, by: -1) {
+                    // The recurrent GEMM of a hidden column reads the gate gradients of every unit.
+                    run(.backwardCell(unit: unit, step: step, flow), over: hidden, on: team)
+                    run(.backwardRecurrent(unit: unit, step: step, flow), over: hidden, on: team)
+                    swap(&flow.running, &flow.previous)
                 }
-                (initialHiddenGradient.baseAddress + unit * perStep).update(from: running, count: perStep)
+                (initialHiddenGradient.baseAddress + unit * perStep).update(from: flow.running, count: perStep)
                 if let cellGradient, let initialCellGradient {
                     (initialCellGradient.baseAddress + unit * perStep).update(from: cellGradient.baseAddress, count: perStep)
                 }
-                accumulateWeightGradients(layer: layer, direction: direction, input: input, gates: gates,
-                                          states: states, candidates: candidates, gradients: gradients,
-                                          offsets: offsets, scratch: scratch)
+                run(.weightGradients(unit: unit, input: input), over: shape.gateWidth, on: team)
             }
             // The gradient with respect to this layer's input: Σ_directions dGates · W_ih.
             guard layer > 0 || (wantsInputGradient && !shape.oneHotInput) else { continue }
             let target = (pingPong ? inputGradients.1 : inputGradients.0).baseAddress
-            for direction in 0..<shape.directions {
-                let unit = layer * shape.directions + direction
-                GEMM.multiply(m: positions, n: layerInputSize, k: gateWidth,
-                              a: gates(unit), lda: gateWidth, transposeA: false,
-                              b: parameters + shape.offsets[unit].weightIH, ldb: layerInputSize, transposeB: false,
-                              c: target, ldc: layerInputSize, accumulate: direction > 0, scratch: scratch)
-            }
+            run(.inputGradient(layer: layer, target: target), over: timeSteps * rows, on: team)
             layerOutputGradient = UnsafePointer(target)
             pingPong.toggle()
         }
         return wantsInputGradient ? layerOutputGradient : nil
     }
 
-    private func gates(_ unit: Int) -> UnsafeMutablePointer<Float> { gates[unit].baseAddress }
+    /// The hidden-state gradients around one backward timestep.
+    private struct GradientFlow {
+        /// Reaching this step's state from the next step; read.
+        var running: UnsafeMutablePointer<Float>
+        /// For the previous step's state; written.
+        var previous: UnsafeMutablePointer<Float>
+        /// On the layer's output, `[T, rows, directions * hidden]`, or nil.
+        var output: UnsafePointer<Float>?
+    }
 
-    /// `dW_ih += dGatesᵀ X`, `dW_hh += dGatesᵀ H_prev`, bias sums: one GEMM each over all steps.
-    private func accumulateWeightGradients(layer: Int, direction: Int, input: StackInput, gates: UnsafeMutablePointer<Float>,
-                                           states: UnsafeMutablePointer<Float>, candidates: UnsafeMutablePointer<Float>?,
-                                           gradients: UnsafeMutablePointer<Float>, offsets: StackShape.Offsets,
-                                           scratch: GEMMScratch) {
+    /// One backward timestep's element-wise part for hidden units `units`.
+    private func backwardCell(unit: Int, step stepIndex: Int, flow: GradientFlow, units: Range<Int>) {
+        let (step, buffers) = cellStep(unit: unit, step: stepIndex, units: units)
+        let direction = unit % shape.directions
+        let gradient = CellGradientStep(
+            hidden: flow.running,
+            output: flow.output.map { $0 + step.time * rows * shape.outputWidth + direction * shape.hiddenSize },
+            outputStride: shape.outputWidth, previousHidden: flow.previous)
+        shape.cell.backward(step, gradient, buffers)
+    }
+
+    /// `dh_prev += dGates · W_hh` of one backward timestep, hidden columns `columns`.
+    private func backwardRecurrent(unit: Int, step stepIndex: Int, flow: GradientFlow, columns: Range<Int>, scratch: GEMMScratch) {
+        let (step, buffers) = cellStep(unit: unit, step: stepIndex, units: columns)
+        GEMM.multiply(m: rows, a: shape.cell.recurrentGateGradient(step, buffers), lda: shape.gateWidth, transposeA: false,
+                      packedB: pass!.prepared.recurrentBackward[unit], columns: columns,
+                      c: flow.previous, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
+    }
+
+    /// `dX = Σ_directions dGates · W_ih` for a layer, positions `positions`.
+    private func propagateToInput(layer: Int, target: UnsafeMutablePointer<Float>, positions: Range<Int>, scratch: GEMMScratch) {
+        let width = shape.layerInputSize(layer), gateWidth = shape.gateWidth
+        for direction in 0..<shape.directions {
+            let unit = layer * shape.directions + direction
+            GEMM.multiply(m: positions.count, n: width, k: gateWidth,
+                          a: gates[unit].baseAddress + positions.lowerBound * gateWidth, lda: gateWidth, transposeA: false,
+                          b: pass!.parameters + shape.offsets[unit].weightIH, ldb: width, transposeB: false,
+                          c: target + positions.lowerBound * width, ldc: width, accumulate: direction > 0, scratch: scratch)
+        }
+    }
+
+    /// `dW_ih += dGatesᵀ X`, `dW_hh += dGatesᵀ H_prev`, bias sums, for the
+    /// gate rows `gateRows` of the weights: one GEMM each over all steps.
+    private func accumulateWeightGradients(unit: Int, input: StackInput, gateRows: Range<Int>, scratch: GEMMScratch) {
+        let layer = unit / shape.directions, direction = unit % shape.directions
         let hidden = shape.hiddenSize, gateWidth = shape.gateWidth, positions = timeSteps * rows
         let width = shape.layerInputSize(layer)
+        let offsets = shape.offsets[unit], gradients = pass!.gradients!
+        let gates = self.gates[unit].baseAddress
         let weightIH = gradients + offsets.weightIH
         if layer == 0, case .tokens(let tokens) = input {
             // One-hot input: dW_ih[:, token] += dGates, in a fixed order.
             for position in 0..<positions {
                 let token = Int(tokens[position]), row = gates + position * gateWidth
-                for gate in 0..<gateWidth { weightIH[gate * width + token] += row[gate] }
+                for gate in gateRows { weightIH[gate * width + token] += row[gate] }
             }
         } else {
-            let source = denseInput(layer: layer, input)
-            GEMM.multiply(m: gateWidth, n: width, k: positions, a: gates, lda: gateWidth, transposeA: true,
-                          b: source, ldb: width, transposeB: false,
-                          c: weightIH, ldc: width, accumulate: true, scratch: scratch)
+            GEMM.multiply(m: gateRows.count, n: width, k: positions, a: gates + gateRows.lowerBound, lda: gateWidth, transposeA: true,
+                          b: denseInput(layer: layer, input), ldb: width, transposeB: false,
+                          c: weightIH + gateRows.lowerBound * width, ldc: width, accumulate: true, scratch: scratch)
         }
         // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
-        let previousStates = states + (direction == 0 ? 0 : rows * hidden)
+        let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden)
         let weightHH = gradients + offsets.weightHH
-        VectorOps.accumulateColumnSums(gates, rows: positions, columns: gateWidth, rowStride: gateWidth,
-                                       into: gradients + offsets.biasIH)
-        if let candidates {
-            // GRU: the recurrent side of gate n is dn * r, kept in `candidates`.
-            let shared = 2 * hidden
-            GEMM.multiply(m: shared, n: hidden, k: positions, a: gates, lda: gateWidth, transposeA: true,
-                          b: previousStates, ldb: hidden, transposeB: false,
-                          c: weightHH, ldc: hidden, accumulate: true, scratch: scratch)
-            GEMM.multiply(m: hidden, n: hidden, k: positions, a: candidates, lda: hidden, transposeA: true,
-                          b: previousStates, ldb: hidden, transposeB: false,
-                          c: weightHH + shared * hidden, ldc: hidden, accumulate: true, scratch: scratch)
-            VectorOps.accumulateColumnSums(gates, rows: positions, columns: shared, rowStride: gateWidth,
-                                           into: gradients + offsets.biasHH)
-            VectorOps.accumulateColumnSums(candidates, rows: positions, columns: hidden, rowStride: hidden,
-                                           into: gradients + offsets.biasHH + shared)
-        } else {
-            GEMM.multiply(m: gateWidth, n: hidden, k: positions, a: gates, lda: gateWidth, transposeA: true,
-                          b: previousStates, ldb: hidden, transposeB: false,
-                          c: weightHH, ldc: hidden, accumulate: true, scratch: scratch)
+        VectorOps.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count, rowStride: gateWidth,
+                                       into: gradients + offsets.biasIH + gateRows.lowerBound)
+        // GRU: the recurrent side of gate n is dn * r, kept in `candidates`;
+        // the other gates' recurrent gradients are their gate gradients.
+        let direct = gateRows.clamped(to: 0..<(candidates.isEmpty ? gateWidth : 2 * hidden))
+        GEMM.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
+                      b: previousStates, ldb: hidden, transposeB: false,
+                      c: weightHH + direct.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
+        if candidates.isEmpty {
             // b_ih and b_hh enter the same sum, so their gradients are equal.
-            VectorOps.add(gradients + offsets.biasIH, into: gradients + offsets.biasHH, count: gateWidth)
+            VectorOps.add(gradients + offsets.biasIH + gateRows.lowerBound, into: gradients + offsets.biasHH + gateRows.lowerBound,
+                          count: gateRows.count)
+            return
+        }
+        let candidateRows = gateRows.clamped(to: 2 * hidden..<gateWidth)
+        let candidates = self.candidates[unit].baseAddress + candidateRows.lowerBound - 2 * hidden
+        GEMM.multiply(m: candidateRows.count, n: hidden, k: positions, a: candidates, lda: hidden, transposeA: true,
+                      b: previousStates, ldb: hidden, transposeB: false,
+                      c: weightHH + candidateRows.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
+        VectorOps.accumulateColumnSums(gates + direct.lowerBound, rows: positions, columns: direct.count, rowStride: gateWidth,
+                                       into: gradients + offsets.biasHH + direct.lowerBound)
+        VectorOps.accumulateColumnSums(candidates, rows: positions, columns: candidateRows.count, rowStride: hidden,
+                                       into: gradients + offsets.biasHH + candidateRows.lowerBound)
+    }
+
+    // MARK: Parallel regions
+
+    /// What the parts of the running pass read: set by `forward` and `backward`.
+    private struct Pass {
+        var parameters: UnsafePointer<Float>
+        var prepared: PreparedStack
+        /// Backward only: the model-layout gradient buffer.
+        var gradients: UnsafeMutablePointer<Float>?
+    }
+
+    /// A region of a pass that a team splits, and what it is split over.
+    private enum Region {
+        case idle
+        /// A unit's input projection, by gate columns.
+        case inputProjection(unit: Int, input: StackInput)
+        /// One forward timestep, by hidden units.
+        case forwardStep(unit: Int, step: Int)
+        /// One backward timestep's element-wise part, by hidden units.
+        case backwardCell(unit: Int, step: Int, GradientFlow)
+        /// One backward timestep's recurrent GEMM, by hidden columns.
+        case backwardRecurrent(unit: Int, step: Int, GradientFlow)
+        /// A unit's weight gradients, by gate rows.
+        case weightGradients(unit: Int, input: StackInput)
+        /// The gradient on a layer's input, by positions.
+        case inputGradient(layer: Int, target: UnsafeMutablePointer<Float>)
+    }
+
+    /// Parts are whole multiples of 16: GEMM column panels and float vectors.
+    private static let partGranule = 16
+
+    private func run(_ region: Region, over count: Int, on team: WorkerTeam) {
+        self.region = region
+        team.forEachPart(of: count, granule: Self.partGranule, self)
+        self.region = .idle
+    }
+}
+
+extension StackWorkspace: PartJob {
+    func runPart(_ part: Range<Int>, scratch: GEMMScratch) {
+        switch region {
+        case .idle: break
+        case .inputProjection(let unit, let input): projectInput(unit: unit, input: input, columns: part, scratch: scratch)
+        case .forwardStep(let unit, let step): forwardStep(unit: unit, step: step, units: part, scratch: scratch)
+        case .backwardCell(let unit, let step, let flow): backwardCell(unit: unit, step: step, flow: flow, units: part)
+        case .backwardRecurrent(let unit, let step, let flow):
+            backwardRecurrent(unit: unit, step: step, flow: flow, columns: part, scratch: scratch)
+        case .weightGradients(let unit, let input): accumulateWeightGradients(unit: unit, input: input, gateRows: part, scratch: scratch)
+        case .inputGradient(let layer, let target): propagateToInput(layer: layer, target: target, positions: part, scratch: scratch)
         }
     }
 }

@@ -3,7 +3,9 @@ import RNNKernels
 
 /// Work done shard by shard: forward and backward over a slice of a batch.
 protocol ShardJob: AnyObject {
-    func runShard(_ shard: Int, scratch: GEMMScratch)
+    /// Runs `shard` on `team`'s lead, which splits regions of each step
+    /// across the team when it has more than one member.
+    func runShard(_ shard: Int, team: WorkerTeam)
 }
 
 /// Element-wise work over a range of a flat array (the optimiser update).
@@ -14,10 +16,17 @@ protocol ChunkJob: AnyObject {
 /// Splits each mini-batch into fixed-size shards and runs them on worker
 /// threads with Dispatch's concurrent perform.
 ///
+/// The threads form one team per shard in flight: as many teams as shards,
+/// up to the thread count. With at least as many shards as threads every
+/// team is one thread; with fewer (a batch of 8 on 16 cores) a team's extra
+/// members split each step of its shard (see `WorkerTeam`), so small batches
+/// still use every core.
+///
 /// Results never depend on the thread count: shard boundaries depend only on
 /// the batch size, each shard writes its own gradient buffer, and the
 /// buffers are summed through a fixed pairwise tree whose shape depends only
-/// on the shard count. Threads only decide who computes what.
+/// on the shard count. Inside a step, a part's every element is computed as
+/// a lone thread would. Threads only decide who computes what.
 ///
 /// A parallel run allocates nothing: the job is a stored reference and the
 /// workers reach the scheduler through an unretained context pointer.
@@ -31,11 +40,13 @@ final class ShardScheduler: @unchecked Sendable {
     let threads: Int
     /// One GEMM packing scratch per worker thread.
     private let scratches: [GEMMScratch]
+    /// One team per shard in flight; a pass uses the first `min(threads, shards)`.
+    private let teams: [WorkerTeam]
 
     /// What the workers of the current parallel run do.
     private enum Task {
         case idle
-        case shards(any ShardJob, count: Int, workers: Int)
+        case shards(any ShardJob, count: Int, teams: Int)
         case chunks(any ChunkJob, count: Int)
         case reduce(UnsafePointer<UnsafeMutablePointer<Float>>, buffers: Int, count: Int)
     }
@@ -45,6 +56,7 @@ final class ShardScheduler: @unchecked Sendable {
     init(threads: Int) {
         self.threads = max(1, threads)
         scratches = (0..<self.threads).map { _ in GEMMScratch() }
+        teams = scratches.map { WorkerTeam(scratch: $0) }
     }
 
     static func shardCount(rows: Int) -> Int { (rows + shardRows - 1) / shardRows }
@@ -53,11 +65,13 @@ final class ShardScheduler: @unchecked Sendable {
         shard * shardRows..<min(rows, (shard + 1) * shardRows)
     }
 
-    /// Runs `job.runShard` for every shard, on up to `threads` threads, with
-    /// denormals flushed to zero on each.
+    /// Runs `job.runShard` for every shard, on all `threads` threads, with
+    /// denormals flushed to zero on each: worker `w` joins team `w % teams`,
+    /// which runs shards `team`, `team + teams`, ...
     func forEachShard(_ count: Int, _ job: any ShardJob) {
-        let workers = min(threads, count)
-        run(.shards(job, count: count, workers: workers), iterations: workers)
+        let teamCount = min(threads, count)
+        for team in 0..<teamCount { teams[team].prepare(members: (threads - team + teamCount - 1) / teamCount) }
+        run(.shards(job, count: count, teams: teamCount), iterations: teamCount > 0 ? threads : 0)
     }
 
     /// Runs `job.runChunk` over `count` elements in fixed-size chunks spread
@@ -93,20 +107,23 @@ final class ShardScheduler: @unchecked Sendable {
     private var workerCount: Int {
         switch task {
         case .idle: 0
-        case .shards(_, _, let workers): workers
+        case .shards: threads
         case .chunks(_, let count), .reduce(_, _, let count): min(threads, chunkCount(count))
         }
     }
 
-    /// One worker's share: shards or chunks `worker`, `worker + workers`, ...
+    /// One worker's share: a place in its team, or chunks `worker`, `worker + workers`, ...
     private func work(worker: Int, workers: Int) {
         let saved = rnn_enable_flush_denormals()
         defer { rnn_restore_fp_state(saved) }
         switch task {
         case .idle:
             break
-        case .shards(let job, let count, _):
-            for shard in stride(from: worker, to: count, by: workers) { job.runShard(shard, scratch: scratches[worker]) }
+        case .shards(let job, let count, let teamCount):
+            let index = worker % teamCount
+            teams[index].join(member: worker / teamCount, scratch: scratches[worker]) { team in
+                for shard in stride(from: index, to: count, by: teamCount) { job.runShard(shard, team: team) }
+            }
         case .chunks(let job, let count):
             for chunk in stride(from: worker, to: chunkCount(count), by: workers) { job.runChunk(chunkRange(chunk, count)) }
         case .reduce(let pointers, let buffers, let count):

@@ -174,7 +174,7 @@ final class Engine {
 }
 
 extension Engine: ShardJob {
-    func runShard(_ shard: Int, scratch: GEMMScratch) {
+    func runShard(_ shard: Int, team: WorkerTeam) {
         guard let pass = currentPass else { return }
         let workspace = shards[shard]
         let range = ShardScheduler.shardRange(shard, rows: pass.rows)
@@ -182,13 +182,13 @@ extension Engine: ShardJob {
             workspace.load(pass.batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: pass.initialState)
         }
         let parameters = UnsafePointer(model.parameters.baseAddress)
-        workspace.forward(parameters: parameters, prepared: prepared, scratch: scratch)
+        workspace.forward(parameters: parameters, prepared: prepared, team: team)
         switch pass.goal {
         case .loss(let kind, let backward):
             shardLosses[shard] = workspace.computeLoss(kind: kind, normalizer: normalizer)
             guard backward else { return }
             workspace.gradients.zero()
-            workspace.backward(parameters: parameters, prepared: prepared, scratch: scratch)
+            workspace.backward(parameters: parameters, prepared: prepared, team: team)
         case .outputs(let destination, let perRow, let stepsPerRow):
             workspace.copyOutputs(to: destination + range.lowerBound * perRow, stepsPerRow: stepsPerRow)
         }

@@ -62,6 +62,8 @@ final class ShardWorkspace {
     private let initialHidden: AlignedBuffer
     private let initialCell: AlignedBuffer?
     private var hasInitialState = false
+    /// The head region its team is splitting, read by every member in `runPart`.
+    private var region = Region.idle
     private let headWeightOffset: Int
     private let headBiasOffset: Int
     private let embeddingOffset: Int
@@ -245,7 +247,7 @@ final class ShardWorkspace {
     private var lengthPointer: UnsafePointer<Int32>? { hasLengths ? UnsafePointer(lengths) : nil }
 
     /// Runs the network on the loaded rows; the outputs land in `logits`.
-    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, scratch: GEMMScratch) {
+    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, team: WorkerTeam) {
         let c = configuration
         let initialHidden = hasInitialState ? UnsafePointer(self.initialHidden.baseAddress) : nil
         let initialCell = hasInitialState ? self.initialCell.map { UnsafePointer($0.baseAddress) } : nil
@@ -259,39 +261,41 @@ final class ShardWorkspace {
         if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
             encoder.forward(input: .dense(inputs.baseAddress), rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
                             initialHidden: initialHidden, initialCell: initialCell,
-                            parameters: parameters, prepared: encoderPrepared, scratch: scratch)
+                            parameters: parameters, prepared: encoderPrepared, team: team)
             encoder.gatherFinalStates()
             startHidden = UnsafePointer(encoder.finalHiddenStates.baseAddress)
             startCell = encoder.finalCellStates.map { UnsafePointer($0.baseAddress) }
             stack.forward(input: .dense(decoderInputs.baseAddress), rows: rows, timeSteps: decoderTimeSteps, lengths: nil,
                           initialHidden: startHidden, initialCell: startCell,
-                          parameters: parameters, prepared: prepared.stack, scratch: scratch)
+                          parameters: parameters, prepared: prepared.stack, team: team)
         } else {
             stack.forward(input: stackInput, rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
                           initialHidden: startHidden, initialCell: startCell,
-                          parameters: parameters, prepared: prepared.stack, scratch: scratch)
+                          parameters: parameters, prepared: prepared.stack, team: team)
         }
-        applyHead(parameters: parameters, scratch: scratch)
-    }
-
-    private func applyHead(parameters: UnsafePointer<Float>, scratch: GEMMScratch) {
-        let c = configuration
-        let width = stack.shape.outputWidth
-        let source: UnsafePointer<Float>
         if let features {
+            let width = stack.shape.outputWidth
             for row in 0..<rows {
                 let last = Int(lengths[row]) - 1
                 (features.baseAddress + row * width).update(from: stack.output + (last * rows + row) * width, count: width)
             }
-            source = UnsafePointer(features.baseAddress)
-        } else {
-            source = UnsafePointer(stack.output)
         }
-        VectorOps.broadcastRows(parameters + headBiasOffset, into: logits.baseAddress, rows: positions,
-                                columns: c.outputSize, rowStride: c.outputSize)
-        GEMM.multiply(m: positions, n: c.outputSize, k: width, a: source, lda: width, transposeA: false,
+        run(.headForward(parameters), over: positions, on: team)
+    }
+
+    /// What the head reads: the many-to-one features or the stack's output.
+    private var headInput: UnsafePointer<Float> {
+        features.map { UnsafePointer($0.baseAddress) } ?? UnsafePointer(stack.output)
+    }
+
+    /// `logits = X W_headᵀ + b` for output positions `positions`.
+    private func applyHead(parameters: UnsafePointer<Float>, positions: Range<Int>, scratch: GEMMScratch) {
+        let outputs = configuration.outputSize, width = stack.shape.outputWidth
+        let logits = self.logits.baseAddress + positions.lowerBound * outputs
+        VectorOps.broadcastRows(parameters + headBiasOffset, into: logits, rows: positions.count, columns: outputs, rowStride: outputs)
+        GEMM.multiply(m: positions.count, n: outputs, k: width, a: headInput + positions.lowerBound * width, lda: width, transposeA: false,
                       b: parameters + headWeightOffset, ldb: width, transposeB: true,
-                      c: logits.baseAddress, ldc: c.outputSize, accumulate: true, scratch: scratch)
+                      c: logits, ldc: outputs, accumulate: true, scratch: scratch)
     }
 
     // MARK: Loss
@@ -324,22 +328,17 @@ final class ShardWorkspace {
 
     /// Backpropagates the loss gradient left in `logits` into `gradients`
     /// (which the caller has zeroed).
-    func backward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, scratch: GEMMScratch) {
+    func backward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, team: WorkerTeam) {
         let c = configuration
         let width = stack.shape.outputWidth
         let grads = gradients.baseAddress
-        let source = features.map { UnsafePointer($0.baseAddress) } ?? UnsafePointer(stack.output)
         // Head: dW = dYᵀ X, db = Σ dY, dX = dY W.
-        GEMM.multiply(m: c.outputSize, n: width, k: positions, a: logits.baseAddress, lda: c.outputSize, transposeA: true,
-                      b: source, ldb: width, transposeB: false,
-                      c: grads + headWeightOffset, ldc: width, accumulate: true, scratch: scratch)
+        run(.headWeightGradient, over: width, on: team)
         VectorOps.accumulateColumnSums(logits.baseAddress, rows: positions, columns: c.outputSize,
                                        rowStride: c.outputSize, into: grads + headBiasOffset)
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
         if let featureGradient {
-            GEMM.multiply(m: rows, n: width, k: c.outputSize, a: logits.baseAddress, lda: c.outputSize, transposeA: false,
-                          b: parameters + headWeightOffset, ldb: width, transposeB: false,
-                          c: featureGradient.baseAddress, ldc: width, accumulate: false, scratch: scratch)
+            run(.headInputGradient(parameters, into: featureGradient.baseAddress), over: rows, on: team)
             outputGradient.baseAddress.update(repeating: 0, count: stackSteps * rows * width)
             for row in 0..<rows {
                 let last = Int(lengths[row]) - 1
@@ -347,30 +346,76 @@ final class ShardWorkspace {
                     .update(from: featureGradient.baseAddress + row * width, count: width)
             }
         } else {
-            GEMM.multiply(m: positions, n: width, k: c.outputSize, a: logits.baseAddress, lda: c.outputSize, transposeA: false,
-                          b: parameters + headWeightOffset, ldb: width, transposeB: false,
-                          c: outputGradient.baseAddress, ldc: width, accumulate: false, scratch: scratch)
+            run(.headInputGradient(parameters, into: outputGradient.baseAddress), over: positions, on: team)
         }
         if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
             stack.backward(outputGradient: outputGradient.baseAddress, finalHiddenGradient: nil, finalCellGradient: nil,
                            input: .dense(decoderInputs.baseAddress), wantsInputGradient: false,
-                           parameters: parameters, gradients: grads, prepared: prepared.stack, scratch: scratch)
+                           parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
             // The decoder's initial state is the encoder's final state.
             encoder.backward(outputGradient: nil, finalHiddenGradient: stack.initialHiddenGradient.baseAddress,
                              finalCellGradient: stack.initialCellGradient?.baseAddress,
                              input: .dense(inputs.baseAddress), wantsInputGradient: false,
-                             parameters: parameters, gradients: grads, prepared: encoderPrepared, scratch: scratch)
+                             parameters: parameters, gradients: grads, prepared: encoderPrepared, team: team)
             return
         }
         let inputGradient = stack.backward(outputGradient: outputGradient.baseAddress, finalHiddenGradient: nil,
                                            finalCellGradient: nil, input: stackInput,
                                            wantsInputGradient: embedded != nil,
-                                           parameters: parameters, gradients: grads, prepared: prepared.stack, scratch: scratch)
+                                           parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
         if case .embedding(_, let dimension) = c.input, let inputGradient {
             let table = grads + embeddingOffset
             for position in 0..<timeSteps * rows {
                 VectorOps.add(inputGradient + position * dimension, into: table + Int(tokens[position]) * dimension, count: dimension)
             }
+        }
+    }
+
+    /// `dW_head += dYᵀ X` for the weight columns `columns` (features of the head's input).
+    private func accumulateHeadWeightGradient(columns: Range<Int>, scratch: GEMMScratch) {
+        let outputs = configuration.outputSize, width = stack.shape.outputWidth
+        GEMM.multiply(m: outputs, n: columns.count, k: positions, a: logits.baseAddress, lda: outputs, transposeA: true,
+                      b: headInput + columns.lowerBound, ldb: width, transposeB: false,
+                      c: gradients.baseAddress + headWeightOffset + columns.lowerBound, ldc: width, accumulate: true, scratch: scratch)
+    }
+
+    /// `destination = dY W_head` for the rows `rows` of `dY` (positions, or many-to-one rows).
+    private func propagateThroughHead(parameters: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+                                      rows: Range<Int>, scratch: GEMMScratch) {
+        let outputs = configuration.outputSize, width = stack.shape.outputWidth
+        GEMM.multiply(m: rows.count, n: width, k: outputs, a: logits.baseAddress + rows.lowerBound * outputs, lda: outputs, transposeA: false,
+                      b: parameters + headWeightOffset, ldb: width, transposeB: false,
+                      c: destination + rows.lowerBound * width, ldc: width, accumulate: false, scratch: scratch)
+    }
+
+    // MARK: Parallel regions
+
+    /// A region of the head's work that a team splits, and what it is split over.
+    private enum Region {
+        case idle
+        /// The head's outputs, by positions.
+        case headForward(UnsafePointer<Float>)
+        /// The head's weight gradient, by columns.
+        case headWeightGradient
+        /// The gradient on the head's input, by rows.
+        case headInputGradient(UnsafePointer<Float>, into: UnsafeMutablePointer<Float>)
+    }
+
+    private func run(_ region: Region, over count: Int, on team: WorkerTeam) {
+        self.region = region
+        team.forEachPart(of: count, granule: 16, self)
+        self.region = .idle
+    }
+}
+
+extension ShardWorkspace: PartJob {
+    func runPart(_ part: Range<Int>, scratch: GEMMScratch) {
+        switch region {
+        case .idle: break
+        case .headForward(let parameters): applyHead(parameters: parameters, positions: part, scratch: scratch)
+        case .headWeightGradient: accumulateHeadWeightGradient(columns: part, scratch: scratch)
+        case .headInputGradient(let parameters, let destination):
+            propagateThroughHead(parameters: parameters, into: destination, rows: part, scratch: scratch)
         }
     }
 }
