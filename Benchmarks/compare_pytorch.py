@@ -171,7 +171,6 @@ def summarize(shape, rnnkit_runs, pytorch_runs):
         "rnnkit_inference_seq_per_s": median([run.get("inference_seq_per_s") for run in rnnkit_runs]),
         "rnnkit_peak_memory_bytes": max(run["peak_memory_bytes"] for run in rnnkit_runs),
         "peak_gflops_n": median([run["peak_gflops_n"] for run in rnnkit_runs]),
-        "head_flop_fraction": last["head_flop_fraction"],
         "load_average": max(run["load_average"] for run in rnnkit_runs),
         "pytorch_seq_per_s": None, "pytorch_gflops": None, "pytorch_peak_fraction": None, "ratio": None,
         "pytorch_peak_memory_bytes": None,
@@ -242,8 +241,8 @@ def main():
         versions = f"PyTorch {torch[1]}" if torch else "PyTorch: not available"
         print(f"RNNKit vs {versions}; {arguments.threads} threads, {arguments.min_time} s per shape and side, "
               f"{arguments.rounds} round(s) alternating per shape (medians shown).")
-        print("GFLOP/s counts the recurrent layers only (3 x forward matmul FLOPs) on both sides; RNNKit also runs a")
-        print("hidden->hidden linear head that the anchor does not have. % peak: of the FMA peak rnnkit-bench measured")
+        print("GFLOP/s counts the recurrent layers (3 x forward matmul FLOPs) on both sides; both train the bare")
+        print("recurrent stack, MSE on its output (RNNKit: OutputHead.identity). % peak: of the FMA peak rnnkit-bench measured")
         print("at this thread count next to each shape. RNNKit/PyTorch > 1 means RNNKit is faster. load: the highest")
         print(f"1-minute load average seen before the shape's runs; above {os.cpu_count()} (the cores here), other work")
         print("competes for the cores, and PyTorch's spinning OpenMP threads suffer far more from that than RNNKit.")

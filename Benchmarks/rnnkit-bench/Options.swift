@@ -27,10 +27,9 @@ struct BenchOptions {
     Measures RNNKit's training-step throughput on the PyTorch anchor's workload
     (../shared/anchors/pytorch_rnn_bench.py): many-to-many, dense random inputs
     [B,T,I], MSE against random targets, backpropagation through time, SGD lr 1e-3.
-    RNNKit models always end in a linear head; here it maps hidden -> hidden, so
-    the loss has the anchor's width. The head is timed but its FLOPs are not
-    counted: GFLOP/s = 3 x sum over layers 2*B*T*G*H*(in+H), G = 1/4/3 for
-    RNN/LSTM/GRU, the anchor's count. Each shape runs in a child process, which
+    The models have no head (OutputHead.identity), so the loss is on the top
+    layer's output as in the anchor. GFLOP/s = 3 x sum over layers
+    2*B*T*G*H*(in+H), G = 1/4/3 for RNN/LSTM/GRU, the anchor's count. Each shape runs in a child process, which
     reports its own peak resident memory.
 
     OPTIONS:

@@ -47,8 +47,6 @@ struct ShapeReport {
         line.add("baseline_memory_bytes", measurement.baselineMemoryBytes)
         line.add("peak_gflops_1", peakOneThread, decimals: 2)
         line.add("peak_gflops_n", peakAllThreads, decimals: 2)
-        line.add("head_flops_counted", false)
-        line.add("head_flop_fraction", shape.headFlopFraction, decimals: 4)
         line.add("final_loss", measurement.finalLoss, decimals: 6)
         return line.text
     }
@@ -58,7 +56,7 @@ struct ShapeReport {
         .init("batch", width: 5), .init("seq", width: 4), .init("input", width: 5),
         .init("hidden", width: 6), .init("layers", width: 6), .init("threads", width: 7),
         .init("step ms", width: 9), .init("seq/s", width: 8), .init("GFLOP/s", width: 7),
-        .init("% peak", width: 6), .init("infer seq/s", width: 11), .init("head %", width: 6),
+        .init("% peak", width: 6), .init("infer seq/s", width: 11),
         .init("peak MiB", width: 8),
     ])
 
@@ -69,7 +67,6 @@ struct ShapeReport {
             format(stepSeconds * 1e3, 2), format(sequencesPerSecond, 1), format(gflops, 1),
             peakFraction.map { format(100 * $0, 1) } ?? "-",
             inferenceSequencesPerSecond.map { format($0, 1) } ?? "-",
-            format(100 * shape.headFlopFraction, 0),
             format(Double(measurement.peakMemoryBytes) / 1_048_576, 1),
         ])
     }

@@ -22,7 +22,7 @@ enum Runs {
             emit(peakLine(peaks, threads: threads))
             emit("Training step: many-to-many, MSE on random targets, BPTT, SGD lr 1e-3; \(options.minTime) s per shape after 3 warm-up steps.")
             emit("GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor).")
-            emit("RNNKit's hidden->hidden linear head is timed but not counted; 'head %' is its extra work relative to the counted FLOPs.")
+            emit("The models have no head (OutputHead.identity): the loss is on the top layer's output, as in the anchor.")
             emit("peak MiB: the child process's maximum resident set (ru_maxrss), runtime and data included.\n")
             emit(ShapeReport.table.header)
         }

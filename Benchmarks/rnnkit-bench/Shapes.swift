@@ -27,12 +27,11 @@ struct BenchShape: Equatable, Sendable {
     /// The canonical `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS` spelling.
     var name: String { "\(cellName):\(batch):\(timeSteps):\(inputSize):\(hiddenSize):\(layers)" }
 
-    /// The model RNNKit trains. RNNKit always ends in a linear head; with
-    /// `outputSize == hiddenSize` its loss has the anchor's width (the anchor
-    /// puts its MSE on the LSTM output directly, with no head).
+    /// The model RNNKit trains: the recurrent stack without a head, its MSE
+    /// on the top layer's output, as the anchor's on its bare PyTorch module.
     var configuration: ModelConfiguration {
         ModelConfiguration(cell: cell, input: .dense(features: inputSize), hiddenSize: hiddenSize,
-                           layers: layers, outputSize: hiddenSize, topology: .manyToMany)
+                           layers: layers, outputSize: hiddenSize, topology: .manyToMany, head: .identity)
     }
 
     // MARK: FLOPs
@@ -49,17 +48,11 @@ struct BenchShape: Equatable, Sendable {
     }
 
     /// FLOPs credited to a training step: 3 × forward (backward ≈ 2 × forward),
-    /// the anchor's count. The head is not counted.
+    /// the anchor's count.
     var trainingFlops: Double { 3 * forwardFlops }
 
     /// FLOPs credited to a forward-only pass.
     var inferenceFlops: Double { forwardFlops }
-
-    /// The head's matmul FLOPs (hidden → hidden at every position) relative to
-    /// the counted ones: work RNNKit does that the anchor does not.
-    var headFlopFraction: Double {
-        2 * Double(batch) * Double(timeSteps) * Double(hiddenSize) * Double(hiddenSize) / forwardFlops
-    }
 }
 
 // MARK: - Sets

@@ -11,9 +11,10 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
     var topology: Topology
     var input: InputEncoding = .dense(features: 3)
     var classes = false
+    var head = OutputHead.linear
 
     var testDescription: String {
-        "\(cell.rawValue) \(bidirectional ? "bi" : "uni") l\(layers) \(variableLengths ? "var" : "equal") \(topology.rawValue) \(input) \(classes ? "ce" : "mse")"
+        "\(cell.rawValue) \(bidirectional ? "bi" : "uni") l\(layers) \(variableLengths ? "var" : "equal") \(topology.rawValue) \(input) \(classes ? "ce" : "mse") \(head)"
     }
 
     static var all: [GradientCase] {
@@ -38,6 +39,11 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
                                       topology: .manyToMany, input: .embedding(vocabularySize: 5, dimension: 3), classes: true))
             cases.append(GradientCase(cell: cell, bidirectional: false, layers: 1, variableLengths: true,
                                       topology: .manyToOne, input: .oneHot(vocabularySize: 4), classes: true))
+            // Without a head, the loss reads the top layer's output directly.
+            cases.append(GradientCase(cell: cell, bidirectional: true, layers: 2, variableLengths: true,
+                                      topology: .manyToMany, head: .identity))
+            cases.append(GradientCase(cell: cell, bidirectional: false, layers: 1, variableLengths: true,
+                                      topology: .manyToOne, classes: true, head: .identity))
         }
         return cases
     }
@@ -47,7 +53,8 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
 func gradientsMatchFiniteDifferences(_ testCase: GradientCase) throws {
     let configuration = ModelConfiguration(cell: testCase.cell, input: testCase.input, hiddenSize: 3,
                                            layers: testCase.layers, bidirectional: testCase.bidirectional,
-                                           outputSize: 2, topology: testCase.topology)
+                                           outputSize: testCase.head == .identity ? 3 * (testCase.bidirectional ? 2 : 1) : 2,
+                                           topology: testCase.topology, head: testCase.head)
     let model = try Model(configuration, seed: 7)
     model.scaleParameters(by: 1.5)
     var factory = BatchFactory(seed: 11)

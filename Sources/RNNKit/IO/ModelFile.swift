@@ -16,6 +16,7 @@ extension ModelConfiguration {
             "bidirectional": bidirectional ? "true" : "false",
             "output_size": String(outputSize),
             "topology": topology.rawValue,
+            "head": head.rawValue,
         ]
         switch input {
         case .dense: entries["input_kind"] = "dense"
@@ -68,6 +69,11 @@ extension ModelConfiguration {
         case "one_hot": input = .oneHot(vocabularySize: inputSize)
         default: throw .metadata(key: "input_kind", problem: "must be dense, embedding or one_hot, got '\(kind)'", source: source)
         }
+        // Files from before heads were optional have a linear head.
+        let headName = metadata["head"] ?? OutputHead.linear.rawValue
+        guard let head = OutputHead(rawValue: headName) else {
+            throw .metadata(key: "head", problem: "must be linear or identity, got '\(headName)'", source: source)
+        }
         var vocabulary: [Character] = []
         if let text = metadata["vocabulary"] {
             let items = (try? JSONValue(parsing: text))?.arrayValue ?? []
@@ -79,7 +85,7 @@ extension ModelConfiguration {
         }
         self.init(cell: cell, input: input, hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
                   bidirectional: bidirectional, outputSize: try integer("output_size"), topology: topology,
-                  vocabulary: vocabulary)
+                  vocabulary: vocabulary, head: head)
         do {
             try validate()
         } catch {

@@ -46,6 +46,19 @@ public enum Topology: String, Sendable, CaseIterable, Codable {
     }
 }
 
+/// What maps the top recurrent layer's output (`directions × hiddenSize` per
+/// position) to the model's output.
+public enum OutputHead: String, Sendable, CaseIterable, Codable {
+    /// A linear layer, `head.weight [outputSize, directions × hiddenSize]` and
+    /// `head.bias [outputSize]`, as PyTorch's `nn.Linear`.
+    case linear
+    /// None: the model's output is the top layer's output itself, as a bare
+    /// `nn.LSTM`'s is, so `outputSize` must be `directions × hiddenSize`. For
+    /// embedding the recurrent layers in a larger model, and for comparing
+    /// with a bare PyTorch recurrent module on the same work.
+    case identity
+}
+
 /// What the first layer reads.
 public enum InputEncoding: Sendable, Equatable {
     /// Float feature vectors of the given width.
@@ -83,9 +96,10 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var topology: Topology
     /// The characters of a character-level model, index = token; empty otherwise.
     public var vocabulary: [Character]
+    public var head: OutputHead
 
     public init(cell: CellKind, input: InputEncoding, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
-                outputSize: Int, topology: Topology, vocabulary: [Character] = []) {
+                outputSize: Int, topology: Topology, vocabulary: [Character] = [], head: OutputHead = .linear) {
         self.cell = cell
         self.input = input
         self.hiddenSize = hiddenSize
@@ -94,6 +108,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.outputSize = outputSize
         self.topology = topology
         self.vocabulary = vocabulary
+        self.head = head
     }
 
     public var directions: Int { bidirectional ? 2 : 1 }
@@ -112,6 +127,9 @@ public struct ModelConfiguration: Sendable, Equatable {
             try positive(vocabularySize, "vocab_size")
             try positive(dimension, "embedding_dim")
         case .oneHot(let vocabularySize): try positive(vocabularySize, "vocab_size")
+        }
+        if head == .identity, outputSize != hiddenSize * directions {
+            throw .invalidConfiguration("a model without a head outputs its top layer's \(hiddenSize * directions) features (directions x hidden_size), but output_size is \(outputSize)")
         }
         if topology == .oneToMany {
             guard case .dense(let features) = input, features == outputSize else {

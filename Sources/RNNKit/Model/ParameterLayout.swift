@@ -29,8 +29,10 @@ struct ParameterLayout: Sendable {
         }
         if c.topology == .encoderDecoder { addStack("encoder", c, gates: gates) }
         addStack("rnn", c, gates: gates)
-        add("head.weight", [c.outputSize, c.hiddenSize * c.directions])
-        add("head.bias", [c.outputSize])
+        if c.head == .linear {
+            add("head.weight", [c.outputSize, c.hiddenSize * c.directions])
+            add("head.bias", [c.outputSize])
+        }
     }
 
     private mutating func addStack(_ prefix: String, _ c: ModelConfiguration, gates: Int) {

@@ -23,7 +23,8 @@ final class PreparedNetwork: @unchecked Sendable {
 /// buffer. Allocated once per shape; a step only overwrites it.
 ///
 /// Data flows embedding -> (encoder ->) recurrent stack -> head -> loss, and
-/// back the same way.
+/// back the same way. Without a head (`OutputHead.identity`) the stack's
+/// output is copied to `logits` and the loss gradient straight back.
 final class ShardWorkspace {
     let configuration: ModelConfiguration
     let rowCapacity: Int
@@ -64,8 +65,8 @@ final class ShardWorkspace {
     private var hasInitialState = false
     /// The head region its team is splitting, read by every member in `runPart`.
     private var region = Region.idle
-    private let headWeightOffset: Int
-    private let headBiasOffset: Int
+    /// Where the linear head's parameters live; nil without a head.
+    private let headOffsets: (weight: Int, bias: Int)?
     private let embeddingOffset: Int
 
     init(model: Model, rowCapacity: Int, timeCapacity: Int, decoderTimeCapacity: Int, withGradients: Bool) {
@@ -102,8 +103,7 @@ final class ShardWorkspace {
         let stateSize = shape.unitCount * rowCapacity * shape.hiddenSize
         initialHidden = AlignedBuffer(count: stateSize)
         initialCell = c.cell.hasCellState ? AlignedBuffer(count: stateSize) : nil
-        headWeightOffset = model.layout.offset("head.weight")
-        headBiasOffset = model.layout.offset("head.bias")
+        headOffsets = c.head == .linear ? (model.layout.offset("head.weight"), model.layout.offset("head.bias")) : nil
         embeddingOffset = model.layout.entry("embedding.weight")?.offset ?? 0
     }
 
@@ -288,13 +288,18 @@ final class ShardWorkspace {
         features.map { UnsafePointer($0.baseAddress) } ?? UnsafePointer(stack.output)
     }
 
-    /// `logits = X W_headᵀ + b` for output positions `positions`.
+    /// `logits = X W_headᵀ + b` (or `X` without a head) for output positions `positions`.
     private func applyHead(parameters: UnsafePointer<Float>, positions: Range<Int>, scratch: GEMMScratch) {
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
         let logits = self.logits.baseAddress + positions.lowerBound * outputs
-        VectorOps.broadcastRows(parameters + headBiasOffset, into: logits, rows: positions.count, columns: outputs, rowStride: outputs)
-        GEMM.multiply(m: positions.count, n: outputs, k: width, a: headInput + positions.lowerBound * width, lda: width, transposeA: false,
-                      b: parameters + headWeightOffset, ldb: width, transposeB: true,
+        let input = headInput + positions.lowerBound * width
+        guard let head = headOffsets else {
+            logits.update(from: input, count: positions.count * width)
+            return
+        }
+        VectorOps.broadcastRows(parameters + head.bias, into: logits, rows: positions.count, columns: outputs, rowStride: outputs)
+        GEMM.multiply(m: positions.count, n: outputs, k: width, a: input, lda: width, transposeA: false,
+                      b: parameters + head.weight, ldb: width, transposeB: true,
                       c: logits, ldc: outputs, accumulate: true, scratch: scratch)
     }
 
@@ -332,10 +337,12 @@ final class ShardWorkspace {
         let c = configuration
         let width = stack.shape.outputWidth
         let grads = gradients.baseAddress
-        // Head: dW = dYᵀ X, db = Σ dY, dX = dY W.
-        run(.headWeightGradient, over: width, on: team)
-        VectorOps.accumulateColumnSums(logits.baseAddress, rows: positions, columns: c.outputSize,
-                                       rowStride: c.outputSize, into: grads + headBiasOffset)
+        // Head: dW = dYᵀ X, db = Σ dY, dX = dY W (dX = dY without a head).
+        if let head = headOffsets {
+            run(.headWeightGradient, over: width, on: team)
+            VectorOps.accumulateColumnSums(logits.baseAddress, rows: positions, columns: c.outputSize,
+                                           rowStride: c.outputSize, into: grads + head.bias)
+        }
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
         if let featureGradient {
             run(.headInputGradient(parameters, into: featureGradient.baseAddress), over: rows, on: team)
@@ -373,18 +380,25 @@ final class ShardWorkspace {
 
     /// `dW_head += dYᵀ X` for the weight columns `columns` (features of the head's input).
     private func accumulateHeadWeightGradient(columns: Range<Int>, scratch: GEMMScratch) {
+        guard let head = headOffsets else { return }
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
         GEMM.multiply(m: outputs, n: columns.count, k: positions, a: logits.baseAddress, lda: outputs, transposeA: true,
                       b: headInput + columns.lowerBound, ldb: width, transposeB: false,
-                      c: gradients.baseAddress + headWeightOffset + columns.lowerBound, ldc: width, accumulate: true, scratch: scratch)
+                      c: gradients.baseAddress + head.weight + columns.lowerBound, ldc: width, accumulate: true, scratch: scratch)
     }
 
-    /// `destination = dY W_head` for the rows `rows` of `dY` (positions, or many-to-one rows).
+    /// `destination = dY W_head` (or `dY` without a head) for the rows `rows` of
+    /// `dY` (positions, or many-to-one rows).
     private func propagateThroughHead(parameters: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
                                       rows: Range<Int>, scratch: GEMMScratch) {
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        GEMM.multiply(m: rows.count, n: width, k: outputs, a: logits.baseAddress + rows.lowerBound * outputs, lda: outputs, transposeA: false,
-                      b: parameters + headWeightOffset, ldb: width, transposeB: false,
+        let gradient = logits.baseAddress + rows.lowerBound * outputs
+        guard let head = headOffsets else {
+            (destination + rows.lowerBound * width).update(from: gradient, count: rows.count * width)
+            return
+        }
+        GEMM.multiply(m: rows.count, n: width, k: outputs, a: gradient, lda: outputs, transposeA: false,
+                      b: parameters + head.weight, ldb: width, transposeB: false,
                       c: destination + rows.lowerBound * width, ldc: width, accumulate: false, scratch: scratch)
     }
 
