@@ -27,14 +27,7 @@ struct ShapeReport {
     var jsonLine: String {
         var line = JSONLine()
         line.add("bench", "rnnkit")
-        line.add("shape", shape.name)
-        line.add("cell", shape.cellName)
-        line.add("batch", shape.batch)
-        line.add("seq", shape.timeSteps)
-        line.add("input", shape.inputSize)
-        line.add("hidden", shape.hiddenSize)
-        line.add("layers", shape.layers)
-        line.add("threads", threads)
+        line.add(shape, threads: threads)
         line.add("step_ms", stepSeconds * 1e3, decimals: 3)
         line.add("step_ms_min", measurement.fastestStepSeconds * 1e3, decimals: 3)
         line.add("steps", measurement.trainingSteps)
@@ -142,14 +135,7 @@ struct KernelReport {
     var jsonLine: String {
         var line = JSONLine()
         line.add("bench", "rnnkit-kernels")
-        line.add("shape", shape.name)
-        line.add("cell", shape.cellName)
-        line.add("batch", shape.batch)
-        line.add("seq", shape.timeSteps)
-        line.add("input", shape.inputSize)
-        line.add("hidden", shape.hiddenSize)
-        line.add("layers", shape.layers)
-        line.add("threads", threads)
+        line.add(shape, threads: threads)
         line.add("isa", instructionSet.rawValue)
         line.add("kernels", kernels)
         line.add("step_ms", measurement.stepSeconds * 1e3, decimals: 3)
@@ -170,6 +156,20 @@ struct KernelReport {
             shape.name, instructionSet.rawValue, kernels, format(measurement.stepSeconds * 1e3, 2),
             format(sequencesPerSecond, 1), format(gflops, 1), format(speedup, 2) + "x",
         ])
+    }
+}
+
+extension JSONLine {
+    /// The shape's fields and the thread count, as every row reports them.
+    mutating func add(_ shape: BenchShape, threads: Int) {
+        add("shape", shape.name)
+        add("cell", shape.cellName)
+        add("batch", shape.batch)
+        add("seq", shape.timeSteps)
+        add("input", shape.inputSize)
+        add("hidden", shape.hiddenSize)
+        add("layers", shape.layers)
+        add("threads", threads)
     }
 }
 
