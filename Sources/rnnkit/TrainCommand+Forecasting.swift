@@ -40,6 +40,7 @@ extension TrainCommand {
     func trainOnForecasting(_ url: URL) throws {
         try rejectCheckpointing()
         try reject(["seq-len"], reason: "applies to text, not to a forecasting series")
+        try reject(["no-head"], reason: "applies to tensor data sets")
         try reject(["patch"], reason: "applies to .ts classification sets, not to a forecasting series")
         try reject(["val-split"], reason: "does not apply to forecasting: --test-count N holds out the last N values")
         let quiet = arguments.flag("json")

@@ -38,6 +38,7 @@ extension TrainCommand {
     func trainOnTimeSeries(_ url: URL) throws {
         try rejectCheckpointing()
         try reject(["seq-len"], reason: "applies to text, not to a .ts classification set")
+        try reject(["no-head"], reason: "applies to tensor data sets")
         try reject(["window", "horizon", "test-count", "season", "transform"], reason: "applies to forecasting a CSV series, not to a .ts classification set")
         let quiet = arguments.flag("json")
         let file = try TimeSeriesClassificationSet(contentsOf: url)

@@ -18,6 +18,8 @@ struct TrainCommand: Command {
         .value("hidden", "N", "hidden units per layer (default 256 for text, 32 for CSV series, 64 otherwise)"),
         .value("layers", "N", "stacked recurrent layers (default 1)"),
         .flag("bidirectional", "run each layer in both directions"),
+        .flag("no-head", "tensor data sets: no output layer; the targets are the top layer's outputs "
+              + "(as wide as hidden x directions)"),
         .value("seq-len", "N", "characters per training sequence (text; default 100)"),
         .value("val-split", "X", "fraction held out for validation (default 0.1 for text, 0 otherwise)"),
         .value("patch", "N", ".ts classification: read N consecutive steps as one (default: enough for at most 50 steps)"),
@@ -83,7 +85,8 @@ struct TrainCommand: Command {
                                hiddenSize: try arguments.integer("hidden", default: 64)!,
                                layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
                                bidirectional: arguments.flag("bidirectional"),
-                               outputSize: dataset.outputSize, topology: dataset.topology)
+                               outputSize: dataset.outputSize, topology: dataset.topology,
+                               head: arguments.flag("no-head") ? .identity : .linear)
         }
         try dataset.check(fits: model.configuration)
         let plan = try TrainingPlan(arguments, defaults: .init(), trainingCount: dataset.count, seed: try seed)
@@ -98,6 +101,7 @@ struct TrainCommand: Command {
     // MARK: Text
 
     private func trainOnText(_ url: URL) throws {
+        try reject(["no-head"], reason: "applies to tensor data sets; a language model needs its head")
         let corpus = try TextCorpus(contentsOf: url)
         let validationFraction = try arguments.number("val-split", default: 0.1)!
         guard validationFraction < 1 else { throw UsageError("--val-split must be below 1") }
@@ -181,7 +185,8 @@ struct TrainCommand: Command {
             return model
         }
         if let path = arguments.string("init") {
-            try reject(["cell", "hidden", "layers", "bidirectional"], reason: "describes a fresh model; it cannot change the --init model")
+            try reject(["cell", "hidden", "layers", "bidirectional", "no-head"],
+                       reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))
         }
         return try Model(try configuration(), seed: try seed)

@@ -164,3 +164,20 @@ func badInputGivesOneClearLine(arguments: [String], status: Int32, message: Stri
     let overview = try Tool.run(["--help"])
     #expect(overview.standardOutput.contains("Subcommands"))
 }
+
+@Test func trainsABareStackWhenAskedAndExplainsAWidthMismatch() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let data = folder.appendingPathComponent("data.safetensors")
+    try writeRegressionData(to: data)  // one target per step
+    let model = folder.appendingPathComponent("bare.safetensors")
+    let mismatch = try Tool.run(["train", "--data", data.path, "--no-head", "--hidden", "8", "--steps", "2", "--out", model.path])
+    #expect(mismatch.status != 0)
+    #expect(mismatch.standardError.contains("without a head"), "\(mismatch.standardError)")
+    #expect(!FileManager.default.fileExists(atPath: model.path))
+    let bare = try Tool.run(["train", "--data", data.path, "--no-head", "--hidden", "1", "--steps", "2", "--out", model.path])
+    #expect(bare.status == 0, "\(bare.standardError)")
+    let loaded = try Model(contentsOf: model)
+    #expect(loaded.configuration.head == .identity)
+    #expect(!loaded.parameterNames.contains { $0.hasPrefix("head.") })
+}
