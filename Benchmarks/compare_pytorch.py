@@ -56,6 +56,7 @@ def parse_arguments():
     parser.add_argument("--skip-build", action="store_true", help="use the release rnnkit-bench already built")
     parser.add_argument("--anchor", default=DEFAULT_ANCHOR, help="path of pytorch_rnn_bench.py")
     parser.add_argument("--json", action="store_true", help="one JSON object per shape instead of the table")
+    parser.add_argument("--svg", metavar="FILE", help="also draw both sides' seq/s per shape as an SVG bar chart")
     arguments = parser.parse_args()
     if arguments.threads < 1 or arguments.rounds < 1 or arguments.min_time < 0 or arguments.peak_time < 0:
         fail("--threads and --rounds must be positive, --min-time and --peak-time not negative")
@@ -217,6 +218,45 @@ def table_row(row):
     ])
 
 
+def throughput_chart(rows, threads):
+    """Both sides' training seq/s per shape on a log scale, with the ratio above each pair."""
+    import math
+    width, height, left, right, top, bottom = 760, 420, 70, 740, 50, 310
+    values = [v for row in rows for v in (row["rnnkit_seq_per_s"], row["pytorch_seq_per_s"]) if v]
+    low = 10 ** math.floor(math.log10(min(values)))
+    high = 10 ** math.ceil(math.log10(max(values)))
+    def y(value):
+        return bottom - (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low)) * (bottom - top)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'font-family="sans-serif" font-size="12">',
+             '<rect width="100%" height="100%" fill="white"/>',
+             f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15">Training throughput, {threads} threads '
+             f'(sequences/s, log scale)</text>']
+    decade = low
+    while decade <= high:
+        parts.append(f'<line x1="{left}" y1="{y(decade):.1f}" x2="{right}" y2="{y(decade):.1f}" stroke="#e5e5e5"/>')
+        parts.append(f'<text x="{left - 6}" y="{y(decade) + 4:.1f}" text-anchor="end">{decade:g}</text>')
+        decade *= 10
+    slot = (right - left) / len(rows)
+    bar = slot * 0.35
+    for index, row in enumerate(rows):
+        middle = left + slot * (index + 0.5)
+        for offset, value, colour in ((-bar, row["rnnkit_seq_per_s"], "#1f77b4"), (0, row["pytorch_seq_per_s"], "#d62728")):
+            if value:
+                parts.append(f'<rect x="{middle + offset:.1f}" y="{y(value):.1f}" width="{bar:.1f}" '
+                             f'height="{bottom - y(value):.1f}" fill="{colour}"/>')
+        if row["ratio"]:
+            highest = max(v for v in (row["rnnkit_seq_per_s"], row["pytorch_seq_per_s"]) if v)
+            parts.append(f'<text x="{middle:.1f}" y="{y(highest) - 4:.1f}" text-anchor="middle" font-size="11">'
+                         f'{row["ratio"]:.2f}x</text>')
+        parts.append(f'<text transform="translate({middle:.1f} {bottom + 10}) rotate(35)" font-size="11">{row["shape"]}</text>')
+    parts += [f'<rect x="{left}" y="{height - 22}" width="12" height="12" fill="#1f77b4"/>',
+              f'<text x="{left + 16}" y="{height - 12}">RNNKit</text>',
+              f'<rect x="{left + 90}" y="{height - 22}" width="12" height="12" fill="#d62728"/>',
+              f'<text x="{left + 106}" y="{height - 12}">PyTorch</text>', '</svg>']
+    return "\n".join(parts) + "\n"
+
+
 def main():
     arguments = parse_arguments()
     shapes = arguments.shape or DEFAULT_SHAPES
@@ -254,6 +294,7 @@ def main():
         print("-" * len(text_row([title for title, _, _ in COLUMNS])), flush=True)
 
     results = {shape: ([], []) for shape in shapes}
+    rows = []
     failures = 0
     for round_index in range(arguments.rounds):
         for shape in shapes:
@@ -271,7 +312,11 @@ def main():
                 continue
             if round_index == arguments.rounds - 1 and rnnkit_runs:
                 row = summarize(shape, rnnkit_runs, pytorch_runs)
+                rows.append(row)
                 print(json.dumps(row) if arguments.json else table_row(row), flush=True)
+    if arguments.svg and rows:
+        with open(arguments.svg, "w") as chart:
+            chart.write(throughput_chart(rows, arguments.threads))
     return 1 if failures else 0
 
 
