@@ -30,7 +30,9 @@ struct Arguments {
             default: templates.append(argument)
             }
         }
-        guard !module.isEmpty, !output.isEmpty else { throw GeneratorError("usage: KernelGenerator --module NAME --output DIR --sizes N,N,... TEMPLATE...") }
+        guard !module.isEmpty, !output.isEmpty else {
+            throw GeneratorError("usage: KernelGenerator --module NAME --output DIR --sizes N,N,... TEMPLATE...")
+        }
     }
 
     static func value(of option: String, from remaining: inout ArraySlice<String>) throws -> String {

@@ -111,7 +111,8 @@ enum LSTMKernel {
     }
 
     @inline(__always)
-    static func forward(_ step: CellStep, hiddenSize size: Int, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
+    static func forward(_ step: CellStep, hiddenSize size: Int,
+                        previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (cell + row * size + step.units.lowerBound)
@@ -144,15 +145,15 @@ enum LSTMKernel {
     /// previous step's.
     @inline(never)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep,
-                                previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-                                cellGradient: UnsafeMutablePointer<Float>) {
+                         previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
+                         cellGradient: UnsafeMutablePointer<Float>) {
         backward(step, gradient, hiddenSize: step.hiddenSize, previousCell: previousCell, cell: cell, cellGradient: cellGradient)
     }
 
     @inline(__always)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int,
-                                previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-                                cellGradient: UnsafeMutablePointer<Float>) {
+                         previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
+                         cellGradient: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             let gates = step.gates + row * 4 * size
             let dCell = cellGradient + row * size
@@ -196,13 +197,15 @@ enum GRUKernel {
     ///   - candidateRecurrent: written: `W_hn h' + b_hn` per row, `[rows, H]`, kept for backward.
     @inline(never)
     static func forward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
-                               candidateRecurrent: UnsafeMutablePointer<Float>) {
-        forward(step, hiddenSize: step.hiddenSize, recurrent: recurrent, recurrentBias: recurrentBias, candidateRecurrent: candidateRecurrent)
+                        candidateRecurrent: UnsafeMutablePointer<Float>) {
+        forward(step, hiddenSize: step.hiddenSize, recurrent: recurrent, recurrentBias: recurrentBias,
+                candidateRecurrent: candidateRecurrent)
     }
 
     @inline(__always)
-    static func forward(_ step: CellStep, hiddenSize size: Int, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
-                               candidateRecurrent: UnsafeMutablePointer<Float>) {
+    static func forward(_ step: CellStep, hiddenSize size: Int,
+                        recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
+                        candidateRecurrent: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (candidateRecurrent + row * size + step.units.lowerBound).update(repeating: 0, count: step.units.count)
@@ -237,15 +240,16 @@ enum GRUKernel {
     /// `recurrentGradient` (`[rows, 3H]`) for this step's recurrent GEMM.
     @inline(never)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep,
-                                candidateRecurrent: UnsafeMutablePointer<Float>,
-                                recurrentGradient: UnsafeMutablePointer<Float>) {
-        backward(step, gradient, hiddenSize: step.hiddenSize, candidateRecurrent: candidateRecurrent, recurrentGradient: recurrentGradient)
+                         candidateRecurrent: UnsafeMutablePointer<Float>,
+                         recurrentGradient: UnsafeMutablePointer<Float>) {
+        backward(step, gradient, hiddenSize: step.hiddenSize, candidateRecurrent: candidateRecurrent,
+                 recurrentGradient: recurrentGradient)
     }
 
     @inline(__always)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int,
-                                candidateRecurrent: UnsafeMutablePointer<Float>,
-                                recurrentGradient: UnsafeMutablePointer<Float>) {
+                         candidateRecurrent: UnsafeMutablePointer<Float>,
+                         recurrentGradient: UnsafeMutablePointer<Float>) {
         for row in 0..<step.rows {
             let gates = step.gates + row * 3 * size
             let hiddenSide = recurrentGradient + row * 3 * size

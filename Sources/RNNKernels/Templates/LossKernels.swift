@@ -32,7 +32,7 @@ enum LossKernel {
     /// Squared error of one row: returns `Σ (y - t)²` and overwrites the
     /// outputs with `scale * 2 (y - t)`.
     static func squaredError(_ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
-                                    count: Int, scale: Float) -> Double {
+                             count: Int, scale: Float) -> Double {
         var total = Vector()
         let factor = Vector(repeating: 2 * scale)
         forEachChunk(count) { offset, lanes in
