@@ -87,6 +87,9 @@ private struct EnvironmentSelection {
     init(instructionSet requested: String?, kernels: String?) {
         let best = KernelSelection.runnableInstructionSets.first ?? .baseline
         var problems: [String] = []
+        if KernelSelection.runnableInstructionSets.isEmpty {
+            problems.append("this build has no kernels for this processor (RNNKit runs on x86-64 and arm64)")
+        }
         var instructionSet = best
         if let requested, !requested.isEmpty {
             if let named = InstructionSet(rawValue: requested.lowercased()) {
