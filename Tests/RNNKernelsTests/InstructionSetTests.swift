@@ -41,6 +41,26 @@ import Testing
         #endif
     }
 
+    /// Each x86-64 variant is really compiled for its instruction set: the
+    /// AVX-512 kernels use zmm registers, the AVX2 ones fused multiply-adds on
+    /// ymm, and the baseline's neither (what would fault on an SSE2-only CPU).
+    @Test func eachVariantIsCompiledForItsInstructionSet() throws {
+        #if arch(x86_64)
+        let packageRoot = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let build = packageRoot.appending(path: ".build")
+        func disassembly(of module: String) throws -> String {
+            let objects = try objectFiles(of: module, under: build).filter { $0.lastPathComponent.contains("Microkernel") }
+            try #require(!objects.isEmpty, "no GEMM micro-kernel object of \(module) under .build")
+            return try objects.map { try run("/usr/bin/env", ["objdump", "-d", $0.path]) }.joined()
+        }
+        #expect(try disassembly(of: "KernelsAVX512").contains("zmm"))
+        let avx2 = try disassembly(of: "KernelsAVX2")
+        #expect(avx2.contains("vfmadd") && avx2.contains("ymm") && !avx2.contains("zmm"))
+        let baseline = try disassembly(of: "KernelsBaseline")
+        #expect(baseline.contains("mulps") && !baseline.contains("ymm") && !baseline.contains("vfmadd"))
+        #endif
+    }
+
     private func objectFiles(of module: String, under build: URL) throws -> [URL] {
         let walker = FileManager.default.enumerator(at: build, includingPropertiesForKeys: nil)
         var objects: [URL] = []
