@@ -163,19 +163,34 @@ extension GEMM {
         for index in fullPanels..<panels.count {
             (packed + index * panelSize).update(repeating: 0, count: panelSize)
         }
-        var source = a + depth.lowerBound * lda + rows.lowerBound
-        var destination = packed
-        for _ in 0..<depthCount {
-            for index in 0..<fullPanels {
-                copySix(from: source + index * microRows, to: destination + index * panelSize)
+        // In tiles of `tileDepth` k by `tilePanels` full panels: the tile's
+        // rows of `a` (a few lines each) and its panels' slices (contiguous
+        // runs) all stay in L1, where walking one k across every panel
+        // would write to as many places, 6 KiB apart, as there are panels,
+        // and those few cache sets would keep evicting one another.
+        let tileDepth = 16, tilePanels = 8
+        for firstK in stride(from: 0, to: depthCount, by: tileDepth) {
+            let kEnd = min(firstK + tileDepth, depthCount)
+            let sourceRows = a + (depth.lowerBound + firstK) * lda + rows.lowerBound
+            for firstPanel in stride(from: 0, to: fullPanels, by: tilePanels) {
+                for index in firstPanel..<min(firstPanel + tilePanels, fullPanels) {
+                    var source = sourceRows + index * microRows
+                    var destination = packed + index * panelSize + firstK * microRows
+                    for _ in firstK..<kEnd {
+                        copySix(from: source, to: destination)
+                        source += lda
+                        destination += microRows
+                    }
+                }
             }
             for index in fullPanels..<panels.count {
                 let firstRow = panels.firstRow(of: index)
-                let panel = destination + index * panelSize
-                for row in 0..<panels.rows(of: index) { panel[row] = source[firstRow + row] }
+                for kk in firstK..<kEnd {
+                    let panel = packed + index * panelSize + kk * microRows
+                    let source = sourceRows + (kk - firstK) * lda
+                    for row in 0..<panels.rows(of: index) { panel[row] = source[firstRow + row] }
+                }
             }
-            source += lda
-            destination += microRows
         }
     }
 
