@@ -17,12 +17,10 @@ struct KernelGeneratorPlugin: BuildToolPlugin {
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let sizes = try KernelSizes(contentsOf: configuration).hiddenSizes.sorted()
 
-        // Names start with the module's, so that no two variants' files collide.
+        // The name starts with the module's, so that no two variants' files collide.
         let module = target.name
         let output = context.pluginWorkDirectoryURL.appending(path: "GeneratedKernels")
-        let outputs = templates.map { output.appending(path: "\(module)_\($0.deletingPathExtension().lastPathComponent).swift") }
-            + sizes.map { output.appending(path: "\(module)_Specialized\($0).swift") }
-            + [output.appending(path: "\(module)_Specialized.swift")]
+        let outputs = [output.appending(path: "\(module)_Kernels.swift")]
 
         return [.buildCommand(
             displayName: "Generating \(module) kernels for hidden sizes \(sizes.map(String.init).joined(separator: ", "))",

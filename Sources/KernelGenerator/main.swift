@@ -4,8 +4,8 @@
 //
 //   KernelGenerator --module KernelsAVX2 --output DIR --sizes 32,64,128 TEMPLATE...
 //
-// The file names are the ones `GeneratedSources` lists, which the plugin
-// declares as the build command's outputs.
+// It writes one file, `<module>_Kernels.swift`, which the plugin declares as
+// the build command's output.
 
 import Foundation
 
@@ -214,16 +214,15 @@ do {
     let output = URL(fileURLWithPath: arguments.output)
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     let module = arguments.module
-    for template in arguments.templates {
-        let name = URL(fileURLWithPath: template).deletingPathExtension().lastPathComponent
-        try write(copiedTemplate(template), to: output.appendingPathComponent("\(module)_\(name).swift").path)
-    }
+    // One file for the whole module: a debug build does not inline across
+    // files, and the kernels' small always-inlined helpers must be inlined
+    // in every configuration for the kernels to run at speed.
+    var source = try arguments.templates.map(copiedTemplate).joined(separator: "\n")
     for size in arguments.sizes {
-        try write(specializedSource(module: module, hiddenSize: size),
-                  to: output.appendingPathComponent("\(module)_Specialized\(size).swift").path)
+        source += "\n" + specializedSource(module: module, hiddenSize: size)
     }
-    try write(registrySource(module: module, sizes: arguments.sizes),
-              to: output.appendingPathComponent("\(module)_Specialized.swift").path)
+    source += "\n" + registrySource(module: module, sizes: arguments.sizes)
+    try write(source, to: output.appendingPathComponent("\(module)_Kernels.swift").path)
 } catch {
     FileHandle.standardError.write(Data("KernelGenerator: \(error)\n".utf8))
     exit(1)
