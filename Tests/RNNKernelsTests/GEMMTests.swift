@@ -16,7 +16,7 @@ import Testing
     }
 
     func matchesReferenceOnSmallShapes(transposeA: Bool, transposeB: Bool) {
-        var random = SplitMix64(seed: 1)
+        var random = TestRandom(seed: 1)
         let scratch = GEMMScratch()
         let sizes = [1, 3, 7, 17, 100]
         for m in sizes {
@@ -40,7 +40,7 @@ import Testing
     }
 
     func crossesBlockBoundaries(transposeA: Bool, transposeB: Bool) {
-        var random = SplitMix64(seed: 2)
+        var random = TestRandom(seed: 2)
         let scratch = GEMMScratch()
         // Past rowBlock (144), several depthBlocks (256), columnBlocks (2048);
         // a 32-row shard, cut into panels of 6, 6, 5, 5, 5, 5.
@@ -58,7 +58,7 @@ import Testing
     @Test(arguments: KernelSelection.testedVariants)
     func columnSplitsAreBitIdentical(kernels: KernelSelection) {
         KernelSelection.with(kernels) {
-            var random = SplitMix64(seed: 3)
+            var random = TestRandom(seed: 3)
             let scratch = GEMMScratch()
             for (transposeA, transposeB) in Self.transposes {
                 let problem = Problem(m: 11, n: 75, k: 300, transposeA: transposeA, transposeB: transposeB,
@@ -76,7 +76,7 @@ import Testing
     @Test(arguments: KernelSelection.testedVariants)
     func rowsDoNotDependOnTheirNeighbours(kernels: KernelSelection) {
         KernelSelection.with(kernels) {
-            var random = SplitMix64(seed: 4)
+            var random = TestRandom(seed: 4)
             let scratch = GEMMScratch()
             for (transposeA, transposeB) in Self.transposes {
                 let problem = Problem(m: 29, n: 20, k: 70, transposeA: transposeA, transposeB: transposeB,
@@ -100,7 +100,7 @@ import Testing
     @Test(arguments: KernelSelection.testedVariants)
     func repackingReplacesTheWeights(kernels: KernelSelection) {
         KernelSelection.with(kernels) {
-            var random = SplitMix64(seed: 5)
+            var random = TestRandom(seed: 5)
             let scratch = GEMMScratch()
             let first = Problem(m: 4, n: 19, k: 9, transposeA: false, transposeB: true, accumulate: false, random: &random)
             var second = first
@@ -118,7 +118,7 @@ import Testing
     @Test(arguments: KernelSelection.testedVariants)
     func emptyShapesAndZeroDepth(kernels: KernelSelection) {
         KernelSelection.with(kernels) {
-            var random = SplitMix64(seed: 6)
+            var random = TestRandom(seed: 6)
             let scratch = GEMMScratch()
             for accumulate in [false, true] {
                 let problem = Problem(m: 3, n: 5, k: 0, transposeA: false, transposeB: false,
@@ -156,7 +156,7 @@ extension GEMMTests {
     /// where that reference is quick.
     @Test(arguments: KernelSelection.testedVariants)
     func specializedRecurrentMultipliesMatchTheGenericOnes(kernels: KernelSelection) {
-        var random = SplitMix64(seed: 7)
+        var random = TestRandom(seed: 7)
         let scratch = GEMMScratch()
         for hiddenSize in KernelSelection.with(kernels, { KernelSelection.specializedHiddenSizes }) {
             for gates in [1, 3, 4] {
@@ -195,13 +195,13 @@ private struct Matrix {
     let stride: Int
     var storage: [Float]
 
-    init(rows: Int, columns: Int, padding: Int, random: inout SplitMix64) {
+    init(rows: Int, columns: Int, padding: Int, random: inout TestRandom) {
         self.rows = rows
         self.columns = columns
         stride = columns + padding
         storage = [Float](repeating: .nan, count: max(1, rows * stride))
         for i in 0..<rows {
-            for j in 0..<columns { storage[i * stride + j] = random.nextFloat() }
+            for j in 0..<columns { storage[i * stride + j] = random.uniform(-1, 1) }
         }
     }
 
@@ -218,7 +218,7 @@ private struct Problem: CustomStringConvertible {
     let transposeA: Bool, transposeB: Bool, accumulate: Bool
     var a: Matrix, b: Matrix, c: Matrix
 
-    init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, random: inout SplitMix64) {
+    init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, random: inout TestRandom) {
         self.m = m; self.n = n; self.k = k
         self.transposeA = transposeA; self.transposeB = transposeB; self.accumulate = accumulate
         a = transposeA ? Matrix(rows: k, columns: m, padding: 3, random: &random)
@@ -348,22 +348,4 @@ private func expectBits(_ result: Matrix, _ expected: Matrix, _ problem: Problem
         Issue.record("\(problem), \(what): C[\(i), \(j)] = \(result.storage[index]), expected \(expected.storage[index])",
                      sourceLocation: sourceLocation)
     }
-}
-
-/// A small seeded generator, so that a failure reproduces.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    mutating func nextFloat() -> Float { Float.random(in: -1..<1, using: &self) }
 }

@@ -62,15 +62,16 @@ public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
     /// threads keeps the process-wide selection: for tests and benchmarks of
     /// the kernels themselves.
     static func with<Result>(_ selection: KernelSelection, _ body: () throws -> Result) rethrows -> Result {
-        precondition(runnableInstructionSets.contains(selection.instructionSet),
-                     "KernelSelection: \(selection.instructionSet) cannot run here")
-        return try $scoped.withValue(selection, operation: body)
+        try $scoped.withValue(selection.checkedRunnable(), operation: body)
     }
 
     static func with<Result>(_ selection: KernelSelection, _ body: () async throws -> Result) async rethrows -> Result {
-        precondition(runnableInstructionSets.contains(selection.instructionSet),
-                     "KernelSelection: \(selection.instructionSet) cannot run here")
-        return try await $scoped.withValue(selection, operation: body)
+        try await $scoped.withValue(selection.checkedRunnable(), operation: body)
+    }
+
+    private func checkedRunnable() -> KernelSelection {
+        precondition(Self.runnableInstructionSets.contains(instructionSet), "KernelSelection: \(instructionSet) cannot run here")
+        return self
     }
 
     @TaskLocal private static var scoped: KernelSelection?
