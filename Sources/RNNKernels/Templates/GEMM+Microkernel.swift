@@ -143,7 +143,7 @@ extension GEMM {
         }
         var a = a
         var b = b
-        for _ in 0..<depth {
+        @inline(__always) func step() {
             let b0 = loadVector(b)
             let b1 = loadVector(b + Vector.scalarCount)
             accumulateRow(&c00, &c01, a[0], b0, b1)
@@ -155,6 +155,13 @@ extension GEMM {
             a += microRows
             b += microColumns
         }
+        // Two steps per iteration: half the loop overhead, and the loads of
+        // one step issue beside the FMAs of the other.
+        for _ in 0..<depth / 2 {
+            step()
+            step()
+        }
+        if depth % 2 != 0 { step() }
         storeRow(c00, c01, to: c)
         if rows > 1 { storeRow(c10, c11, to: c + ldc) }
         if rows > 2 { storeRow(c20, c21, to: c + 2 * ldc) }
