@@ -348,25 +348,22 @@ final class StackWorkspace {
         let weightHH = gradients + offsets.weightHH
         VectorOps.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count, rowStride: gateWidth,
                                        into: gradients + offsets.biasIH + gateRows.lowerBound)
-        // GRU: the recurrent side of gate n is dn * r, kept in `candidates`;
+        // b_ih and b_hh enter the same sum (in a GRU, every gate but n), so
+        // their gradients are equal; `gradients` started at zero.
+        // A GRU's recurrent side of gate n is dn * r, kept in `candidates`;
         // the other gates' recurrent gradients are their gate gradients.
         let direct = gateRows.clamped(to: 0..<(candidates.isEmpty ? gateWidth : 2 * hidden))
+        VectorOps.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
+                      count: direct.count)
         GEMM.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
                       b: previousStates, ldb: hidden, transposeB: false,
                       c: weightHH + direct.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
-        if candidates.isEmpty {
-            // b_ih and b_hh enter the same sum, so their gradients are equal.
-            VectorOps.add(gradients + offsets.biasIH + gateRows.lowerBound, into: gradients + offsets.biasHH + gateRows.lowerBound,
-                          count: gateRows.count)
-            return
-        }
+        guard !candidates.isEmpty else { return }
         let candidateRows = gateRows.clamped(to: 2 * hidden..<gateWidth)
         let candidates = self.candidates[unit].baseAddress + candidateRows.lowerBound - 2 * hidden
         GEMM.multiply(m: candidateRows.count, n: hidden, k: positions, a: candidates, lda: hidden, transposeA: true,
                       b: previousStates, ldb: hidden, transposeB: false,
                       c: weightHH + candidateRows.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
-        VectorOps.accumulateColumnSums(gates + direct.lowerBound, rows: positions, columns: direct.count, rowStride: gateWidth,
-                                       into: gradients + offsets.biasHH + direct.lowerBound)
         VectorOps.accumulateColumnSums(candidates, rows: positions, columns: candidateRows.count, rowStride: hidden,
                                        into: gradients + offsets.biasHH + candidateRows.lowerBound)
     }

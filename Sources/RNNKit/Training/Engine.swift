@@ -224,7 +224,7 @@ extension ShardWorkspace {
         for row in 0..<rows {
             for step in 0..<stepsPerRow {
                 let position = stepsPerRow == 1 && !configuration.topology.outputsPerStep ? row : step * rows + row
-                (destination + (row * stepsPerRow + step) * outputs).update(from: logits.baseAddress + position * outputs, count: outputs)
+                (destination + (row * stepsPerRow + step) * outputs).update(from: logits + position * outputs, count: outputs)
             }
         }
     }

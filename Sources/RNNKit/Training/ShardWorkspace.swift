@@ -24,7 +24,8 @@ final class PreparedNetwork: @unchecked Sendable {
 ///
 /// Data flows embedding -> (encoder ->) recurrent stack -> head -> loss, and
 /// back the same way. Without a head (`OutputHead.identity`) the stack's
-/// output is copied to `logits` and the loss gradient straight back.
+/// output is the model's output: the loss reads it and writes its gradient
+/// in place (many-to-one: in the last outputs' buffer).
 final class ShardWorkspace {
     let configuration: ModelConfiguration
     let rowCapacity: Int
@@ -47,14 +48,20 @@ final class ShardWorkspace {
     private let decoderInputs: AlignedBuffer?
     /// Many-to-one: the last valid output of each row, `[rows, D]`.
     private let features: AlignedBuffer?
-    /// `[positions, O]` head outputs, overwritten by their gradients.
-    let logits: AlignedBuffer
+    /// `[positions, O]` head outputs, overwritten by their gradients: in
+    /// `ownLogits`, or the stack's output when the outputs are in place.
+    let logits: UnsafeMutablePointer<Float>
+    private let ownLogits: AlignedBuffer
+    /// A per-step model without a head: `logits` is the stack's output.
+    private let outputsInPlace: Bool
     private let targetValues: AlignedBuffer
     private let targetClasses: UnsafeMutablePointer<Int32>
     /// Whether each output position counts in the loss.
     private let counted: UnsafeMutablePointer<Bool>
-    /// `[T, rows, D]` gradient on the top layer's output.
-    private let outputGradient: AlignedBuffer
+    /// `[T, rows, D]` gradient on the top layer's output (`logits` when the
+    /// outputs are in place).
+    private let outputGradient: UnsafeMutablePointer<Float>
+    private let ownOutputGradient: AlignedBuffer
     /// Many-to-one: gradient on `features`.
     private let featureGradient: AlignedBuffer?
     /// Parameter gradients in the model's flat layout.
@@ -92,13 +99,16 @@ final class ShardWorkspace {
         features = c.topology.outputsPerStep ? nil : AlignedBuffer(count: rowCapacity * width)
         featureGradient = c.topology.outputsPerStep || !withGradients ? nil : AlignedBuffer(count: rowCapacity * width)
         let positions = c.topology.outputsPerStep ? max(timeCapacity, decoderTimeCapacity) * rowCapacity : rowCapacity
-        logits = AlignedBuffer(count: positions * c.outputSize)
+        outputsInPlace = c.head == .identity && c.topology.outputsPerStep
+        ownLogits = AlignedBuffer(count: outputsInPlace ? 0 : positions * c.outputSize)
+        logits = outputsInPlace ? stack.output : ownLogits.baseAddress
         targetValues = AlignedBuffer(count: positions * c.outputSize)
         targetClasses = .allocate(capacity: positions)
         targetClasses.initialize(repeating: 0, count: positions)
         counted = .allocate(capacity: positions)
         counted.initialize(repeating: false, count: positions)
-        outputGradient = AlignedBuffer(count: withGradients ? stackSteps * rowCapacity * width : 0)
+        ownOutputGradient = AlignedBuffer(count: withGradients && !outputsInPlace ? stackSteps * rowCapacity * width : 0)
+        outputGradient = outputsInPlace ? logits : ownOutputGradient.baseAddress
         gradients = AlignedBuffer(count: withGradients ? model.layout.totalCount : 0)
         let stateSize = shape.unitCount * rowCapacity * shape.hiddenSize
         initialHidden = AlignedBuffer(count: stateSize)
@@ -280,7 +290,7 @@ final class ShardWorkspace {
                 (features.baseAddress + row * width).update(from: stack.output + (last * rows + row) * width, count: width)
             }
         }
-        run(.headForward(parameters), over: positions, on: team)
+        if !outputsInPlace { run(.headForward(parameters), over: positions, on: team) }
     }
 
     /// What the head reads: the many-to-one features or the stack's output.
@@ -291,7 +301,7 @@ final class ShardWorkspace {
     /// `logits = X W_headᵀ + b` (or `X` without a head) for output positions `positions`.
     private func applyHead(parameters: UnsafePointer<Float>, positions: Range<Int>, scratch: GEMMScratch) {
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        let logits = self.logits.baseAddress + positions.lowerBound * outputs
+        let logits = self.logits + positions.lowerBound * outputs
         let input = headInput + positions.lowerBound * width
         guard let head = headOffsets else {
             logits.update(from: input, count: positions.count * width)
@@ -313,7 +323,7 @@ final class ShardWorkspace {
         let scale = Float(1 / normalizer)
         var total = 0.0
         for position in 0..<positions {
-            let row = logits.baseAddress + position * outputs
+            let row = logits + position * outputs
             guard counted[position] else {
                 row.update(repeating: 0, count: outputs)
                 continue
@@ -340,23 +350,23 @@ final class ShardWorkspace {
         // Head: dW = dYᵀ X, db = Σ dY, dX = dY W (dX = dY without a head).
         if let head = headOffsets {
             run(.headWeightGradient, over: width, on: team)
-            VectorOps.accumulateColumnSums(logits.baseAddress, rows: positions, columns: c.outputSize,
+            VectorOps.accumulateColumnSums(logits, rows: positions, columns: c.outputSize,
                                            rowStride: c.outputSize, into: grads + head.bias)
         }
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
         if let featureGradient {
             run(.headInputGradient(parameters, into: featureGradient.baseAddress), over: rows, on: team)
-            outputGradient.baseAddress.update(repeating: 0, count: stackSteps * rows * width)
+            outputGradient.update(repeating: 0, count: stackSteps * rows * width)
             for row in 0..<rows {
                 let last = Int(lengths[row]) - 1
-                (outputGradient.baseAddress + (last * rows + row) * width)
+                (outputGradient + (last * rows + row) * width)
                     .update(from: featureGradient.baseAddress + row * width, count: width)
             }
-        } else {
-            run(.headInputGradient(parameters, into: outputGradient.baseAddress), over: positions, on: team)
+        } else if !outputsInPlace {
+            run(.headInputGradient(parameters, into: outputGradient), over: positions, on: team)
         }
         if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
-            stack.backward(outputGradient: outputGradient.baseAddress, finalHiddenGradient: nil, finalCellGradient: nil,
+            stack.backward(outputGradient: outputGradient, finalHiddenGradient: nil, finalCellGradient: nil,
                            input: .dense(decoderInputs.baseAddress), wantsInputGradient: false,
                            parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
             // The decoder's initial state is the encoder's final state.
@@ -366,7 +376,7 @@ final class ShardWorkspace {
                              parameters: parameters, gradients: grads, prepared: encoderPrepared, team: team)
             return
         }
-        let inputGradient = stack.backward(outputGradient: outputGradient.baseAddress, finalHiddenGradient: nil,
+        let inputGradient = stack.backward(outputGradient: outputGradient, finalHiddenGradient: nil,
                                            finalCellGradient: nil, input: stackInput,
                                            wantsInputGradient: embedded != nil,
                                            parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
@@ -382,7 +392,7 @@ final class ShardWorkspace {
     private func accumulateHeadWeightGradient(columns: Range<Int>, scratch: GEMMScratch) {
         guard let head = headOffsets else { return }
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        GEMM.multiply(m: outputs, n: columns.count, k: positions, a: logits.baseAddress, lda: outputs, transposeA: true,
+        GEMM.multiply(m: outputs, n: columns.count, k: positions, a: logits, lda: outputs, transposeA: true,
                       b: headInput + columns.lowerBound, ldb: width, transposeB: false,
                       c: gradients.baseAddress + head.weight + columns.lowerBound, ldc: width, accumulate: true, scratch: scratch)
     }
@@ -392,7 +402,7 @@ final class ShardWorkspace {
     private func propagateThroughHead(parameters: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
                                       rows: Range<Int>, scratch: GEMMScratch) {
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        let gradient = logits.baseAddress + rows.lowerBound * outputs
+        let gradient = logits + rows.lowerBound * outputs
         guard let head = headOffsets else {
             (destination + rows.lowerBound * width).update(from: gradient, count: rows.count * width)
             return
