@@ -6,11 +6,11 @@ import Testing
 // with the identity matrix and zero bias would compute, with no head tensors.
 
 @Suite struct OutputHeadTests {
-    private func pair(_ cell: CellKind, bidirectional: Bool) throws -> (bare: Model, identityLinear: Model) {
+    private func pair(_ cell: CellKind, bidirectional: Bool, topology: Topology = .manyToMany) throws -> (bare: Model, identityLinear: Model) {
         let width = 5 * (bidirectional ? 2 : 1)
         func configuration(_ head: OutputHead) -> ModelConfiguration {
             ModelConfiguration(cell: cell, input: .dense(features: 3), hiddenSize: 5, layers: 2,
-                               bidirectional: bidirectional, outputSize: width, topology: .manyToMany, head: head)
+                               bidirectional: bidirectional, outputSize: width, topology: topology, head: head)
         }
         let bare = try Model(configuration(.identity), seed: 4)
         let linear = try Model(configuration(.linear), seed: 4)
@@ -20,9 +20,11 @@ import Testing
         return (bare, linear)
     }
 
-    @Test(arguments: CellKind.allCases, [false, true])
-    func noHeadIsTheIdentityHead(cell: CellKind, bidirectional: Bool) throws {
-        let (bare, linear) = try pair(cell, bidirectional: bidirectional)
+    // Per step, a bare model's loss works in place on the stack's output;
+    // many-to-one, on the gathered last outputs.
+    @Test(arguments: CellKind.allCases, [(false, Topology.manyToMany), (true, .manyToMany), (true, .manyToOne)])
+    func noHeadIsTheIdentityHead(cell: CellKind, shape: (bidirectional: Bool, topology: Topology)) throws {
+        let (bare, linear) = try pair(cell, bidirectional: shape.bidirectional, topology: shape.topology)
         #expect(!bare.parameterNames.contains { $0.hasPrefix("head.") })
         var factory = BatchFactory(seed: 2)
         let batch = factory.batch(for: bare.configuration, count: 6, timeSteps: 4, variableLengths: true)
