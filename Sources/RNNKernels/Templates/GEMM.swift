@@ -24,9 +24,7 @@ enum GEMM {
             if !accumulate { zeroRows(m, columns: 0..<n, of: c, ldc: ldc) }
             return
         }
-        let packedA = scratch.packedA.baseAddress
         let packedB = scratch.packedB.baseAddress
-        let tile = scratch.tile.baseAddress
 
         for firstColumn in stride(from: 0, to: n, by: columnBlock) {
             let blockColumns = min(columnBlock, n - firstColumn)
@@ -34,17 +32,10 @@ enum GEMM {
                 let depth = firstDepth..<min(firstDepth + depthBlock, k)
                 packB(b, ldb: ldb, transposed: transposeB,
                       depth: depth, columns: firstColumn..<firstColumn + blockColumns, into: packedB)
-                for firstRow in stride(from: 0, to: m, by: rowBlock) {
-                    let blockRows = min(rowBlock, m - firstRow)
-                    packA(a, lda: lda, transposed: transposeA,
-                          rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
-                    macroKernel(
-                        rows: blockRows, depth: depth.count,
-                        packedA: packedA, packedB: packedB, panelStride: depth.count * microColumns,
-                        columns: 0..<blockColumns,
-                        c: c + firstRow * ldc + firstColumn, ldc: ldc,
-                        loadsC: accumulate || firstDepth > 0, tile: tile)
-                }
+                multiplyRowBlocks(m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
+                                  packedB: packedB, panelStride: depth.count * microColumns, columns: 0..<blockColumns,
+                                  c: c + firstColumn, ldc: ldc, loadsC: accumulate || firstDepth > 0,
+                                  scratch: scratch, inlinesTiles: false)
             }
         }
     }
@@ -85,23 +76,34 @@ enum GEMM {
             if !accumulate { zeroRows(m, columns: columns, of: c, ldc: ldc) }
             return
         }
-        let packedA = scratch.packedA.baseAddress
-        let tile = scratch.tile.baseAddress
-
         for firstDepth in stride(from: 0, to: k, by: depthBlock) {
             let depth = firstDepth..<min(firstDepth + depthBlock, k)
-            for firstRow in stride(from: 0, to: m, by: rowBlock) {
-                let blockRows = min(rowBlock, m - firstRow)
-                packA(a, lda: lda, transposed: transposeA,
-                      rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
-                macroKernel(
-                    rows: blockRows, depth: depth.count,
-                    packedA: packedA, packedB: panels + firstDepth * microColumns,
-                    panelStride: k * microColumns,
-                    columns: columns,
-                    c: c + firstRow * ldc, ldc: ldc,
-                    loadsC: accumulate || firstDepth > 0, tile: tile, inlinesTiles: inlinesTiles)
-            }
+            multiplyRowBlocks(m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
+                              packedB: panels + firstDepth * microColumns, panelStride: k * microColumns, columns: columns,
+                              c: c, ldc: ldc, loadsC: accumulate || firstDepth > 0,
+                              scratch: scratch, inlinesTiles: inlinesTiles)
+        }
+    }
+
+    /// C[m, columns] = (loadsC ? C : 0) + op(A)[:, depth] · packed B, one
+    /// `rowBlock` of op(A) packed at a time: the loop both entry points share.
+    @inline(__always)
+    static func multiplyRowBlocks(
+        m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool, depth: Range<Int>,
+        packedB: UnsafePointer<Float>, panelStride: Int, columns: Range<Int>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool,
+        scratch: GEMMScratch, inlinesTiles: Bool
+    ) {
+        let packedA = scratch.packedA.baseAddress
+        for firstRow in stride(from: 0, to: m, by: rowBlock) {
+            let blockRows = min(rowBlock, m - firstRow)
+            packA(a, lda: lda, transposed: transposeA,
+                  rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
+            macroKernel(
+                rows: blockRows, depth: depth.count,
+                packedA: packedA, packedB: packedB, panelStride: panelStride, columns: columns,
+                c: c + firstRow * ldc, ldc: ldc, loadsC: loadsC,
+                tile: scratch.tile.baseAddress, inlinesTiles: inlinesTiles)
         }
     }
 }
