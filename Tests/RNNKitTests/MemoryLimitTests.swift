@@ -1,4 +1,5 @@
 import Testing
+import RNNKernels
 @testable import RNNKit
 
 /// A shape that cannot fit is refused from an estimate, before allocating.
@@ -25,4 +26,41 @@ import Testing
 /// This machine runs the kernels, so the processor check must let it through.
 @Test func processorCheckPassesWhereTheKernelsRun() throws {
     try Model.checkProcessor()
+}
+
+/// The estimate that gates allocation is what a workspace allocates, for
+/// every kind of buffer a model can need: embeddings, an encoder, a
+/// many-to-one head, outputs computed in place, inference without gradients.
+@Test(arguments: [
+    ModelConfiguration(cell: .lstm, input: .dense(features: 5), hiddenSize: 6, outputSize: 6, topology: .manyToMany,
+                       head: .identity),
+    ModelConfiguration(cell: .gru, input: .embedding(vocabularySize: 11, dimension: 3), hiddenSize: 4, layers: 2,
+                       bidirectional: true, outputSize: 11, topology: .manyToOne),
+    ModelConfiguration(cell: .rnnTanh, input: .oneHot(vocabularySize: 7), hiddenSize: 5, outputSize: 7, topology: .manyToMany),
+    ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 4, layers: 2, outputSize: 2,
+                       topology: .encoderDecoder),
+    ModelConfiguration(cell: .gru, input: .dense(features: 3), hiddenSize: 4, outputSize: 3, topology: .oneToMany),
+])
+func workspaceSizeEstimateCountsEveryBuffer(configuration: ModelConfiguration) throws {
+    let model = try Model(configuration, seed: 0)
+    for withGradients in [true, false] {
+        let workspace = ShardWorkspace(model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
+                                       withGradients: withGradients)
+        let estimate = ShardWorkspace.alignedFloatCount(model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
+                                                        withGradients: withGradients)
+        #expect(estimate == alignedFloats(in: workspace), "\(configuration.topology), gradients: \(withGradients)")
+    }
+}
+
+/// Sums the `AlignedBuffer`s reachable from `value`'s stored properties,
+/// through optionals, arrays, tuples and the stack workspaces it owns.
+private func alignedFloats(in value: Any) -> Int {
+    if let buffer = value as? AlignedBuffer { return buffer.count }
+    let mirror = Mirror(reflecting: value)
+    switch mirror.displayStyle {
+    case .class where value is ShardWorkspace || value is StackWorkspace, .optional, .collection, .tuple:
+        return mirror.children.reduce(0) { $0 + alignedFloats(in: $1.value) }
+    default:
+        return 0
+    }
 }

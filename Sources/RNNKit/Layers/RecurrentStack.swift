@@ -80,15 +80,21 @@ final class StackWorkspace {
         initialCellGradient = shape.cell.hasCellState ? AlignedBuffer(count: units * gradientStep) : nil
     }
 
-    /// Floats this workspace holds, for memory estimates.
-    static func floatCount(shape: StackShape, rows: Int, timeSteps: Int) -> Int {
+    /// Floats the buffers of a workspace of this shape hold: what `init`
+    /// allocates, for checking a shape against memory before allocating it.
+    static func floatCount(shape: StackShape, rowCapacity rows: Int, timeCapacity steps: Int, forTraining: Bool) -> Int {
         let hidden = shape.hiddenSize, units = shape.unitCount, perStep = rows * hidden
-        var total = shape.layers * timeSteps * rows * shape.outputWidth
-        total += units * (timeSteps * rows * shape.gateWidth + (timeSteps + 1) * perStep)
-        if shape.cell.hasCellState { total += units * (timeSteps + 1) * perStep + perStep + units * perStep }
-        if shape.cell == .gru { total += units * timeSteps * perStep + rows * shape.gateWidth }
-        total += 2 * perStep + 2 * timeSteps * rows * max(shape.inputSize, shape.outputWidth)
-        return total + units * perStep * (shape.cell.hasCellState ? 4 : 2)
+        let stateCopies = shape.cell.hasCellState ? 2 : 1
+        var total = shape.layers * steps * rows * shape.outputWidth
+        total += units * steps * rows * shape.gateWidth
+        total += stateCopies * units * ((steps + 1) * perStep + perStep)
+        if shape.cell == .gru { total += units * steps * perStep }
+        if shape.cell.separatesRecurrentProjection { total += rows * shape.gateWidth }
+        if forTraining {
+            total += (1 + stateCopies) * perStep + stateCopies * units * perStep
+            total += 2 * steps * rows * max(shape.inputSize, shape.outputWidth)
+        }
+        return total
     }
 
     /// The last layer's output, `[T, rows, directions * hidden]`.

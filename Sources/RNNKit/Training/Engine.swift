@@ -57,15 +57,9 @@ final class Engine {
     /// Refuses a shape whose buffers would not fit in physical memory, before
     /// allocating anything.
     private func checkMemory(shards: Int, rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
-        let c = model.configuration
-        let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
-        let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
-        var floats = StackWorkspace.floatCount(shape: shape, rows: rows, timeSteps: stackSteps)
-        if c.topology == .encoderDecoder { floats += StackWorkspace.floatCount(shape: shape, rows: rows, timeSteps: timeSteps) }
-        let positions = max(timeSteps, decoderTimeSteps) * rows
-        floats += positions * (2 * c.outputSize + c.input.rnnInputSize * 2 + 2 * shape.outputWidth)
-        if withGradients { floats += model.layout.totalCount }
-        let bytes = Double(floats) * Double(shards) * 4
+        let bytes = Double(shards) * Double(ShardWorkspace.byteCount(
+            model: model, rowCapacity: rows, timeCapacity: timeSteps, decoderTimeCapacity: decoderTimeSteps,
+            withGradients: withGradients))
         let available = Double(ProcessInfo.processInfo.physicalMemory)
         guard bytes < 0.9 * available else {
             throw .tooLarge(String(format: "this batch shape needs about %.1f GiB of buffers, more than the %.1f GiB of memory here; use a smaller batch or sequence length",

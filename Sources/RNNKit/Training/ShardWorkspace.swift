@@ -117,6 +117,42 @@ final class ShardWorkspace {
         embeddingOffset = model.layout.entry("embedding.weight")?.offset ?? 0
     }
 
+    /// Bytes a workspace of this shape allocates, to check a shape against
+    /// memory before allocating it: its aligned buffers (`alignedFloatCount`)
+    /// and its per-position token, class and mask arrays.
+    static func byteCount(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
+                          withGradients: Bool) -> Int {
+        let positions = model.configuration.topology.outputsPerStep ? max(steps, decoderSteps) * rows : rows
+        let indexBytes = (steps * rows + rows + positions) * MemoryLayout<Int32>.stride + positions * MemoryLayout<Bool>.stride
+        return alignedFloatCount(model: model, rowCapacity: rows, timeCapacity: steps, decoderTimeCapacity: decoderSteps,
+                                 withGradients: withGradients) * MemoryLayout<Float>.stride + indexBytes
+    }
+
+    /// Floats in the aligned buffers of a workspace of this shape, its stacks' included.
+    static func alignedFloatCount(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
+                                  withGradients: Bool) -> Int {
+        let c = model.configuration
+        let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
+        let encoderDecoder = c.topology == .encoderDecoder
+        let stackSteps = encoderDecoder ? decoderSteps : steps
+        var total = StackWorkspace.floatCount(shape: shape, rowCapacity: rows, timeCapacity: stackSteps, forTraining: withGradients)
+        if encoderDecoder {
+            let encoderShape = StackShape(prefix: "encoder", configuration: c, layout: model.layout)
+            total += StackWorkspace.floatCount(shape: encoderShape, rowCapacity: rows, timeCapacity: steps, forTraining: withGradients)
+            total += decoderSteps * rows * c.input.rnnInputSize
+        }
+        let inputWidth = c.input.rnnInputSize, width = shape.outputWidth
+        if !c.input.readsTokens { total += steps * rows * inputWidth }
+        if case .embedding = c.input { total += steps * rows * inputWidth }
+        if !c.topology.outputsPerStep { total += (withGradients ? 2 : 1) * rows * width }
+        let positions = c.topology.outputsPerStep ? max(steps, decoderSteps) * rows : rows
+        let inPlace = c.head == .identity && c.topology.outputsPerStep
+        total += (inPlace ? 1 : 2) * positions * c.outputSize
+        if withGradients && !inPlace { total += stackSteps * rows * width }
+        if withGradients { total += model.layout.totalCount }
+        return total + (c.cell.hasCellState ? 2 : 1) * shape.unitCount * rows * shape.hiddenSize
+    }
+
     deinit {
         tokens.deallocate()
         lengths.deallocate()
