@@ -118,9 +118,9 @@ extension TrainCommand {
                           : "\(training.count) training windows over rows 1...\(trainRows.upperBound) (\(series.timestamps[0]) to \(series.timestamps[trainRows.upperBound - 1])); "
                           + "the last \(testCount) (\(series.timestamps[testRows.lowerBound]) to \(series.timestamps[testRows.upperBound - 1])) held out for the test forecast")
         }
-        let (result, _) = try plan.run(model: model, threads: threads, progress: ProgressLine(quiet: quiet), training: training,
-                                       averagingShare: arguments.flag("no-averaging") ? 0 : ForecastingDefaults.averagingShare,
-                                       maximumBadSteps: try maximumBadSteps, score: score)
+        let result = try plan.run(model: model, threads: threads, progress: ProgressLine(quiet: quiet), data: { _ in training },
+                                 score: score, averagingShare: arguments.flag("no-averaging") ? 0 : ForecastingDefaults.averagingShare,
+                                 maximumBadSteps: try maximumBadSteps, checkpointing: nil)
 
         var extra: [(String, JSONValue)] = [("window", .integer(window)), ("horizon", .integer(horizon)),
                                             ("transform", .string(transform.rawValue)), ("test_count", .integer(testCount))]

@@ -125,9 +125,9 @@ extension TrainCommand {
             standardError(plan)
         }
         let progress = ProgressLine(quiet: quiet)
-        let (result, _) = try plan.run(model: model, threads: threads, progress: progress, training: training,
-                                       averagingShare: arguments.flag("no-averaging") ? 0 : TimeSeriesDefaults.averagingShare,
-                                       maximumBadSteps: try maximumBadSteps, score: score)
+        let result = try plan.run(model: model, threads: threads, progress: progress, data: { _ in training },
+                                 score: score, averagingShare: arguments.flag("no-averaging") ? 0 : TimeSeriesDefaults.averagingShare,
+                                 maximumBadSteps: try maximumBadSteps, checkpointing: nil)
 
         var extra: [(String, JSONValue)] = [("classes", .array(classNames.map { .string($0) }))]
         var closing: [String] = []

@@ -92,8 +92,8 @@ struct TrainCommand: Command {
         let plan = try TrainingPlan(arguments, defaults: .init(), trainingCount: dataset.count, seed: try seed)
         let batch = dataset.batch
         let result = try plan.run(model: model, threads: try arguments.integer("threads"),
-                                  progress: ProgressLine(quiet: arguments.flag("json")), unit: ("seq", 1),
-                                  data: { _ in batch }, validate: nil,
+                                  progress: ProgressLine(quiet: arguments.flag("json")),
+                                  data: { _ in batch }, score: nil, maximumBadSteps: try maximumBadSteps,
                                   checkpointing: try TrainingPlan.checkpointing(arguments, out: outURL))
         try finish(model: model, result: result, extra: [])
     }
@@ -133,7 +133,7 @@ struct TrainCommand: Command {
             let count = (training.count - 1 - offset) / length
             return try corpus.windows(starts: (0..<count).map { training.lowerBound + offset + $0 * length }, length: length)
         }
-        var validate: (() throws -> Double)?
+        var validate: (() throws -> TrainingPlan.Score)?
         var validationSet: SequenceBatch?
         if validation.count > length + 1 {
             let count = (validation.count - 1) / length
@@ -142,15 +142,18 @@ struct TrainCommand: Command {
             // Along the way a fixed slice keeps validation cheap; the end scores it all.
             let slice = Array(0..<min(count, 256))
             let scorer = Trainer(model: model, optimizer: plan.optimizer, threads: try arguments.integer("threads"))
-            validate = { try scorer.loss(full, rows: slice) }
+            validate = {
+                let loss = try scorer.loss(full, rows: slice)
+                return .init(loss: loss, summary: String(format: "val %.4f", loss))
+            }
         }
         let progress = ProgressLine(quiet: arguments.flag("json"))
         if !arguments.flag("json") {
             standardError("training a \(model.configuration.cell.rawValue) of \(model.configuration.hiddenSize) units on \(url.lastPathComponent): \(training.count) training and \(validation.count) validation characters, vocabulary \(corpus.vocabulary.count)")
         }
         var result = try plan.run(model: model, threads: try arguments.integer("threads"), progress: progress,
-                                  unit: ("chars", length), data: epochData, validate: validate,
-                                  checkpointing: try TrainingPlan.checkpointing(arguments, out: outURL))
+                                  unit: ("chars", length), data: epochData, score: validate,
+                                  maximumBadSteps: try maximumBadSteps, checkpointing: try TrainingPlan.checkpointing(arguments, out: outURL))
         var extra: [(String, JSONValue)] = [("chars_per_s", .number(result.sequencesPerSecond * Double(length)))]
         if let validationSet {
             let loss = try Trainer(model: model, optimizer: plan.optimizer, threads: try arguments.integer("threads")).loss(validationSet)
