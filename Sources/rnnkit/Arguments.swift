@@ -3,9 +3,11 @@ struct OptionSpec {
     let name: String
     let valueName: String?
     let help: String
+    /// The integers an integer option accepts, where narrower than `Arguments.integerRange`.
+    var integers: ClosedRange<Int>?
 
-    static func value(_ name: String, _ valueName: String, _ help: String) -> OptionSpec {
-        OptionSpec(name: name, valueName: valueName, help: help)
+    static func value(_ name: String, _ valueName: String, _ help: String, integers: ClosedRange<Int>? = nil) -> OptionSpec {
+        OptionSpec(name: name, valueName: valueName, help: help, integers: integers)
     }
 
     static func flag(_ name: String, _ help: String) -> OptionSpec {
@@ -57,18 +59,27 @@ struct Arguments {
     func flag(_ name: String) -> Bool { flags.contains(name) }
     func string(_ name: String) -> String? { values[name] }
 
-    func integer(_ name: String, default fallback: Int? = nil, range: ClosedRange<Int> = 1...Int.max) throws(UsageError) -> Int? {
+    /// Every count an option gives (steps, sizes, lengths) is at most 2^31,
+    /// so that the products of two of them cannot overflow.
+    static let integerRange = 1...(1 << 31)
+
+    /// The option's integer value: in `range` if given, else in its spec's
+    /// range, else in `integerRange`.
+    func integer(_ name: String, default fallback: Int? = nil, range: ClosedRange<Int>? = nil) throws(UsageError) -> Int? {
         guard let text = values[name] else { return fallback }
+        let range = range ?? specs.first { $0.name == name }?.integers ?? Self.integerRange
         guard let value = Int(text), range.contains(value) else {
-            throw UsageError("--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound)), got '\(text)'")
+            throw UsageError("--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return value
     }
 
+    /// The option's value as a number, finite as a `Float` too: the
+    /// optimiser and sampler compute in single precision.
     func number(_ name: String, default fallback: Double? = nil, minimum: Double = 0) throws(UsageError) -> Double? {
         guard let text = values[name] else { return fallback }
-        guard let value = Double(text), value.isFinite, value >= minimum else {
-            throw UsageError("--\(name) expects a number >= \(minimum), got '\(text)'")
+        guard let value = Double(text), Float(value).isFinite, value >= minimum else {
+            throw UsageError("--\(name) expects a number >= \(minimum) (and at most \(Float.greatestFiniteMagnitude)), got '\(text)'")
         }
         return value
     }

@@ -38,11 +38,11 @@ struct EvalCommand: Command {
     func run() throws {
         let modelURL = try requiredPath(arguments, "model")
         let dataURL = try requiredPath(arguments, "data")
-        let (model, metadata) = try readModel(modelURL)
         let kind = dataURL.pathExtension.lowercased()
         if kind != "ts" && kind != "safetensors", arguments.has("plot") || arguments.flag("no-plot") {
             throw UsageError("--\(arguments.has("plot") ? "plot" : "no-plot") applies to classifiers, scored on .ts or safetensors data")
         }
+        let (model, metadata) = try readModel(modelURL)
         if kind != "csv", arguments.has("test-count") { throw UsageError("--test-count applies to a CSV series") }
         if model.configuration.vocabulary.isEmpty || ["ts", "csv", "safetensors"].contains(kind), arguments.has("seq-len") || arguments.flag("all") {
             throw UsageError("--\(arguments.has("seq-len") ? "seq-len" : "all") applies to a character model scored on text")
@@ -75,6 +75,7 @@ struct EvalCommand: Command {
         if !arguments.flag("no-plot") {
             let url = arguments.string("plot").map { URL(fileURLWithPath: $0) }
                 ?? modelURL.deletingPathExtension().appendingPathExtension("confusion.svg")
+            try checkOutputs([url], inputs: [modelURL, arguments.string("data").map { URL(fileURLWithPath: $0) }])
             var heatmap = scores.heatmap
             heatmap.title = String(format: "%@: accuracy %.4f", modelURL.lastPathComponent, scores.accuracy)
             try writeAtomically(heatmap.svg(), to: url)

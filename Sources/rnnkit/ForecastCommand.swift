@@ -10,7 +10,8 @@ struct ForecastCommand: Command {
     static let options: [OptionSpec] = [
         .value("model", "FILE", "a model written by `rnnkit train --data SERIES.csv`"),
         .value("data", "FILE", "the series: a CSV file with the columns the model was trained on"),
-        .value("steps", "N", "values to forecast past the end of the series (default: the model's --test-count, or its season)"),
+        .value("steps", "N", "values to forecast past the end of the series, at most a million (default: the model's --test-count, or its season)",
+               integers: 1...1_000_000),
         .value("test-count", "N", "instead, forecast the last N values from the ones before and score the forecast"),
         .value("season", "N", "season length of the seasonal-naive baseline (default: the model's, 12)"),
         .value("out", "FILE", "CSV file to write (default MODEL.forecast.csv); the chart goes beside it as .svg"),
@@ -34,6 +35,11 @@ struct ForecastCommand: Command {
         if arguments.has("steps") && arguments.has("test-count") {
             throw UsageError("use --steps to forecast past the end or --test-count to forecast held-out values, not both")
         }
+        let out = arguments.string("out").map { URL(fileURLWithPath: $0) }
+            ?? modelURL.deletingPathExtension().appendingPathExtension("forecast.csv")
+        let plot = arguments.flag("no-plot") ? nil : out.deletingPathExtension().appendingPathExtension("svg")
+        try checkOutputs([out, plot], inputs: [modelURL, dataURL])
+        let testCount = try arguments.integer("test-count"), requestedSteps = try arguments.integer("steps")
         let (model, metadata) = try readModel(modelURL)
         var forecaster = try Forecaster(model: model, metadata: metadata)
         forecaster.season = try arguments.integer("season", default: forecaster.season)!
@@ -42,8 +48,7 @@ struct ForecastCommand: Command {
         let threads = try arguments.integer("threads")
         let c = series.columnCount
 
-        let testCount = try arguments.integer("test-count")
-        let steps = try testCount ?? arguments.integer("steps", default: forecaster.defaultSteps)!
+        let steps = testCount ?? requestedSteps ?? forecaster.defaultSteps
         let historyRows = series.length - (testCount ?? 0)
         guard historyRows >= forecaster.historyNeeded else {
             throw UsageError("\(dataURL.lastPathComponent) has \(series.length) rows\(testCount.map { "; holding out \($0) leaves \(historyRows)" } ?? ""), but the model reads \(forecaster.historyNeeded) to forecast")
@@ -53,9 +58,6 @@ struct ForecastCommand: Command {
         let naive = historyRows >= forecaster.season
             ? Forecaster.seasonalNaive(after: history, columns: c, steps: steps, season: forecaster.season) : nil
 
-        let out = arguments.string("out").map { URL(fileURLWithPath: $0) }
-            ?? modelURL.deletingPathExtension().appendingPathExtension("forecast.csv")
-        let plot = arguments.flag("no-plot") ? nil : out.deletingPathExtension().appendingPathExtension("svg")
         try forecaster.writeForecast(of: series, after: historyRows, predicted: predicted, naive: naive, csv: out, svg: plot)
 
         let stamps = forecaster.timestamps(of: series, after: historyRows, count: steps)

@@ -17,7 +17,8 @@ struct InspectCommand: Command {
     func run() throws {
         let url = try requiredPath(arguments, "model")
         let file = try SafetensorsFile(contentsOf: url)
-        let model = try Model(file: file)
+        // A checkpoint holds a model too, beside the optimiser's state.
+        let model = file.metadata["format"] == "rnnkit-checkpoint" ? try Checkpoint(contentsOf: url).model() : try Model(file: file)
         if arguments.flag("json") {
             var shapes = JSONObject()
             for name in model.parameterNames { shapes[name] = .array(model.shape(of: name)!.map { .integer($0) }) }

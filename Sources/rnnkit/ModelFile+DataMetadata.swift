@@ -84,10 +84,14 @@ struct DataMetadata {
         entries[key] = JSONValue.array(values.map { .string($0) }).serialized()
     }
 
+    /// A size or count the file records (a patch, a window, a season): at
+    /// most 2^24, the largest size a model has, so that no edited file can
+    /// make later arithmetic overflow or a loop run for ever.
     func integer(_ key: String, minimum: Int = 1) throws -> Int? {
         guard let text = entries[key] else { return nil }
-        guard let value = Int(text), value >= minimum else {
-            throw ModelError.metadata(key: key, problem: "must be an integer of at least \(minimum), got '\(text)'", source: source)
+        let maximum = 1 << 24
+        guard let value = Int(text), value >= minimum, value <= maximum else {
+            throw ModelError.metadata(key: key, problem: "must be an integer in \(minimum)...\(maximum), got '\(text)'", source: source)
         }
         return value
     }

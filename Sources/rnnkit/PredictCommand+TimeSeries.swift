@@ -9,6 +9,7 @@ extension PredictCommand {
     func predictTimeSeries(_ dataURL: URL) throws {
         let modelURL = try requiredPath(arguments, "model")
         let out = try requiredPath(arguments, "out")
+        try checkOutputs([out], inputs: [modelURL, dataURL])
         let (model, metadata) = try readModel(modelURL)
         let set = try TimeSeriesClassificationSet.read(dataURL, for: model, metadata: metadata)
         var batch = try set.modelBatch(for: model, metadata: metadata)

@@ -8,7 +8,8 @@ struct PredictCommand: Command {
     static let usage = "--model FILE --data FILE --out FILE"
     static let options: [OptionSpec] = [
         .value("model", "FILE", "model file (safetensors)"),
-        .value("data", "FILE", "safetensors tensor data set (targets are optional), or a .ts classification set"),
+        .value("data", "FILE", "safetensors tensor data set (`inputs` and `targets` as `train` reads it; the targets are not used), "
+               + "or a .ts classification set (labels not used)"),
         .value("out", "FILE", "safetensors file to write, with tensor `outputs` ([N, T, O] or [N, O]); for a .ts set "
                + "`classes` and `probabilities`, or CSV if FILE ends in .csv"),
         .threads,
@@ -22,9 +23,14 @@ struct PredictCommand: Command {
             try predictTimeSeries(URL(fileURLWithPath: path))  // PredictCommand+TimeSeries
             return
         }
-        let model = try Model(contentsOf: try requiredPath(arguments, "model"))
-        let dataset = try TensorDataset(contentsOf: try requiredPath(arguments, "data"))
+        let modelURL = try requiredPath(arguments, "model"), dataURL = try requiredPath(arguments, "data")
         let out = try requiredPath(arguments, "out")
+        guard out.pathExtension.lowercased() != "csv" else {
+            throw UsageError("--out \(out.lastPathComponent): the outputs of a tensor data set are written as safetensors; CSV is for .ts sets")
+        }
+        try checkOutputs([out], inputs: [modelURL, dataURL])
+        let model = try Model(contentsOf: modelURL)
+        let dataset = try TensorDataset(contentsOf: dataURL)
         try dataset.check(fits: model.configuration)
         var batch = dataset.batch
         batch.targets = nil

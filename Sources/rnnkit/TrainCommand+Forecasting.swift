@@ -45,7 +45,7 @@ extension TrainCommand {
         try reject(["val-split"], reason: "does not apply to forecasting: --test-count N holds out the last N values")
         let quiet = arguments.flag("json")
         let series = try ForecastingSeries(contentsOf: url)
-        let testCount = try arguments.integer("test-count", default: ForecastingDefaults.testCount, range: 0...Int.max)!
+        let testCount = try arguments.integer("test-count", default: ForecastingDefaults.testCount, range: 0...Arguments.integerRange.upperBound)!
         let season = try arguments.integer("season", default: ForecastingDefaults.season)!
         let (trainRows, testRows) = series.split(testCount: testCount)
         let trainValues = Array(series.values[..<(trainRows.upperBound * series.columnCount)])
@@ -74,6 +74,10 @@ extension TrainCommand {
 
         // The transformed series: row k stands for series row k + lag.
         let transformedValues = Forecaster.transformed(series.values[...], columns: series.columnCount, transform: transform)
+        if let bad = transformedValues.firstIndex(where: { !$0.isFinite }) {
+            let row = bad / series.columnCount + transform.lag
+            throw UsageError("\(url.lastPathComponent): row \(row + 1): the change from the previous row (\(series.values[bad]) to \(series.values[bad + series.columnCount])) overflows single precision; try --transform none")
+        }
         let transformed = try ForecastingSeries(timestamps: Array(series.timestamps[transform.lag...]), columnNames: series.columnNames,
                                                 values: transformedValues, timestampColumn: series.timestampColumn, source: series.source)
         let trainTransformed = 0..<(trainRows.upperBound - transform.lag)
@@ -127,11 +131,13 @@ extension TrainCommand {
         var closing: [String] = []
         if testCount > 0 {
             let predicted = try forecaster.forecast(after: trainValues, steps: testCount, threads: threads)
-            let naive = Forecaster.seasonalNaive(after: trainValues, columns: series.columnCount, steps: testCount, season: season)
+            // The seasonal-naive baseline needs a whole season of training rows.
+            let naive = season <= trainRows.count
+                ? Forecaster.seasonalNaive(after: trainValues, columns: series.columnCount, steps: testCount, season: season) : nil
             var errors = RegressionScores()
             for (value, prediction) in zip(actual, predicted) { errors.add(predicted: prediction, actual: value) }
             let mape = meanAbsolutePercentageError(actual: actual, predicted: predicted)
-            let naiveMAPE = season <= trainRows.count ? meanAbsolutePercentageError(actual: actual, predicted: naive) : .nan
+            let naiveMAPE = naive.map { meanAbsolutePercentageError(actual: actual, predicted: $0) } ?? .nan
             if let testWindows {
                 let loss = try model.meanSquaredError(testWindows, threads: threads)
                 extra.append(("test_loss", .number(loss)))

@@ -54,6 +54,7 @@ struct TrainCommand: Command {
     var outURL: URL { URL(fileURLWithPath: arguments.string("out") ?? "model.safetensors") }
 
     func run() throws {
+        try checkOutputFiles()
         // UCR/UEA classification sets and forecasting series (TrainCommand+TimeSeries, TrainCommand+Forecasting):
         // runs of seconds, without checkpoints, so a signal simply ends them.
         if let path = arguments.string("data"), path.lowercased().hasSuffix(".ts") {
@@ -68,11 +69,28 @@ struct TrainCommand: Command {
         try reject(["patch"], reason: "applies to .ts classification sets")
         try reject(["no-averaging"], reason: "applies to .ts classification sets and CSV series")
         Interrupts.install()
-        if let path = arguments.string("data"), path.hasSuffix(".safetensors") {
+        if let path = arguments.string("data"), path.lowercased().hasSuffix(".safetensors") {
             try trainOnTensors(URL(fileURLWithPath: path))
         } else {
             try trainOnText(arguments.string("data").map { URL(fileURLWithPath: $0) } ?? EmbeddedCorpus.url())
         }
+    }
+
+    /// Refuses, before training, any file the run would write that cannot be
+    /// written or would replace its data or its --init model.
+    private func checkOutputFiles() throws {
+        let data = arguments.string("data").map { URL(fileURLWithPath: $0) }
+        let stem = outURL.deletingPathExtension()
+        let plots = !arguments.flag("no-plot")
+        var outputs: [URL?] = [outURL, plots ? stem.appendingPathExtension("loss.svg") : nil]
+        switch data?.pathExtension.lowercased() {
+        case "csv": outputs += [stem.appendingPathExtension("forecast.csv"), plots ? stem.appendingPathExtension("forecast.svg") : nil]
+        case "ts": break
+        default:
+            outputs.append(arguments.string("checkpoint").map { URL(fileURLWithPath: $0) }
+                           ?? stem.appendingPathExtension("checkpoint.safetensors"))
+        }
+        try checkOutputs(outputs, inputs: [data, arguments.string("init").map { URL(fileURLWithPath: $0) }])
     }
 
     // MARK: Tensor data sets
@@ -125,11 +143,13 @@ struct TrainCommand: Command {
         let plan = try TrainingPlan(arguments, defaults: .init(optimizer: .adam(learningRate: 2e-3), clip: 5, batchSize: 64,
                                                                steps: nil, seconds: 120),
                                     trainingCount: windowCount, seed: try seed)
-        // Each epoch cuts the training text into windows at an offset drawn from the seed and the epoch.
+        // Each epoch cuts the training text into windows at an offset drawn
+        // from the seed and the epoch, one that leaves at least one window.
         let runSeed = try seed
+        let offsetChoices = UInt64(min(length, training.count - length))
         let epochData = { (epoch: Int) -> SequenceBatch in
             var offsets = SeededGenerator(seed: runSeed ^ 0x0FF5E7 &+ UInt64(epoch))
-            let offset = Int(offsets.next() % UInt64(length))
+            let offset = Int(offsets.next() % offsetChoices)
             let count = (training.count - 1 - offset) / length
             return try corpus.windows(starts: (0..<count).map { training.lowerBound + offset + $0 * length }, length: length)
         }
@@ -203,7 +223,12 @@ struct TrainCommand: Command {
     func finish(model: Model, result: TrainingPlan.Result, extra: [(String, JSONValue)], metadata: [String: String] = [:],
                 heldOutName: String = "validation", closing: [String] = []) throws {
         let out = outURL
-        try model.write(to: out, extraMetadata: metadata)
+        do {
+            try model.write(to: out, extraMetadata: metadata)
+        } catch ModelError.nonFiniteParameter(let name, _, let value, _) {
+            throw TrainingDiverged(reason: "after \(result.steps) steps parameter '\(name)' holds \(value), so \(out.path) was not written",
+                                   checkpoint: nil)
+        }
         var plot: URL?
         if !arguments.flag("no-plot") {
             let url = out.deletingPathExtension().appendingPathExtension("loss.svg")

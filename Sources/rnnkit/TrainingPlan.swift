@@ -101,10 +101,10 @@ struct TrainingPlan {
         var seconds = 0.0
         var trainingCurve: [(x: Double, y: Double)] = []
         var validationCurve: [(x: Double, y: Double)] = []
-        var sequencesPerStep = 0.0
-        /// Steps run in this process (a resumed run counts only its own).
+        /// Steps and sequences run in this process (a resumed run counts only its own).
         var stepsThisRun = 0
-        var sequencesPerSecond: Double { seconds > 0 ? Double(stepsThisRun) * sequencesPerStep / seconds : 0 }
+        var sequencesThisRun = 0
+        var sequencesPerSecond: Double { seconds > 0 ? Double(sequencesThisRun) / seconds : 0 }
     }
 
     /// Where and how often to save the whole training state.
@@ -138,6 +138,10 @@ struct TrainingPlan {
     /// shuffle seeded by the epoch (so a resumed run draws the same batches),
     /// until the step or time budget runs out; scores `score` about ten
     /// times along the way, and at the end.
+    ///
+    /// A mini-batch never spans two epochs: `data` may cut each epoch's
+    /// sequences differently, so the last mini-batch of an epoch takes the
+    /// rows left over, fewer than `batchSize` unless they divide evenly.
     ///
     /// The score is only shown and plotted: it never steers training, so a
     /// test set can be scored without leaking into it.
@@ -176,8 +180,8 @@ struct TrainingPlan {
         }
         var batch = try data(position.epoch)
         var order = epochOrder(count: batch.count, epoch: position.epoch)
-        var rows = [Int](repeating: 0, count: min(batchSize, batch.count))
-        result.sequencesPerStep = Double(rows.count)
+        var rows: [Int] = []
+        rows.reserveCapacity(batchSize)
         var smoothedLoss = result.trainingCurve.last?.y ?? .nan
         var latestScore = result.validationCurve.last.map { Score(loss: $0.y, summary: String(format: "val %.4f", $0.y)) }
         var badSteps = 0
@@ -201,20 +205,21 @@ struct TrainingPlan {
         }
 
         while fraction(step: position.step, elapsed: elapsedBefore + (ContinuousClock.now - start).seconds) < 1 {
-            for index in rows.indices {
-                if position.cursor == order.count {
-                    position.epoch += 1
-                    position.cursor = 0
-                    batch = try data(position.epoch)
-                    order = epochOrder(count: batch.count, epoch: position.epoch)
-                }
-                rows[index] = order[position.cursor]
-                position.cursor += 1
+            if position.cursor >= order.count {
+                position.epoch += 1
+                position.cursor = 0
+                batch = try data(position.epoch)
+                order = epochOrder(count: batch.count, epoch: position.epoch)
             }
+            let end = min(position.cursor + batchSize, order.count)
+            rows.removeAll(keepingCapacity: true)
+            rows.append(contentsOf: order[position.cursor..<end])
+            position.cursor = end
             let report = try trainer.step(batch, rows: rows)
             position.step += 1
             result.steps = position.step
             result.stepsThisRun += 1
+            result.sequencesThisRun += rows.count
             if report.skipped {
                 result.skipped += 1
                 badSteps += 1
@@ -254,7 +259,7 @@ struct TrainingPlan {
                 }
             }
             let thisRun = max((ContinuousClock.now - start).seconds, 1e-9)
-            let rate = Double(result.stepsThisRun * rows.count * unit.perSequence) / thisRun
+            let rate = Double(result.sequencesThisRun * unit.perSequence) / thisRun
             var line = String(format: "step %d", position.step) + (steps.map { "/\($0)" } ?? "")
             line += String(format: "  loss %.4f", smoothedLoss)
             if let latestScore { line += "  " + latestScore.summary }
@@ -308,12 +313,23 @@ private struct WeightAverage {
     }
 }
 
-/// Too many consecutive steps with a non-finite loss or gradient.
+/// Training that left the finite numbers: too many consecutive steps with a
+/// non-finite loss or gradient, or weights that overflowed.
 struct TrainingDiverged: Error, CustomStringConvertible {
-    let steps: Int
+    let reason: String
     let checkpoint: URL?
+
+    init(reason: String, checkpoint: URL?) {
+        self.reason = reason
+        self.checkpoint = checkpoint
+    }
+
+    init(steps: Int, checkpoint: URL?) {
+        self.init(reason: "\(steps) consecutive steps had a non-finite loss or gradient and were skipped", checkpoint: checkpoint)
+    }
+
     var description: String {
-        "training diverged: \(steps) consecutive steps had a non-finite loss or gradient and were skipped (try a lower --lr or --clip)"
+        "training diverged: \(reason) (try a lower --lr or --clip)"
             + (checkpoint.map { "; the last good checkpoint \($0.path) is intact" } ?? "")
     }
 }

@@ -626,3 +626,18 @@ struct SafetensorsTests {
         #expect(rejected > 0)
     }
 }
+
+/// A model whose weights overflowed is not written: reading the file back
+/// would refuse it anyway, so writing it would only lose the previous one.
+@Test func aModelWithNonFiniteWeightsIsNotWritten() throws {
+    let model = try Model(ModelConfiguration(cell: .gru, input: .dense(features: 2), hiddenSize: 3, outputSize: 1,
+                                             topology: .manyToOne), seed: 1)
+    var weights = model.parameter("rnn.weight_hh_l0")!
+    weights[4] = -.infinity
+    try model.setParameter("rnn.weight_hh_l0", to: weights)
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("nonfinite-\(UUID().uuidString).safetensors")
+    #expect(throws: ModelError.nonFiniteParameter(name: "rnn.weight_hh_l0", element: 4, value: -.infinity, source: url.path)) {
+        try model.write(to: url)
+    }
+    #expect(!FileManager.default.fileExists(atPath: url.path))
+}

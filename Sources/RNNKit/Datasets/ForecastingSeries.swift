@@ -340,7 +340,7 @@ public struct ForecastingSeries: Sendable, Equatable {
             text += "\n"
         }
         do {
-            try _writeFileAtomically(Array(text.utf8), to: url)
+            try writeFileAtomically(Array(text.utf8), to: url)
         } catch let SafetensorsError.io(path, operation, code) {
             throw .io(path: path, operation: operation, code: code)
         } catch {

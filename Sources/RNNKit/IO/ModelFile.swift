@@ -107,6 +107,9 @@ extension Model {
     public convenience init(file: SafetensorsFile) throws {
         try Model.checkProcessor()
         let source = file.source
+        if file.metadata["format"] == "rnnkit-checkpoint" {
+            throw ModelError.metadata(key: "format", problem: "is rnnkit-checkpoint: this is a training checkpoint, not a model file (read it with Checkpoint, or continue training with --resume)", source: source)
+        }
         let configuration = try ModelConfiguration(metadata: file.metadata, tensorNames: Set(file.tensors.keys), source: source)
         let layout = ParameterLayout(configuration: configuration)
         let parameters = try Model.allocate(count: layout.totalCount)
@@ -120,7 +123,7 @@ extension Model {
                 values.withUnsafeBufferPointer { (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
                 continue
             }
-            throw ModelError.metadata(key: entry.name, problem: "holds a non-finite value (\(values[bad])) at element \(bad)", source: source)
+            throw ModelError.nonFiniteParameter(name: entry.name, element: bad, value: values[bad], source: source)
         }
         if let extra = file.tensors.keys.sorted().first(where: { layout.entry($0) == nil }) {
             throw ModelError.unexpectedParameter(name: extra, source: source)
@@ -140,7 +143,17 @@ extension Model {
     }
 
     /// Writes the model atomically: a reader never sees a partial file.
+    ///
+    /// - Throws: ``ModelError/nonFiniteParameter(name:element:value:source:)``
+    ///   (and writes nothing) when a weight is NaN or infinite, as after
+    ///   training that diverged: such a file could not be read back.
     public func write(to url: URL, extraMetadata: [String: String] = [:]) throws {
+        for entry in layout.entries {
+            let values = parameters.baseAddress + entry.offset
+            if let bad = (0..<entry.count).first(where: { !values[$0].isFinite }) {
+                throw ModelError.nonFiniteParameter(name: entry.name, element: bad, value: values[bad], source: url.path)
+            }
+        }
         try safetensors(extraMetadata: extraMetadata).write(to: url)
     }
 }

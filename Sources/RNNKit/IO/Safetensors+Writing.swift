@@ -78,6 +78,6 @@ extension SafetensorsFile {
     /// - Throws: ``SafetensorsError/io(path:operation:code:)`` naming the
     ///   failed operation, or the errors of ``serialized()``.
     public func write(to url: URL) throws {
-        try _writeFileAtomically(try serialized(), to: url)
+        try writeFileAtomically(try serialized(), to: url)
     }
 }

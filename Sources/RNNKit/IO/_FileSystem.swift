@@ -68,7 +68,7 @@ struct _ReadOnlyFile: ~Copyable {
 /// Writes a uniquely named temporary file in the same directory, fsyncs it,
 /// renames it over `url` and fsyncs the directory. On any failure before the
 /// rename, the temporary file is removed and `url` is untouched.
-func _writeFileAtomically(_ bytes: [UInt8], to url: URL) throws {
+package func writeFileAtomically(_ bytes: [UInt8], to url: URL) throws {
     let path = url.path
     let directory = url.deletingLastPathComponent().path
     let temporaryPath =

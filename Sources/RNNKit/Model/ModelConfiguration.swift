@@ -165,6 +165,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case missingParameter(name: String, source: String)
     case parameterShape(name: String, expected: [Int], actual: [Int], source: String)
     case unexpectedParameter(name: String, source: String)
+    /// A parameter holds NaN or an infinity: read from a file, or about to be
+    /// written to one (training that diverged), which is then refused.
+    case nonFiniteParameter(name: String, element: Int, value: Float, source: String)
     case metadata(key: String, problem: String, source: String)
     case inputMismatch(String)
     case tooLarge(String)
@@ -177,6 +180,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .parameterShape(let name, let expected, let actual, let source):
             "\(source): parameter '\(name)' has shape \(actual), expected \(expected)"
         case .unexpectedParameter(let name, let source): "\(source): tensor '\(name)' is not a parameter of this model"
+        case .nonFiniteParameter(let name, let element, let value, let source):
+            "\(source): parameter '\(name)' holds a non-finite value (\(value)) at element \(element)"
         case .metadata(let key, let problem, let source): "\(source): metadata '\(key)' \(problem)"
         case .inputMismatch(let message): "data does not fit the model: \(message)"
         case .tooLarge(let message): "too large: \(message)"
