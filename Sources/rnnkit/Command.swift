@@ -19,7 +19,8 @@ extension Command {
 
 /// Options every command that runs a model shares.
 extension OptionSpec {
-    static let threads = OptionSpec.value("threads", "N", "worker threads, at most 256 (default: all cores)", integers: 1...256)
+    static let threads = OptionSpec.value("threads", "N", "worker threads, at most \(Trainer.maximumThreads) (default: all cores)",
+                                          integers: 1...Trainer.maximumThreads)
     static let json = OptionSpec.flag("json", "print a machine-readable summary as the last line of stdout")
 }
 

@@ -53,8 +53,12 @@ final class ShardScheduler: @unchecked Sendable {
 
     private var task = Task.idle
 
+    /// More threads than this are not started: each holds a few MiB of
+    /// GEMM scratch, and results do not depend on the count anyway.
+    static let maximumThreads = 256
+
     init(threads: Int) {
-        self.threads = max(1, threads)
+        self.threads = min(max(1, threads), Self.maximumThreads)
         scratches = (0..<self.threads).map { _ in GEMMScratch() }
         teams = scratches.map { WorkerTeam(scratch: $0) }
     }

@@ -33,8 +33,12 @@ public final class Trainer {
     private let engine: Engine
     private let state: OptimizerState
 
+    /// The most worker threads a trainer or predictor starts; a larger
+    /// `threads:` is clamped to it.
+    public static var maximumThreads: Int { ShardScheduler.maximumThreads }
+
     /// - Parameters:
-    ///   - threads: worker threads; all cores when nil.
+    ///   - threads: worker threads, at most `maximumThreads`; all cores when nil.
     public init(model: Model, optimizer: Optimizer, clipping: GradientClipping = .none, threads: Int? = nil) {
         self.model = model
         self.optimizer = optimizer
