@@ -171,8 +171,14 @@ struct TrainingPlan {
                 throw UsageError("--resume needs the same settings as the run that saved it (\(saved["signature"] ?? "none")), this run has \(signature)")
             }
             try trainer.restoreOptimizer(from: checkpoint)
-            position = Position(step: Int(saved["step"] ?? "") ?? 0, epoch: Int(saved["epoch"] ?? "") ?? 0,
-                                cursor: Int(saved["cursor"] ?? "") ?? 0)
+            // Counts from the file: checked, so that an edited checkpoint cannot index or seed out of range.
+            func count(_ key: String) throws -> Int {
+                guard let value = Int(saved[key] ?? "0"), (0...Arguments.integerRange.upperBound).contains(value) else {
+                    throw UsageError("the --resume checkpoint's progress '\(key)' is '\(saved[key] ?? "")', not a count this run could have saved")
+                }
+                return value
+            }
+            position = Position(step: try count("step"), epoch: try count("epoch"), cursor: try count("cursor"))
             elapsedBefore = Double(saved["seconds"] ?? "") ?? 0
             result.steps = position.step
             result.trainingCurve = zip(checkpoint.history("train_step"), checkpoint.history("train_loss")).map { (Double($0), Double($1)) }

@@ -100,3 +100,25 @@ import RNNKit
     #expect(predict.status == 1)
     #expect(predict.standardError.contains("training checkpoint, not a model file"), "\(predict.standardError)")
 }
+
+/// A checkpoint's recorded position is data too: an edited one is refused,
+/// not used to index the data set or seed its shuffle.
+@Test func aCheckpointWithAnImpossiblePositionIsRefused() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let data = folder.appendingPathComponent("data.safetensors")
+    let out = folder.appendingPathComponent("m.safetensors")
+    try writeRegressionData(to: data)
+    let arguments = ["train", "--data", data.path, "--steps", "4", "--out", out.path]
+    #expect(try Tool.run(arguments + ["--checkpoint-every", "2"]).status == 0)
+    let checkpoint = folder.appendingPathComponent("m.checkpoint.safetensors")
+    for (key, value) in [("progress.cursor", "-3"), ("progress.epoch", "9223372036854775807")] {
+        var file = try SafetensorsFile(contentsOf: checkpoint)
+        file.metadata[key] = value
+        let edited = folder.appendingPathComponent("edited.safetensors")
+        try file.write(to: edited)
+        let run = try Tool.run(arguments + ["--resume", edited.path])
+        #expect(run.status == 2, "\(key)")
+        #expect(run.standardError.contains("progress '\(key.dropFirst(9))' is '\(value)'"), "\(run.standardError)")
+    }
+}
