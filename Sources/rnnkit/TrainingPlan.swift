@@ -25,7 +25,7 @@ struct TrainingPlan {
         .value("steps", "N", "optimiser steps"),
         .value("epochs", "N", "passes over the training data (instead of --steps)"),
         .value("time", "SECONDS", "stop after this much training time"),
-        .value("batch", "N", "sequences per mini-batch"),
+        .value("batch", "N", "sequences per mini-batch (the last of an epoch takes the rows left)"),
         .flag("no-shuffle", "take mini-batches in data set order"),
         .value("optimizer", "NAME", "sgd or adam (default adam)"),
         .value("lr", "X", "learning rate (default 0.001 for adam, 0.01 for sgd)"),
