@@ -8,7 +8,7 @@ func stepwiseRunMatchesWholeSequence(_ cell: CellKind) throws {
     let model = try Model(configuration, seed: 4)
     let tokens: [Int32] = [1, 4, 0, 5, 2, 2, 3, 1, 0, 4, 5, 3]   // 2 sequences x 6 steps
     let whole = try model.outputs(for: SequenceBatch(count: 2, timeSteps: 6, inputs: .tokens(tokens)))
-    let runner = StepRunner(model: model, count: 2)
+    let runner = try StepRunner(model: model, count: 2)
     for step in 0..<6 {
         let outputs = try runner.step(.tokens([tokens[step], tokens[6 + step]]))
         for row in 0..<2 {

@@ -183,8 +183,10 @@ struct TextCorpusTests {
         let starts = try corpus.randomWindowStarts(count: 50, length: 5, range: 10..<40, using: &first)
         #expect(starts == (try corpus.randomWindowStarts(count: 50, length: 5, range: 10..<40, using: &second)))
         #expect(starts.allSatisfy { (10...34).contains($0) })
-        #expect(throws: DataFileError.invalidArgument(name: "window count", value: "0", expected: "at least 1")) {
-            try corpus.randomWindowStarts(count: 0, length: 5, range: 10..<40, using: &first)
+        for count in [0, Int.max] {
+            #expect(throws: DataFileError.invalidArgument(name: "window count", value: "\(count)", expected: "1...16777216")) {
+                try corpus.randomWindowStarts(count: count, length: 5, range: 10..<40, using: &first)
+            }
         }
     }
 

@@ -42,6 +42,9 @@ extension TensorDataset {
         guard features == inputSize else {
             throw .inputMismatch("the model reads \(features) input features per step, the data has \(inputSize)")
         }
+        if c.topology == .oneToOne, timeSteps != 1 {
+            throw .inputMismatch("a one_to_one model reads one step, the data has \(timeSteps)")
+        }
         let perStep = c.topology.outputsPerStep
         guard perStep == (topology == .manyToMany), c.topology != .oneToMany, c.topology != .encoderDecoder else {
             throw .inputMismatch("the model is \(c.topology.rawValue) but the data's targets are \(topology == .manyToMany ? "per step" : "per sequence")")

@@ -167,7 +167,9 @@ public struct TextCorpus: Sendable, Equatable {
         count: Int, length: Int, range: Range<Int>, using generator: inout some RandomNumberGenerator
     ) throws(DataFileError) -> [Int] {
         let lastStart = try lastWindowStart(length: length, in: range)
-        guard count >= 1 else { throw .invalidArgument(name: "window count", value: "\(count)", expected: "at least 1") }
+        guard (1...(1 << 24)).contains(count) else {
+            throw .invalidArgument(name: "window count", value: "\(count)", expected: "1...\(1 << 24)")
+        }
         return (0..<count).map { _ in Int.random(in: range.lowerBound...lastStart, using: &generator) }
     }
 

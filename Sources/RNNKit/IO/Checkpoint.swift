@@ -67,12 +67,17 @@ extension Trainer {
         guard checkpoint.file.metadata["optimizer"] == optimizer.description else {
             throw ModelError.metadata(key: "optimizer", problem: "is \(checkpoint.file.metadata["optimizer"] ?? "missing"), but this run uses \(optimizer.description)", source: source)
         }
-        guard let text = checkpoint.file.metadata["optimizer_step"], let step = Int(text), step >= 0 else {
-            throw ModelError.metadata(key: "optimizer_step", problem: "must be a non-negative integer", source: source)
+        // A step count no run reaches in practice, far from where counting on overflows.
+        guard let text = checkpoint.file.metadata["optimizer_step"], let step = Int(text), (0...(1 << 48)).contains(step) else {
+            throw ModelError.metadata(key: "optimizer_step", problem: "must be an integer in 0...2^48", source: source)
         }
         for (name, buffer) in optimizerBuffers {
             for entry in model.layout.entries {
-                let values = try checkpoint.file.floats("optimizer.\(name).\(entry.name)", shape: entry.shape)
+                let key = "optimizer.\(name).\(entry.name)"
+                let values = try checkpoint.file.floats(key, shape: entry.shape)
+                if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                    throw ModelError.nonFiniteParameter(name: key, element: bad, value: values[bad], source: source)
+                }
                 values.withUnsafeBufferPointer { (buffer.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
             }
         }

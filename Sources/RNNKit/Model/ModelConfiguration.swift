@@ -128,6 +128,16 @@ public struct ModelConfiguration: Sendable, Equatable {
             try positive(dimension, "embedding_dim")
         case .oneHot(let vocabularySize): try positive(vocabularySize, "vocab_size")
         }
+        // Bounds first, so that no product of sizes below can overflow.
+        let limit = 1 << 24
+        guard hiddenSize <= limit, input.rnnInputSize <= limit, (vocabularySize ?? 0) <= limit, outputSize <= limit,
+              layers <= 1024 else {
+            throw .invalidConfiguration("a size is beyond what RNNKit supports (hidden \(hiddenSize), input \(input.rnnInputSize), vocabulary \(vocabularySize ?? 0), output \(outputSize), layers \(layers))")
+        }
+        let parameters = estimatedParameterCount
+        guard parameters <= Double(ModelConfiguration.maximumParameterCount) else {
+            throw .tooLarge(String(format: "%.3g parameters exceed RNNKit's limit of 2^31", parameters))
+        }
         if head == .identity, outputSize != hiddenSize * directions {
             throw .invalidConfiguration("a model without a head outputs its top layer's \(hiddenSize * directions) features (directions x hidden_size), but output_size is \(outputSize)")
         }
@@ -144,10 +154,25 @@ public struct ModelConfiguration: Sendable, Equatable {
                 throw .invalidConfiguration("vocabulary has \(vocabulary.count) characters but the model reads \(vocabularySize.map(String.init) ?? "dense") tokens")
             }
         }
-        let limit = 1 << 24
-        guard hiddenSize <= limit, input.rnnInputSize <= limit, outputSize <= limit, layers <= 1024 else {
-            throw .invalidConfiguration("a size is beyond what RNNKit supports (hidden \(hiddenSize), input \(input.rnnInputSize), output \(outputSize), layers \(layers))")
+    }
+
+    /// The most parameters a model may have: float offsets stay within 32 bits.
+    static let maximumParameterCount = 1 << 31
+
+    /// The parameter count, in floating point so that it cannot overflow on
+    /// any sizes (`validate` bounds the exact count by this).
+    private var estimatedParameterCount: Double {
+        let gates = Double(cell.gateCount), hidden = Double(hiddenSize), directions = Double(directions)
+        func stack(input: Double) -> Double {
+            let first = gates * hidden * (input + hidden + 2)
+            let upper = gates * hidden * (hidden * directions + hidden + 2)
+            return directions * (first + Double(layers - 1) * upper)
         }
+        var count = stack(input: Double(input.rnnInputSize))
+        if topology == .encoderDecoder { count *= 2 }
+        if head == .linear { count += Double(outputSize) * (hidden * directions + 1) }
+        if case .embedding(let vocabularySize, let dimension) = input { count += Double(vocabularySize) * Double(dimension) }
+        return count
     }
 
     /// The token vocabulary size, or nil for dense input.
@@ -170,6 +195,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case nonFiniteParameter(name: String, element: Int, value: Float, source: String)
     case metadata(key: String, problem: String, source: String)
     case inputMismatch(String)
+    /// An optimiser or clipping setting no update can use (a NaN or negative rate, say).
+    case invalidSetting(String)
     case tooLarge(String)
     case unsupportedProcessor(String)
 
@@ -184,6 +211,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             "\(source): parameter '\(name)' holds a non-finite value (\(value)) at element \(element)"
         case .metadata(let key, let problem, let source): "\(source): metadata '\(key)' \(problem)"
         case .inputMismatch(let message): "data does not fit the model: \(message)"
+        case .invalidSetting(let message): "invalid training setting: \(message)"
         case .tooLarge(let message): "too large: \(message)"
         case .unsupportedProcessor(let message): "unsupported processor: \(message)"
         }

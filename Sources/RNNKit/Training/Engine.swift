@@ -71,7 +71,9 @@ final class Engine {
     private func load(_ batch: SequenceBatch, rows: [Int]?) throws(ModelError) -> Int {
         let count = rows?.count ?? batch.count
         guard count > 0 else { throw .inputMismatch("no rows selected") }
-        try reserve(rows: count, timeSteps: batch.timeSteps, decoderTimeSteps: batch.decoderTimeSteps)
+        // Only an encoder-decoder model reads the decoder's length.
+        let decoderTimeSteps = model.configuration.topology == .encoderDecoder ? batch.decoderTimeSteps : 0
+        try reserve(rows: count, timeSteps: batch.timeSteps, decoderTimeSteps: decoderTimeSteps)
         if let rows {
             if let bad = rows.first(where: { $0 < 0 || $0 >= batch.count }) {
                 throw .inputMismatch("row \(bad) is outside the batch of \(batch.count)")
@@ -193,7 +195,7 @@ extension Engine {
     /// The final states left by the last pass over `count` rows, batch-wide.
     func finalState(count: Int) -> RecurrentState {
         let c = model.configuration
-        var state = RecurrentState.zeros(for: c, count: count)
+        var state = RecurrentState.zeroState(for: c, count: count)
         state.hidden.withUnsafeMutableBufferPointer { hidden in
             for shard in 0..<ShardScheduler.shardCount(rows: count) {
                 let range = ShardScheduler.shardRange(shard, rows: count)

@@ -11,14 +11,15 @@ public final class StepRunner {
     public private(set) var state: RecurrentState
     private let engine: Engine
 
-    public init(model: Model, count: Int = 1, threads: Int? = nil) {
+    /// - Throws: ``ModelError`` for a `count` below 1 or too large to hold.
+    public init(model: Model, count: Int = 1, threads: Int? = nil) throws(ModelError) {
         self.model = model
         self.count = count
-        state = .zeros(for: model.configuration, count: count)
+        state = try .zeros(for: model.configuration, count: count)
         engine = Engine(model: model, threads: threads ?? 1, withGradients: false)
     }
 
-    public func reset() { state = .zeros(for: model.configuration, count: count) }
+    public func reset() { state = .zeroState(for: model.configuration, count: count) }
 
     /// Feeds one step (`[count, I]` features or `[count]` tokens) and returns the
     /// outputs `[count, O]`.
@@ -40,9 +41,14 @@ extension Model {
             throw .inputMismatch("generation feeds outputs back as inputs: it needs a one_to_many model, this one is \(configuration.topology.rawValue)")
         }
         guard steps > 0 else { throw .inputMismatch("steps must be positive, got \(steps)") }
-        let runner = StepRunner(model: self, count: count)
+        let runner = try StepRunner(model: self, count: count)
         let width = configuration.outputSize
-        var result = [Float](repeating: 0, count: count * steps * width)
+        let (perSequence, overflow) = steps.multipliedReportingOverflow(by: width)
+        let (total, overflowTotal) = count.multipliedReportingOverflow(by: perSequence)
+        guard !overflow, !overflowTotal, total <= 1 << 31 else {
+            throw .tooLarge("\(count) sequences of \(steps) steps of \(width) outputs exceed 2^31 floats")
+        }
+        var result = [Float](repeating: 0, count: total)
         var next = inputs
         for step in 0..<steps {
             next = try runner.step(.features(next))

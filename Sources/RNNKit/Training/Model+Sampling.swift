@@ -31,7 +31,7 @@ extension Model {
             tokens.append(token)
         }
         if tokens.isEmpty { tokens = [index["\n"] ?? 0] }
-        let runner = StepRunner(model: self)
+        let runner = try StepRunner(model: self)
         var logits: [Float] = []
         for token in tokens { logits = try runner.step(.tokens([token])) }
         var generator = SeededGenerator(seed: seed)

@@ -15,6 +15,28 @@ public enum Optimizer: Sendable, Equatable {
     }
 }
 
+extension Optimizer {
+    /// Refuses what PyTorch's optimisers refuse, and NaN or infinite values:
+    /// a negative rate or decay, betas outside `0..<1`, a negative epsilon.
+    public func validate() throws(ModelError) {
+        func require(_ holds: Bool, _ name: String, _ value: Float, _ expected: String) throws(ModelError) {
+            guard holds, value.isFinite else { throw .invalidSetting("\(name) is \(value), expected \(expected)") }
+        }
+        switch self {
+        case .sgd(let learningRate, let momentum, let weightDecay):
+            try require(learningRate >= 0, "learning rate", learningRate, "a finite value >= 0")
+            try require(momentum >= 0, "momentum", momentum, "a finite value >= 0")
+            try require(weightDecay >= 0, "weight decay", weightDecay, "a finite value >= 0")
+        case .adam(let learningRate, let beta1, let beta2, let epsilon, let weightDecay):
+            try require(learningRate >= 0, "learning rate", learningRate, "a finite value >= 0")
+            try require(beta1 >= 0 && beta1 < 1, "beta1", beta1, "a value in 0..<1")
+            try require(beta2 >= 0 && beta2 < 1, "beta2", beta2, "a value in 0..<1")
+            try require(epsilon >= 0, "epsilon", epsilon, "a finite value >= 0")
+            try require(weightDecay >= 0, "weight decay", weightDecay, "a finite value >= 0")
+        }
+    }
+}
+
 /// Gradient clipping, applied to the reduced gradient before the update.
 public enum GradientClipping: Sendable, Equatable {
     case none
@@ -22,6 +44,16 @@ public enum GradientClipping: Sendable, Equatable {
     case norm(Float)
     /// `clip_grad_value_`: clamp every gradient element into `-max...max`.
     case value(Float)
+
+    /// Refuses a limit that is not a finite positive number: a negative one
+    /// would reverse the update, a NaN one would silently not clip.
+    public func validate() throws(ModelError) {
+        switch self {
+        case .none: return
+        case .norm(let limit), .value(let limit):
+            guard limit > 0, limit.isFinite else { throw .invalidSetting("the clipping limit is \(limit), expected a finite value > 0") }
+        }
+    }
 }
 
 /// The optimiser's running state, in the model's flat parameter layout.

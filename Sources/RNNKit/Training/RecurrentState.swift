@@ -21,7 +21,21 @@ public struct RecurrentState: Sendable, Equatable {
     }
 
     /// All-zero state for `count` sequences of a model.
-    public static func zeros(for configuration: ModelConfiguration, count: Int) -> RecurrentState {
+    ///
+    /// - Throws: ``ModelError/inputMismatch(_:)`` for a count below 1,
+    ///   ``ModelError/tooLarge(_:)`` for a state beyond 2^31 floats.
+    public static func zeros(for configuration: ModelConfiguration, count: Int) throws(ModelError) -> RecurrentState {
+        guard count >= 1 else { throw .inputMismatch("a state needs at least one sequence, got \(count)") }
+        let perSequence = configuration.layers * configuration.directions * configuration.hiddenSize
+        let (size, overflow) = count.multipliedReportingOverflow(by: perSequence)
+        guard !overflow, size <= 1 << 31 else {
+            throw .tooLarge("a state for \(count) sequences of \(perSequence) floats each exceeds 2^31 floats")
+        }
+        return zeroState(for: configuration, count: count)
+    }
+
+    /// `zeros` for a count already checked (the rows of a batch that ran).
+    static func zeroState(for configuration: ModelConfiguration, count: Int) -> RecurrentState {
         let units = configuration.layers * configuration.directions
         let size = units * count * configuration.hiddenSize
         return RecurrentState(hidden: Array(repeating: 0, count: size),

@@ -72,15 +72,20 @@ extension SequenceBatch {
         guard count > 0 else { throw fail("the batch is empty") }
         let vectorInput = c.topology == .oneToOne || c.topology == .oneToMany
         guard timeSteps > 0 else { throw fail("time steps must be positive, got \(timeSteps)") }
+        // Bounds that keep every product of the batch's sizes below from overflowing.
+        guard count <= SequenceBatch.maximumCount, timeSteps <= SequenceBatch.maximumTimeSteps,
+              c.topology != .encoderDecoder || decoderTimeSteps <= SequenceBatch.maximumTimeSteps else {
+            throw fail("a batch holds at most \(SequenceBatch.maximumCount) sequences of \(SequenceBatch.maximumTimeSteps) steps, got \(count) x \(c.topology == .encoderDecoder ? max(timeSteps, decoderTimeSteps) : timeSteps)")
+        }
         if c.topology == .oneToOne, timeSteps != 1 { throw fail("a one_to_one model reads one step, got \(timeSteps)") }
         let inputSteps = vectorInput ? 1 : timeSteps
         switch (inputs, c.input) {
         case (.features(let values), .dense(let features)):
-            guard values.count == count * inputSteps * features else {
+            guard values.count == product(count, inputSteps, features) else {
                 throw fail("inputs hold \(values.count) floats, expected \(count) x \(inputSteps) x \(features)")
             }
         case (.tokens(let tokens), .embedding(let vocabularySize, _)), (.tokens(let tokens), .oneHot(let vocabularySize)):
-            guard tokens.count == count * inputSteps else {
+            guard tokens.count == product(count, inputSteps) else {
                 throw fail("inputs hold \(tokens.count) tokens, expected \(count) x \(inputSteps)")
             }
             for (index, token) in tokens.enumerated() where token < 0 || Int(token) >= vocabularySize {
@@ -104,7 +109,7 @@ extension SequenceBatch {
         }
         if c.topology == .encoderDecoder {
             guard let decoderInputs, decoderTimeSteps > 0,
-                  decoderInputs.count == count * decoderTimeSteps * c.input.rnnInputSize else {
+                  decoderInputs.count == product(count, decoderTimeSteps, c.input.rnnInputSize) else {
                 throw fail("an encoder-decoder model needs decoder inputs of \(count) x steps x \(c.input.rnnInputSize)")
             }
         }
@@ -116,7 +121,7 @@ extension SequenceBatch {
         let positions = c.topology.outputsPerStep ? count * outputSteps : count
         switch targets {
         case .values(let values):
-            guard values.count == positions * c.outputSize else {
+            guard values.count == product(positions, c.outputSize) else {
                 throw fail("targets hold \(values.count) floats, expected \(positions) x \(c.outputSize)")
             }
             if c.topology == .oneToMany, c.outputSize != c.input.rnnInputSize {
@@ -132,6 +137,19 @@ extension SequenceBatch {
             }
         }
     }
+
+    /// `a · b · c`, or nil past `Int.max`: a batch's sizes are data, and a
+    /// claimed shape must not trap before it is refused. (Fixed arity: a
+    /// variadic list would allocate on every training step.)
+    private func product(_ a: Int, _ b: Int, _ c: Int = 1) -> Int? {
+        let (ab, first) = a.multipliedReportingOverflow(by: b)
+        let (abc, second) = ab.multipliedReportingOverflow(by: c)
+        return first || second ? nil : abc
+    }
+
+    /// The most sequences, and steps per sequence, a batch may have.
+    public static let maximumCount = 1 << 31
+    public static let maximumTimeSteps = 1 << 24
 
     private func length(ofUnchecked row: Int) -> Int {
         guard let lengths, row < lengths.count else { return timeSteps }

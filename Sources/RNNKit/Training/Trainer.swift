@@ -67,8 +67,13 @@ public final class Trainer {
     /// - Parameter initialState: the state to start from (`[units, rows, hidden]`,
     ///   rows in the order of `rows`); the report then carries the final state.
     ///   Gradients do not flow into it.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` when the optimiser or the
+    ///   clipping cannot be used, ``ModelError/inputMismatch(_:)`` when the
+    ///   batch, rows or state do not fit the model.
     @discardableResult
     public func step(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError) -> StepReport {
+        try optimizer.validate()
+        try clipping.validate()
         try batch.validate(for: model.configuration, needsTargets: true)
         try initialState?.validate(for: model.configuration, count: rows?.count ?? batch.count)
         let loss = try engine.forwardBackward(batch, rows: rows, initialState: initialState)
