@@ -87,3 +87,17 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
     poisoned.file.tensors[name] = Tensor(floats: values, shape: moment.shape)
     #expect(throws: ModelError.self) { try trainer.restoreOptimizer(from: poisoned) }
 }
+
+@Test func aScalingThatOverflowsTheDataIsRefused() throws {
+    let scaling = try FeatureScaling(mean: [0], deviation: [Float.leastNonzeroMagnitude])
+    #expect(throws: DataFileError.self) { try scaling.scale([1, 2]) }
+    #expect(throws: DataFileError.self) { try FeatureScaling(mean: [0], deviation: [1e38]).unscale([10]) }
+    #expect(try scaling.scale([0]) == [0])
+}
+
+@Test func classNamesThatRepeatAreRefused() {
+    let file = Array("@problemName t\n@univariate true\n@classLabel true a b\n@data\n1,2:a\n".utf8)
+    #expect(throws: DataFileError.invalidArgument(name: "classNames", value: "naming 'b' twice", expected: "distinct class names")) {
+        try TimeSeriesClassificationSet(bytes: file, source: "t.ts", classNames: ["b", "b", "a"])
+    }
+}

@@ -105,6 +105,10 @@ public struct TimeSeriesClassificationSet: Sendable, Equatable {
     public init(bytes: [UInt8], source: String, classNames: [String]? = nil, missingValues: MissingValues = .reject)
         throws(DataFileError)
     {
+        if let classNames, Set(classNames).count != classNames.count {
+            let repeated = classNames.first { name in classNames.filter { $0 == name }.count > 1 }!
+            throw .invalidArgument(name: "classNames", value: "naming '\(repeated)' twice", expected: "distinct class names")
+        }
         var parser = try _TSParser(text: _TextBytes(bytes, path: source), missingValues: missingValues)
         try parser.parse(classNames: classNames)
         let fallbackName = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
@@ -228,14 +232,22 @@ public struct FeatureScaling: Sendable, Equatable, Codable {
     ///   `values.count` is not a multiple of `features`.
     public func scale(_ values: [Float]) throws(DataFileError) -> [Float] {
         try check(values)
-        return values.indices.map { (values[$0] - mean[$0 % features]) / deviation[$0 % features] }
+        return try finite(values.indices.map { (values[$0] - mean[$0 % features]) / deviation[$0 % features] }, scaling: "scaled")
     }
 
     /// The inverse of ``scale(_:)``, `x * deviation + mean`: turns a model's
     /// scaled predictions (innermost dimension `features`) back into data units.
     public func unscale(_ values: [Float]) throws(DataFileError) -> [Float] {
         try check(values)
-        return values.indices.map { values[$0] * deviation[$0 % features] + mean[$0 % features] }
+        return try finite(values.indices.map { values[$0] * deviation[$0 % features] + mean[$0 % features] }, scaling: "unscaled")
+    }
+
+    /// `values` if all are finite: a deviation tiny (or huge) for the data
+    /// can take a finite value past `Float`'s range.
+    private func finite(_ values: [Float], scaling: String) throws(DataFileError) -> [Float] {
+        guard let bad = values.firstIndex(where: { !$0.isFinite }) else { return values }
+        throw .invalidArgument(name: "\(scaling) value[\(bad)]", value: "\(values[bad])",
+                               expected: "a finite number; deviation[\(bad % features)] \(deviation[bad % features]) is out of scale with the data")
     }
 
     private func check(_ values: [Float]) throws(DataFileError) {
