@@ -144,9 +144,7 @@ extension TrainCommand {
             }
             extra += [("mape", .number(mape)), ("seasonal_naive_mape", .number(naiveMAPE)), ("rmse", .number(errors.rootMeanSquaredError)),
                       ("mae", .number(errors.meanAbsoluteError))]
-            let stem = outURL.deletingPathExtension()
-            let csv = stem.appendingPathExtension("forecast.csv")
-            let svg = arguments.flag("no-plot") ? nil : stem.appendingPathExtension("forecast.svg")
+            let (csv, svg) = forecastURLs
             try forecaster.writeForecast(of: series, after: trainRows.upperBound, predicted: predicted, naive: naive, csv: csv, svg: svg)
             extra += [("forecast", .string(csv.path)), ("forecast_plot", svg.map { .string($0.path) } ?? .null)]
             closing.append("wrote the forecast of \(series.timestamps[testRows.lowerBound]) to \(series.timestamps[testRows.upperBound - 1]) to \(csv.path)"

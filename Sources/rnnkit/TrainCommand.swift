@@ -53,6 +53,19 @@ struct TrainCommand: Command {
     var seed: UInt64 { get throws { UInt64(try arguments.integer("seed", default: 0, range: 0...Int.max)!) } }
     var outURL: URL { URL(fileURLWithPath: arguments.string("out") ?? "model.safetensors") }
 
+    // The files a run writes beside its model: named here only, so that the
+    // check before training and the writes after it agree.
+    private var outStem: URL { outURL.deletingPathExtension() }
+    /// The loss curve, unless --no-plot.
+    var lossPlotURL: URL? { arguments.flag("no-plot") ? nil : outStem.appendingPathExtension("loss.svg") }
+    /// A CSV series' test forecast, and its chart unless --no-plot.
+    var forecastURLs: (csv: URL, svg: URL?) {
+        (outStem.appendingPathExtension("forecast.csv"), arguments.flag("no-plot") ? nil : outStem.appendingPathExtension("forecast.svg"))
+    }
+    var checkpointURL: URL {
+        arguments.string("checkpoint").map { URL(fileURLWithPath: $0) } ?? outStem.appendingPathExtension("checkpoint.safetensors")
+    }
+
     func run() throws {
         try checkOutputFiles()
         // UCR/UEA classification sets and forecasting series (TrainCommand+TimeSeries, TrainCommand+Forecasting):
@@ -80,15 +93,11 @@ struct TrainCommand: Command {
     /// written or would replace its data or its --init model.
     private func checkOutputFiles() throws {
         let data = arguments.string("data").map { URL(fileURLWithPath: $0) }
-        let stem = outURL.deletingPathExtension()
-        let plots = !arguments.flag("no-plot")
-        var outputs: [URL?] = [outURL, plots ? stem.appendingPathExtension("loss.svg") : nil]
+        var outputs: [URL?] = [outURL, lossPlotURL]
         switch data?.pathExtension.lowercased() {
-        case "csv": outputs += [stem.appendingPathExtension("forecast.csv"), plots ? stem.appendingPathExtension("forecast.svg") : nil]
+        case "csv": outputs += [forecastURLs.csv, forecastURLs.svg]
         case "ts": break
-        default:
-            outputs.append(arguments.string("checkpoint").map { URL(fileURLWithPath: $0) }
-                           ?? stem.appendingPathExtension("checkpoint.safetensors"))
+        default: outputs.append(checkpointURL)
         }
         try checkOutputs(outputs, inputs: [data, arguments.string("init").map { URL(fileURLWithPath: $0) }])
     }
@@ -112,7 +121,7 @@ struct TrainCommand: Command {
         let result = try plan.run(model: model, threads: try arguments.integer("threads"),
                                   progress: ProgressLine(quiet: arguments.flag("json")),
                                   data: { _ in batch }, score: nil, maximumBadSteps: try maximumBadSteps,
-                                  checkpointing: try TrainingPlan.checkpointing(arguments, out: outURL))
+                                  checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL))
         try finish(model: model, result: result, extra: [])
     }
 
@@ -173,7 +182,7 @@ struct TrainCommand: Command {
         }
         var result = try plan.run(model: model, threads: try arguments.integer("threads"), progress: progress,
                                   unit: ("chars", length), data: epochData, score: validate,
-                                  maximumBadSteps: try maximumBadSteps, checkpointing: try TrainingPlan.checkpointing(arguments, out: outURL))
+                                  maximumBadSteps: try maximumBadSteps, checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL))
         var extra: [(String, JSONValue)] = [("chars_per_s", .number(result.sequencesPerSecond * Double(length)))]
         if let validationSet {
             let loss = try Trainer(model: model, optimizer: plan.optimizer, threads: try arguments.integer("threads")).loss(validationSet)
@@ -230,8 +239,7 @@ struct TrainCommand: Command {
                                    checkpoint: nil)
         }
         var plot: URL?
-        if !arguments.flag("no-plot") {
-            let url = out.deletingPathExtension().appendingPathExtension("loss.svg")
+        if let url = lossPlotURL {
             var series = [LineChart.Series(name: "training", points: result.trainingCurve, color: LineChart.palette[0])]
             if !result.validationCurve.isEmpty {
                 series.append(.init(name: heldOutName, points: result.validationCurve, color: LineChart.palette[1]))

@@ -40,13 +40,11 @@ struct TrainingPlan {
         .value("max-bad-steps", "N", "stop after N consecutive non-finite steps (default 10)"),
     ]
 
-    /// The checkpoint settings for a run writing its model to `out`.
-    static func checkpointing(_ arguments: Arguments, out: URL) throws -> Checkpointing {
-        let url = arguments.string("checkpoint").map { URL(fileURLWithPath: $0) }
-            ?? out.deletingPathExtension().appendingPathExtension("checkpoint.safetensors")
-        return Checkpointing(url: url, everySteps: try arguments.integer("checkpoint-every"),
-                             everySeconds: try arguments.number("checkpoint-seconds", minimum: 0.001),
-                             resume: try arguments.string("resume").map { try Checkpoint(contentsOf: URL(fileURLWithPath: $0)) })
+    /// The checkpoint settings for a run saving its checkpoints to `url`.
+    static func checkpointing(_ arguments: Arguments, url: URL) throws -> Checkpointing {
+        Checkpointing(url: url, everySteps: try arguments.integer("checkpoint-every"),
+                      everySeconds: try arguments.number("checkpoint-seconds", minimum: 0.001),
+                      resume: try arguments.string("resume").map { try Checkpoint(contentsOf: URL(fileURLWithPath: $0)) })
     }
 
     init(_ arguments: Arguments, defaults: Defaults, trainingCount: Int, seed: UInt64) throws {

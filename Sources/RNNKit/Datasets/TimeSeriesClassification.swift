@@ -105,8 +105,8 @@ public struct TimeSeriesClassificationSet: Sendable, Equatable {
     public init(bytes: [UInt8], source: String, classNames: [String]? = nil, missingValues: MissingValues = .reject)
         throws(DataFileError)
     {
-        if let classNames, Set(classNames).count != classNames.count {
-            let repeated = classNames.first { name in classNames.filter { $0 == name }.count > 1 }!
+        var seen: Set<String> = []
+        if let repeated = classNames?.first(where: { !seen.insert($0).inserted }) {
             throw .invalidArgument(name: "classNames", value: "naming '\(repeated)' twice", expected: "distinct class names")
         }
         var parser = try _TSParser(text: _TextBytes(bytes, path: source), missingValues: missingValues)

@@ -207,6 +207,15 @@ public struct Tensor: Sendable, Equatable {
     }
 }
 
+/// `a · b · c`, or nil past `Int.max`: for sizes that callers and files
+/// claim, which must not trap before they are refused. Fixed arity, so that
+/// no array is allocated (batches are checked on every training step).
+func _checkedProduct(_ a: Int, _ b: Int, _ c: Int = 1) -> Int? {
+    let (ab, first) = a.multipliedReportingOverflow(by: b)
+    let (abc, second) = ab.multipliedReportingOverflow(by: c)
+    return first || second ? nil : abc
+}
+
 /// The product of `shape`, or `nil` if it overflows `Int`.
 func _checkedElementCount(_ shape: [Int]) -> Int? {
     var count = 1

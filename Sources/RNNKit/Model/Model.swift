@@ -55,7 +55,7 @@ public final class Model: @unchecked Sendable {
 
     /// Allocates a parameter-sized buffer, refusing sizes that cannot be meant.
     static func allocate(count: Int) throws(ModelError) -> AlignedBuffer {
-        guard count <= 1 << 31 else {
+        guard count <= ModelConfiguration.maximumParameterCount else {
             throw .tooLarge("\(count) parameters (\(count / (1 << 28)) GiB) exceed RNNKit's limit of 2^31")
         }
         return AlignedBuffer(count: count)

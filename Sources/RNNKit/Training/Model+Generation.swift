@@ -43,9 +43,7 @@ extension Model {
         guard steps > 0 else { throw .inputMismatch("steps must be positive, got \(steps)") }
         let runner = try StepRunner(model: self, count: count)
         let width = configuration.outputSize
-        let (perSequence, overflow) = steps.multipliedReportingOverflow(by: width)
-        let (total, overflowTotal) = count.multipliedReportingOverflow(by: perSequence)
-        guard !overflow, !overflowTotal, total <= 1 << 31 else {
+        guard let total = _checkedProduct(count, steps, width), total <= 1 << 31 else {
             throw .tooLarge("\(count) sequences of \(steps) steps of \(width) outputs exceed 2^31 floats")
         }
         var result = [Float](repeating: 0, count: total)

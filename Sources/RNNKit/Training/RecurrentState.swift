@@ -27,8 +27,7 @@ public struct RecurrentState: Sendable, Equatable {
     public static func zeros(for configuration: ModelConfiguration, count: Int) throws(ModelError) -> RecurrentState {
         guard count >= 1 else { throw .inputMismatch("a state needs at least one sequence, got \(count)") }
         let perSequence = configuration.layers * configuration.directions * configuration.hiddenSize
-        let (size, overflow) = count.multipliedReportingOverflow(by: perSequence)
-        guard !overflow, size <= 1 << 31 else {
+        guard let size = _checkedProduct(count, perSequence), size <= 1 << 31 else {
             throw .tooLarge("a state for \(count) sequences of \(perSequence) floats each exceeds 2^31 floats")
         }
         return zeroState(for: configuration, count: count)

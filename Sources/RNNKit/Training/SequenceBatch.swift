@@ -81,11 +81,11 @@ extension SequenceBatch {
         let inputSteps = vectorInput ? 1 : timeSteps
         switch (inputs, c.input) {
         case (.features(let values), .dense(let features)):
-            guard values.count == product(count, inputSteps, features) else {
+            guard values.count == _checkedProduct(count, inputSteps, features) else {
                 throw fail("inputs hold \(values.count) floats, expected \(count) x \(inputSteps) x \(features)")
             }
         case (.tokens(let tokens), .embedding(let vocabularySize, _)), (.tokens(let tokens), .oneHot(let vocabularySize)):
-            guard tokens.count == product(count, inputSteps) else {
+            guard tokens.count == _checkedProduct(count, inputSteps) else {
                 throw fail("inputs hold \(tokens.count) tokens, expected \(count) x \(inputSteps)")
             }
             for (index, token) in tokens.enumerated() where token < 0 || Int(token) >= vocabularySize {
@@ -109,7 +109,7 @@ extension SequenceBatch {
         }
         if c.topology == .encoderDecoder {
             guard let decoderInputs, decoderTimeSteps > 0,
-                  decoderInputs.count == product(count, decoderTimeSteps, c.input.rnnInputSize) else {
+                  decoderInputs.count == _checkedProduct(count, decoderTimeSteps, c.input.rnnInputSize) else {
                 throw fail("an encoder-decoder model needs decoder inputs of \(count) x steps x \(c.input.rnnInputSize)")
             }
         }
@@ -121,7 +121,7 @@ extension SequenceBatch {
         let positions = c.topology.outputsPerStep ? count * outputSteps : count
         switch targets {
         case .values(let values):
-            guard values.count == product(positions, c.outputSize) else {
+            guard values.count == _checkedProduct(positions, c.outputSize) else {
                 throw fail("targets hold \(values.count) floats, expected \(positions) x \(c.outputSize)")
             }
             if c.topology == .oneToMany, c.outputSize != c.input.rnnInputSize {
@@ -136,15 +136,6 @@ extension SequenceBatch {
                 if counted { throw fail("class label \(label) at position \(index) is outside 0..<\(c.outputSize)") }
             }
         }
-    }
-
-    /// `a · b · c`, or nil past `Int.max`: a batch's sizes are data, and a
-    /// claimed shape must not trap before it is refused. (Fixed arity: a
-    /// variadic list would allocate on every training step.)
-    private func product(_ a: Int, _ b: Int, _ c: Int = 1) -> Int? {
-        let (ab, first) = a.multipliedReportingOverflow(by: b)
-        let (abc, second) = ab.multipliedReportingOverflow(by: c)
-        return first || second ? nil : abc
     }
 
     /// The most sequences, and steps per sequence, a batch may have.
