@@ -6,11 +6,17 @@ import RNNKit
 // write error, never replaces its own data, and never leaves a file it
 // could not read back.
 
-@Test func anOutputThatCannotBeWrittenIsRefusedBeforeTraining() throws {
+/// A fresh folder holding the small regression data set as `data.safetensors`.
+private func folderWithRegressionData() throws -> (folder: URL, data: URL) {
     let folder = try temporaryFolder()
-    defer { try? FileManager.default.removeItem(at: folder) }
     let data = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: data)
+    return (folder, data)
+}
+
+@Test func anOutputThatCannotBeWrittenIsRefusedBeforeTraining() throws {
+    let (folder, data) = try folderWithRegressionData()
+    defer { try? FileManager.default.removeItem(at: folder) }
     // A step budget that would take minutes, had training started.
     let run = try Tool.run(["train", "--data", data.path, "--steps", "10000000", "--out", "/nonexistent/m.safetensors"])
     #expect(run.status == 2)
@@ -19,11 +25,9 @@ import RNNKit
 }
 
 @Test func anOutputThatIsAlsoAnInputIsRefused() throws {
-    let folder = try temporaryFolder()
+    let (folder, data) = try folderWithRegressionData()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let data = folder.appendingPathComponent("data.safetensors")
     let model = folder.appendingPathComponent("m.safetensors")
-    try writeRegressionData(to: data)
     #expect(try Tool.run(["train", "--data", data.path, "--steps", "2", "--out", model.path]).status == 0)
     let dataBytes = try Data(contentsOf: data), modelBytes = try Data(contentsOf: model)
     // The same file spelled differently still counts.
@@ -40,11 +44,9 @@ import RNNKit
 }
 
 @Test func divergedTrainingWritesNoModel() throws {
-    let folder = try temporaryFolder()
+    let (folder, data) = try folderWithRegressionData()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let data = folder.appendingPathComponent("data.safetensors")
     let out = folder.appendingPathComponent("m.safetensors")
-    try writeRegressionData(to: data)
     // Weight decay 3e38 times learning rate 3e38 sends every nonzero weight to infinity.
     let run = try Tool.run(["train", "--data", data.path, "--optimizer", "sgd", "--lr", "3e38", "--weight-decay", "3e38",
                             "--steps", "1", "--out", out.path])
@@ -85,11 +87,9 @@ import RNNKit
 }
 
 @Test func aCheckpointIsInspectedButNotTakenForAModel() throws {
-    let folder = try temporaryFolder()
+    let (folder, data) = try folderWithRegressionData()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let data = folder.appendingPathComponent("data.safetensors")
     let out = folder.appendingPathComponent("m.safetensors")
-    try writeRegressionData(to: data)
     #expect(try Tool.run(["train", "--data", data.path, "--steps", "2", "--checkpoint-every", "1", "--out", out.path]).status == 0)
     let checkpoint = folder.appendingPathComponent("m.checkpoint.safetensors")
     let inspect = try Tool.run(["inspect", "--model", checkpoint.path])
@@ -104,11 +104,9 @@ import RNNKit
 /// A checkpoint's recorded position is data too: an edited one is refused,
 /// not used to index the data set or seed its shuffle.
 @Test func aCheckpointWithAnImpossiblePositionIsRefused() throws {
-    let folder = try temporaryFolder()
+    let (folder, data) = try folderWithRegressionData()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let data = folder.appendingPathComponent("data.safetensors")
     let out = folder.appendingPathComponent("m.safetensors")
-    try writeRegressionData(to: data)
     let arguments = ["train", "--data", data.path, "--steps", "4", "--out", out.path]
     #expect(try Tool.run(arguments + ["--checkpoint-every", "2"]).status == 0)
     let checkpoint = folder.appendingPathComponent("m.checkpoint.safetensors")
