@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import RNNKernels
 import Testing
 @testable import RNNKit
 
@@ -36,4 +38,62 @@ import Testing
 private struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// A thread whose team has run out of shards helps the teams still running:
+/// with two threads and two shards, the thread that finishes the short shard
+/// computes parts of the long one's regions.
+@Test func finishedThreadsHelpTheTeamsStillRunning() {
+    let scheduler = ShardScheduler(threads: 2)
+    let job = UnevenShards()
+    scheduler.forEachShard(2, job)
+    let (shortFinishedFirst, helped) = job.outcome
+    // Dispatch may run the two workers one after the other; only when the
+    // short shard finished while the long one ran could anyone have helped.
+    #expect(!shortFinishedFirst || helped)
+}
+
+/// Shard 1 returns at once; shard 0 publishes small regions until a part
+/// of one is computed by another thread than its lead, or until it is clear
+/// that no other thread is coming.
+private final class UnevenShards: ShardJob, PartJob, @unchecked Sendable {
+    private let lock = NSLock()
+    private var shortFinished = false
+    private var shortFinishedFirst = false
+    private var helped = false
+    private var leadScratch: ObjectIdentifier?
+
+    var outcome: (shortFinishedFirst: Bool, helped: Bool) { lock.withLock { (shortFinishedFirst, helped) } }
+
+    func runShard(_ shard: Int, team: WorkerTeam) {
+        guard shard == 0 else {
+            lock.withLock { shortFinished = true }
+            return
+        }
+        // Shard 1 finishing while this loop runs means another thread ran
+        // it, and that thread is now free to help.
+        let finishedBefore = lock.withLock {
+            leadScratch = ObjectIdentifier(team.scratch)
+            return shortFinished
+        }
+        let clock = ContinuousClock()
+        var waitingSince: ContinuousClock.Instant?
+        for region in 0... {
+            team.forEachPart(of: 64, granule: 16, self)
+            let (finished, helped) = lock.withLock { (shortFinished, self.helped) }
+            if helped { break }
+            if finished && !finishedBefore {
+                // Give that thread ample time to arrive, however loaded the machine.
+                if waitingSince == nil { waitingSince = clock.now }
+                if clock.now - waitingSince! > .seconds(30) { break }
+            } else if region >= 100_000 {
+                break
+            }
+        }
+        lock.withLock { shortFinishedFirst = waitingSince != nil }
+    }
+
+    func runPart(_ part: Range<Int>, scratch: GEMMScratch) {
+        lock.withLock { if ObjectIdentifier(scratch) != leadScratch { helped = true } }
+    }
 }

@@ -54,8 +54,9 @@ static inline void rnn_atomic_store_release(uint64_t *word, uint64_t value) {
 static inline int rnn_atomic_compare_exchange(uint64_t *word, uint64_t expected, uint64_t desired) {
     return __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
-static inline void rnn_atomic_add_release(uint64_t *word, uint64_t value) {
-    __atomic_fetch_add(word, value, __ATOMIC_RELEASE);
+/// Adds `value` to the word; returns what it held before.
+static inline uint64_t rnn_atomic_add_release(uint64_t *word, uint64_t value) {
+    return __atomic_fetch_add(word, value, __ATOMIC_RELEASE);
 }
 
 /// One spin-wait iteration: the CPU's pause hint (x86 `pause`, arm64 `yield`).

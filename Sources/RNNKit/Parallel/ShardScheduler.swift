@@ -18,9 +18,13 @@ protocol ChunkJob: AnyObject {
 ///
 /// The threads form one team per shard in flight: as many teams as shards,
 /// up to the thread count. With at least as many shards as threads every
-/// team is one thread; with fewer (a batch of 8 on 16 cores) a team's extra
-/// members split each step of its shard (see `WorkerTeam`), so small batches
-/// still use every core.
+/// team starts as one thread; with fewer (a batch of 8 on 16 cores) a team's
+/// extra members split each step of its shard (see `WorkerTeam`), so small
+/// batches still use every core. A thread whose team has finished joins the
+/// teams still running and splits their steps with them, so the step does
+/// not wait on one team when shards do not divide evenly among the threads
+/// (3 shards on 2 threads), when shards differ in length, or when a core
+/// runs slower than the others.
 ///
 /// Results never depend on the thread count: shard boundaries depend only on
 /// the batch size, each shard writes its own gradient buffer, and the
@@ -70,11 +74,12 @@ final class ShardScheduler: @unchecked Sendable {
     }
 
     /// Runs `job.runShard` for every shard, on all `threads` threads, with
-    /// denormals flushed to zero on each: worker `w` joins team `w % teams`,
-    /// which runs shards `team`, `team + teams`, ...
+    /// denormals flushed to zero on each: team `t` runs shards `t`,
+    /// `t + teams`, ...; worker `w` joins team `w % teams` first, then each
+    /// of the others in turn until all have finished.
     func forEachShard(_ count: Int, _ job: any ShardJob) {
         let teamCount = min(threads, count)
-        for team in 0..<teamCount { teams[team].prepare(members: (threads - team + teamCount - 1) / teamCount) }
+        for team in 0..<teamCount { teams[team].prepare() }
         run(.shards(job, count: count, teams: teamCount), iterations: teamCount > 0 ? threads : 0)
     }
 
@@ -116,7 +121,7 @@ final class ShardScheduler: @unchecked Sendable {
         }
     }
 
-    /// One worker's share: a place in its team, or chunks `worker`, `worker + workers`, ...
+    /// One worker's share: places in the teams, or chunks `worker`, `worker + workers`, ...
     private func work(worker: Int, workers: Int) {
         let saved = rnn_enable_flush_denormals()
         defer { rnn_restore_fp_state(saved) }
@@ -124,9 +129,12 @@ final class ShardScheduler: @unchecked Sendable {
         case .idle:
             break
         case .shards(let job, let count, let teamCount):
-            let index = worker % teamCount
-            teams[index].join(member: worker / teamCount, scratch: scratches[worker]) { team in
-                for shard in stride(from: index, to: count, by: teamCount) { job.runShard(shard, team: team) }
+            // A team is finished once this worker has visited it, so one round suffices.
+            for offset in 0..<teamCount {
+                let index = (worker + offset) % teamCount
+                teams[index].join(scratch: scratches[worker]) { team in
+                    for shard in stride(from: index, to: count, by: teamCount) { job.runShard(shard, team: team) }
+                }
             }
         case .chunks(let job, let count):
             for chunk in stride(from: worker, to: chunkCount(count), by: workers) { job.runChunk(chunkRange(chunk, count)) }

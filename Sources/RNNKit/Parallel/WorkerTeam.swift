@@ -8,39 +8,42 @@ protocol PartJob: AnyObject {
     func runPart(_ part: Range<Int>, scratch: GEMMScratch)
 }
 
-/// The threads that share one shard's work when a batch has fewer shards
-/// than threads.
+/// The threads that share one shard's work: its lead, the members the
+/// scheduler assigned when a batch has fewer shards than threads, and the
+/// threads of teams that ran out of shards and came to help.
 ///
 /// One member, the lead, walks the shard's layers, directions and timesteps as
 /// a lone thread would. At each region that splits (a timestep's gate columns
-/// and cell kernel, a weight-gradient GEMM's rows) it publishes the region,
-/// every member claims parts of it, and the lead goes on once all parts are
-/// done. Members wait by spinning: on a virtual machine waking a sleeping
-/// thread costs tens of microseconds, as much as a small batch's timestep.
+/// and cell kernel, a weight-gradient GEMM's rows) it cuts the region into as
+/// many parts as the team has threads at that moment, publishes it, every
+/// member claims parts of it, and the lead goes on once all parts are done.
+/// Alone, it runs each region as one part without publishing anything.
+/// Members wait by spinning: on a virtual machine waking a sleeping thread
+/// costs tens of microseconds, as much as a small batch's timestep.
 ///
 /// Results do not depend on who computes a part nor on where parts are cut:
 /// each part writes only its own slice, every element of it computed in the
-/// same order as by a lone thread (see `GEMM`).
+/// same order as by a lone thread (see `GEMM`). So threads may join a team at
+/// any time, and the part count may change from one region to the next.
 ///
-/// Progress never depends on how many members Dispatch runs at once: the
-/// first member to arrive leads, a member only waits for a running lead, and
+/// Progress never depends on how many threads Dispatch runs at once: the
+/// first thread to arrive leads, a thread only waits for a running lead, and
 /// the lead only waits for parts that running members have claimed, so parts
 /// of members that never start are left to the others.
 final class WorkerTeam: @unchecked Sendable {
     /// Parts per region at most: one claim bit each in the state word.
     static let maximumParts = 32
 
-    /// Threads in the team, the lead included.
-    private(set) var members = 1
     /// The lead's packing buffers, for the work it does alone.
     private(set) var scratch: GEMMScratch
-    /// Three words on separate cache lines: whether a lead has arrived; the
+    /// Four words on separate cache lines: whether a lead has arrived; the
     /// published region (`finished` bit, generation, part count, claim bits);
-    /// the number of its parts done.
+    /// the number of its parts done; the threads that have joined this run.
     private let words: UnsafeMutableRawPointer
     private var leadWord: UnsafeMutablePointer<UInt64> { words.assumingMemoryBound(to: UInt64.self) }
     private var stateWord: UnsafeMutablePointer<UInt64> { (words + 64).assumingMemoryBound(to: UInt64.self) }
     private var doneWord: UnsafeMutablePointer<UInt64> { (words + 128).assumingMemoryBound(to: UInt64.self) }
+    private var joinedWord: UnsafeMutablePointer<UInt64> { (words + 192).assumingMemoryBound(to: UInt64.self) }
 
     /// The published region, written by the lead before it publishes and read
     /// by members only once they hold one of its parts.
@@ -55,45 +58,46 @@ final class WorkerTeam: @unchecked Sendable {
 
     init(scratch: GEMMScratch) {
         self.scratch = scratch
-        words = .allocate(byteCount: 3 * 64, alignment: 64)
-        words.initializeMemory(as: UInt64.self, repeating: 0, count: 3 * 8)
+        words = .allocate(byteCount: 4 * 64, alignment: 64)
+        words.initializeMemory(as: UInt64.self, repeating: 0, count: 4 * 8)
     }
 
     deinit { words.deallocate() }
 
-    /// Readies the team for a parallel run with `members` threads; called
-    /// while none of them runs.
-    func prepare(members: Int) {
-        self.members = max(1, members)
+    /// Readies the team for a parallel run; called while no thread runs.
+    func prepare() {
         generation = 0
         leadWord.pointee = 0
         stateWord.pointee = 0
         doneWord.pointee = 0
+        joinedWord.pointee = 0
     }
 
-    /// What each member's thread does in a parallel run: the first to arrive
-    /// runs `lead` and the others help with its regions until it finishes.
-    func join(member: Int, scratch: GEMMScratch, lead: (WorkerTeam) -> Void) {
-        guard members > 1 else {
-            self.scratch = scratch
-            lead(self)
-            return
-        }
+    /// Whether the team's lead has finished its work in this run.
+    var hasFinished: Bool { rnn_atomic_load_acquire(stateWord) & Self.finished != 0 }
+
+    /// Works for the team on the calling thread: the first thread to arrive
+    /// runs `lead`, the others help with its regions until it finishes.
+    /// Returns at once when the team has already finished.
+    func join(scratch: GEMMScratch, lead: (WorkerTeam) -> Void) {
+        guard !hasFinished else { return }
+        let arrival = Int(rnn_atomic_add_release(joinedWord, 1))
         if rnn_atomic_compare_exchange(leadWord, 0, 1) != 0 {
             self.scratch = scratch
             lead(self)
             rnn_atomic_store_release(stateWord, Self.finished)
         } else {
-            serve(member: member, scratch: scratch)
+            serve(member: arrival, scratch: scratch)
         }
     }
 
     /// Runs `job.runPart` over `0..<count` cut into parts of whole `granule`s,
-    /// one per member at most, and returns when all are done. Called by the
-    /// lead; a team of one runs the whole range as one part.
+    /// one per thread in the team at most, and returns when all are done.
+    /// Called by the lead; alone, it runs the whole range as one part.
     func forEachPart(of count: Int, granule: Int, _ job: any PartJob) {
         let granules = (count + granule - 1) / granule
-        let parts = min(members, Self.maximumParts, granules)
+        let threads = Int(rnn_atomic_load_acquire(joinedWord))
+        let parts = min(threads, Self.maximumParts, granules)
         guard parts > 1 else {
             if count > 0 { job.runPart(0..<count, scratch: scratch) }
             return
