@@ -12,9 +12,11 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
     var input: InputEncoding = .dense(features: 3)
     var classes = false
     var head = OutputHead.linear
+    var count = 3
+    var timeSteps = 4
 
     var testDescription: String {
-        "\(cell.rawValue) \(bidirectional ? "bi" : "uni") l\(layers) \(variableLengths ? "var" : "equal") \(topology.rawValue) \(input) \(classes ? "ce" : "mse") \(head)"
+        "\(cell.rawValue) \(bidirectional ? "bi" : "uni") l\(layers) \(variableLengths ? "var" : "equal") \(topology.rawValue) \(input) \(classes ? "ce" : "mse") \(head) \(count)x\(timeSteps)"
     }
 
     static var all: [GradientCase] {
@@ -45,6 +47,15 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
             cases.append(GradientCase(cell: cell, bidirectional: false, layers: 1, variableLengths: true,
                                       topology: .manyToOne, classes: true, head: .identity))
         }
+        // Weight gradients are summed in regions of about 768 positions: 2
+        // rows of 400 steps take two regions per unit, in both directions.
+        for cell in [CellKind.rnnTanh, .lstm, .gru] {
+            cases.append(GradientCase(cell: cell, bidirectional: true, layers: 2, variableLengths: true,
+                                      topology: .manyToMany, count: 2, timeSteps: 400))
+        }
+        cases.append(GradientCase(cell: .gru, bidirectional: true, layers: 1, variableLengths: false,
+                                  topology: .manyToMany, input: .oneHot(vocabularySize: 4), classes: true,
+                                  count: 2, timeSteps: 400))
         return cases
     }
 }
@@ -58,7 +69,8 @@ func gradientsMatchFiniteDifferences(_ testCase: GradientCase) throws {
     let model = try Model(configuration, seed: 7)
     model.scaleParameters(by: 1.5)
     var factory = BatchFactory(seed: 11)
-    let batch = factory.batch(for: configuration, count: 3, timeSteps: 4, variableLengths: testCase.variableLengths,
+    let batch = factory.batch(for: configuration, count: testCase.count, timeSteps: testCase.timeSteps,
+                              variableLengths: testCase.variableLengths,
                               decoderTimeSteps: 3, classes: testCase.classes)
     let trainer = Trainer(model: model, optimizer: .sgd(learningRate: 0), threads: 1)
     let (_, analytic) = try trainer.gradients(batch)

@@ -266,17 +266,21 @@ final class StackWorkspace {
                 if let cellGradient {
                     setInitial(cellGradient.baseAddress, from: finalCellGradient.map { $0 + unit * perStep }, count: perStep)
                 }
+                let chunk = weightGradientChunk
                 for step in stride(from: timeSteps - 1, through: 0, by: -1) {
                     // The recurrent GEMM of a hidden column reads the gate gradients of every unit.
                     run(.backwardCell(unit: unit, step: step, flow), over: hidden, on: team)
                     run(.backwardRecurrent(unit: unit, step: step, flow), over: hidden, on: team)
                     swap(&flow.running, &flow.previous)
+                    if step % chunk == 0 {
+                        let steps = step..<min(step + chunk, timeSteps)
+                        run(.weightGradients(unit: unit, input: input, steps: steps), over: shape.gateWidth, on: team)
+                    }
                 }
                 (initialHiddenGradient.baseAddress + unit * perStep).update(from: flow.running, count: perStep)
                 if let cellGradient, let initialCellGradient {
                     (initialCellGradient.baseAddress + unit * perStep).update(from: cellGradient.baseAddress, count: perStep)
                 }
-                run(.weightGradients(unit: unit, input: input), over: shape.gateWidth, on: team)
             }
             // The gradient with respect to this layer's input: Σ_directions dGates · W_ih.
             guard layer > 0 || (wantsInputGradient && !shape.oneHotInput) else { continue }
@@ -329,44 +333,57 @@ final class StackWorkspace {
         }
     }
 
-    /// `dW_ih += dGatesᵀ X`, `dW_hh += dGatesᵀ H_prev`, bias sums, for the
-    /// gate rows `gateRows` of the weights: one GEMM each over all steps.
-    private func accumulateWeightGradients(unit: Int, input: StackInput, gateRows: Range<Int>, scratch: GEMMScratch) {
+    /// Timesteps per weight-gradient region: about 768 positions (three GEMM
+    /// depth blocks), so that the GEMMs run while the steps' gate gradients
+    /// are still in cache, and a thread that joins the team late finds
+    /// regions left to split rather than one long one.
+    private var weightGradientChunk: Int { max(1, 768 / rows) }
+
+    /// `dW_ih += dGatesᵀ X`, `dW_hh += dGatesᵀ H_prev`, bias sums, over the
+    /// processing steps `steps` for the gate rows `gateRows` of the weights.
+    private func accumulateWeightGradients(unit: Int, input: StackInput, steps: Range<Int>, gateRows: Range<Int>,
+                                           scratch: GEMMScratch) {
         let layer = unit / shape.directions, direction = unit % shape.directions
-        let hidden = shape.hiddenSize, gateWidth = shape.gateWidth, positions = timeSteps * rows
+        let hidden = shape.hiddenSize, gateWidth = shape.gateWidth
+        // The reverse direction processes time backwards.
+        let firstTime = direction == 0 ? steps.lowerBound : timeSteps - steps.upperBound
+        let first = firstTime * rows, positions = steps.count * rows
         let width = shape.layerInputSize(layer)
         let offsets = shape.offsets[unit], gradients = pass!.gradients!
-        let gates = self.gates[unit].baseAddress
+        let gates = self.gates[unit].baseAddress + first * gateWidth
         let weightIH = gradients + offsets.weightIH
         if layer == 0, case .tokens(let tokens) = input {
             // One-hot input: dW_ih[:, token] += dGates, in a fixed order.
             for position in 0..<positions {
-                let token = Int(tokens[position]), row = gates + position * gateWidth
+                let token = Int(tokens[first + position]), row = gates + position * gateWidth
                 for gate in gateRows { weightIH[gate * width + token] += row[gate] }
             }
         } else {
             GEMM.multiply(m: gateRows.count, n: width, k: positions, a: gates + gateRows.lowerBound, lda: gateWidth, transposeA: true,
-                          b: denseInput(layer: layer, input), ldb: width, transposeB: false,
+                          b: denseInput(layer: layer, input) + first * width, ldb: width, transposeB: false,
                           c: weightIH + gateRows.lowerBound * width, ldc: width, accumulate: true, scratch: scratch)
         }
         // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
-        let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden)
+        let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden) + first * hidden
         let weightHH = gradients + offsets.weightHH
         VectorOps.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count, rowStride: gateWidth,
                                        into: gradients + offsets.biasIH + gateRows.lowerBound)
         // b_ih and b_hh enter the same sum (in a GRU, every gate but n), so
-        // their gradients are equal; `gradients` started at zero.
+        // their gradients are equal: copied once the last region (processing
+        // step 0) has been summed; `gradients` started at zero.
         // A GRU's recurrent side of gate n is dn * r, kept in `candidates`;
         // the other gates' recurrent gradients are their gate gradients.
         let direct = gateRows.clamped(to: 0..<(candidates.isEmpty ? gateWidth : 2 * hidden))
-        VectorOps.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
-                      count: direct.count)
+        if steps.lowerBound == 0 {
+            VectorOps.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
+                          count: direct.count)
+        }
         GEMM.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
                       b: previousStates, ldb: hidden, transposeB: false,
                       c: weightHH + direct.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
         guard !candidates.isEmpty else { return }
         let candidateRows = gateRows.clamped(to: 2 * hidden..<gateWidth)
-        let candidates = self.candidates[unit].baseAddress + candidateRows.lowerBound - 2 * hidden
+        let candidates = self.candidates[unit].baseAddress + first * hidden + candidateRows.lowerBound - 2 * hidden
         GEMM.multiply(m: candidateRows.count, n: hidden, k: positions, a: candidates, lda: hidden, transposeA: true,
                       b: previousStates, ldb: hidden, transposeB: false,
                       c: weightHH + candidateRows.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
@@ -395,8 +412,8 @@ final class StackWorkspace {
         case backwardCell(unit: Int, step: Int, GradientFlow)
         /// One backward timestep's recurrent GEMM, by hidden columns.
         case backwardRecurrent(unit: Int, step: Int, GradientFlow)
-        /// A unit's weight gradients, by gate rows.
-        case weightGradients(unit: Int, input: StackInput)
+        /// A unit's weight gradients over some processing steps, by gate rows.
+        case weightGradients(unit: Int, input: StackInput, steps: Range<Int>)
         /// The gradient on a layer's input, by positions.
         case inputGradient(layer: Int, target: UnsafeMutablePointer<Float>)
     }
@@ -420,7 +437,8 @@ extension StackWorkspace: PartJob {
         case .backwardCell(let unit, let step, let flow): backwardCell(unit: unit, step: step, flow: flow, units: part)
         case .backwardRecurrent(let unit, let step, let flow):
             backwardRecurrent(unit: unit, step: step, flow: flow, columns: part, scratch: scratch)
-        case .weightGradients(let unit, let input): accumulateWeightGradients(unit: unit, input: input, gateRows: part, scratch: scratch)
+        case .weightGradients(let unit, let input, let steps):
+            accumulateWeightGradients(unit: unit, input: input, steps: steps, gateRows: part, scratch: scratch)
         case .inputGradient(let layer, let target): propagateToInput(layer: layer, target: target, positions: part, scratch: scratch)
         }
     }
