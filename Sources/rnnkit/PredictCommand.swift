@@ -8,8 +8,8 @@ struct PredictCommand: Command {
     static let usage = "--model FILE --data FILE --out FILE"
     static let options: [OptionSpec] = [
         .value("model", "FILE", "model file (safetensors)"),
-        .value("data", "FILE", "safetensors tensor data set (`inputs` and `targets` as `train` reads it; the targets are not used), "
-               + "or a .ts classification set (labels not used)"),
+        .value("data", "FILE", "safetensors tensor data set: `inputs` [N, T, I] and optional `lengths` as `train` reads them "
+               + "(`targets` may be absent and are not used), or a .ts classification set (labels not used)"),
         .value("out", "FILE", "safetensors file to write, with tensor `outputs` ([N, T, O] or [N, O]); for a .ts set "
                + "`classes` and `probabilities`, or CSV if FILE ends in .csv"),
         .threads,
@@ -30,13 +30,11 @@ struct PredictCommand: Command {
         }
         try checkOutputs([out], inputs: [modelURL, dataURL])
         let model = try Model(contentsOf: modelURL)
-        let dataset = try TensorDataset(contentsOf: dataURL)
-        try dataset.check(fits: model.configuration)
-        var batch = dataset.batch
-        batch.targets = nil
-        let outputs = try model.outputs(for: batch, threads: try arguments.integer("threads"))
+        let data = try TensorDataset.Inputs(contentsOf: dataURL)
+        try data.check(fits: model.configuration)
+        let outputs = try model.outputs(for: data.batch, threads: try arguments.integer("threads"))
         let c = model.configuration
-        let shape = c.topology.outputsPerStep ? [dataset.count, dataset.timeSteps, c.outputSize] : [dataset.count, c.outputSize]
+        let shape = c.topology.outputsPerStep ? [data.count, data.timeSteps, c.outputSize] : [data.count, c.outputSize]
         try SafetensorsFile(metadata: ["topology": c.topology.rawValue],
                             tensors: ["outputs": Tensor(floats: outputs, shape: shape)]).write(to: out)
         print("wrote outputs \(shape) to \(out.path)")

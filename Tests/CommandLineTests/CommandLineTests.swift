@@ -83,6 +83,16 @@ func writeRegressionData(to url: URL, count: Int = 24, timeSteps: Int = 5, featu
     let outputs = try SafetensorsFile(contentsOf: predictions).tensor("outputs")
     #expect(outputs.shape == [24, 5, 1])
 
+    // New data has no targets: the same inputs without them predict the same outputs.
+    var unlabelled = try SafetensorsFile(contentsOf: data)
+    unlabelled.tensors["targets"] = nil
+    let inputsOnly = folder.appendingPathComponent("inputs.safetensors")
+    try unlabelled.write(to: inputsOnly)
+    let fromInputs = folder.appendingPathComponent("from-inputs.safetensors")
+    let predictInputs = try Tool.run(["predict", "--model", tuned.path, "--data", inputsOnly.path, "--out", fromInputs.path])
+    #expect(predictInputs.status == 0, "\(predictInputs.standardError)")
+    #expect(try SafetensorsFile(contentsOf: fromInputs).tensor("outputs") == outputs)
+
     let inspect = try Tool.run(["inspect", "--model", tuned.path])
     #expect(inspect.standardOutput.contains("rnn.weight_hh_l0") && inspect.standardOutput.contains("[24, 8]"))
 }

@@ -160,6 +160,36 @@ struct TensorDatasetTests {
         #expect(throws: expected) { try TensorDataset(file: file(tensors)) }
     }
 
+    @Test("inputs alone read without targets, and ignore targets that are there")
+    func inputsAlone() throws {
+        let lengths = Tensor(int64: [3, 1], shape: [2])
+        let unlabelled = try TensorDataset.Inputs(file: file(["inputs": validInputs, "lengths": lengths]))
+        #expect(unlabelled.count == 2 && unlabelled.timeSteps == 3 && unlabelled.inputSize == 2)
+        #expect(unlabelled.inputs == Self.inputs && unlabelled.lengths == [3, 1])
+        #expect(unlabelled.batch.targets == nil)
+        // Targets that would not make a data set (wrong rank) are not read.
+        let labelled = try TensorDataset.Inputs(
+            file: file(["inputs": validInputs, "lengths": lengths, "targets": Tensor(floats: [1, 2], shape: [2])]))
+        #expect(labelled == unlabelled)
+        #expect(throws: DatasetError.lengthOutOfRange(source: "data.safetensors", index: 1, value: 4, timeSteps: 3)) {
+            try TensorDataset.Inputs(file: file(["inputs": validInputs, "lengths": Tensor(int64: [3, 4], shape: [2])]))
+        }
+        #expect(throws: DatasetError.unexpectedTensor(source: "data.safetensors", tensor: "input")) {
+            try TensorDataset.Inputs(file: file(["input": validInputs]))
+        }
+
+        let perStep = ModelConfiguration(cell: .gru, input: .dense(features: 2), hiddenSize: 4, outputSize: 3, topology: .manyToMany)
+        try unlabelled.check(fits: perStep)
+        var wrongWidth = perStep
+        wrongWidth.input = .dense(features: 5)
+        #expect(throws: ModelError.inputMismatch("the model reads 5 input features per step, the data has 2")) {
+            try unlabelled.check(fits: wrongWidth)
+        }
+        var generator = perStep
+        generator.topology = .oneToMany
+        #expect(throws: ModelError.self) { try unlabelled.check(fits: generator) }
+    }
+
     @Test("NaN and infinity are refused with their position")
     func nonFiniteValues() throws {
         var inputs = Self.inputs

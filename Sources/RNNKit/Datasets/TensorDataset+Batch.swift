@@ -36,15 +36,7 @@ extension TensorDataset {
     /// Checks that `configuration` can train on or predict this data, with a
     /// message that says what differs.
     public func check(fits c: ModelConfiguration) throws(ModelError) {
-        guard case .dense(let features) = c.input else {
-            throw .inputMismatch("the model reads tokens but the data set holds float inputs")
-        }
-        guard features == inputSize else {
-            throw .inputMismatch("the model reads \(features) input features per step, the data has \(inputSize)")
-        }
-        if c.topology == .oneToOne, timeSteps != 1 {
-            throw .inputMismatch("a one_to_one model reads one step, the data has \(timeSteps)")
-        }
+        try Self.checkInputs(of: c, inputSize: inputSize, timeSteps: timeSteps)
         let perStep = c.topology.outputsPerStep
         guard perStep == (topology == .manyToMany), c.topology != .oneToMany, c.topology != .encoderDecoder else {
             throw .inputMismatch("the model is \(c.topology.rawValue) but the data's targets are \(topology == .manyToMany ? "per step" : "per sequence")")
@@ -58,6 +50,38 @@ extension TensorDataset {
             guard outputSize <= c.outputSize else {
                 throw .inputMismatch("the data has class labels up to \(outputSize - 1), the model only \(c.outputSize) classes")
             }
+        }
+    }
+}
+
+extension TensorDataset {
+    /// Checks what a model reads against float inputs of `inputSize` features and `timeSteps` steps.
+    fileprivate static func checkInputs(of c: ModelConfiguration, inputSize: Int, timeSteps: Int) throws(ModelError) {
+        guard case .dense(let features) = c.input else {
+            throw .inputMismatch("the model reads tokens but the data set holds float inputs")
+        }
+        guard features == inputSize else {
+            throw .inputMismatch("the model reads \(features) input features per step, the data has \(inputSize)")
+        }
+        if c.topology == .oneToOne, timeSteps != 1 {
+            throw .inputMismatch("a one_to_one model reads one step, the data has \(timeSteps)")
+        }
+    }
+}
+
+extension TensorDataset.Inputs {
+    /// The inputs as one batch without targets, for `Model.outputs(for:)`.
+    public var batch: SequenceBatch {
+        SequenceBatch(count: count, timeSteps: timeSteps, inputs: .features(inputs), lengths: lengths)
+    }
+
+    /// Checks that a model with `configuration` can predict from these
+    /// inputs: one output per step or per sequence, read from float features.
+    public func check(fits c: ModelConfiguration) throws(ModelError) {
+        try TensorDataset.checkInputs(of: c, inputSize: inputSize, timeSteps: timeSteps)
+        guard c.topology != .oneToMany, c.topology != .encoderDecoder else {
+            throw .inputMismatch("the model is \(c.topology.rawValue); predicting from a data set of input sequences "
+                                 + "needs a many_to_many, many_to_one or one_to_one model")
         }
     }
 }

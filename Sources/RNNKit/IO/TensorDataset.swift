@@ -68,9 +68,10 @@ public struct TensorDataset: Sendable, Equatable {
     public init(
         inputs: [Float], count: Int, timeSteps: Int, inputSize: Int, targets: Targets, lengths: [Int32]? = nil
     ) throws {
+        let source = "<memory>"
         try self.init(
-            inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, targets: targets,
-            lengths: lengths, source: "<memory>")
+            Inputs(inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths, source: source),
+            targets: targets, source: source)
     }
 
     /// Reads a data set from a safetensors file.
@@ -89,39 +90,11 @@ public struct TensorDataset: Sendable, Equatable {
     /// - Throws: ``DatasetError`` naming the first problem.
     public init(file: SafetensorsFile, source: String? = nil) throws {
         let source = source ?? file.source
-        for name in file.tensors.keys.sorted() where !["inputs", "targets", "lengths"].contains(name) {
-            throw DatasetError.unexpectedTensor(source: source, tensor: name)
+        let sequences = try Inputs(file: file, source: source)
+        let (count, timeSteps) = (sequences.count, sequences.timeSteps)
+        guard let targetsTensor = file.tensors["targets"] else {
+            throw DatasetError.missingTensor(source: source, tensor: "targets")
         }
-        func tensor(_ name: String) throws -> Tensor {
-            guard let tensor = file.tensors[name] else {
-                throw DatasetError.missingTensor(source: source, tensor: name)
-            }
-            return tensor
-        }
-
-        let inputsTensor = try tensor("inputs")
-        let inputs = try Self.floats(inputsTensor, name: "inputs", source: source)
-        guard inputsTensor.shape.count == 3 else {
-            throw DatasetError.wrongRank(source: source, tensor: "inputs", shape: inputsTensor.shape, expected: "[N, T, I]")
-        }
-        let (count, timeSteps, inputSize) = (inputsTensor.shape[0], inputsTensor.shape[1], inputsTensor.shape[2])
-
-        var lengths: [Int32]?
-        if let lengthsTensor = file.tensors["lengths"] {
-            let values = try Self.integers(lengthsTensor, name: "lengths", source: source)
-            guard lengthsTensor.shape.count == 1 else {
-                throw DatasetError.wrongRank(source: source, tensor: "lengths", shape: lengthsTensor.shape, expected: "[N]")
-            }
-            try Self.checkCount(lengthsTensor, "lengths", count, source)
-            lengths = try values.enumerated().map { index, value in
-                guard value >= 1, value <= timeSteps, let length = Int32(exactly: value) else {
-                    throw DatasetError.lengthOutOfRange(source: source, index: index, value: value, timeSteps: timeSteps)
-                }
-                return length
-            }
-        }
-
-        let targetsTensor = try tensor("targets")
         let shape = targetsTensor.shape
         let targets: Targets
         if targetsTensor.dtype.isFloatingPoint {
@@ -156,29 +129,13 @@ public struct TensorDataset: Sendable, Equatable {
             targets = shape.count == 1 ? .classes(labels) : .sequenceClasses(labels)
         }
 
-        try self.init(
-            inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, targets: targets,
-            lengths: lengths, source: source)
+        try self.init(sequences, targets: targets, source: source)
     }
 
     /// The one initializer that stores; every other one funnels through it.
-    init(
-        inputs: [Float], count: Int, timeSteps: Int, inputSize: Int, targets: Targets, lengths: [Int32]?,
-        source: String
-    ) throws {
-        let inputShape = [count, timeSteps, inputSize]
-        try Self.checkElements(inputs.count, shape: inputShape, tensor: "inputs", source: source)
-        try Self.checkFinite(inputs, shape: inputShape, tensor: "inputs", source: source)
-
-        if let lengths {
-            guard lengths.count == count else {
-                throw DatasetError.countMismatch(source: source, tensor: "lengths", count: lengths.count, expected: count)
-            }
-            for (index, length) in lengths.enumerated() where length < 1 || Int(length) > timeSteps {
-                throw DatasetError.lengthOutOfRange(source: source, index: index, value: Int(length), timeSteps: timeSteps)
-            }
-        }
-
+    /// `sequences` are valid already; the targets are checked against them.
+    private init(_ sequences: Inputs, targets: Targets, source: String) throws {
+        let (count, timeSteps, lengths) = (sequences.count, sequences.timeSteps, sequences.lengths)
         switch targets {
         case .sequences(let values, let features):
             let shape = [count, timeSteps, features]
@@ -207,8 +164,8 @@ public struct TensorDataset: Sendable, Equatable {
 
         self.count = count
         self.timeSteps = timeSteps
-        self.inputSize = inputSize
-        self.inputs = inputs
+        self.inputSize = sequences.inputSize
+        self.inputs = sequences.inputs
         self.targets = targets
         self.lengths = lengths
     }
@@ -243,10 +200,96 @@ public struct TensorDataset: Sendable, Equatable {
     }
 }
 
+// MARK: - Inputs alone
+
+extension TensorDataset {
+    /// The `inputs` and `lengths` of a data set, without targets: what a
+    /// model needs to predict. Read from a file, the `targets` tensor may be
+    /// absent; when present it is not read.
+    public struct Inputs: Sendable, Equatable {
+        /// The number of sequences, N.
+        public let count: Int
+        /// The number of steps of every (padded) sequence, T.
+        public let timeSteps: Int
+        /// The number of features of each step, I.
+        public let inputSize: Int
+        /// The input sequences, `[N, T, I]` row-major, all finite.
+        public let inputs: [Float]
+        /// The number of valid steps of each sequence, each in `1...timeSteps`,
+        /// or `nil` if every sequence uses all `timeSteps` steps.
+        public let lengths: [Int32]?
+
+        /// Reads the inputs of a data set file.
+        ///
+        /// - Throws: ``SafetensorsError`` if the file cannot be read or is not
+        ///   valid safetensors; ``DatasetError`` if `inputs` or `lengths` are
+        ///   missing, malformed or inconsistent.
+        public init(contentsOf url: URL) throws {
+            try self.init(file: try SafetensorsFile(contentsOf: url))
+        }
+
+        /// Interprets the `inputs` and `lengths` tensors of a file.
+        ///
+        /// - Parameter source: What errors call the file; `file.source` if `nil`.
+        /// - Throws: ``DatasetError`` naming the first problem.
+        public init(file: SafetensorsFile, source: String? = nil) throws {
+            let source = source ?? file.source
+            for name in file.tensors.keys.sorted() where !["inputs", "targets", "lengths"].contains(name) {
+                throw DatasetError.unexpectedTensor(source: source, tensor: name)
+            }
+            guard let inputsTensor = file.tensors["inputs"] else {
+                throw DatasetError.missingTensor(source: source, tensor: "inputs")
+            }
+            let inputs = try TensorDataset.floats(inputsTensor, name: "inputs", source: source)
+            guard inputsTensor.shape.count == 3 else {
+                throw DatasetError.wrongRank(source: source, tensor: "inputs", shape: inputsTensor.shape, expected: "[N, T, I]")
+            }
+            let (count, timeSteps, inputSize) = (inputsTensor.shape[0], inputsTensor.shape[1], inputsTensor.shape[2])
+
+            var lengths: [Int32]?
+            if let lengthsTensor = file.tensors["lengths"] {
+                let values = try TensorDataset.integers(lengthsTensor, name: "lengths", source: source)
+                guard lengthsTensor.shape.count == 1 else {
+                    throw DatasetError.wrongRank(source: source, tensor: "lengths", shape: lengthsTensor.shape, expected: "[N]")
+                }
+                try TensorDataset.checkCount(lengthsTensor, "lengths", count, source)
+                lengths = try values.enumerated().map { index, value in
+                    guard value >= 1, value <= timeSteps, let length = Int32(exactly: value) else {
+                        throw DatasetError.lengthOutOfRange(source: source, index: index, value: value, timeSteps: timeSteps)
+                    }
+                    return length
+                }
+            }
+            try self.init(inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths,
+                          source: source)
+        }
+
+        /// The one initializer that stores, validating sizes, values and lengths.
+        init(inputs: [Float], count: Int, timeSteps: Int, inputSize: Int, lengths: [Int32]?, source: String) throws {
+            let inputShape = [count, timeSteps, inputSize]
+            try TensorDataset.checkElements(inputs.count, shape: inputShape, tensor: "inputs", source: source)
+            try TensorDataset.checkFinite(inputs, shape: inputShape, tensor: "inputs", source: source)
+            if let lengths {
+                guard lengths.count == count else {
+                    throw DatasetError.countMismatch(source: source, tensor: "lengths", count: lengths.count, expected: count)
+                }
+                for (index, length) in lengths.enumerated() where length < 1 || Int(length) > timeSteps {
+                    throw DatasetError.lengthOutOfRange(source: source, index: index, value: Int(length), timeSteps: timeSteps)
+                }
+            }
+            self.count = count
+            self.timeSteps = timeSteps
+            self.inputSize = inputSize
+            self.inputs = inputs
+            self.lengths = lengths
+        }
+    }
+}
+
 // MARK: - Validation
 
 extension TensorDataset {
-    private static func floats(_ tensor: Tensor, name: String, source: String) throws -> [Float] {
+    fileprivate static func floats(_ tensor: Tensor, name: String, source: String) throws -> [Float] {
         guard tensor.dtype.isFloatingPoint else {
             throw DatasetError.wrongDType(
                 source: source, tensor: name,
@@ -255,7 +298,7 @@ extension TensorDataset {
         return try tensor.floats()
     }
 
-    private static func integers(_ tensor: Tensor, name: String, source: String) throws -> [Int] {
+    fileprivate static func integers(_ tensor: Tensor, name: String, source: String) throws -> [Int] {
         guard tensor.dtype.isInteger else {
             throw DatasetError.wrongDType(
                 source: source, tensor: name,
@@ -265,7 +308,7 @@ extension TensorDataset {
         return try tensor.integers()
     }
 
-    private static func checkCount(_ tensor: Tensor, _ name: String, _ count: Int, _ source: String) throws {
+    fileprivate static func checkCount(_ tensor: Tensor, _ name: String, _ count: Int, _ source: String) throws {
         guard tensor.shape[0] == count else {
             throw DatasetError.countMismatch(source: source, tensor: name, count: tensor.shape[0], expected: count)
         }
@@ -279,7 +322,7 @@ extension TensorDataset {
     }
 
     /// Checks that `shape` has no empty dimension and holds `elements` values.
-    private static func checkElements(_ elements: Int, shape: [Int], tensor: String, source: String) throws {
+    fileprivate static func checkElements(_ elements: Int, shape: [Int], tensor: String, source: String) throws {
         guard shape.allSatisfy({ $0 >= 1 }) else {
             throw DatasetError.emptyDimension(source: source, tensor: tensor, shape: shape)
         }
@@ -292,7 +335,7 @@ extension TensorDataset {
         }
     }
 
-    private static func checkFinite(_ values: [Float], shape: [Int], tensor: String, source: String) throws {
+    fileprivate static func checkFinite(_ values: [Float], shape: [Int], tensor: String, source: String) throws {
         if let index = values.firstIndex(where: { !$0.isFinite }) {
             throw DatasetError.nonFiniteValue(
                 source: source, tensor: tensor, position: _position(of: index, in: shape),
