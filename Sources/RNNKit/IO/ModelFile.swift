@@ -132,7 +132,9 @@ extension Model {
     }
 
     /// The model as a safetensors file: parameters under PyTorch's names, the
-    /// configuration in `__metadata__`, plus `extraMetadata`.
+    /// configuration in `__metadata__`, plus `extraMetadata`. Where an extra
+    /// key is one the configuration writes (`cell`, `vocabulary`, ...), the
+    /// configuration's value is kept, so the file always reads back as this model.
     public func safetensors(extraMetadata: [String: String] = [:]) -> SafetensorsFile {
         var tensors: [String: Tensor] = [:]
         for entry in layout.entries {
