@@ -333,11 +333,11 @@ final class StackWorkspace {
         }
     }
 
-    /// Timesteps per weight-gradient region: about 768 positions (three GEMM
-    /// depth blocks), so that the GEMMs run while the steps' gate gradients
-    /// are still in cache, and a thread that joins the team late finds
-    /// regions left to split rather than one long one.
-    private var weightGradientChunk: Int { max(1, 768 / rows) }
+    /// Processing steps per weight-gradient region: about three GEMM depth
+    /// blocks of positions (768), so that the GEMMs run while the steps' gate
+    /// gradients are still in cache, and a thread that joins the team late
+    /// finds regions left to split rather than one long one.
+    private var weightGradientChunk: Int { max(1, 3 * GEMMBlocking.depthBlock / rows) }
 
     /// `dW_ih += dGatesᵀ X`, `dW_hh += dGatesᵀ H_prev`, bias sums, over the
     /// processing steps `steps` for the gate rows `gateRows` of the weights.
