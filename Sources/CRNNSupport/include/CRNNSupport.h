@@ -59,6 +59,12 @@ static inline uint64_t rnn_atomic_add_release(uint64_t *word, uint64_t value) {
     return __atomic_fetch_add(word, value, __ATOMIC_RELEASE);
 }
 
+/// Asks for the cache line holding `address` ahead of a read-modify-write:
+/// the GEMM fetches the C tile it will load next while the current one runs.
+static inline void rnn_prefetch_for_update(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
 /// One spin-wait iteration: the CPU's pause hint (x86 `pause`, arm64 `yield`).
 static inline void rnn_spin_pause(void) {
 #if defined(__x86_64__)

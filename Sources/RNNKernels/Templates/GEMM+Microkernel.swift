@@ -1,3 +1,5 @@
+import CRNNSupport
+
 // The macro-kernel walks one packed A block against packed B panels; the
 // micro-kernel multiplies one A panel by one B panel into a register tile of
 // C. All of GEMM's arithmetic happens in `microkernelBody`.
@@ -40,6 +42,20 @@ extension GEMM {
                 let tileRows = rowPanels.rows(of: index)
                 let a = packedA + index * microRows * depth
                 let cTile = c + firstRow * ldc + lowerColumn
+                if loadsC {
+                    // The next tile's C is rarely in L1 (a step's gates were written
+                    // by the input projection long before; a weight gradient spans
+                    // hundreds of KiB): fetch it while this tile computes, or the
+                    // tile's first FMAs wait for it.
+                    let next = index + 1 < rowPanels.count
+                        ? c + rowPanels.firstRow(of: index + 1) * ldc + lowerColumn
+                        : c + upperColumn
+                    let nextRows = index + 1 < rowPanels.count ? rowPanels.rows(of: index + 1) : rowPanels.rows(of: 0)
+                    for row in 0..<nextRows {
+                        rnn_prefetch_for_update(next + row * ldc)
+                        rnn_prefetch_for_update(next + row * ldc + microColumns - 1)
+                    }
+                }
                 if width == microColumns {
                     microkernel(rows: tileRows, depth: depth, a: a, b: b, c: cTile, ldc: ldc, loadsC: loadsC,
                                 inline: inlinesTiles)
