@@ -1,12 +1,12 @@
 extension TensorDataset {
     /// The whole data set as one batch (select mini-batches with `Trainer.step(_:rows:)`).
     public var batch: SequenceBatch {
-        let targets: SequenceBatch.Targets
-        switch self.targets {
-        case .sequences(let values, _), .vectors(let values, _): targets = .values(values)
-        case .classes(let labels), .sequenceClasses(let labels): targets = .classes(labels)
+        var batch = sequences.batch
+        switch targets {
+        case .sequences(let values, _), .vectors(let values, _): batch.targets = .values(values)
+        case .classes(let labels), .sequenceClasses(let labels): batch.targets = .classes(labels)
         }
-        return SequenceBatch(count: count, timeSteps: timeSteps, inputs: .features(inputs), lengths: lengths, targets: targets)
+        return batch
     }
 
     /// Per-step targets train a many-to-many model, per-sequence ones many-to-one.
@@ -36,7 +36,7 @@ extension TensorDataset {
     /// Checks that `configuration` can train on or predict this data, with a
     /// message that says what differs.
     public func check(fits c: ModelConfiguration) throws(ModelError) {
-        try Self.checkInputs(of: c, inputSize: inputSize, timeSteps: timeSteps)
+        try sequences.checkInputs(of: c)
         let perStep = c.topology.outputsPerStep
         guard perStep == (topology == .manyToMany), c.topology != .oneToMany, c.topology != .encoderDecoder else {
             throw .inputMismatch("the model is \(c.topology.rawValue) but the data's targets are \(topology == .manyToMany ? "per step" : "per sequence")")
@@ -54,21 +54,6 @@ extension TensorDataset {
     }
 }
 
-extension TensorDataset {
-    /// Checks what a model reads against float inputs of `inputSize` features and `timeSteps` steps.
-    fileprivate static func checkInputs(of c: ModelConfiguration, inputSize: Int, timeSteps: Int) throws(ModelError) {
-        guard case .dense(let features) = c.input else {
-            throw .inputMismatch("the model reads tokens but the data set holds float inputs")
-        }
-        guard features == inputSize else {
-            throw .inputMismatch("the model reads \(features) input features per step, the data has \(inputSize)")
-        }
-        if c.topology == .oneToOne, timeSteps != 1 {
-            throw .inputMismatch("a one_to_one model reads one step, the data has \(timeSteps)")
-        }
-    }
-}
-
 extension TensorDataset.Inputs {
     /// The inputs as one batch without targets, for `Model.outputs(for:)`.
     public var batch: SequenceBatch {
@@ -78,10 +63,23 @@ extension TensorDataset.Inputs {
     /// Checks that a model with `configuration` can predict from these
     /// inputs: one output per step or per sequence, read from float features.
     public func check(fits c: ModelConfiguration) throws(ModelError) {
-        try TensorDataset.checkInputs(of: c, inputSize: inputSize, timeSteps: timeSteps)
+        try checkInputs(of: c)
         guard c.topology != .oneToMany, c.topology != .encoderDecoder else {
             throw .inputMismatch("the model is \(c.topology.rawValue); predicting from a data set of input sequences "
                                  + "needs a many_to_many, many_to_one or one_to_one model")
+        }
+    }
+
+    /// Checks what a model reads against these float inputs, whatever its outputs.
+    fileprivate func checkInputs(of c: ModelConfiguration) throws(ModelError) {
+        guard case .dense(let features) = c.input else {
+            throw .inputMismatch("the model reads tokens but the data set holds float inputs")
+        }
+        guard features == inputSize else {
+            throw .inputMismatch("the model reads \(features) input features per step, the data has \(inputSize)")
+        }
+        if c.topology == .oneToOne, timeSteps != 1 {
+            throw .inputMismatch("a one_to_one model reads one step, the data has \(timeSteps)")
         }
     }
 }

@@ -41,19 +41,22 @@ public struct TensorDataset: Sendable, Equatable {
         case sequenceClasses([Int32])
     }
 
-    /// The number of sequences, N.
-    public let count: Int
-    /// The number of steps of every (padded) sequence, T.
-    public let timeSteps: Int
-    /// The number of features of each step, I.
-    public let inputSize: Int
-    /// The input sequences, `[N, T, I]` row-major.
-    public let inputs: [Float]
+    /// The input sequences and their lengths.
+    public let sequences: Inputs
     /// What to predict.
     public let targets: Targets
+
+    /// The number of sequences, N.
+    public var count: Int { sequences.count }
+    /// The number of steps of every (padded) sequence, T.
+    public var timeSteps: Int { sequences.timeSteps }
+    /// The number of features of each step, I.
+    public var inputSize: Int { sequences.inputSize }
+    /// The input sequences, `[N, T, I]` row-major.
+    public var inputs: [Float] { sequences.inputs }
     /// The number of valid steps of each sequence, each in `1...timeSteps`,
     /// or `nil` if every sequence uses all `timeSteps` steps.
-    public let lengths: [Int32]?
+    public var lengths: [Int32]? { sequences.lengths }
 
     /// Creates a data set from arrays, validating them as a file would be.
     ///
@@ -162,12 +165,8 @@ public struct TensorDataset: Sendable, Equatable {
             }
         }
 
-        self.count = count
-        self.timeSteps = timeSteps
-        self.inputSize = sequences.inputSize
-        self.inputs = sequences.inputs
+        self.sequences = sequences
         self.targets = targets
-        self.lengths = lengths
     }
 
     // MARK: Writing
