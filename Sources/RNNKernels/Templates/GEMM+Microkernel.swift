@@ -47,11 +47,10 @@ extension GEMM {
                     // by the input projection long before; a weight gradient spans
                     // hundreds of KiB): fetch it while this tile computes, or the
                     // tile's first FMAs wait for it.
-                    let next = index + 1 < rowPanels.count
-                        ? c + rowPanels.firstRow(of: index + 1) * ldc + lowerColumn
-                        : c + upperColumn
-                    let nextRows = index + 1 < rowPanels.count ? rowPanels.rows(of: index + 1) : rowPanels.rows(of: 0)
-                    for row in 0..<nextRows {
+                    // After the last row panel comes the first one of the next column panel.
+                    let (nextIndex, nextColumn) = index + 1 < rowPanels.count ? (index + 1, lowerColumn) : (0, upperColumn)
+                    let next = c + rowPanels.firstRow(of: nextIndex) * ldc + nextColumn
+                    for row in 0..<rowPanels.rows(of: nextIndex) {
                         rnn_prefetch_for_update(next + row * ldc)
                         rnn_prefetch_for_update(next + row * ldc + microColumns - 1)
                     }
