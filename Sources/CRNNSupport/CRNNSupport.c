@@ -1,6 +1,8 @@
 #include "CRNNSupport.h"
 
 #include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* From <dispatch/dispatch.h>; a NULL queue is DISPATCH_APPLY_AUTO. */
 extern void dispatch_apply_f(size_t iterations, void *queue, void *context, void (*work)(void *, size_t));
@@ -10,6 +12,19 @@ void rnn_concurrent_perform(size_t iterations, void *context, void (*body)(void 
 }
 
 void rnn_yield_thread(void) { sched_yield(); }
+
+void rnn_advise_huge_pages(void *address, size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+    /* madvise takes whole pages; only 2 MiB-aligned extents inside the range become huge pages. */
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), huge = 2u << 20;
+    uintptr_t first = ((uintptr_t)address + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)address + bytes) & ~(page - 1);
+    if (end >= first + huge) madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+    (void)address;
+    (void)bytes;
+#endif
+}
 
 #if defined(__x86_64__)
 #include <cpuid.h>

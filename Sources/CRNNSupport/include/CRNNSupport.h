@@ -59,6 +59,10 @@ static inline uint64_t rnn_atomic_add_release(uint64_t *word, uint64_t value) {
     return __atomic_fetch_add(word, value, __ATOMIC_RELEASE);
 }
 
+/// Asks the kernel to back `[address, address + bytes)` with transparent huge
+/// pages where it can; a hint, without effect where they are unavailable.
+void rnn_advise_huge_pages(void *address, size_t bytes);
+
 /// Asks for the cache line holding `address` ahead of a read-modify-write:
 /// the GEMM fetches the C tile it will load next while the current one runs.
 static inline void rnn_prefetch_for_update(const void *address) {
