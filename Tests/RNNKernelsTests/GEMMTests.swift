@@ -97,6 +97,45 @@ import Testing
         }
     }
 
+    /// Two products of one A, with B's stored either way, across the row and
+    /// depth blocks, and wide enough together to need two column blocks.
+    @Test(arguments: KernelSelection.testedVariants)
+    func productsSharingAMatchSeparateMultiplies(kernels: KernelSelection) {
+        KernelSelection.with(kernels) {
+            var random = TestRandom(seed: 8)
+            let scratch = GEMMScratch()
+            for (m, k, widths) in [(150, 300, (19, 40)), (32, 77, (128, 256)), (5, 9, (2040, 20)), (7, 3, (0, 5))] {
+                for (transposeA, accumulate) in [(true, true), (false, false)] {
+                    var first = Problem(m: m, n: widths.0, k: k, transposeA: transposeA, transposeB: false,
+                                        accumulate: accumulate, random: &random)
+                    var second = Problem(m: m, n: widths.1, k: k, transposeA: transposeA, transposeB: true,
+                                         accumulate: accumulate, random: &random)
+                    second.a = first.a
+                    var results = (first.c, second.c)
+                    first.a.storage.withUnsafeBufferPointer { a in
+                        first.b.storage.withUnsafeBufferPointer { b1 in
+                            second.b.storage.withUnsafeBufferPointer { b2 in
+                                results.0.storage.withUnsafeMutableBufferPointer { c1 in
+                                    results.1.storage.withUnsafeMutableBufferPointer { c2 in
+                                        GEMM.multiply(
+                                            m: m, k: k, a: a.baseAddress!, lda: first.a.stride, transposeA: transposeA,
+                                            GEMMProduct(n: widths.0, b: b1.baseAddress!, ldb: first.b.stride, transposeB: false,
+                                                        c: c1.baseAddress!, ldc: first.c.stride),
+                                            GEMMProduct(n: widths.1, b: b2.baseAddress!, ldb: second.b.stride, transposeB: true,
+                                                        c: c2.baseAddress!, ldc: second.c.stride),
+                                            accumulate: accumulate, scratch: scratch)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    expectBits(results.0, first.multiply(scratch: scratch), first, "first of two products")
+                    expectBits(results.1, second.multiply(scratch: scratch), second, "second of two products")
+                }
+            }
+        }
+    }
+
     @Test(arguments: KernelSelection.testedVariants)
     func repackingReplacesTheWeights(kernels: KernelSelection) {
         KernelSelection.with(kernels) {

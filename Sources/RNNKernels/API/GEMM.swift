@@ -62,6 +62,51 @@ public enum GEMM {
             c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
     }
 
+    /// Two products of one op(A): `first.c` = (accumulate ? `first.c` : 0) +
+    /// op(A) · op(`first.b`), and likewise `second`.
+    ///
+    /// For the weight gradients of a recurrent layer, which multiply the same
+    /// transposed gate gradients by the layer's input and by its previous
+    /// states: each block of op(A) is packed once for both. Every element is
+    /// bit-identical to what the single multiply computes for its product.
+    ///
+    /// ```swift
+    /// // dW_ih += dGatesᵀ · X and dW_hh += dGatesᵀ · H_prev.
+    /// GEMM.multiply(m: 4 * hidden, k: positions, a: gateGradients, lda: 4 * hidden, transposeA: true,
+    ///               GEMMProduct(n: inputSize, b: x, ldb: inputSize, transposeB: false, c: dWih, ldc: inputSize),
+    ///               GEMMProduct(n: hidden, b: hPrevious, ldb: hidden, transposeB: false, c: dWhh, ldc: hidden),
+    ///               accumulate: true, scratch: scratch)
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - m: Rows of op(A) and of both C.
+    ///   - k: The summation depth: columns of op(A), rows of both op(B).
+    ///   - a: The first element of A. Read only.
+    ///   - lda: A's row stride, at least its width (k, or m when transposed).
+    ///   - transposeA: Whether op(A) is the transpose of what `a` holds.
+    ///   - first: The first product's B and C. Neither C may overlap A, either B or the other C.
+    ///   - second: The second product's B and C.
+    ///   - accumulate: Add to both C's contents instead of overwriting them.
+    ///   - scratch: Packing buffers, used by one thread at a time.
+    /// - Complexity: 2·m·(first.n + second.n)·k flops.
+    public static func multiply(
+        m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch
+    ) {
+        precondition(m >= 0 && k >= 0 && first.n >= 0 && second.n >= 0,
+                     "GEMM: negative shape m=\(m) k=\(k) n=\(first.n), \(second.n)")
+        precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
+        func check(_ product: GEMMProduct) {
+            precondition(product.ldb >= (product.transposeB ? k : product.n),
+                         "GEMM: ldb=\(product.ldb) is narrower than op(B)'s storage width \(product.transposeB ? k : product.n)")
+            precondition(product.ldc >= product.n, "GEMM: ldc=\(product.ldc) is narrower than C's width n=\(product.n)")
+        }
+        check(first)
+        check(second)
+        KernelSelection.current.backend.multiply(
+            m: m, k: k, a: a, lda: lda, transposeA: transposeA, first, second, accumulate: accumulate, scratch: scratch)
+    }
+
     /// C[m×columns] = (accumulate ? C : 0) + op(A) · B[:, columns], with op(B)
     /// packed in advance.
     ///

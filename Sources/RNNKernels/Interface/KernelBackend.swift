@@ -22,6 +22,9 @@ public protocol KernelBackend {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: GEMMScratch)
+    static func multiply(
+        m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch)
     static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, rows: Int, columns: Int,
                      into panels: UnsafeMutablePointer<Float>)
     static func multiply(

@@ -21,6 +21,14 @@ public enum Backend: KernelBackend {
                       c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
     }
 
+    public static func multiply(
+        m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch
+    ) {
+        GEMM.multiply(m: m, k: k, a: a, lda: lda, transposeA: transposeA, first, second,
+                      accumulate: accumulate, scratch: scratch)
+    }
+
     public static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, rows: Int, columns: Int,
                             into panels: UnsafeMutablePointer<Float>) {
         GEMM.packB(b, ldb: ldb, transposed: transposed, depth: 0..<rows, columns: 0..<columns, into: panels)

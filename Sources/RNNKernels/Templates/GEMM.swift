@@ -40,6 +40,47 @@ enum GEMM {
         }
     }
 
+    /// `first.c` (+)= op(A) · op(`first.b`) and `second.c` (+)= op(A) · op(`second.b`):
+    /// both B blocks packed side by side, so that each block of op(A) is packed
+    /// once for the two. Two plain multiplies, with the same values, when the
+    /// blocks do not fit one column block together.
+    static func multiply(
+        m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch
+    ) {
+        let secondPanel = (first.n + microColumns - 1) / microColumns
+        guard m > 0, k > 0, (secondPanel * microColumns + second.n) <= columnBlock else {
+            multiply(m: m, n: first.n, k: k, a: a, lda: lda, transposeA: transposeA,
+                     b: first.b, ldb: first.ldb, transposeB: first.transposeB,
+                     c: first.c, ldc: first.ldc, accumulate: accumulate, scratch: scratch)
+            multiply(m: m, n: second.n, k: k, a: a, lda: lda, transposeA: transposeA,
+                     b: second.b, ldb: second.ldb, transposeB: second.transposeB,
+                     c: second.c, ldc: second.ldc, accumulate: accumulate, scratch: scratch)
+            return
+        }
+        let packedA = scratch.packedA.baseAddress, packedB = scratch.packedB.baseAddress
+        for firstDepth in stride(from: 0, to: k, by: depthBlock) {
+            let depth = firstDepth..<min(firstDepth + depthBlock, k)
+            let panelStride = depth.count * microColumns
+            let secondB = packedB + secondPanel * panelStride
+            packB(first.b, ldb: first.ldb, transposed: first.transposeB, depth: depth, columns: 0..<first.n, into: packedB)
+            packB(second.b, ldb: second.ldb, transposed: second.transposeB, depth: depth, columns: 0..<second.n, into: secondB)
+            for firstRow in stride(from: 0, to: m, by: rowBlock) {
+                let blockRows = min(rowBlock, m - firstRow)
+                packA(a, lda: lda, transposed: transposeA, rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
+                func multiplyBlock(_ product: GEMMProduct, panels: UnsafePointer<Float>) {
+                    macroKernel(
+                        rows: blockRows, depth: depth.count,
+                        packedA: packedA, packedB: panels, panelStride: panelStride, columns: 0..<product.n,
+                        c: product.c + firstRow * product.ldc, ldc: product.ldc, loadsC: accumulate || firstDepth > 0,
+                        tile: scratch.tile.baseAddress)
+                }
+                multiplyBlock(first, panels: packedB)
+                multiplyBlock(second, panels: secondB)
+            }
+        }
+    }
+
     /// C[m×columns] = (accumulate ? C : 0) + op(A) · B[:, columns], with op(B)
     /// (k×`columnCount`) packed in advance into `panels` by `packB`.
     ///

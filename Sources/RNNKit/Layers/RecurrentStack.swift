@@ -351,36 +351,44 @@ final class StackWorkspace {
         let width = shape.layerInputSize(layer)
         let offsets = shape.offsets[unit], gradients = pass!.gradients!
         let gates = self.gates[unit].baseAddress + first * gateWidth
-        let weightIH = gradients + offsets.weightIH
+        let weightIH = gradients + offsets.weightIH, weightHH = gradients + offsets.weightHH
+        // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
+        let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden) + first * hidden
+        VectorOps.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count, rowStride: gateWidth,
+                                       into: gradients + offsets.biasIH + gateRows.lowerBound)
+        // A GRU's recurrent side of gate n is dn * r, kept in `candidates`;
+        // the other gates' recurrent gradients are their gate gradients.
+        let direct = gateRows.clamped(to: 0..<(candidates.isEmpty ? gateWidth : 2 * hidden))
+        // b_ih and b_hh enter the same sum (in a GRU, every gate but n), so
+        // their gradients are equal: copied once the last region (processing
+        // step 0) has been summed; `gradients` started at zero.
+        if steps.lowerBound == 0 {
+            VectorOps.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
+                          count: direct.count)
+        }
+        let recurrent = GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false,
+                                    c: weightHH + direct.lowerBound * hidden, ldc: hidden)
         if layer == 0, case .tokens(let tokens) = input {
             // One-hot input: dW_ih[:, token] += dGates, in a fixed order.
             for position in 0..<positions {
                 let token = Int(tokens[first + position]), row = gates + position * gateWidth
                 for gate in gateRows { weightIH[gate * width + token] += row[gate] }
             }
+            GEMM.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
+                          b: recurrent.b, ldb: hidden, transposeB: false, c: recurrent.c, ldc: hidden, accumulate: true, scratch: scratch)
         } else {
-            GEMM.multiply(m: gateRows.count, n: width, k: positions, a: gates + gateRows.lowerBound, lda: gateWidth, transposeA: true,
-                          b: denseInput(layer: layer, input) + first * width, ldb: width, transposeB: false,
-                          c: weightIH + gateRows.lowerBound * width, ldc: width, accumulate: true, scratch: scratch)
+            // The direct rows' gate gradients serve both weight matrices, packed once.
+            let input = denseInput(layer: layer, input) + first * width
+            GEMM.multiply(m: direct.count, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
+                          GEMMProduct(n: width, b: input, ldb: width, transposeB: false,
+                                      c: weightIH + direct.lowerBound * width, ldc: width),
+                          recurrent, accumulate: true, scratch: scratch)
+            // A GRU's n rows: their recurrent side follows below.
+            let inputOnly = gateRows.clamped(to: direct.upperBound..<gateWidth)
+            GEMM.multiply(m: inputOnly.count, n: width, k: positions, a: gates + inputOnly.lowerBound, lda: gateWidth, transposeA: true,
+                          b: input, ldb: width, transposeB: false,
+                          c: weightIH + inputOnly.lowerBound * width, ldc: width, accumulate: true, scratch: scratch)
         }
-        // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
-        let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden) + first * hidden
-        let weightHH = gradients + offsets.weightHH
-        VectorOps.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count, rowStride: gateWidth,
-                                       into: gradients + offsets.biasIH + gateRows.lowerBound)
-        // b_ih and b_hh enter the same sum (in a GRU, every gate but n), so
-        // their gradients are equal: copied once the last region (processing
-        // step 0) has been summed; `gradients` started at zero.
-        // A GRU's recurrent side of gate n is dn * r, kept in `candidates`;
-        // the other gates' recurrent gradients are their gate gradients.
-        let direct = gateRows.clamped(to: 0..<(candidates.isEmpty ? gateWidth : 2 * hidden))
-        if steps.lowerBound == 0 {
-            VectorOps.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
-                          count: direct.count)
-        }
-        GEMM.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
-                      b: previousStates, ldb: hidden, transposeB: false,
-                      c: weightHH + direct.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
         guard !candidates.isEmpty else { return }
         let candidateRows = gateRows.clamped(to: 2 * hidden..<gateWidth)
         let candidates = self.candidates[unit].baseAddress + first * hidden + candidateRows.lowerBound - 2 * hidden
