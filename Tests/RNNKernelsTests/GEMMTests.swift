@@ -97,6 +97,51 @@ import Testing
         }
     }
 
+    /// A bias start has the bits of a C filled with the bias and accumulated
+    /// into: across depth blocks, in tiles cut by C's edge, past a column
+    /// block, and at depth zero; the bias is read only, C's padding untouched.
+    @Test(arguments: KernelSelection.testedVariants)
+    func biasStartsEveryRow(kernels: KernelSelection) {
+        KernelSelection.with(kernels) {
+            var random = TestRandom(seed: 9)
+            let scratch = GEMMScratch()
+            for (transposeA, transposeB) in Self.transposes {
+                for (m, n, k) in [(13, 40, 300), (150, 19, 7), (2, 4099, 3), (3, 5, 0), (32, 768, 128)] {
+                    var filled = Problem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                         accumulate: true, random: &random)
+                    let bias = (0..<n).map { _ in random.uniform(-1, 1) }
+                    for i in 0..<m { for j in 0..<n { filled.c[i, j] = bias[j] } }
+                    let expected = filled.multiply(scratch: scratch)
+                    var result = Problem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                         accumulate: false, random: &random)
+                    result.a = filled.a
+                    result.b = filled.b
+                    for i in 0..<m { for j in 0..<n { result.c[i, j] = .nan } }
+                    result.c.storage.withUnsafeMutableBufferPointer { c in
+                        result.a.storage.withUnsafeBufferPointer { a in
+                            result.b.storage.withUnsafeBufferPointer { b in
+                                GEMM.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: result.a.stride, transposeA: transposeA,
+                                              b: b.baseAddress!, ldb: result.b.stride, transposeB: transposeB,
+                                              bias: bias, c: c.baseAddress!, ldc: result.c.stride, scratch: scratch)
+                            }
+                        }
+                    }
+                    // Padding differs between the two C's: compare the elements.
+                    var mismatches = 0
+                    for i in 0..<m {
+                        for j in 0..<n where result.c[i, j].bitPattern != expected[i, j].bitPattern {
+                            mismatches += 1
+                        }
+                    }
+                    #expect(mismatches == 0, "\(filled): \(mismatches) elements differ from a C filled with the bias")
+                    #expect(result.c.storage.enumerated().allSatisfy { index, value in
+                        index % result.c.stride < n || value.isNaN
+                    }, "\(filled): C's padding was written")
+                }
+            }
+        }
+    }
+
     /// Two products of one A, with B's stored either way, across the row and
     /// depth blocks, and wide enough together to need two column blocks.
     @Test(arguments: KernelSelection.testedVariants)

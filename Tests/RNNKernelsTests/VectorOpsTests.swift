@@ -12,23 +12,6 @@ private let counts = [1, 3, 7, 8, 9, 16, 17, 31, 32, 33, 100, 1003]
 
 // MARK: - Copies and element-wise arithmetic
 
-@Test("broadcastRows copies the row into every strided row", .everyKernelVariant, arguments: [1, 3, 8, 17, 100], [1, 7])
-func broadcastRows(columns: Int, rows: Int) {
-    var random = TestRandom(seed: UInt64(columns << 4 | rows))
-    let row = GuardedBuffer(random.floats(columns, -1, 1))
-    let rowStride = columns + 3
-    // The gaps between rows hold data that must survive.
-    let matrix = GuardedBuffer(random.floats(rows * rowStride, -1, 1))
-    var expected = untouched(matrix)
-    let rowBefore = untouched(row)
-    for index in 0..<rows {
-        for column in 0..<columns { expected[index * rowStride + column] = .exact(row[column]) }
-    }
-    VectorOps.broadcastRows(row.pointer, into: matrix.pointer, rows: rows, columns: columns, rowStride: rowStride)
-    expectBuffer(matrix, expected, "matrix")
-    expectBuffer(row, rowBefore, "row")
-}
-
 @Test("add sums element-wise and stays inside the row", .everyKernelVariant, arguments: counts)
 func addElementwise(count: Int) {
     var random = TestRandom(seed: UInt64(count))

@@ -53,13 +53,44 @@ public enum GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
         scratch: GEMMScratch
     ) {
+        checkShape(m: m, n: n, k: k, lda: lda, transposeA: transposeA, ldb: ldb, transposeB: transposeB, ldc: ldc)
+        KernelSelection.current.backend.multiply(
+            m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+            c: c, ldc: ldc, accumulate: accumulate, bias: nil, scratch: scratch)
+    }
+
+    /// C[m×n] = bias + op(A) · op(B), the `n` floats of `bias` added to every
+    /// row: as if C were filled with the bias and then accumulated into, with
+    /// the same bits, but without writing C twice.
+    ///
+    /// ```swift
+    /// // The input projection with its bias: gates = b + X · Wᵀ.
+    /// GEMM.multiply(m: steps * batch, n: 4 * hidden, k: inputSize,
+    ///               a: x, lda: inputSize, transposeA: false,
+    ///               b: w, ldb: inputSize, transposeB: true,
+    ///               bias: b, c: gates, ldc: 4 * hidden, scratch: scratch)
+    /// ```
+    ///
+    /// Parameters as in the multiply above; `bias` holds n floats and must
+    /// not overlap C.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        bias: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        scratch: GEMMScratch
+    ) {
+        checkShape(m: m, n: n, k: k, lda: lda, transposeA: transposeA, ldb: ldb, transposeB: transposeB, ldc: ldc)
+        KernelSelection.current.backend.multiply(
+            m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+            c: c, ldc: ldc, accumulate: false, bias: bias, scratch: scratch)
+    }
+
+    private static func checkShape(m: Int, n: Int, k: Int, lda: Int, transposeA: Bool, ldb: Int, transposeB: Bool, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM: negative shape m=\(m) n=\(n) k=\(k)")
         precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
         precondition(ldb >= (transposeB ? k : n), "GEMM: ldb=\(ldb) is narrower than op(B)'s storage width \(transposeB ? k : n)")
         precondition(ldc >= n, "GEMM: ldc=\(ldc) is narrower than C's width n=\(n)")
-        KernelSelection.current.backend.multiply(
-            m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-            c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
     }
 
     /// Two products of one op(A): `first.c` = (accumulate ? `first.c` : 0) +

@@ -79,17 +79,11 @@ public enum GRUKernel {
     }
 }
 
-/// Element-wise passes over contiguous float arrays: bias broadcast, column
-/// sums, the gradient reduction, norms and the optimiser updates. Each walks
-/// its array in a fixed order so that results never depend on how callers
-/// split work between threads.
+/// Element-wise passes over contiguous float arrays: column sums, the
+/// gradient reduction, norms and the optimiser updates. Each walks its array
+/// in a fixed order so that results never depend on how callers split work
+/// between threads.
 public enum VectorOps {
-    /// Copies `row` (`columns` floats) into each of `rows` rows of `matrix`.
-    public static func broadcastRows(_ row: UnsafePointer<Float>, into matrix: UnsafeMutablePointer<Float>,
-                                     rows: Int, columns: Int, rowStride: Int) {
-        KernelSelection.current.backend.broadcastRows(row, into: matrix, rows: rows, columns: columns, rowStride: rowStride)
-    }
-
     /// `row += other` over `count` floats.
     public static func add(_ other: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, count: Int) {
         KernelSelection.current.backend.add(other, into: row, count: count)

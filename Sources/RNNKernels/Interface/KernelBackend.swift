@@ -21,7 +21,7 @@ public protocol KernelBackend {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: GEMMScratch)
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>?, scratch: GEMMScratch)
     static func multiply(
         m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch)
@@ -49,8 +49,6 @@ public protocol KernelBackend {
 
     // MARK: Element-wise passes
 
-    static func broadcastRows(_ row: UnsafePointer<Float>, into matrix: UnsafeMutablePointer<Float>,
-                              rows: Int, columns: Int, rowStride: Int)
     static func add(_ other: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, count: Int)
     static func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
                                      into sums: UnsafeMutablePointer<Float>)

@@ -15,10 +15,10 @@ public enum Backend: KernelBackend {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: GEMMScratch
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>?, scratch: GEMMScratch
     ) {
         GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                      c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+                      c: c, ldc: ldc, accumulate: accumulate, bias: bias, scratch: scratch)
     }
 
     public static func multiply(
@@ -105,11 +105,6 @@ public enum Backend: KernelBackend {
     }
 
     // MARK: Element-wise passes
-
-    public static func broadcastRows(_ row: UnsafePointer<Float>, into matrix: UnsafeMutablePointer<Float>,
-                                     rows: Int, columns: Int, rowStride: Int) {
-        VectorOps.broadcastRows(row, into: matrix, rows: rows, columns: columns, rowStride: rowStride)
-    }
 
     public static func add(_ other: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, count: Int) {
         VectorOps.add(other, into: row, count: count)

@@ -11,17 +11,23 @@ import KernelInterface
 /// `microRows` × `microColumns` register tile that streams one A panel and one
 /// B panel from L1.
 enum GEMM {
-    /// C[m×n] = (accumulate ? C : 0) + op(A) · op(B); see `RNNKernels.GEMM`.
+    /// C[m×n] = (accumulate ? C : bias in every row, or 0) + op(A) · op(B);
+    /// see `RNNKernels.GEMM`.
     static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil,
         scratch: GEMMScratch
     ) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
-            if !accumulate { zeroRows(m, columns: 0..<n, of: c, ldc: ldc) }
+            if accumulate { return }
+            if let bias {
+                VectorOps.broadcastRows(bias, into: c, rows: m, columns: n, rowStride: ldc)
+            } else {
+                zeroRows(m, columns: 0..<n, of: c, ldc: ldc)
+            }
             return
         }
         let packedB = scratch.packedB.baseAddress
@@ -35,6 +41,7 @@ enum GEMM {
                 multiplyRowBlocks(m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
                                   packedB: packedB, panelStride: depth.count * microColumns, columns: 0..<blockColumns,
                                   c: c + firstColumn, ldc: ldc, loadsC: accumulate || firstDepth > 0,
+                                  bias: firstDepth == 0 ? bias.map { $0 + firstColumn } : nil,
                                   scratch: scratch, inlinesTiles: false)
             }
         }
@@ -132,7 +139,7 @@ enum GEMM {
     static func multiplyRowBlocks(
         m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool, depth: Range<Int>,
         packedB: UnsafePointer<Float>, panelStride: Int, columns: Range<Int>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>? = nil,
         scratch: GEMMScratch, inlinesTiles: Bool
     ) {
         let packedA = scratch.packedA.baseAddress
@@ -143,7 +150,7 @@ enum GEMM {
             macroKernel(
                 rows: blockRows, depth: depth.count,
                 packedA: packedA, packedB: packedB, panelStride: panelStride, columns: columns,
-                c: c + firstRow * ldc, ldc: ldc, loadsC: loadsC,
+                c: c + firstRow * ldc, ldc: ldc, loadsC: loadsC, bias: bias,
                 tile: scratch.tile.baseAddress, inlinesTiles: inlinesTiles)
         }
     }

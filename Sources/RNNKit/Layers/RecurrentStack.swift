@@ -230,10 +230,9 @@ final class StackWorkspace {
             return
         }
         let width = shape.layerInputSize(layer)
-        VectorOps.broadcastRows(bias, into: gates, rows: positions, columns: columns.count, rowStride: gateWidth)
         GEMM.multiply(m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input), lda: width, transposeA: false,
                       b: pass.parameters + shape.offsets[unit].weightIH + columns.lowerBound * width, ldb: width, transposeB: true,
-                      c: gates, ldc: gateWidth, accumulate: true, scratch: scratch)
+                      bias: bias, c: gates, ldc: gateWidth, scratch: scratch)
     }
 
     // MARK: Backward

@@ -343,10 +343,9 @@ final class ShardWorkspace {
             logits.update(from: input, count: positions.count * width)
             return
         }
-        VectorOps.broadcastRows(parameters + head.bias, into: logits, rows: positions.count, columns: outputs, rowStride: outputs)
         GEMM.multiply(m: positions.count, n: outputs, k: width, a: input, lda: width, transposeA: false,
                       b: parameters + head.weight, ldb: width, transposeB: true,
-                      c: logits, ldc: outputs, accumulate: true, scratch: scratch)
+                      bias: parameters + head.bias, c: logits, ldc: outputs, scratch: scratch)
     }
 
     // MARK: Loss
