@@ -17,8 +17,6 @@ extension GEMM {
     ///   - columns: The output columns to compute and store.
     ///   - c: C at the block's first row and at column 0 of `columns`' coordinates.
     ///   - loadsC: Start from C's values rather than from zero.
-    ///   - bias: When C is not loaded, start every row from this row of
-    ///     floats instead of zero (in `columns`' coordinates, like `c`).
     ///   - tile: `microRows` × `microColumns` floats for tiles cut by `columns` or by C's edge.
     ///   - inlinesTiles: Inline the micro-kernels, so that a constant `depth`
     ///     (in the generated kernels) fixes their trip count.
@@ -27,7 +25,7 @@ extension GEMM {
         rows: Int, depth: Int,
         packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, panelStride: Int,
         columns: Range<Int>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>? = nil,
+        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool,
         tile: UnsafeMutablePointer<Float>, inlinesTiles: Bool = false
     ) {
         let firstPanel = columns.lowerBound / microColumns
@@ -59,19 +57,17 @@ extension GEMM {
                 }
                 if width == microColumns {
                     microkernel(rows: tileRows, depth: depth, a: a, b: b, c: cTile, ldc: ldc, loadsC: loadsC,
-                                bias: loadsC ? nil : bias.map { $0 + lowerColumn }, inline: inlinesTiles)
+                                inline: inlinesTiles)
                 } else {
                     // The tile's column j is panel column j, so C's columns land at an offset.
                     let tileColumns = tile + (lowerColumn - panelStart)
-                    for row in 0..<tileRows {
-                        if loadsC {
+                    if loadsC {
+                        for row in 0..<tileRows {
                             (tileColumns + row * microColumns).update(from: cTile + row * ldc, count: width)
-                        } else if let bias {
-                            (tileColumns + row * microColumns).update(from: bias + lowerColumn, count: width)
                         }
                     }
-                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: tile, ldc: microColumns,
-                                loadsC: loadsC || bias != nil, bias: nil, inline: inlinesTiles)
+                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: tile, ldc: microColumns, loadsC: loadsC,
+                                inline: inlinesTiles)
                     for row in 0..<tileRows {
                         (cTile + row * ldc).update(from: tileColumns + row * microColumns, count: width)
                     }
@@ -85,26 +81,26 @@ extension GEMM {
     @inline(__always)
     static func microkernel(
         rows: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?, inline: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, inline: Bool
     ) {
         if inline {
             switch rows {
-            case 6: microkernelBody(rows: 6, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-            case 5: microkernelBody(rows: 5, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-            case 4: microkernelBody(rows: 4, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-            case 3: microkernelBody(rows: 3, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-            case 2: microkernelBody(rows: 2, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-            default: microkernelBody(rows: 1, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+            case 6: microkernelBody(rows: 6, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 5: microkernelBody(rows: 5, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 4: microkernelBody(rows: 4, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 3: microkernelBody(rows: 3, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            case 2: microkernelBody(rows: 2, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+            default: microkernelBody(rows: 1, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
             }
             return
         }
         switch rows {
-        case 6: microkernel6(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-        case 5: microkernel5(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-        case 4: microkernel4(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-        case 3: microkernel3(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-        case 2: microkernel2(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
-        default: microkernel1(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+        case 6: microkernel6(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+        case 5: microkernel5(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+        case 4: microkernel4(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+        case 3: microkernel3(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+        case 2: microkernel2(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
+        default: microkernel1(depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
         }
     }
 
@@ -112,26 +108,26 @@ extension GEMM {
     // partial row panel skips the padding rows' FMAs (small batches in the
     // recurrent multiply) instead of computing and discarding them. Out of
     // line: the call per tile is nothing next to its 12·depth FMAs.
-    @inline(never) static func microkernel6(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?) {
-        microkernelBody(rows: 6, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+    @inline(never) static func microkernel6(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+        microkernelBody(rows: 6, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel5(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?) {
-        microkernelBody(rows: 5, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+    @inline(never) static func microkernel5(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+        microkernelBody(rows: 5, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel4(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?) {
-        microkernelBody(rows: 4, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+    @inline(never) static func microkernel4(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+        microkernelBody(rows: 4, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel3(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?) {
-        microkernelBody(rows: 3, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+    @inline(never) static func microkernel3(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+        microkernelBody(rows: 3, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel2(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?) {
-        microkernelBody(rows: 2, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+    @inline(never) static func microkernel2(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+        microkernelBody(rows: 2, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel1(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?) {
-        microkernelBody(rows: 1, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC, bias: bias)
+    @inline(never) static func microkernel1(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+        microkernelBody(rows: 1, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
 
-    /// C[rows × microColumns] = (loadsC ? C : bias row, or 0) + A panel · B panel, in registers.
+    /// C[rows × microColumns] = (loadsC ? C : 0) + A panel · B panel, in registers.
     ///
     /// Each accumulator is one chain of FMAs in increasing k; `rows` must be
     /// a constant after inlining, so that unused rows fold away.
@@ -141,11 +137,10 @@ extension GEMM {
     ///   - b: B panel: `depth` rows of `microColumns` floats.
     ///   - c: C's tile, row stride `ldc`; its first `rows` rows are read
     ///     (when `loadsC`) and written, `microColumns` columns each.
-    ///   - bias: Without `loadsC`, `microColumns` floats every row starts from.
     @inline(__always)
     static func microkernelBody(
         rows: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>?
+        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool
     ) {
         var c00 = Vector(), c01 = Vector()
         var c10 = Vector(), c11 = Vector()
@@ -160,14 +155,6 @@ extension GEMM {
             if rows > 3 { loadRow(&c30, &c31, from: c + 3 * ldc) }
             if rows > 4 { loadRow(&c40, &c41, from: c + 4 * ldc) }
             if rows > 5 { loadRow(&c50, &c51, from: c + 5 * ldc) }
-        } else if let bias {
-            let low = loadVector(bias), high = loadVector(bias + Vector.scalarCount)
-            (c00, c01) = (low, high)
-            if rows > 1 { (c10, c11) = (low, high) }
-            if rows > 2 { (c20, c21) = (low, high) }
-            if rows > 3 { (c30, c31) = (low, high) }
-            if rows > 4 { (c40, c41) = (low, high) }
-            if rows > 5 { (c50, c51) = (low, high) }
         }
         var a = a
         var b = b

@@ -38,11 +38,24 @@ enum GEMM {
                 let depth = firstDepth..<min(firstDepth + depthBlock, k)
                 packB(b, ldb: ldb, transposed: transposeB,
                       depth: depth, columns: firstColumn..<firstColumn + blockColumns, into: packedB)
-                multiplyRowBlocks(m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
-                                  packedB: packedB, panelStride: depth.count * microColumns, columns: 0..<blockColumns,
-                                  c: c + firstColumn, ldc: ldc, loadsC: accumulate || firstDepth > 0,
-                                  bias: firstDepth == 0 ? bias.map { $0 + firstColumn } : nil,
-                                  scratch: scratch, inlinesTiles: false)
+                guard firstDepth == 0, !accumulate, let bias else {
+                    multiplyRowBlocks(m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
+                                      packedB: packedB, panelStride: depth.count * microColumns, columns: 0..<blockColumns,
+                                      c: c + firstColumn, ldc: ldc, loadsC: accumulate || firstDepth > 0,
+                                      scratch: scratch, inlinesTiles: false)
+                    continue
+                }
+                // A bias start: each row block of C is filled with the bias just
+                // before its tiles load it, while it is still in cache (filling
+                // all of C first would write it out to memory and read it back).
+                for firstRow in stride(from: 0, to: m, by: rowBlock) {
+                    let blockRows = min(rowBlock, m - firstRow), block = c + firstRow * ldc + firstColumn
+                    VectorOps.broadcastRows(bias + firstColumn, into: block, rows: blockRows, columns: blockColumns, rowStride: ldc)
+                    multiplyRowBlocks(m: blockRows, a: a + (transposeA ? firstRow : firstRow * lda), lda: lda, transposeA: transposeA,
+                                      depth: depth, packedB: packedB, panelStride: depth.count * microColumns,
+                                      columns: 0..<blockColumns, c: block, ldc: ldc, loadsC: true,
+                                      scratch: scratch, inlinesTiles: false)
+                }
             }
         }
     }
@@ -139,7 +152,7 @@ enum GEMM {
     static func multiplyRowBlocks(
         m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool, depth: Range<Int>,
         packedB: UnsafePointer<Float>, panelStride: Int, columns: Range<Int>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool, bias: UnsafePointer<Float>? = nil,
+        c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool,
         scratch: GEMMScratch, inlinesTiles: Bool
     ) {
         let packedA = scratch.packedA.baseAddress
@@ -150,7 +163,7 @@ enum GEMM {
             macroKernel(
                 rows: blockRows, depth: depth.count,
                 packedA: packedA, packedB: packedB, panelStride: panelStride, columns: columns,
-                c: c + firstRow * ldc, ldc: ldc, loadsC: loadsC, bias: bias,
+                c: c + firstRow * ldc, ldc: ldc, loadsC: loadsC,
                 tile: scratch.tile.baseAddress, inlinesTiles: inlinesTiles)
         }
     }

@@ -1,5 +1,5 @@
-// Element-wise passes over contiguous float arrays: bias broadcast (for a
-// GEMM of depth zero), column sums, the gradient reduction, norms and the optimiser updates. Each walks
+// Element-wise passes over contiguous float arrays: bias broadcast (for the
+// GEMM's bias start), column sums, the gradient reduction, norms and the optimiser updates. Each walks
 // its array in a fixed order so that results never depend on how callers
 // split work between threads.
 
