@@ -60,8 +60,9 @@ public enum GEMM {
     }
 
     /// C[m×n] = bias + op(A) · op(B), the `n` floats of `bias` added to every
-    /// row: as if C were filled with the bias and then accumulated into, with
-    /// the same bits, but without writing C twice.
+    /// row: the bits of filling C with the bias and accumulating into it, but
+    /// filled a row block at a time just before the block is multiplied, so
+    /// that C is not written out to memory and read back.
     ///
     /// ```swift
     /// // The input projection with its bias: gates = b + X · Wᵀ.
