@@ -170,13 +170,16 @@ extension GEMM {
             a += microRows
             b += microColumns
         }
-        // Two steps per iteration: half the loop overhead, and the loads of
-        // one step issue beside the FMAs of the other.
-        for _ in 0..<depth / 2 {
+        // Four steps per iteration: a quarter of the loop overhead, and the
+        // loads of one step issue beside the FMAs of the others (two steps
+        // per iteration ran the training step 2-5% slower).
+        for _ in 0..<depth / 4 {
+            step()
+            step()
             step()
             step()
         }
-        if depth % 2 != 0 { step() }
+        for _ in 0..<depth % 4 { step() }
         storeRow(c00, c01, to: c)
         if rows > 1 { storeRow(c10, c11, to: c + ldc) }
         if rows > 2 { storeRow(c20, c21, to: c + 2 * ldc) }
