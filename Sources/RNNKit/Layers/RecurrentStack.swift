@@ -365,8 +365,7 @@ final class StackWorkspace {
             VectorOps.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
                           count: direct.count)
         }
-        let recurrent = GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false,
-                                    c: weightHH + direct.lowerBound * hidden, ldc: hidden)
+        let directHH = weightHH + direct.lowerBound * hidden
         if layer == 0, case .tokens(let tokens) = input {
             // One-hot input: dW_ih[:, token] += dGates, in a fixed order.
             for position in 0..<positions {
@@ -374,14 +373,15 @@ final class StackWorkspace {
                 for gate in gateRows { weightIH[gate * width + token] += row[gate] }
             }
             GEMM.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
-                          b: recurrent.b, ldb: hidden, transposeB: false, c: recurrent.c, ldc: hidden, accumulate: true, scratch: scratch)
+                          b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden, accumulate: true, scratch: scratch)
         } else {
             // The direct rows' gate gradients serve both weight matrices, packed once.
             let input = denseInput(layer: layer, input) + first * width
             GEMM.multiply(m: direct.count, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
                           GEMMProduct(n: width, b: input, ldb: width, transposeB: false,
                                       c: weightIH + direct.lowerBound * width, ldc: width),
-                          recurrent, accumulate: true, scratch: scratch)
+                          GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden),
+                          accumulate: true, scratch: scratch)
             // A GRU's n rows: their recurrent side follows below.
             let inputOnly = gateRows.clamped(to: direct.upperBound..<gateWidth)
             GEMM.multiply(m: inputOnly.count, n: width, k: positions, a: gates + inputOnly.lowerBound, lda: gateWidth, transposeA: true,
