@@ -36,23 +36,21 @@ static uint64_t read_xcr0(void) {
     return ((uint64_t)edx << 32) | eax;
 }
 
-rnn_cpu_features rnn_detect_cpu_features(void) {
-    rnn_cpu_features features = {0, 0, 0};
+rnn_cpuid_words rnn_read_cpuid(void) {
+    rnn_cpuid_words words = {0, 0, 0, 0, 0, 0};
     unsigned int eax, ebx, ecx, edx;
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return features;
-    int has_fma = (ecx >> 12) & 1;
-    int has_osxsave = (ecx >> 27) & 1;
-    int has_avx = (ecx >> 28) & 1;
-    if (!(has_osxsave && has_avx)) return features;
-    uint64_t xcr0 = read_xcr0();
-    int os_ymm = (xcr0 & 0x6) == 0x6;
-    int os_zmm = (xcr0 & 0xE6) == 0xE6;
-    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return features;
-    int has_avx2 = (ebx >> 5) & 1;
-    int has_avx512f = (ebx >> 16) & 1;
-    features.has_avx2_fma = has_avx2 && has_fma && os_ymm;
-    features.has_avx512f = features.has_avx2_fma && has_avx512f && os_zmm;
-    return features;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+        words.leaf1_ecx = ecx;
+        words.leaf1_edx = edx;
+        /* XGETBV faults unless the OS has enabled it (OSXSAVE, bit 27). */
+        if ((ecx >> 27) & 1) words.xcr0 = read_xcr0();
+    }
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+        words.leaf7_ebx = ebx;
+        words.leaf7_ecx = ecx;
+    }
+    if (__get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx)) words.extended1_ecx = ecx;
+    return words;
 }
 
 enum { ftz_daz_bits = 0x8040 };  /* FTZ (bit 15) | DAZ (bit 6) */
@@ -65,13 +63,11 @@ rnn_fp_state rnn_enable_flush_denormals(void) {
 
 void rnn_restore_fp_state(rnn_fp_state state) { _mm_setcsr((unsigned int)state.bits); }
 
-int rnn_flush_denormals_enabled(void) { return (_mm_getcsr() & ftz_daz_bits) == ftz_daz_bits; }
-
 #elif defined(__aarch64__)
 
-rnn_cpu_features rnn_detect_cpu_features(void) {
-    rnn_cpu_features features = {0, 0, 1};
-    return features;
+rnn_cpuid_words rnn_read_cpuid(void) {
+    rnn_cpuid_words words = {0, 0, 0, 0, 0, 0};
+    return words;
 }
 
 static uint64_t read_fpcr(void) { uint64_t v; __asm__ volatile("mrs %0, fpcr" : "=r"(v)); return v; }
@@ -86,13 +82,10 @@ rnn_fp_state rnn_enable_flush_denormals(void) {
 
 void rnn_restore_fp_state(rnn_fp_state state) { write_fpcr(state.bits); }
 
-int rnn_flush_denormals_enabled(void) { return (read_fpcr() & fpcr_fz) != 0; }
-
 #else
 
-rnn_cpu_features rnn_detect_cpu_features(void) { rnn_cpu_features f = {0, 0, 0}; return f; }
+rnn_cpuid_words rnn_read_cpuid(void) { rnn_cpuid_words words = {0, 0, 0, 0, 0, 0}; return words; }
 rnn_fp_state rnn_enable_flush_denormals(void) { rnn_fp_state s = {0}; return s; }
 void rnn_restore_fp_state(rnn_fp_state state) { (void)state; }
-int rnn_flush_denormals_enabled(void) { return 0; }
 
 #endif

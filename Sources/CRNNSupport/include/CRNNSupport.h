@@ -14,14 +14,19 @@ static const int rnn_target_has_fma = 1;
 static const int rnn_target_has_fma = 0;
 #endif
 
-/// CPU features found at run time (CPUID and XGETBV on x86-64).
+/// The raw CPUID and XCR0 words that decide which kernel variants may run;
+/// Swift's `ProcessorFeatures` names the bits. Zero where the processor has
+/// no such leaf (or is not x86-64), and `xcr0` is zero unless OSXSAVE is set.
 typedef struct {
-    int has_avx2_fma;   ///< AVX2 and FMA3, with the OS saving YMM state.
-    int has_avx512f;    ///< AVX-512 F, with the OS saving ZMM state.
-    int has_neon;       ///< arm64 Advanced SIMD.
-} rnn_cpu_features;
+    uint32_t leaf1_ecx;         ///< CPUID(1).ECX: SSE3 ... AVX, F16C, FMA, MOVBE, OSXSAVE.
+    uint32_t leaf1_edx;         ///< CPUID(1).EDX: SSE, SSE2, CMOV, ...
+    uint32_t leaf7_ebx;         ///< CPUID(7, 0).EBX: AVX2, BMI1, BMI2, AVX-512 F/DQ/CD/BW/VL.
+    uint32_t leaf7_ecx;         ///< CPUID(7, 0).ECX.
+    uint32_t extended1_ecx;     ///< CPUID(0x80000001).ECX: LAHF/SAHF, LZCNT.
+    uint64_t xcr0;              ///< The register states the OS saves (XGETBV(0)).
+} rnn_cpuid_words;
 
-rnn_cpu_features rnn_detect_cpu_features(void);
+rnn_cpuid_words rnn_read_cpuid(void);
 
 /// Floating-point control state, saved and restored around training so that
 /// flushing denormals never leaks into the host program.
@@ -31,8 +36,6 @@ typedef struct { uint64_t bits; } rnn_fp_state;
 /// arm64) and returns the previous state.
 rnn_fp_state rnn_enable_flush_denormals(void);
 void rnn_restore_fp_state(rnn_fp_state state);
-/// 1 when flush-to-zero and denormals-are-zero are both on.
-int rnn_flush_denormals_enabled(void);
 
 /// Runs `body(context, i)` for i in 0..<iterations on Dispatch's worker
 /// threads and returns when all are done: `DispatchQueue.concurrentPerform`'s

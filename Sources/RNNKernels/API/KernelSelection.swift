@@ -39,7 +39,7 @@ public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
 
     /// The variants compiled into this binary that this CPU can run, best first.
     public static var runnableInstructionSets: [InstructionSet] {
-        InstructionSet.allCases.filter { $0.backend != nil && $0.isSupportedByCPU }
+        ProcessorFeatures.host.runnable(InstructionSet.allCases.filter { $0.backend != nil })
     }
 
     /// Whether this binary contains kernels for `instructionSet`.
@@ -98,7 +98,8 @@ private struct EnvironmentSelection {
                     instructionSet = named
                 } else {
                     problems.append("RNNKIT_ISA=\(requested) asks for \(named), which "
-                        + (named.backend == nil ? "this build does not contain" : "this CPU cannot run")
+                        + (named.backend == nil ? "this build does not contain"
+                            : "this CPU cannot run (it lacks \(ProcessorFeatures.host.missing(for: named).joined(separator: ", ")))")
                         + "; runnable here: \(KernelSelection.runnableInstructionSets.map(\.rawValue).joined(separator: ", "))")
                 }
             } else {
