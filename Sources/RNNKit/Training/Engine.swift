@@ -108,8 +108,8 @@ final class Engine {
     }
 
     /// The mean loss without gradients.
-    func forwardLoss(_ batch: SequenceBatch, rows: [Int]?) throws(ModelError) -> Double {
-        meanLoss(shardCount: try pass(batch, rows: rows, initialState: nil, backward: false))
+    func forwardLoss(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
+        meanLoss(shardCount: try pass(batch, rows: rows, initialState: initialState, backward: false))
     }
 
     private var normalizer = 1.0
@@ -175,7 +175,8 @@ extension Engine: ShardJob {
         let workspace = shards[shard]
         let range = ShardScheduler.shardRange(shard, rows: pass.rows)
         rowIndices.withUnsafeBufferPointer { indices in
-            workspace.load(pass.batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), initialState: pass.initialState)
+            workspace.load(pass.batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), firstRow: range.lowerBound,
+                           initialState: pass.initialState)
         }
         let parameters = UnsafePointer(model.parameters.baseAddress)
         workspace.forward(parameters: parameters, prepared: prepared, team: team)

@@ -168,9 +168,10 @@ final class ShardWorkspace {
 
     // MARK: Loading
 
-    /// Copies the batch rows `batchRows` (and their rows of `initialState`)
-    /// into time-major shard buffers.
-    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>, initialState: RecurrentState?) {
+    /// Copies the batch rows `batchRows` (and their rows of `initialState`,
+    /// which holds the mini-batch's rows in order, this shard's from
+    /// `firstRow`) into time-major shard buffers.
+    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>, firstRow: Int, initialState: RecurrentState?) {
         let c = configuration
         rows = batchRows.count
         timeSteps = batch.timeSteps
@@ -215,18 +216,17 @@ final class ShardWorkspace {
         }
         loadTargets(batch, batchRows: batchRows)
         hasInitialState = initialState != nil
-        if let initialState { loadState(initialState, batchRows: batchRows) }
+        if let initialState { loadState(initialState, firstRow: firstRow) }
     }
 
-    private func loadState(_ state: RecurrentState, batchRows: UnsafeBufferPointer<Int>) {
+    /// Copies rows `firstRow..<firstRow + rows` of every unit of `state`.
+    private func loadState(_ state: RecurrentState, firstRow: Int) {
         let size = state.hiddenSize
         func copy(_ source: [Float], into destination: AlignedBuffer) {
             source.withUnsafeBufferPointer { source in
                 for unit in 0..<state.units {
-                    for (row, origin) in batchRows.enumerated() {
-                        (destination.baseAddress + (unit * rows + row) * size)
-                            .update(from: source.baseAddress! + (unit * state.count + origin) * size, count: size)
-                    }
+                    (destination.baseAddress + unit * rows * size)
+                        .update(from: source.baseAddress! + (unit * state.count + firstRow) * size, count: rows * size)
                 }
             }
         }

@@ -99,17 +99,22 @@ public final class Trainer {
         return StepReport(loss: loss, gradientNorm: norm, skipped: false, finalState: finalState)
     }
 
-    /// The mean loss on `rows` of `batch` (forward only, nothing updated).
-    public func loss(_ batch: SequenceBatch, rows: [Int]? = nil) throws(ModelError) -> Double {
+    /// The mean loss on `rows` of `batch` (forward only, nothing updated),
+    /// starting from `initialState` (rows in the order of `rows`) or zeros.
+    public func loss(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
         try batch.validate(for: model.configuration, needsTargets: true)
-        return try engine.forwardLoss(batch, rows: rows)
+        try initialState?.validate(for: model.configuration, count: rows?.count ?? batch.count)
+        return try engine.forwardLoss(batch, rows: rows, initialState: initialState)
     }
 
     /// The loss and the gradient of every parameter tensor by name (for
-    /// inspection and tests; a training loop uses `step`).
-    public func gradients(_ batch: SequenceBatch) throws(ModelError) -> (loss: Double, gradients: [String: [Float]]) {
+    /// inspection and tests; a training loop uses `step`), starting from
+    /// `initialState` or zeros. Gradients do not flow into the state.
+    public func gradients(_ batch: SequenceBatch, initialState: RecurrentState? = nil) throws(ModelError)
+        -> (loss: Double, gradients: [String: [Float]]) {
         try batch.validate(for: model.configuration, needsTargets: true)
-        let loss = try engine.forwardBackward(batch, rows: nil)
+        try initialState?.validate(for: model.configuration, count: batch.count)
+        let loss = try engine.forwardBackward(batch, rows: nil, initialState: initialState)
         let buffer = engine.shards[0].gradients.baseAddress
         var result: [String: [Float]] = [:]
         for entry in model.layout.entries {
