@@ -112,12 +112,17 @@ extension Model {
         }
         let configuration = try ModelConfiguration(metadata: file.metadata, tensorNames: Set(file.tensors.keys), source: source)
         let layout = ParameterLayout(configuration: configuration)
-        let parameters = try Model.allocate(count: layout.totalCount)
+        // Every tensor's shape is checked before the parameters are allocated,
+        // so that the file's own size bounds the allocation, whatever sizes
+        // its metadata claims.
         for entry in layout.entries {
             guard let tensor = file.tensors[entry.name] else { throw ModelError.missingParameter(name: entry.name, source: source) }
             guard tensor.shape == entry.shape else {
                 throw ModelError.parameterShape(name: entry.name, expected: entry.shape, actual: tensor.shape, source: source)
             }
+        }
+        let parameters = try Model.allocate(count: layout.totalCount)
+        for entry in layout.entries {
             let values = try file.floats(entry.name)
             guard let bad = values.firstIndex(where: { !$0.isFinite }) else {
                 values.withUnsafeBufferPointer { (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
