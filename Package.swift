@@ -36,7 +36,7 @@ let package = Package(
         // MARK: - Public API
         .target(
             name: "RNNKit",
-            dependencies: ["RNNKernels"],
+            dependencies: ["RNNKernels", "CRNNSupport"],
             swiftSettings: [.unsafeFlags(["-O"])]
         ),
         .executableTarget(
@@ -89,7 +89,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "RNNKernelsTests",
-            dependencies: ["RNNKernels"]
+            dependencies: ["RNNKernels", "CRNNSupport"]
         ),
         .testTarget(
             name: "RNNKitTests",
