@@ -2,7 +2,7 @@ import RNNKernels
 
 // The driver's view of a cell: which post-GEMM kernels run one timestep and
 // what extra per-step state they keep. Adding a cell kind means adding its
-// kernel pair here, not touching the driver in `RecurrentStack`.
+// kernel pair here, not touching the driver in `StackWorkspace`.
 
 extension CellKind {
     /// Whether `b_hh` can be folded into the input projection. GRU keeps the

@@ -1,0 +1,45 @@
+import RNNKernels
+
+/// Read-only forms of a stack's weights shared by every shard of a step:
+/// recurrent weights packed for the per-timestep GEMMs, folded input biases
+/// and, for one-hot input, the transposed input weights whose rows the
+/// forward pass gathers. Refreshed once after each parameter update.
+final class PreparedStack: @unchecked Sendable {
+    let shape: StackShape
+    /// `W_hhᵀ` (hidden × gates) per unit, for the forward recurrence.
+    let recurrentForward: [PackedMatrix]
+    /// `W_hh` (gates × hidden) per unit, for backpropagation through time.
+    let recurrentBackward: [PackedMatrix]
+    /// `b_ih + b_hh` (or `b_ih` alone for GRU) per unit.
+    let inputBias: [AlignedBuffer]
+    /// One-hot input only: `W_ihᵀ` (vocabulary × gates) per direction of layer 0.
+    let inputColumns: [AlignedBuffer]
+
+    init(shape: StackShape) {
+        self.shape = shape
+        let gates = shape.gateWidth, hidden = shape.hiddenSize
+        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: hidden, columns: gates) }
+        recurrentBackward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: gates, columns: hidden) }
+        inputBias = (0..<shape.unitCount).map { _ in AlignedBuffer(count: gates) }
+        inputColumns = shape.oneHotInput ? (0..<shape.directions).map { _ in AlignedBuffer(count: shape.inputSize * gates) } : []
+    }
+
+    func refresh(from parameters: UnsafePointer<Float>) {
+        let gates = shape.gateWidth, hidden = shape.hiddenSize
+        for unit in 0..<shape.unitCount {
+            let offsets = shape.offsets[unit]
+            recurrentForward[unit].pack(parameters + offsets.weightHH, ldb: hidden, transposed: true)
+            recurrentBackward[unit].pack(parameters + offsets.weightHH, ldb: hidden, transposed: false)
+            let bias = inputBias[unit].baseAddress
+            bias.update(from: parameters + offsets.biasIH, count: gates)
+            if shape.cell.foldsRecurrentBias { VectorOps.add(parameters + offsets.biasHH, into: bias, count: gates) }
+        }
+        for (direction, columns) in inputColumns.enumerated() {
+            let weights = parameters + shape.offsets[direction].weightIH
+            let vocabulary = shape.inputSize
+            for token in 0..<vocabulary {
+                for gate in 0..<gates { columns.baseAddress[token * gates + gate] = weights[gate * vocabulary + token] }
+            }
+        }
+    }
+}
