@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
-import struct
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -47,6 +45,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+import make_fixtures  # the deterministic safetensors writer (same folder)
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -390,26 +390,6 @@ def reference(case: Case, dtype, clip: Dict[str, float], margin: ReLUMargin):
 # ---------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------
-def write_safetensors(path: str, arrays: Dict[str, np.ndarray], metadata: Dict[str, str]) -> None:
-    order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
-    header: Dict[str, object] = {"__metadata__": dict(sorted(metadata.items()))}
-    offset, blobs = 0, []
-    for k in order:
-        a = arrays[k]
-        dtype = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}[a.dtype]
-        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
-        header[k] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
-
 def sample_positions(name: str, count: int, seed: int) -> np.ndarray:
     if count <= SAMPLES:
         return np.arange(count, dtype=np.int64)
@@ -488,7 +468,8 @@ def main() -> None:
     cases = [c for c in all_cases() if not args.only or args.only in c.name]
     for case in cases:
         arrays, metadata = generate(case)
-        write_safetensors(os.path.join(OUT, case.name + ".safetensors"), arrays, metadata)
+        make_fixtures.write_safetensors(os.path.join(OUT, case.name + ".safetensors"),
+                                        {k: torch.from_numpy(v) for k, v in arrays.items()}, metadata)
         worst = max(float(v[2]) for k, v in arrays.items() if k.endswith(":stats"))
         print(f"{case.name}: seed {metadata['seed']}, PyTorch float32 worst error {worst:.2e}", flush=True)
     if not args.only:
