@@ -22,6 +22,12 @@ let kernelVariants: [(name: String, directory: String, targetFlags: [String])] =
 let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = []
 #endif
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+// `RNNKIT_FUZZING=1 swift build --product rnnkit-fuzz` (Tests/fuzz.sh) makes the
+// harness a libFuzzer binary, with the readers in RNNKit instrumented for it.
+// A command-line flag cannot: it would reach KernelGenerator, which has no
+// fuzz target to link.
+let fuzzing = Context.environment["RNNKIT_FUZZING"] == "1"
+let fuzzerFlags = ["-sanitize=fuzzer,address"]
 
 let package = Package(
     name: "RNNKit",
@@ -37,7 +43,7 @@ let package = Package(
         .target(
             name: "RNNKit",
             dependencies: ["RNNKernels", "CRNNSupport"],
-            swiftSettings: [.unsafeFlags(["-O"])]
+            swiftSettings: [.unsafeFlags(["-O"] + (fuzzing ? fuzzerFlags : []))]
         ),
         .executableTarget(
             name: "rnnkit",
@@ -102,6 +108,14 @@ let package = Package(
         .testTarget(
             name: "CommandLineTests",
             dependencies: ["RNNKit", "RNNKernels", "rnnkit"]
+        ),
+        // The readers' fuzz harness; a plain build replays inputs (Tests/fuzz.sh).
+        .executableTarget(
+            name: "rnnkit-fuzz",
+            dependencies: ["RNNKit"],
+            path: "Tests/Fuzz",
+            swiftSettings: fuzzing ? [.define("FUZZING"), .unsafeFlags(fuzzerFlags)] : [],
+            linkerSettings: fuzzing ? [.unsafeFlags(fuzzerFlags)] : []
         ),
     ]
 )

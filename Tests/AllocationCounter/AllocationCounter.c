@@ -4,7 +4,15 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#if defined(__linux__) && defined(__GLIBC__)
+/* Under a sanitizer the runtime owns malloc: a replacement would bypass it,
+   and it calls malloc while starting, before instrumented code may run. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ALLOCATION_COUNTER_UNDER_SANITIZER 1
+#endif
+#endif
+
+#if defined(__linux__) && defined(__GLIBC__) && !defined(ALLOCATION_COUNTER_UNDER_SANITIZER)
 
 #include <dlfcn.h>
 #include <execinfo.h>
