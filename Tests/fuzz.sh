@@ -51,10 +51,10 @@ for reader in "${readers[@]}"; do
     corpus="$work/$reader/corpus"
     mkdir -p "$corpus"
     case $reader in
-        safetensors) seeds=(Tests/Fixtures/golden Tests/Fixtures/malformed/safetensors) ;;
-        ts | csv | text) seeds=("Tests/Fixtures/fuzz/$reader" "Tests/Fixtures/malformed/$reader") ;;
+        safetensors | ts | csv | text) seeds=("Tests/Fixtures/fuzz/$reader" "Tests/Fixtures/malformed/$reader") ;;
         *) echo "fuzz.sh: no reader named '$reader'" >&2; exit 2 ;;
     esac
+    [ "$reader" != safetensors ] || seeds+=(Tests/Fixtures/golden)
     find "${seeds[@]}" -type f ! -name '*.md' ! -name MANIFEST.txt -exec cp {} "$corpus/" \;
     echo "== $reader: $(ls "$corpus" | wc -l) seeds, ${seconds} s"
     if "$binary" "$reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
