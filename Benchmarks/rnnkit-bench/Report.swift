@@ -21,6 +21,11 @@ struct ShapeReport {
     var sequencesPerSecond: Double { Double(shape.batch) / stepSeconds }
     var gflops: Double { shape.trainingFlops / stepSeconds / 1e9 }
     var peakFraction: Double? { peakAllThreads.map { gflops / $0 } }
+    /// A step faster than the FMA peak is impossible: the probe read low
+    /// (another process took a core while it ran), so its share is not to be trusted.
+    var peakReadLow: Bool { (peakFraction ?? 0) > 1 }
+    /// The share of peak as the table shows it, marked where the peak read low.
+    var peakPercent: String { peakFraction.map { format(100 * $0, 1) + (peakReadLow ? "!" : "") } ?? "-" }
     var inferenceSequencesPerSecond: Double? { measurement.inferenceRunSeconds.map { Double(shape.batch) / $0 } }
     var inferenceGflops: Double? { measurement.inferenceRunSeconds.map { shape.inferenceFlops / $0 / 1e9 } }
 
@@ -34,6 +39,7 @@ struct ShapeReport {
         line.add("seq_per_s", sequencesPerSecond, decimals: 1)
         line.add("gflops", gflops, decimals: 2)
         line.add("peak_fraction", peakFraction, decimals: 4)
+        line.add("peak_read_low", peakReadLow)
         line.add("inference_seq_per_s", inferenceSequencesPerSecond, decimals: 1)
         line.add("inference_gflops", inferenceGflops, decimals: 2)
         line.add("peak_memory_bytes", measurement.peakMemoryBytes)
@@ -58,7 +64,7 @@ struct ShapeReport {
             shape.cellName, "\(shape.batch)", "\(shape.timeSteps)", "\(shape.inputSize)",
             "\(shape.hiddenSize)", "\(shape.layers)", "\(threads)",
             format(stepSeconds * 1e3, 2), format(sequencesPerSecond, 1), format(gflops, 1),
-            peakFraction.map { format(100 * $0, 1) } ?? "-",
+            peakPercent,
             inferenceSequencesPerSecond.map { format($0, 1) } ?? "-",
             format(Double(measurement.peakMemoryBytes) / 1_048_576, 1),
         ])
@@ -91,6 +97,7 @@ struct ScalingReport {
         line.add("seq_per_s", shape.sequencesPerSecond, decimals: 1)
         line.add("gflops", shape.gflops, decimals: 2)
         line.add("peak_fraction", shape.peakFraction, decimals: 4)
+        line.add("peak_read_low", shape.peakReadLow)
         line.add("speedup", speedup, decimals: 3)
         line.add("efficiency", efficiency, decimals: 3)
         line.add("peak_gflops", peak, decimals: 2)
@@ -109,7 +116,7 @@ struct ScalingReport {
     var tableRow: String {
         Self.table.row([
             shape.shape.name, "\(threads)", format(shape.stepSeconds * 1e3, 2), format(shape.sequencesPerSecond, 1),
-            format(shape.gflops, 1), shape.peakFraction.map { format(100 * $0, 1) } ?? "-",
+            format(shape.gflops, 1), shape.peakPercent,
             format(speedup, 2) + "x", format(100 * efficiency, 0) + "%",
             peak.map { format($0, 1) } ?? "-", peakSpeedup.map { format($0, 2) + "x" } ?? "-",
             speedupOfPeakSpeedup.map { format(100 * $0, 0) + "%" } ?? "-",

@@ -21,7 +21,9 @@ enum Runs {
         if !options.json {
             emit(peakLine(peaks, threads: threads))
             emit("Training step: many-to-many, MSE on random targets, BPTT, SGD lr 1e-3; \(options.minTime) s per shape after 3 warm-up steps.")
-            emit("GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor).")
+            emit("GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor);")
+            emit("the peak is the better of the readings before all shapes and right after each (all threads in step,"
+                 + " best of 5 windows); '!' marks a share above 100%, where the peak read low.")
             emit("The models have no head (OutputHead.identity): the loss is on the top layer's output, as in the anchor.")
             emit("peak MiB: the child process's maximum resident set (ru_maxrss), runtime and data included.\n")
             emit(ShapeReport.table.header)
@@ -31,8 +33,12 @@ enum Runs {
             do {
                 let measurement = try ChildProcess.measure(shape, threads: threads, minTime: options.minTime,
                                                            inference: options.inference)
+                // The peak again right after the shape, under the load it ran under; the better reading counts.
+                let after = measurePeaks([threads], seconds: options.peakTime).at(threads: threads)
+                let peak = [peaks.at(threads: threads), after].compactMap { $0 }.max()
                 let report = ShapeReport(shape: shape, threads: threads, measurement: measurement,
-                                         peakOneThread: peaks.at(threads: 1), peakAllThreads: peaks.at(threads: threads))
+                                         peakOneThread: peaks.at(threads: 1), peakAllThreads: peak)
+                if report.peakReadLow { warnPeakReadLow(report) }
                 emit(options.json ? report.jsonLine : report.tableRow)
             } catch {
                 failures += 1
@@ -67,6 +73,7 @@ enum Runs {
                     baseline = reference
                     let row = ScalingReport(shape: report, baseline: reference,
                                             peakOneThread: reference.peakAllThreads, peak: peak)
+                    if report.peakReadLow { warnPeakReadLow(report) }
                     emit(options.json ? row.jsonLine : row.tableRow)
                 } catch {
                     failures += 1
@@ -118,6 +125,12 @@ enum Runs {
             !KernelSelection.runnableInstructionSets.contains($0) && KernelSelection.isCompiled($0)
         }.map(\.rawValue)
         return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+
+    private static func warnPeakReadLow(_ report: ShapeReport) {
+        FileHandle.standardError.write(Data(("rnnkit-bench: \(report.shape.name) ran at \(format(report.gflops, 1)) GFLOP/s on "
+            + "\(report.threads) threads, above the FMA peak read (\(format(report.peakAllThreads ?? 0, 1))): the machine "
+            + "was busy while the peak was measured; its '% peak' (marked !) is not to be trusted\n").utf8))
     }
 
     private static func peakLine(_ peaks: PeakRates, threads: Int) -> String {

@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 
 /// The machine's multiply-add throughput in the selected kernel variant,
 /// measured: the ceiling against which GEMM and the cells are judged.
@@ -24,29 +24,84 @@ public enum FMAPeak {
         bestWindow(of: KernelSelection.current, seconds: seconds)
     }
 
-    /// Total GFLOP/s of `threads` threads running the loop at once, each
-    /// thread's the best of five windows.
+    /// Total GFLOP/s of `threads` threads running the loop at once: the best
+    /// of several windows, each started by all threads together and summed
+    /// over the same interval, so every thread is busy while it is counted.
+    ///
+    /// A thread that another process takes in one window lowers only that
+    /// window; one whose window did not overlap the others' (if each thread
+    /// kept its own best window) would make the sum a rate the machine never
+    /// ran at, above or below the truth.
     ///
     /// - Parameters:
     ///   - threads: Threads to run concurrently (one per core to measure the machine).
-    ///   - seconds: How long each thread runs the loop.
-    /// - Returns: The sum of the threads' GFLOP/s.
+    ///   - seconds: How long the threads run the loop in all.
+    /// - Returns: The threads' summed GFLOP/s in the best window.
     public static func measure(threads: Int, seconds: Double) -> Double {
         precondition(threads > 0, "FMAPeak: thread count \(threads) must be positive")
+        guard threads > 1 else { return measure(seconds: seconds) }
         let selection = KernelSelection.current
-        // Each thread writes only its own slot.
-        nonisolated(unsafe) let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
+        let window = seconds / Double(windows)
+        // rates[w * threads + t]: thread t's GFLOP/s in window w; each thread writes only its own slots.
+        nonisolated(unsafe) let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: windows * threads)
         defer { rates.deallocate() }
         rates.initialize(repeating: 0)
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            rates[thread] = bestWindow(of: selection, seconds: seconds)
+        let start = WindowStart(threads: threads)
+        // Threads of their own: all must run at once, which Dispatch's pool does not promise.
+        let workers = (0..<threads).map { thread in
+            Thread {
+                for index in 0..<windows {
+                    start.wait()
+                    rates[index * threads + thread] = selection.backend.measurePeak(seconds: window)
+                }
+                start.finish()
+            }
         }
-        return rates.reduce(0, +)
+        workers.forEach { $0.start() }
+        start.waitUntilFinished()
+        return (0..<windows).map { index in rates[index * threads..<(index + 1) * threads].reduce(0, +) }.max()!
     }
 
     private static let windows = 5
 
     private static func bestWindow(of selection: KernelSelection, seconds: Double) -> Double {
         (0..<windows).map { _ in selection.backend.measurePeak(seconds: seconds / Double(windows)) }.max()!
+    }
+}
+
+/// Lets a group of threads start each window together (a reusable barrier),
+/// and the caller wait until all have finished.
+private final class WindowStart: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let threads: Int
+    private var arrived = 0, generation = 0, finished = 0
+
+    init(threads: Int) { self.threads = threads }
+
+    func wait() {
+        condition.lock()
+        defer { condition.unlock() }
+        let current = generation
+        arrived += 1
+        if arrived == threads {
+            arrived = 0
+            generation += 1
+            condition.broadcast()
+        } else {
+            while generation == current { condition.wait() }
+        }
+    }
+
+    func finish() {
+        condition.lock()
+        finished += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitUntilFinished() {
+        condition.lock()
+        while finished < threads { condition.wait() }
+        condition.unlock()
     }
 }
