@@ -112,14 +112,14 @@ struct ScaleCase {
         let targets: SequenceBatch.Targets = file.metadata["loss"] == "cross_entropy"
             ? .classes(draw.integers("targets", count: perStep ? n * timeSteps : n, below: outputs))
             : .values(draw.uniform("targets", count: (perStep ? n * timeSteps : n) * outputs))
-        var batch = SequenceBatch(
+        let batch = SequenceBatch(
             count: n, timeSteps: encoderSteps, inputs: inputs,
-            lengths: try file.integers("lengths").map { Int32($0) },
+            // Truncated-BPTT cases keep every row full, as a text stream's chunks are.
+            lengths: chunk > 0 ? nil : try file.integers("lengths").map { Int32($0) },
             decoderInputs: c.topology == .encoderDecoder
                 ? draw.uniform("decoder_inputs", count: n * timeSteps * c.input.rnnInputSize) : nil,
             decoderTimeSteps: c.topology == .encoderDecoder ? timeSteps : 0, targets: targets)
-        if let range { batch = batch.steps(range, features: features, outputs: outputs) }
-        return batch
+        return range.map { batch.timeSlice($0) } ?? batch
     }
 
     /// Compares `values` (a whole tensor) with the fixture's quantity `key` at
@@ -158,26 +158,6 @@ struct ScaleCase {
         let clipping: GradientClipping = run.hasSuffix("clip_norm") ? .norm(try number("\(run)_limit"))
             : run == "sgd_clip_value" ? .value(try number("\(run)_limit")) : .none
         return (optimizer, clipping)
-    }
-}
-
-extension SequenceBatch {
-    /// Steps `range` of every row (rows of full length, as a text stream's chunks).
-    func steps(_ range: Range<Int>, features: Int, outputs: Int) -> SequenceBatch {
-        func slice<T>(_ values: [T], width: Int) -> [T] {
-            (0..<count).flatMap { row in values[(row * timeSteps + range.lowerBound) * width..<(row * timeSteps + range.upperBound) * width] }
-        }
-        let inputs: Inputs = switch self.inputs {
-        case .tokens(let tokens): .tokens(slice(tokens, width: 1))
-        case .features(let values): .features(slice(values, width: features))
-        }
-        let targets: Targets? = switch self.targets {
-        case .classes(let classes)?: .classes(slice(classes, width: 1))
-        case .values(let values)?: .values(slice(values, width: outputs))
-        case nil: nil
-        }
-        return SequenceBatch(count: count, timeSteps: range.count, inputs: inputs,
-                             lengths: [Int32](repeating: Int32(range.count), count: count), targets: targets)
     }
 }
 

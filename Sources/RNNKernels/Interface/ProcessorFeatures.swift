@@ -12,7 +12,7 @@ import CRNNSupport
 /// system must also save the wider registers (XCR0), or the first use of a
 /// ymm or zmm register faults.
 package struct ProcessorFeatures: Sendable {
-    package var words: rnn_cpuid_words
+    package let words: rnn_cpuid_words
 
     package init(_ words: rnn_cpuid_words) { self.words = words }
 
