@@ -49,16 +49,17 @@ enum GEMMBench {
         for index in 0..<aCount { a.baseAddress[index] = Float.random(in: -1...1, using: &generator) }
         for index in 0..<bCount { b.baseAddress[index] = Float.random(in: -1...1, using: &generator) }
         let scratch = GEMMScratch()
-        let packed = PackedMatrix(rows: p.k, columns: p.n)
+        let kernels = Kernels.current
+        let packed = PackedMatrix(rows: p.k, columns: p.n, kernels: kernels)
         packed.pack(b.baseAddress, ldb: p.n, transposed: false)
         func once() {
             if p.packed {
-                GEMM.multiply(m: p.m, a: a.baseAddress, lda: p.k, transposeA: false, packedB: packed, columns: 0..<p.n,
-                              c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
+                kernels.multiply(m: p.m, a: a.baseAddress, lda: p.k, transposeA: false, packedB: packed, columns: 0..<p.n,
+                                 c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
             } else {
-                GEMM.multiply(m: p.m, n: p.n, k: p.k, a: a.baseAddress, lda: p.transposeA ? p.m : p.k, transposeA: p.transposeA,
-                              b: b.baseAddress, ldb: p.transposeB ? p.k : p.n, transposeB: p.transposeB,
-                              c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
+                kernels.multiply(m: p.m, n: p.n, k: p.k, a: a.baseAddress, lda: p.transposeA ? p.m : p.k,
+                                 transposeA: p.transposeA, b: b.baseAddress, ldb: p.transposeB ? p.k : p.n,
+                                 transposeB: p.transposeB, c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
             }
         }
         once()

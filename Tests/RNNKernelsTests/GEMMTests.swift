@@ -292,7 +292,7 @@ private struct Problem: CustomStringConvertible {
         a.storage.withUnsafeBufferPointer { a in
             b.storage.withUnsafeBufferPointer { b in
                 result.storage.withUnsafeMutableBufferPointer { c in
-                    GEMM.multiply(m: rows.count, n: n, k: k,
+                    Kernels.current.multiply(m: rows.count, n: n, k: k,
                                   a: a.baseAddress! + aOffset, lda: self.a.stride, transposeA: transposeA,
                                   b: b.baseAddress!, ldb: self.b.stride, transposeB: transposeB,
                                   c: c.baseAddress! + rows.lowerBound * result.stride, ldc: result.stride,
@@ -308,7 +308,7 @@ private struct Problem: CustomStringConvertible {
         a.storage.withUnsafeBufferPointer { a in
             b.storage.withUnsafeBufferPointer { b in
                 result.storage.withUnsafeMutableBufferPointer { c in
-                    GEMM.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: self.a.stride, transposeA: transposeA,
+                    Kernels.current.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: self.a.stride, transposeA: transposeA,
                                   b: b.baseAddress!, ldb: self.b.stride, transposeB: transposeB,
                                   bias: bias, c: c.baseAddress!, ldc: result.stride, scratch: scratch)
                 }
@@ -326,7 +326,7 @@ private struct Problem: CustomStringConvertible {
                 second.b.storage.withUnsafeBufferPointer { b2 in
                     results.0.storage.withUnsafeMutableBufferPointer { c1 in
                         results.1.storage.withUnsafeMutableBufferPointer { c2 in
-                            GEMM.multiply(
+                            Kernels.current.multiply(
                                 m: first.m, k: first.k, a: a.baseAddress!, lda: first.a.stride, transposeA: first.transposeA,
                                 GEMMProduct(n: first.n, b: b1.baseAddress!, ldb: first.b.stride, transposeB: first.transposeB,
                                             c: c1.baseAddress!, ldc: first.c.stride),
@@ -369,7 +369,7 @@ private struct Problem: CustomStringConvertible {
         let aOffset = transposeA ? rows.lowerBound : rows.lowerBound * a.stride
         a.storage.withUnsafeBufferPointer { a in
             result.storage.withUnsafeMutableBufferPointer { c in
-                GEMM.multiply(m: rows.count, a: a.baseAddress! + aOffset, lda: self.a.stride, transposeA: transposeA,
+                Kernels.current.multiply(m: rows.count, a: a.baseAddress! + aOffset, lda: self.a.stride, transposeA: transposeA,
                               packedB: packed, columns: columns,
                               c: c.baseAddress! + rows.lowerBound * result.stride, ldc: result.stride,
                               accumulate: accumulate, scratch: scratch)
@@ -382,7 +382,7 @@ private struct Problem: CustomStringConvertible {
     /// (This module is compiled without FMA, where `addingProduct` is libm's
     /// `fmaf`: slow, and rounded once like the instruction.)
     func fmaChain() -> Matrix {
-        let fused = targetHasFMA
+        let fused = Kernels.current.hasFusedMultiplyAdd
         var result = c
         for i in 0..<m {
             for j in 0..<n {

@@ -98,7 +98,7 @@ import CRNNSupport
     @Test(arguments: KernelSelection.testedVariants)
     func fusedMultiplyAddWhereTheVariantHasIt(kernels: KernelSelection) {
         KernelSelection.with(kernels) {
-            #expect(targetHasFMA == (kernels.instructionSet != .baseline))
+            #expect(Kernels.current.hasFusedMultiplyAdd == (kernels.instructionSet != .baseline))
         }
     }
 

@@ -19,7 +19,7 @@ private func crossEntropyReference(_ logits: [Float], label: Int, scale: Double)
 private func checkCrossEntropy(_ logits: [Float], label: Int, scale: Float,
                                sourceLocation: SourceLocation = #_sourceLocation) {
     let buffer = GuardedBuffer(logits)
-    let loss = LossKernel.softmaxCrossEntropy(buffer.pointer, count: logits.count, label: label, scale: scale)
+    let loss = Kernels.current.softmaxCrossEntropy(buffer.pointer, count: logits.count, label: label, scale: scale)
     let reference = crossEntropyReference(logits, label: label, scale: Double(scale))
     #expect(isClose(Float(loss), reference.loss), "loss \(loss), expected \(reference.loss) (label \(label) of \(logits.count))",
             sourceLocation: sourceLocation)
@@ -51,7 +51,7 @@ func softmaxCrossEntropyLargeLogits(count: Int) {
     checkCrossEntropy(spread, label: 0, scale: 1)
     checkCrossEntropy(spread, label: count - 1, scale: 1)
     let buffer = GuardedBuffer(spread)
-    let loss = LossKernel.softmaxCrossEntropy(buffer.pointer, count: count, label: 1, scale: 1)
+    let loss = Kernels.current.softmaxCrossEntropy(buffer.pointer, count: count, label: 1, scale: 1)
     #expect(isClose(Float(loss), 2000, relative: 1e-6, absolute: 0), "loss \(loss) on a logit 2000 below the maximum")
     #expect(buffer.values.allSatisfy { $0.isFinite })
 }
@@ -63,7 +63,7 @@ func squaredError(count: Int) {
     let buffer = GuardedBuffer(outputs)
     let targetsBefore = untouched(targets)
     let scale: Float = 0.125
-    let loss = LossKernel.squaredError(buffer.pointer, targets: targets.pointer, count: count, scale: scale)
+    let loss = Kernels.current.squaredError(buffer.pointer, targets: targets.pointer, count: count, scale: scale)
     let differences = (0..<count).map { Double(outputs[$0]) - Double(targets[$0]) }
     let reference = differences.reduce(0) { $0 + $1 * $1 }
     #expect(isClose(Float(loss), reference), "loss \(loss), expected \(reference)")

@@ -19,7 +19,7 @@ func addElementwise(count: Int) {
     let row = GuardedBuffer(random.floats(count, -10, 10))
     let expected = (0..<count).map { Expected.exact(row[$0] + other[$0]) }
     let otherBefore = untouched(other)
-    VectorOps.add(other.pointer, into: row.pointer, count: count)
+    Kernels.current.add(other.pointer, into: row.pointer, count: count)
     expectBuffer(row, expected, "row")
     expectBuffer(other, otherBefore, "other")
 }
@@ -30,7 +30,7 @@ func scaleValues(count: Int) {
     let values = GuardedBuffer(random.floats(count, -10, 10))
     let factor: Float = -0.3721
     let expected = values.values.map { Expected.exact($0 * factor) }
-    VectorOps.scale(values.pointer, count: count, by: factor)
+    Kernels.current.scale(values.pointer, count: count, by: factor)
     expectBuffer(values, expected, "values")
 }
 
@@ -43,7 +43,7 @@ func clampValues(count: Int) {
     for (index, special) in specials.enumerated() where index < count { input[(index * 5) % count] = special }
     let values = GuardedBuffer(input)
     let expected = input.map { Expected.exact(min(max($0, -limit), limit)) }
-    VectorOps.clamp(values.pointer, count: count, limit: limit)
+    Kernels.current.clamp(values.pointer, count: count, limit: limit)
     expectBuffer(values, expected, "values")
 }
 
@@ -68,7 +68,7 @@ func accumulateColumnSums(columns: Int, rows: Int) {
             expected.append(.exact(sum))
         }
         let matrixBefore = untouched(matrix)
-        VectorOps.accumulateColumnSums(matrix.pointer, rows: rows, columns: columns, rowStride: rowStride, into: sums.pointer)
+        Kernels.current.accumulateColumnSums(matrix.pointer, rows: rows, columns: columns, rowStride: rowStride, into: sums.pointer)
         expectBuffer(sums, expected, "sums (row stride \(rowStride))")
         expectBuffer(matrix, matrixBefore, "matrix")
     }
@@ -80,7 +80,7 @@ func sumOfSquares(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let values = GuardedBuffer(random.floats(count, -2, 2))
     let reference = values.values.reduce(0.0) { $0 + Double($1) * Double($1) }
-    let result = VectorOps.sumOfSquares(values.pointer, count: count)
+    let result = Kernels.current.sumOfSquares(values.pointer, count: count)
     // Float partial sums over blocks of 128 values per lane: well inside 1e-5.
     #expect(abs(result - reference) <= 1e-5 * reference, "\(result) vs \(reference)")
     #expect(count > 0 || result == 0)
@@ -94,7 +94,7 @@ private func treeReduce(_ values: [[Float]], pieces: [Range<Int>]) -> GuardedBuf
     let buffers = values.map { GuardedBuffer($0) }
     let pointers = buffers.map(\.pointer)
     pointers.withUnsafeBufferPointer { pointers in
-        for piece in pieces { VectorOps.treeReduce(pointers.baseAddress!, count: pointers.count, range: piece) }
+        for piece in pieces { Kernels.current.treeReduce(pointers.baseAddress!, count: pointers.count, range: piece) }
     }
     for buffer in buffers { #expect(buffer.guardsIntact) }
     return buffers[0]
@@ -189,7 +189,7 @@ func sgdUpdate(momentum usesMomentum: Bool, weightDecay: Float) {
         let learningRate: Float = 0.1, momentum: Float = 0.9
         for step in 0..<4 {
             let gradients = GuardedBuffer(random.floats(count, -1, 1))
-            VectorOps.sgdUpdate(parameters: parameters.pointer, gradients: gradients.pointer, momentum: buffer?.pointer,
+            Kernels.current.sgdUpdate(parameters: parameters.pointer, gradients: gradients.pointer, momentum: buffer?.pointer,
                                 count: count, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
                                 firstStep: step == 0)
             reference.step(gradients: gradients.values, learningRate: Double(learningRate),
@@ -235,7 +235,7 @@ func adamUpdate(weightDecay: Float) {
         for step in 1...5 {
             // Gradients over several magnitudes, so that eps and the moments all matter.
             let gradients = GuardedBuffer(random.floats(count, -1, 1).map { $0 * Float(pow(10, Double(-step))) })
-            VectorOps.adamUpdate(parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
+            Kernels.current.adamUpdate(parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
                                  secondMoment: second.pointer, count: count, learningRate: learningRate, beta1: beta1,
                                  beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, step: step)
             reference.step(step, gradients: gradients.values, learningRate: Double(learningRate), beta1: Double(beta1),
@@ -255,7 +255,7 @@ func adamZeroGradient() {
         let parameters = GuardedBuffer(initial)
         let gradients = GuardedBuffer(count: 19, fill: 0)
         let first = GuardedBuffer(count: 19, fill: 0), second = GuardedBuffer(count: 19, fill: 0)
-        VectorOps.adamUpdate(parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
+        Kernels.current.adamUpdate(parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
                              secondMoment: second.pointer, count: 19, learningRate: 0.001, beta1: 0.9, beta2: 0.999,
                              epsilon: 1e-8, weightDecay: 0, step: step)
         expectBuffer(parameters, initial.map(Expected.exact), "parameters at step \(step)")

@@ -87,7 +87,7 @@ private func steadyStateAllocations(_ step: () throws -> Void) rethrows -> (rnnk
 /// The probe can fail: work that allocates once per shard, run by the
 /// scheduler on Dispatch's threads, is counted as RNNKit's.
 private func countsWorkerThreads() {
-    let scheduler = ShardScheduler(threads: 3)
+    let scheduler = ShardScheduler(threads: 3, kernels: .current)
     let job = AllocatingShards()
     let allocations = steadyStateAllocations { scheduler.forEachShard(3, job) }
     #expect(allocations.rnnkit >= 30, "\(allocations.rnnkit) allocations counted in 10 runs of 3 allocating shards")

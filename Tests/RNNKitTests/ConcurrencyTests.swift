@@ -44,7 +44,7 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 /// with two threads and two shards, the thread that finishes the short shard
 /// computes parts of the long one's regions.
 @Test func finishedThreadsHelpTheTeamsStillRunning() {
-    let scheduler = ShardScheduler(threads: 2)
+    let scheduler = ShardScheduler(threads: 2, kernels: .current)
     let job = UnevenShards()
     scheduler.forEachShard(2, job)
     let (shortFinishedFirst, helped) = job.outcome

@@ -44,7 +44,7 @@ import RNNKernels
 func workspaceSizeEstimateCountsEveryBuffer(configuration: ModelConfiguration) throws {
     let model = try Model(configuration, seed: 0)
     for withGradients in [true, false] {
-        let workspace = ShardWorkspace(model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
+        let workspace = ShardWorkspace(model: model, kernels: .current, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
                                        withGradients: withGradients)
         let estimate = ShardWorkspace.alignedFloatCount(model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
                                                         withGradients: withGradients)

@@ -16,7 +16,7 @@
 /// which rows or columns are computed together, the blocking constants, nor
 /// which of the two `multiply` functions computed it — the data-parallel
 /// trainer relies on this to be bit-reproducible whatever the thread count.
-public enum GEMM {
+extension Kernels {
     /// C[m×n] = (accumulate ? C : 0) + op(A) · op(B), all matrices row-major.
     ///
     /// op(A) is m×k: `a` itself (row stride `lda`) when `transposeA` is false,
@@ -26,10 +26,10 @@ public enum GEMM {
     ///
     /// ```swift
     /// // Input projection of every timestep at once: gates = X · Wᵀ.
-    /// GEMM.multiply(m: steps * batch, n: 4 * hidden, k: inputSize,
-    ///               a: x, lda: inputSize, transposeA: false,
-    ///               b: w, ldb: inputSize, transposeB: true,
-    ///               c: gates, ldc: 4 * hidden, accumulate: false, scratch: scratch)
+    /// kernels.multiply(m: steps * batch, n: 4 * hidden, k: inputSize,
+    ///                  a: x, lda: inputSize, transposeA: false,
+    ///                  b: w, ldb: inputSize, transposeB: true,
+    ///                  c: gates, ldc: 4 * hidden, accumulate: false, scratch: scratch)
     /// ```
     ///
     /// - Parameters:
@@ -46,7 +46,7 @@ public enum GEMM {
     ///   - accumulate: Add to C's contents instead of overwriting them.
     ///   - scratch: Packing buffers, used by one thread at a time.
     /// - Complexity: 2·m·n·k flops; packs op(B) once and op(A) ⌈n/columnBlock⌉ times.
-    public static func multiply(
+    public func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
@@ -54,7 +54,7 @@ public enum GEMM {
         scratch: GEMMScratch
     ) {
         checkShape(m: m, n: n, k: k, lda: lda, transposeA: transposeA, ldb: ldb, transposeB: transposeB, ldc: ldc)
-        KernelSelection.current.backend.multiply(
+        backend.multiply(
             m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
             c: c, ldc: ldc, accumulate: accumulate, bias: nil, scratch: scratch)
     }
@@ -66,15 +66,15 @@ public enum GEMM {
     ///
     /// ```swift
     /// // The input projection with its bias: gates = b + X · Wᵀ.
-    /// GEMM.multiply(m: steps * batch, n: 4 * hidden, k: inputSize,
-    ///               a: x, lda: inputSize, transposeA: false,
-    ///               b: w, ldb: inputSize, transposeB: true,
-    ///               bias: b, c: gates, ldc: 4 * hidden, scratch: scratch)
+    /// kernels.multiply(m: steps * batch, n: 4 * hidden, k: inputSize,
+    ///                  a: x, lda: inputSize, transposeA: false,
+    ///                  b: w, ldb: inputSize, transposeB: true,
+    ///                  bias: b, c: gates, ldc: 4 * hidden, scratch: scratch)
     /// ```
     ///
     /// Parameters as in the multiply above; `bias` holds n floats and must
     /// not overlap C.
-    public static func multiply(
+    public func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
@@ -82,12 +82,12 @@ public enum GEMM {
         scratch: GEMMScratch
     ) {
         checkShape(m: m, n: n, k: k, lda: lda, transposeA: transposeA, ldb: ldb, transposeB: transposeB, ldc: ldc)
-        KernelSelection.current.backend.multiply(
+        backend.multiply(
             m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
             c: c, ldc: ldc, accumulate: false, bias: bias, scratch: scratch)
     }
 
-    private static func checkShape(m: Int, n: Int, k: Int, lda: Int, transposeA: Bool, ldb: Int, transposeB: Bool, ldc: Int) {
+    private func checkShape(m: Int, n: Int, k: Int, lda: Int, transposeA: Bool, ldb: Int, transposeB: Bool, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM: negative shape m=\(m) n=\(n) k=\(k)")
         precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
         precondition(ldb >= (transposeB ? k : n), "GEMM: ldb=\(ldb) is narrower than op(B)'s storage width \(transposeB ? k : n)")
@@ -104,10 +104,10 @@ public enum GEMM {
     ///
     /// ```swift
     /// // dW_ih += dGatesᵀ · X and dW_hh += dGatesᵀ · H_prev.
-    /// GEMM.multiply(m: 4 * hidden, k: positions, a: gateGradients, lda: 4 * hidden, transposeA: true,
-    ///               GEMMProduct(n: inputSize, b: x, ldb: inputSize, transposeB: false, c: dWih, ldc: inputSize),
-    ///               GEMMProduct(n: hidden, b: hPrevious, ldb: hidden, transposeB: false, c: dWhh, ldc: hidden),
-    ///               accumulate: true, scratch: scratch)
+    /// kernels.multiply(m: 4 * hidden, k: positions, a: gateGradients, lda: 4 * hidden, transposeA: true,
+    ///                  GEMMProduct(n: inputSize, b: x, ldb: inputSize, transposeB: false, c: dWih, ldc: inputSize),
+    ///                  GEMMProduct(n: hidden, b: hPrevious, ldb: hidden, transposeB: false, c: dWhh, ldc: hidden),
+    ///                  accumulate: true, scratch: scratch)
     /// ```
     ///
     /// - Parameters:
@@ -121,7 +121,7 @@ public enum GEMM {
     ///   - accumulate: Add to both C's contents instead of overwriting them.
     ///   - scratch: Packing buffers, used by one thread at a time.
     /// - Complexity: 2·m·(first.n + second.n)·k flops.
-    public static func multiply(
+    public func multiply(
         m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch
     ) {
@@ -135,7 +135,7 @@ public enum GEMM {
         }
         check(first)
         check(second)
-        KernelSelection.current.backend.multiply(
+        backend.multiply(
             m: m, k: k, a: a, lda: lda, transposeA: transposeA, first, second, accumulate: accumulate, scratch: scratch)
     }
 
@@ -152,9 +152,9 @@ public enum GEMM {
     /// ```swift
     /// recurrent.pack(wHidden, ldb: hidden, transposed: true)   // once per step of the optimizer
     /// for t in 0..<steps {                                      // gates[t] += h[t-1] · W_hhᵀ
-    ///     GEMM.multiply(m: batch, a: h[t - 1], lda: hidden, transposeA: false,
-    ///                   packedB: recurrent, columns: 0..<4 * hidden,
-    ///                   c: gates[t], ldc: 4 * hidden, accumulate: true, scratch: scratch)
+    ///     kernels.multiply(m: batch, a: h[t - 1], lda: hidden, transposeA: false,
+    ///                      packedB: recurrent, columns: 0..<4 * hidden,
+    ///                      c: gates[t], ldc: 4 * hidden, accumulate: true, scratch: scratch)
     /// }
     /// ```
     ///
@@ -170,7 +170,7 @@ public enum GEMM {
     ///   - accumulate: Add to C's contents instead of overwriting them.
     ///   - scratch: Packing buffers, used by one thread at a time.
     /// - Complexity: 2·m·`columns.count`·k flops; packs op(A) once.
-    public static func multiply(
+    public func multiply(
         m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         packedB: PackedMatrix, columns: Range<Int>,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
@@ -182,10 +182,11 @@ public enum GEMM {
                      "GEMM: columns \(columns) outside the packed matrix's 0..<\(packedB.columns)")
         precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
         precondition(ldc >= columns.upperBound, "GEMM: ldc=\(ldc) is narrower than the columns written, \(columns)")
-        packedB.selection.backend.multiply(
+        precondition(packedB.kernels.selection == selection, "GEMM: the matrix was packed by \(packedB.kernels.selection), not \(selection)")
+        backend.multiply(
             m: m, a: a, lda: lda, transposeA: transposeA,
             panels: packedB.storage.baseAddress, rows: k, columnCount: packedB.columns, columns: columns,
             c: c, ldc: ldc, accumulate: accumulate, scratch: scratch,
-            specialized: packedB.selection.usesSpecializedKernels)
+            specialized: selection.usesSpecializedKernels)
     }
 }

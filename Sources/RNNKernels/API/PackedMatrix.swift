@@ -1,13 +1,13 @@
 /// op(B), k×n, packed into tile-wide panels for
-/// `GEMM.multiply(m:a:lda:transposeA:packedB:columns:c:ldc:accumulate:scratch:)`.
+/// `Kernels.multiply(m:a:lda:transposeA:packedB:columns:c:ldc:accumulate:scratch:)`.
 ///
 /// Built once per shape and refilled with `pack` whenever the weights change:
 /// the recurrent weights are packed once per optimizer step and multiplied at
 /// every timestep. Read-only while multiplying, so threads may share one.
 ///
 /// Layout: panel `p` holds columns `wp..<wp+w` as k rows of w floats, w being
-/// the register tile's width in the kernel variant selected when the matrix
-/// was created (16 for AVX2); zero-padded past column n; panels follow one
+/// the register tile's width in the kernel variant the matrix was created
+/// for (16 for AVX2); zero-padded past column n; panels follow one
 /// another. The matrix is multiplied by that same variant.
 ///
 /// ```swift
@@ -22,19 +22,20 @@ public final class PackedMatrix: @unchecked Sendable {
     /// The panels, 64-byte aligned; whole panels, so the last one is zero-padded.
     let storage: AlignedBuffer
     /// The kernels that pack and multiply this matrix.
-    let selection: KernelSelection
+    let kernels: Kernels
 
     /// Allocates storage for a k×n op(B), filled with zeros until `pack` is called.
     ///
     /// - Parameters:
     ///   - k: Rows of op(B), the summation depth.
     ///   - n: Columns of op(B).
-    public init(rows k: Int, columns n: Int) {
+    ///   - kernels: The kernels that pack and multiply it.
+    public init(rows k: Int, columns n: Int, kernels: Kernels = .current) {
         precondition(k >= 0 && n >= 0, "PackedMatrix: negative shape \(k)×\(n)")
         rows = k
         columns = n
-        selection = KernelSelection.current
-        let width = selection.backend.panelWidth
+        self.kernels = kernels
+        let width = kernels.backend.panelWidth
         storage = AlignedBuffer(count: (n + width - 1) / width * width * k)
     }
 
@@ -49,7 +50,7 @@ public final class PackedMatrix: @unchecked Sendable {
         precondition(ldb >= (transposed ? rows : columns),
                      "PackedMatrix.pack: ldb=\(ldb) is narrower than B's storage width \(transposed ? rows : columns)")
         guard rows > 0, columns > 0 else { return }
-        selection.backend.pack(b, ldb: ldb, transposed: transposed, rows: rows, columns: columns,
+        kernels.backend.pack(b, ldb: ldb, transposed: transposed, rows: rows, columns: columns,
                                into: storage.baseAddress)
     }
 }

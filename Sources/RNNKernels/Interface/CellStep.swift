@@ -1,5 +1,7 @@
 // The buffers one timestep of a cell's post-GEMM kernels reads and writes:
-// what the driver hands every instruction set's kernels.
+// what the driver hands every cell's kernels, whatever the cell. A cell uses
+// the buffers it needs and leaves the others nil; the driver fills the ones
+// its cell asks for (see RNNKit's `Cell`).
 
 /// Buffers of one timestep shared by every cell's kernels. Rows are contiguous
 /// with the strides given; the gate buffer holds `gateCount * hiddenSize` per row.
@@ -20,6 +22,23 @@ public struct CellStep {
     /// Where the layer's output row goes (a slice of `[rows, directions * hiddenSize]`).
     public var output: UnsafeMutablePointer<Float>
     public var outputStride: Int
+
+    // Cell-specific buffers, nil where the cell has none.
+
+    /// The cell state before this step and after it, `[rows, hiddenSize]`
+    /// each (an LSTM's `c`).
+    public var previousCell: UnsafePointer<Float>?
+    public var cell: UnsafeMutablePointer<Float>?
+    /// For cells that keep the recurrent projection apart from the input
+    /// projection: forward reads this step's `W_hh h'` here, `[rows,
+    /// gateCount * hiddenSize]`, and backward writes the recurrent-side gate
+    /// gradients here for the recurrent GEMM.
+    public var recurrent: UnsafeMutablePointer<Float>?
+    /// Values this step keeps for backward, `[rows, width]` with a width the
+    /// cell chooses; forward writes them and backward may overwrite them.
+    public var saved: UnsafeMutablePointer<Float>?
+    /// The cell's own parameters that its kernels read (a GRU's `b_hh`).
+    public var cellParameters: UnsafePointer<Float>?
 
     public init(rows: Int, hiddenSize: Int, time: Int, lengths: UnsafePointer<Int32>?,
                 gates: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>,
@@ -58,12 +77,30 @@ public struct CellGradientStep {
     /// Written: the part of the previous hidden state's gradient that does not
     /// go through the recurrent GEMM (which then accumulates onto it).
     public var previousHidden: UnsafeMutablePointer<Float>
+    /// For cells with a cell state: its gradient from the next step, which
+    /// backward overwrites with the previous step's, `[rows, hiddenSize]`.
+    public var cell: UnsafeMutablePointer<Float>?
 
     public init(hidden: UnsafePointer<Float>, output: UnsafePointer<Float>?, outputStride: Int,
-                previousHidden: UnsafeMutablePointer<Float>) {
+                previousHidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>? = nil) {
         self.hidden = hidden
         self.output = output
         self.outputStride = outputStride
         self.previousHidden = previousHidden
+        self.cell = cell
+    }
+}
+
+/// One cell's kernels for one hidden size, as resolved by `Kernels.cell(named:hiddenSize:)`:
+/// the element-wise part of a timestep after the recurrent GEMM (forward)
+/// and before it (backward). Every cell's pair has this one signature.
+public struct CellKernelPair: Sendable {
+    public let forward: @Sendable (CellStep) -> Void
+    public let backward: @Sendable (CellStep, CellGradientStep) -> Void
+
+    public init(forward: @escaping @Sendable (CellStep) -> Void,
+                backward: @escaping @Sendable (CellStep, CellGradientStep) -> Void) {
+        self.forward = forward
+        self.backward = backward
     }
 }

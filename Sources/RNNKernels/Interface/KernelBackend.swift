@@ -34,18 +34,11 @@ public protocol KernelBackend {
 
     // MARK: Cells
 
-    static func rnnForward(_ step: CellStep, relu: Bool, specialized: Bool)
-    static func rnnBackward(_ step: CellStep, _ gradient: CellGradientStep, relu: Bool, specialized: Bool)
-    static func lstmForward(_ step: CellStep, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>,
-                            specialized: Bool)
-    static func lstmBackward(_ step: CellStep, _ gradient: CellGradientStep,
-                             previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-                             cellGradient: UnsafeMutablePointer<Float>, specialized: Bool)
-    static func gruForward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
-                           candidateRecurrent: UnsafeMutablePointer<Float>, specialized: Bool)
-    static func gruBackward(_ step: CellStep, _ gradient: CellGradientStep,
-                            candidateRecurrent: UnsafeMutablePointer<Float>,
-                            recurrentGradient: UnsafeMutablePointer<Float>, specialized: Bool)
+    /// The names of the cells this variant has kernels for.
+    static var cellKernelNames: [String] { get }
+    /// The kernel pair of the cell named `name` for layers of `hiddenSize`,
+    /// or nil when there is no cell by that name.
+    static func cellKernels(named name: String, hiddenSize: Int, specialized: Bool) -> CellKernelPair?
 
     // MARK: Element-wise passes
 

@@ -49,59 +49,10 @@ public enum Backend: KernelBackend {
 
     // MARK: Cells
 
-    public static func rnnForward(_ step: CellStep, relu: Bool, specialized: Bool) {
-        if specialized, let kernel = Specialized.rnnForward(hiddenSize: step.hiddenSize) {
-            kernel(step, relu)
-        } else {
-            VanillaRNNKernel.forward(step, relu: relu)
-        }
-    }
+    public static var cellKernelNames: [String] { Specialized.cellKernelNames }
 
-    public static func rnnBackward(_ step: CellStep, _ gradient: CellGradientStep, relu: Bool, specialized: Bool) {
-        if specialized, let kernel = Specialized.rnnBackward(hiddenSize: step.hiddenSize) {
-            kernel(step, gradient, relu)
-        } else {
-            VanillaRNNKernel.backward(step, gradient, relu: relu)
-        }
-    }
-
-    public static func lstmForward(_ step: CellStep, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>,
-                                   specialized: Bool) {
-        if specialized, let kernel = Specialized.lstmForward(hiddenSize: step.hiddenSize) {
-            kernel(step, previousCell, cell)
-        } else {
-            LSTMKernel.forward(step, previousCell: previousCell, cell: cell)
-        }
-    }
-
-    public static func lstmBackward(_ step: CellStep, _ gradient: CellGradientStep,
-                                    previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-                                    cellGradient: UnsafeMutablePointer<Float>, specialized: Bool) {
-        if specialized, let kernel = Specialized.lstmBackward(hiddenSize: step.hiddenSize) {
-            kernel(step, gradient, previousCell, cell, cellGradient)
-        } else {
-            LSTMKernel.backward(step, gradient, previousCell: previousCell, cell: cell, cellGradient: cellGradient)
-        }
-    }
-
-    public static func gruForward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
-                                  candidateRecurrent: UnsafeMutablePointer<Float>, specialized: Bool) {
-        if specialized, let kernel = Specialized.gruForward(hiddenSize: step.hiddenSize) {
-            kernel(step, recurrent, recurrentBias, candidateRecurrent)
-        } else {
-            GRUKernel.forward(step, recurrent: recurrent, recurrentBias: recurrentBias,
-                              candidateRecurrent: candidateRecurrent)
-        }
-    }
-
-    public static func gruBackward(_ step: CellStep, _ gradient: CellGradientStep,
-                                   candidateRecurrent: UnsafeMutablePointer<Float>,
-                                   recurrentGradient: UnsafeMutablePointer<Float>, specialized: Bool) {
-        if specialized, let kernel = Specialized.gruBackward(hiddenSize: step.hiddenSize) {
-            kernel(step, gradient, candidateRecurrent, recurrentGradient)
-        } else {
-            GRUKernel.backward(step, gradient, candidateRecurrent: candidateRecurrent, recurrentGradient: recurrentGradient)
-        }
+    public static func cellKernels(named name: String, hiddenSize: Int, specialized: Bool) -> CellKernelPair? {
+        Specialized.cellKernels(named: name, hiddenSize: hiddenSize, specialized: specialized)
     }
 
     // MARK: Element-wise passes

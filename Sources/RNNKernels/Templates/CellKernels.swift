@@ -7,13 +7,22 @@ import KernelInterface
 // `units` (all `hiddenSize` of them unless a team of threads splits the step
 // by units).
 //
-// Each kernel comes twice: an entry that reads the hidden size from the step,
-// and an always-inlined body that takes it as an argument, which the
-// generated kernels call with a constant so that every trip count is fixed.
-//
 // Every kernel honours per-row lengths: at a padded step (`time >= lengths[row]`)
 // the state is carried over unchanged, the output is zero, and backward passes
 // the state gradient through untouched with zero gate gradients.
+
+/// A cell's kernel pair, written once for any hidden size and always
+/// inlined. The kernel generator finds every `enum Name: CellKernel` in the
+/// templates and makes its entry points: one that reads the hidden size from
+/// the step, and one per configured hidden size with the size a constant, so
+/// that every trip count is fixed. Adding a cell's kernels is adding one such
+/// type.
+protocol CellKernel {
+    /// The name RNNKit's cell asks for its kernels by.
+    static var name: String { get }
+    static func forward(_ step: CellStep, hiddenSize: Int)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize: Int)
+}
 
 extension CellStep {
     /// The padded-row rule of every forward kernel; returns whether `row` is active.
@@ -46,14 +55,40 @@ extension CellGradientStep {
 
 // MARK: - Vanilla RNN
 
-/// `h = act(W_ih x + b_ih + W_hh h' + b_hh)`; the gate buffer holds the
-/// summed pre-activation and is overwritten with `h`.
-enum VanillaRNNKernel {
-    @inline(never)
-    static func forward(_ step: CellStep, relu: Bool) {
-        forward(step, hiddenSize: step.hiddenSize, relu: relu)
+/// `h = tanh(W_ih x + b_ih + W_hh h' + b_hh)`.
+enum VanillaTanhKernel: CellKernel {
+    static var name: String { "rnn_tanh" }
+
+    @inline(__always)
+    static func forward(_ step: CellStep, hiddenSize: Int) {
+        VanillaRNN.forward(step, hiddenSize: hiddenSize, relu: false)
     }
 
+    @inline(__always)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize: Int) {
+        VanillaRNN.backward(step, gradient, hiddenSize: hiddenSize, relu: false)
+    }
+}
+
+/// `h = relu(W_ih x + b_ih + W_hh h' + b_hh)`.
+enum VanillaReLUKernel: CellKernel {
+    static var name: String { "rnn_relu" }
+
+    @inline(__always)
+    static func forward(_ step: CellStep, hiddenSize: Int) {
+        VanillaRNN.forward(step, hiddenSize: hiddenSize, relu: true)
+    }
+
+    @inline(__always)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize: Int) {
+        VanillaRNN.backward(step, gradient, hiddenSize: hiddenSize, relu: true)
+    }
+}
+
+/// The two vanilla cells' shared body: the gate buffer holds the summed
+/// pre-activation and is overwritten with `h`; backward overwrites it with
+/// the pre-activation gradient.
+enum VanillaRNN {
     @inline(__always)
     static func forward(_ step: CellStep, hiddenSize size: Int, relu: Bool) {
         for row in 0..<step.rows where step.carryOverIfPadded(row: row, hiddenSize: size) {
@@ -68,12 +103,6 @@ enum VanillaRNNKernel {
                 store(h, output + offset, lanes: lanes)
             }
         }
-    }
-
-    /// Overwrites the gate buffer (holding `h`) with the pre-activation gradient.
-    @inline(never)
-    static func backward(_ step: CellStep, _ gradient: CellGradientStep, relu: Bool) {
-        backward(step, gradient, hiddenSize: step.hiddenSize, relu: relu)
     }
 
     @inline(__always)
@@ -103,16 +132,15 @@ enum VanillaRNNKernel {
 
 /// Gates i, f, g, o in PyTorch's order; `c = f c' + i g`, `h = o tanh(c)`.
 /// The gate buffer holds the summed pre-activations and is overwritten with
-/// the activated gates, which backward needs.
-enum LSTMKernel {
-    @inline(never)
-    static func forward(_ step: CellStep, previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
-        forward(step, hiddenSize: step.hiddenSize, previousCell: previousCell, cell: cell)
-    }
+/// the activated gates, which backward needs; backward overwrites them with
+/// the pre-activation gradients and the cell-state gradient (from the next
+/// step) with the previous step's.
+enum LSTMKernel: CellKernel {
+    static var name: String { "lstm" }
 
     @inline(__always)
-    static func forward(_ step: CellStep, hiddenSize size: Int,
-                        previousCell: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>) {
+    static func forward(_ step: CellStep, hiddenSize size: Int) {
+        let previousCell = step.previousCell!, cell = step.cell!
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (cell + row * size + step.units.lowerBound)
@@ -140,20 +168,10 @@ enum LSTMKernel {
         }
     }
 
-    /// Overwrites the activated gates with pre-activation gradients and
-    /// `cellGradient` (the cell-state gradient from the next step) with the
-    /// previous step's.
-    @inline(never)
-    static func backward(_ step: CellStep, _ gradient: CellGradientStep,
-                         previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-                         cellGradient: UnsafeMutablePointer<Float>) {
-        backward(step, gradient, hiddenSize: step.hiddenSize, previousCell: previousCell, cell: cell, cellGradient: cellGradient)
-    }
-
     @inline(__always)
-    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int,
-                         previousCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-                         cellGradient: UnsafeMutablePointer<Float>) {
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int) {
+        let previousCell = UnsafePointer(step.previousCell!), cell = UnsafePointer(step.cell!)
+        let cellGradient = gradient.cell!
         for row in 0..<step.rows {
             let gates = step.gates + row * 4 * size
             let dCell = cellGradient + row * size
@@ -190,22 +208,20 @@ enum LSTMKernel {
 /// Gates r, z, n in PyTorch's order: `r = σ(x_r + h_r)`, `z = σ(x_z + h_z)`,
 /// `n = tanh(x_n + r (W_hn h' + b_hn))`, `h = (1 - z) n + z h'`. The input
 /// and recurrent projections stay separate because `r` scales only the latter.
-enum GRUKernel {
-    /// - Parameters:
-    ///   - recurrent: `W_hh h'` for this step, `[rows, 3H]`, without bias.
-    ///   - recurrentBias: `b_hh`, `[3H]`.
-    ///   - candidateRecurrent: written: `W_hn h' + b_hn` per row, `[rows, H]`, kept for backward.
-    @inline(never)
-    static func forward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
-                        candidateRecurrent: UnsafeMutablePointer<Float>) {
-        forward(step, hiddenSize: step.hiddenSize, recurrent: recurrent, recurrentBias: recurrentBias,
-                candidateRecurrent: candidateRecurrent)
-    }
+///
+/// Forward reads `W_hh h'` (without bias) from `recurrent` and `b_hh` from
+/// `cellParameters`, and keeps `W_hn h' + b_hn` in `saved` (`[rows, H]`).
+/// Backward overwrites the gates with the input-side pre-activation
+/// gradients `[dr, dz, dn]` and `saved` with `dn * r`, and writes the
+/// recurrent-side gradients `[dr, dz, dn * r]` to `recurrent` for this
+/// step's recurrent GEMM.
+enum GRUKernel: CellKernel {
+    static var name: String { "gru" }
 
     @inline(__always)
-    static func forward(_ step: CellStep, hiddenSize size: Int,
-                        recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
-                        candidateRecurrent: UnsafeMutablePointer<Float>) {
+    static func forward(_ step: CellStep, hiddenSize size: Int) {
+        let recurrent = UnsafePointer(step.recurrent!), recurrentBias = step.cellParameters!
+        let candidateRecurrent = step.saved!
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (candidateRecurrent + row * size + step.units.lowerBound).update(repeating: 0, count: step.units.count)
@@ -234,22 +250,9 @@ enum GRUKernel {
         }
     }
 
-    /// Overwrites the gates with the input-side pre-activation gradients
-    /// `[dr, dz, dn]` and `candidateRecurrent` with `dn * r`, and writes the
-    /// recurrent-side gradients `[dr, dz, dn * r]` contiguously to
-    /// `recurrentGradient` (`[rows, 3H]`) for this step's recurrent GEMM.
-    @inline(never)
-    static func backward(_ step: CellStep, _ gradient: CellGradientStep,
-                         candidateRecurrent: UnsafeMutablePointer<Float>,
-                         recurrentGradient: UnsafeMutablePointer<Float>) {
-        backward(step, gradient, hiddenSize: step.hiddenSize, candidateRecurrent: candidateRecurrent,
-                 recurrentGradient: recurrentGradient)
-    }
-
     @inline(__always)
-    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int,
-                         candidateRecurrent: UnsafeMutablePointer<Float>,
-                         recurrentGradient: UnsafeMutablePointer<Float>) {
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int) {
+        let candidateRecurrent = step.saved!, recurrentGradient = step.recurrent!
         for row in 0..<step.rows {
             let gates = step.gates + row * 3 * size
             let hiddenSide = recurrentGradient + row * 3 * size

@@ -1,55 +1,54 @@
 import RNNKernels
 
-// The driver's view of a cell: which post-GEMM kernels run one timestep and
-// what extra per-step state they keep. Adding a cell kind means adding its
-// kernel pair here, not touching the driver in `StackWorkspace`.
-
-extension CellKind {
-    /// Whether `b_hh` can be folded into the input projection. GRU keeps the
-    /// recurrent bias apart because `r` scales `W_hn h + b_hn` only.
-    var foldsRecurrentBias: Bool { self != .gru }
-
-    /// Whether the recurrent GEMM writes to a scratch buffer (GRU) rather than
-    /// accumulating onto the input projection.
-    var separatesRecurrentProjection: Bool { self == .gru }
-
-    /// One forward timestep after the recurrent GEMM.
-    func forward(_ step: CellStep, _ state: CellStateBuffers, recurrentBias: UnsafePointer<Float>) {
-        switch self {
-        case .rnnTanh: VanillaRNNKernel.forward(step, relu: false)
-        case .rnnReLU: VanillaRNNKernel.forward(step, relu: true)
-        case .lstm: LSTMKernel.forward(step, previousCell: state.previousCell!, cell: state.cell!)
-        case .gru:
-            GRUKernel.forward(step, recurrent: state.recurrent!, recurrentBias: recurrentBias,
-                              candidateRecurrent: state.candidate!)
-        }
-    }
-
-    /// One backward timestep before the recurrent GEMM.
-    func backward(_ step: CellStep, _ gradient: CellGradientStep, _ state: CellStateBuffers) {
-        switch self {
-        case .rnnTanh: VanillaRNNKernel.backward(step, gradient, relu: false)
-        case .rnnReLU: VanillaRNNKernel.backward(step, gradient, relu: true)
-        case .lstm:
-            LSTMKernel.backward(step, gradient, previousCell: state.previousCell!, cell: state.cell!,
-                                cellGradient: state.cellGradient!)
-        case .gru:
-            GRUKernel.backward(step, gradient, candidateRecurrent: state.candidate!, recurrentGradient: state.recurrent!)
-        }
-    }
-
-    /// Where `backward` leaves the recurrent-side gate gradients that the
-    /// recurrent GEMM multiplies by `W_hh`.
-    func recurrentGateGradient(_ step: CellStep, _ state: CellStateBuffers) -> UnsafeMutablePointer<Float> {
-        separatesRecurrentProjection ? state.recurrent! : step.gates
-    }
+/// What the layer driver (`StackWorkspace`) needs to know of a cell kind.
+/// Each cell is one type in this folder; its kernel pair lives in the
+/// kernel templates (`Sources/RNNKernels/Templates/CellKernels.swift`) under
+/// `kernelName`, and `CellKind.cell` registers it. The driver itself has no
+/// cell-specific branches: it allocates what the cell asks for, fills the
+/// matching `CellStep` buffers, and runs the cell's kernels.
+protocol Cell {
+    /// Gate blocks stacked in `weight_ih` / `weight_hh`.
+    static var gateCount: Int { get }
+    /// Whether the cell carries a cell state beside the hidden state
+    /// (`CellStep.previousCell` / `cell`, `CellGradientStep.cell`).
+    static var hasCellState: Bool { get }
+    /// The name of its kernel pair in the templates.
+    static var kernelName: String { get }
+    /// How the recurrent projection and its bias meet the input projection.
+    static var recurrentProjection: RecurrentProjection { get }
+    /// Floats per row and timestep its kernels keep in `CellStep.saved`.
+    static func savedWidth(hiddenSize: Int) -> Int
+    /// The trailing gate blocks whose recurrent-side gradient is not the
+    /// input side's: backward leaves it in the first columns of `saved`, and
+    /// `W_hh`'s and `b_hh`'s gradients for those gates are taken from there.
+    static var gatesWithOwnRecurrentGradient: Int { get }
 }
 
-/// The cell-specific buffers of one timestep (nil where a cell has none).
-struct CellStateBuffers {
-    var previousCell: UnsafeMutablePointer<Float>?
-    var cell: UnsafeMutablePointer<Float>?
-    var cellGradient: UnsafeMutablePointer<Float>?
-    var candidate: UnsafeMutablePointer<Float>?
-    var recurrent: UnsafeMutablePointer<Float>?
+/// How a cell combines `W_hh h' + b_hh` with the input projection.
+enum RecurrentProjection {
+    /// Summed onto the gate buffer, with `b_hh` folded into the input
+    /// projection's bias (`b_ih + b_hh`), since the cell only reads the sum.
+    case summedIntoGates
+    /// Kept apart in `CellStep.recurrent`, `b_hh` passed to the kernels as
+    /// `CellStep.cellParameters`, for cells that scale part of it (a GRU's `r`).
+    case apart
+}
+
+extension Cell {
+    static var hasCellState: Bool { false }
+    static var recurrentProjection: RecurrentProjection { .summedIntoGates }
+    static func savedWidth(hiddenSize: Int) -> Int { 0 }
+    static var gatesWithOwnRecurrentGradient: Int { 0 }
+}
+
+extension CellKind {
+    /// The cell type behind each kind: where a new cell is registered.
+    var cell: any Cell.Type {
+        switch self {
+        case .lstm: LSTM.self
+        case .gru: GRU.self
+        case .rnnTanh: TanhRNN.self
+        case .rnnReLU: ReLURNN.self
+        }
+    }
 }

@@ -6,20 +6,22 @@ import RNNKernels
 /// forward pass gathers. Refreshed once after each parameter update.
 final class PreparedStack: @unchecked Sendable {
     let shape: StackShape
+    let kernels: Kernels
     /// `W_hhᵀ` (hidden × gates) per unit, for the forward recurrence.
     let recurrentForward: [PackedMatrix]
     /// `W_hh` (gates × hidden) per unit, for backpropagation through time.
     let recurrentBackward: [PackedMatrix]
-    /// `b_ih + b_hh` (or `b_ih` alone for GRU) per unit.
+    /// `b_ih + b_hh` per unit, or `b_ih` alone where the recurrent projection is kept apart.
     let inputBias: [AlignedBuffer]
     /// One-hot input only: `W_ihᵀ` (vocabulary × gates) per direction of layer 0.
     let inputColumns: [AlignedBuffer]
 
-    init(shape: StackShape) {
+    init(shape: StackShape, kernels: Kernels) {
         self.shape = shape
+        self.kernels = kernels
         let gates = shape.gateWidth, hidden = shape.hiddenSize
-        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: hidden, columns: gates) }
-        recurrentBackward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: gates, columns: hidden) }
+        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: hidden, columns: gates, kernels: kernels) }
+        recurrentBackward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: gates, columns: hidden, kernels: kernels) }
         inputBias = (0..<shape.unitCount).map { _ in AlignedBuffer(count: gates) }
         inputColumns = shape.oneHotInput ? (0..<shape.directions).map { _ in AlignedBuffer(count: shape.inputSize * gates) } : []
     }
@@ -32,7 +34,9 @@ final class PreparedStack: @unchecked Sendable {
             recurrentBackward[unit].pack(parameters + offsets.weightHH, ldb: hidden, transposed: false)
             let bias = inputBias[unit].baseAddress
             bias.update(from: parameters + offsets.biasIH, count: gates)
-            if shape.cell.foldsRecurrentBias { VectorOps.add(parameters + offsets.biasHH, into: bias, count: gates) }
+            if shape.recurrentProjection == .summedIntoGates {
+                kernels.add(parameters + offsets.biasHH, into: bias, count: gates)
+            }
         }
         for (direction, columns) in inputColumns.enumerated() {
             let weights = parameters + shape.offsets[direction].weightIH

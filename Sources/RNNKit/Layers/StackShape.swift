@@ -11,6 +11,12 @@ struct StackShape: Sendable {
     }
 
     let cell: CellKind
+    /// What the cell needs, read once from its type (see `Cell`).
+    let gateCount: Int
+    let hasCellState: Bool
+    let recurrentProjection: RecurrentProjection
+    let savedWidth: Int
+    let gatesWithOwnRecurrentGradient: Int
     /// Width of the first layer's input (the vocabulary for one-hot input).
     let inputSize: Int
     let hiddenSize: Int
@@ -22,6 +28,12 @@ struct StackShape: Sendable {
 
     init(prefix: String, configuration c: ModelConfiguration, layout: ParameterLayout) {
         cell = c.cell
+        let type = c.cell.cell
+        gateCount = type.gateCount
+        hasCellState = type.hasCellState
+        recurrentProjection = type.recurrentProjection
+        savedWidth = type.savedWidth(hiddenSize: c.hiddenSize)
+        gatesWithOwnRecurrentGradient = type.gatesWithOwnRecurrentGradient
         inputSize = c.input.rnnInputSize
         hiddenSize = c.hiddenSize
         layers = c.layers
@@ -40,7 +52,9 @@ struct StackShape: Sendable {
         self.offsets = offsets
     }
 
-    var gateWidth: Int { cell.gateCount * hiddenSize }
+    var gateWidth: Int { gateCount * hiddenSize }
+    /// The gate columns whose recurrent-side gradient is the input side's.
+    var sharedGradientColumns: Range<Int> { 0..<(gateCount - gatesWithOwnRecurrentGradient) * hiddenSize }
     var outputWidth: Int { directions * hiddenSize }
     var unitCount: Int { layers * directions }
     func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputWidth }

@@ -22,6 +22,9 @@ enum StackInput {
 ///   `0..<T` are one contiguous block for the weight-gradient GEMM.
 final class StackWorkspace {
     let shape: StackShape
+    let kernels: Kernels
+    /// The cell's kernels for this hidden size, resolved once.
+    private let cellKernels: CellKernelPair
     let rowCapacity: Int
     let timeCapacity: Int
 
@@ -33,12 +36,13 @@ final class StackWorkspace {
     let outputs: [AlignedBuffer]
     private let gates: [AlignedBuffer]
     private let states: [AlignedBuffer]
-    /// LSTM: cell states, laid out like `states`.
+    /// Cells with a cell state: the cell states, laid out like `states`.
     private let cells: [AlignedBuffer]
-    /// GRU: `W_hn h + b_hn` per step, `[T, rows, hidden]`.
-    private let candidates: [AlignedBuffer]
-    /// GRU: the recurrent projection of one step, then its gradient.
-    private let recurrentScratch: AlignedBuffer?
+    /// What the cell's kernels keep per step for backward, `[T, rows, savedWidth]`.
+    private let saved: [AlignedBuffer]
+    /// Cells that keep the recurrent projection apart: one step's
+    /// projection, then its gradient.
+    private let recurrentProjection: AlignedBuffer?
     private let hiddenGradients: (AlignedBuffer, AlignedBuffer)
     private let cellGradient: AlignedBuffer?
     /// Gradients with respect to a layer's input, alternating between layers.
@@ -56,8 +60,13 @@ final class StackWorkspace {
 
     /// - Parameter forTraining: whether to allocate the buffers that only
     ///   backpropagation uses.
-    init(shape: StackShape, rowCapacity: Int, timeCapacity: Int, forTraining: Bool) {
+    init(shape: StackShape, kernels: Kernels, rowCapacity: Int, timeCapacity: Int, forTraining: Bool) {
         self.shape = shape
+        self.kernels = kernels
+        guard let cellKernels = kernels.cell(named: shape.cell.cell.kernelName, hiddenSize: shape.hiddenSize) else {
+            preconditionFailure("the kernels have no cell named \(shape.cell.cell.kernelName)")
+        }
+        self.cellKernels = cellKernels
         self.rowCapacity = rowCapacity
         self.timeCapacity = timeCapacity
         let hidden = shape.hiddenSize, units = shape.unitCount
@@ -65,31 +74,32 @@ final class StackWorkspace {
         outputs = (0..<shape.layers).map { _ in AlignedBuffer(count: timeCapacity * rowCapacity * shape.outputWidth) }
         gates = (0..<units).map { _ in AlignedBuffer(count: timeCapacity * rowCapacity * shape.gateWidth) }
         states = (0..<units).map { _ in AlignedBuffer(count: (timeCapacity + 1) * perStep) }
-        cells = shape.cell.hasCellState ? (0..<units).map { _ in AlignedBuffer(count: (timeCapacity + 1) * perStep) } : []
-        candidates = shape.cell == .gru ? (0..<units).map { _ in AlignedBuffer(count: timeCapacity * perStep) } : []
-        recurrentScratch = shape.cell.separatesRecurrentProjection ? AlignedBuffer(count: rowCapacity * shape.gateWidth) : nil
+        cells = shape.hasCellState ? (0..<units).map { _ in AlignedBuffer(count: (timeCapacity + 1) * perStep) } : []
+        saved = shape.savedWidth > 0
+            ? (0..<units).map { _ in AlignedBuffer(count: timeCapacity * rowCapacity * shape.savedWidth) } : []
+        recurrentProjection = shape.recurrentProjection == .apart ? AlignedBuffer(count: rowCapacity * shape.gateWidth) : nil
         let gradientStep = forTraining ? perStep : 0
         hiddenGradients = (AlignedBuffer(count: gradientStep), AlignedBuffer(count: gradientStep))
-        cellGradient = shape.cell.hasCellState ? AlignedBuffer(count: gradientStep) : nil
+        cellGradient = shape.hasCellState ? AlignedBuffer(count: gradientStep) : nil
         let widest = forTraining ? max(shape.inputSize, shape.outputWidth) : 0
         inputGradients = (AlignedBuffer(count: timeCapacity * rowCapacity * widest),
                           AlignedBuffer(count: timeCapacity * rowCapacity * widest))
         finalHiddenStates = AlignedBuffer(count: units * perStep)
-        finalCellStates = shape.cell.hasCellState ? AlignedBuffer(count: units * perStep) : nil
+        finalCellStates = shape.hasCellState ? AlignedBuffer(count: units * perStep) : nil
         initialHiddenGradient = AlignedBuffer(count: units * gradientStep)
-        initialCellGradient = shape.cell.hasCellState ? AlignedBuffer(count: units * gradientStep) : nil
+        initialCellGradient = shape.hasCellState ? AlignedBuffer(count: units * gradientStep) : nil
     }
 
     /// Floats the buffers of a workspace of this shape hold: what `init`
     /// allocates, for checking a shape against memory before allocating it.
     static func floatCount(shape: StackShape, rowCapacity rows: Int, timeCapacity steps: Int, forTraining: Bool) -> Int {
         let hidden = shape.hiddenSize, units = shape.unitCount, perStep = rows * hidden
-        let stateCopies = shape.cell.hasCellState ? 2 : 1
+        let stateCopies = shape.hasCellState ? 2 : 1
         var total = shape.layers * steps * rows * shape.outputWidth
         total += units * steps * rows * shape.gateWidth
         total += stateCopies * units * ((steps + 1) * perStep + perStep)
-        if shape.cell == .gru { total += units * steps * perStep }
-        if shape.cell.separatesRecurrentProjection { total += rows * shape.gateWidth }
+        total += units * steps * rows * shape.savedWidth
+        if shape.recurrentProjection == .apart { total += rows * shape.gateWidth }
         if forTraining {
             total += (1 + stateCopies) * perStep + stateCopies * units * perStep
             total += 2 * steps * rows * max(shape.inputSize, shape.outputWidth)
@@ -156,14 +166,14 @@ final class StackWorkspace {
     /// gate block in the recurrent GEMM, then the cell's kernel on them.
     private func forwardStep(unit: Int, step stepIndex: Int, units: Range<Int>, scratch: GEMMScratch) {
         let pass = pass!
-        let (step, buffers) = cellStep(unit: unit, step: stepIndex, units: units)
-        let recurrent = buffers.recurrent
+        let step = cellStep(unit: unit, step: stepIndex, units: units)
+        let recurrent = step.recurrent
         forEachGateBlock(of: units) { columns in
-            GEMM.multiply(m: rows, a: step.previousHidden, lda: shape.hiddenSize, transposeA: false,
+            kernels.multiply(m: rows, a: step.previousHidden, lda: shape.hiddenSize, transposeA: false,
                           packedB: pass.prepared.recurrentForward[unit], columns: columns,
                           c: recurrent ?? step.gates, ldc: shape.gateWidth, accumulate: recurrent == nil, scratch: scratch)
         }
-        shape.cell.forward(step, buffers, recurrentBias: pass.parameters + shape.offsets[unit].biasHH)
+        cellKernels.forward(step)
     }
 
     /// The gate columns of hidden units `units`: one range per gate block
@@ -177,24 +187,27 @@ final class StackWorkspace {
         }
     }
 
-    /// Processing step `stepIndex` of `unit` for hidden units `units`: the
-    /// cell kernels' view of it and the cell's own buffers.
-    private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>) -> (CellStep, CellStateBuffers) {
+    /// Processing step `stepIndex` of `unit` for hidden units `units`, as
+    /// the cell kernels see it, with the buffers the cell asked for.
+    private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>) -> CellStep {
         let direction = unit % shape.directions, hidden = shape.hiddenSize, perStep = rows * hidden
         let (time, previous, current) = slots(step: stepIndex, direction: direction)
         let states = self.states[unit].baseAddress
-        let step = CellStep(rows: rows, hiddenSize: hidden, time: time, lengths: lengths,
+        var step = CellStep(rows: rows, hiddenSize: hidden, time: time, lengths: lengths,
                             gates: gates[unit].baseAddress + time * rows * shape.gateWidth,
                             previousHidden: states + previous * perStep, hidden: states + current * perStep,
                             output: outputs[unit / shape.directions].baseAddress + time * rows * shape.outputWidth + direction * hidden,
                             outputStride: shape.outputWidth, units: units)
-        let cells = self.cells.isEmpty ? nil : self.cells[unit].baseAddress
-        let buffers = CellStateBuffers(previousCell: cells.map { $0 + previous * perStep },
-                                       cell: cells.map { $0 + current * perStep },
-                                       cellGradient: cellGradient?.baseAddress,
-                                       candidate: candidates.isEmpty ? nil : candidates[unit].baseAddress + time * perStep,
-                                       recurrent: recurrentScratch?.baseAddress)
-        return (step, buffers)
+        if !cells.isEmpty {
+            step.previousCell = UnsafePointer(cells[unit].baseAddress + previous * perStep)
+            step.cell = cells[unit].baseAddress + current * perStep
+        }
+        if !saved.isEmpty { step.saved = saved[unit].baseAddress + time * rows * shape.savedWidth }
+        if let recurrentProjection {
+            step.recurrent = recurrentProjection.baseAddress
+            step.cellParameters = pass!.parameters + shape.offsets[unit].biasHH
+        }
+        return step
     }
 
     /// Sequence position and state slots of processing step `step`.
@@ -225,14 +238,14 @@ final class StackWorkspace {
             for position in 0..<positions {
                 let row = gates + position * gateWidth
                 row.update(from: table + Int(tokens[position]) * gateWidth, count: columns.count)
-                VectorOps.add(bias, into: row, count: columns.count)
+                kernels.add(bias, into: row, count: columns.count)
             }
             return
         }
         let width = shape.layerInputSize(layer)
-        GEMM.multiply(m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input), lda: width, transposeA: false,
-                      b: pass.parameters + shape.offsets[unit].weightIH + columns.lowerBound * width, ldb: width, transposeB: true,
-                      bias: bias, c: gates, ldc: gateWidth, scratch: scratch)
+        kernels.multiply(m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input), lda: width,
+                         transposeA: false, b: pass.parameters + shape.offsets[unit].weightIH + columns.lowerBound * width,
+                         ldb: width, transposeB: true, bias: bias, c: gates, ldc: gateWidth, scratch: scratch)
     }
 
     // MARK: Backward
@@ -303,21 +316,24 @@ final class StackWorkspace {
 
     /// One backward timestep's element-wise part for hidden units `units`.
     private func backwardCell(unit: Int, step stepIndex: Int, flow: GradientFlow, units: Range<Int>) {
-        let (step, buffers) = cellStep(unit: unit, step: stepIndex, units: units)
+        let step = cellStep(unit: unit, step: stepIndex, units: units)
         let direction = unit % shape.directions
         let gradient = CellGradientStep(
             hidden: flow.running,
             output: flow.output.map { $0 + step.time * rows * shape.outputWidth + direction * shape.hiddenSize },
-            outputStride: shape.outputWidth, previousHidden: flow.previous)
-        shape.cell.backward(step, gradient, buffers)
+            outputStride: shape.outputWidth, previousHidden: flow.previous, cell: cellGradient?.baseAddress)
+        cellKernels.backward(step, gradient)
     }
 
     /// `dh_prev += dGates · W_hh` of one backward timestep, hidden columns `columns`.
     private func backwardRecurrent(unit: Int, step stepIndex: Int, flow: GradientFlow, columns: Range<Int>, scratch: GEMMScratch) {
-        let (step, buffers) = cellStep(unit: unit, step: stepIndex, units: columns)
-        GEMM.multiply(m: rows, a: shape.cell.recurrentGateGradient(step, buffers), lda: shape.gateWidth, transposeA: false,
-                      packedB: pass!.prepared.recurrentBackward[unit], columns: columns,
-                      c: flow.previous, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
+        // Where the cell keeps the recurrent projection apart, backward left
+        // the recurrent-side gate gradients there; otherwise they are the gates'.
+        let (time, _, _) = slots(step: stepIndex, direction: unit % shape.directions)
+        let gateGradients = recurrentProjection?.baseAddress ?? gates[unit].baseAddress + time * rows * shape.gateWidth
+        kernels.multiply(m: rows, a: gateGradients, lda: shape.gateWidth, transposeA: false,
+                         packedB: pass!.prepared.recurrentBackward[unit], columns: columns,
+                         c: flow.previous, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
     }
 
     /// `dX = Σ_directions dGates · W_ih` for a layer, positions `positions`.
@@ -325,10 +341,10 @@ final class StackWorkspace {
         let width = shape.layerInputSize(layer), gateWidth = shape.gateWidth
         for direction in 0..<shape.directions {
             let unit = layer * shape.directions + direction
-            GEMM.multiply(m: positions.count, n: width, k: gateWidth,
-                          a: gates[unit].baseAddress + positions.lowerBound * gateWidth, lda: gateWidth, transposeA: false,
-                          b: pass!.parameters + shape.offsets[unit].weightIH, ldb: width, transposeB: false,
-                          c: target + positions.lowerBound * width, ldc: width, accumulate: direction > 0, scratch: scratch)
+            kernels.multiply(m: positions.count, n: width, k: gateWidth,
+                             a: gates[unit].baseAddress + positions.lowerBound * gateWidth, lda: gateWidth, transposeA: false,
+                             b: pass!.parameters + shape.offsets[unit].weightIH, ldb: width, transposeB: false,
+                             c: target + positions.lowerBound * width, ldc: width, accumulate: direction > 0, scratch: scratch)
         }
     }
 
@@ -353,17 +369,17 @@ final class StackWorkspace {
         let weightIH = gradients + offsets.weightIH, weightHH = gradients + offsets.weightHH
         // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
         let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden) + first * hidden
-        VectorOps.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count, rowStride: gateWidth,
-                                       into: gradients + offsets.biasIH + gateRows.lowerBound)
-        // A GRU's recurrent side of gate n is dn * r, kept in `candidates`;
-        // the other gates' recurrent gradients are their gate gradients.
-        let direct = gateRows.clamped(to: 0..<(candidates.isEmpty ? gateWidth : 2 * hidden))
-        // b_ih and b_hh enter the same sum (in a GRU, every gate but n), so
-        // their gradients are equal: copied once the last region (processing
-        // step 0) has been summed; `gradients` started at zero.
+        kernels.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count,
+                                     rowStride: gateWidth, into: gradients + offsets.biasIH + gateRows.lowerBound)
+        // The gates whose recurrent-side gradient is their gate gradient;
+        // the cell keeps the others' in `saved` (a GRU's n: dn * r).
+        let direct = gateRows.clamped(to: shape.sharedGradientColumns)
+        // b_ih and b_hh enter the same sum in those gates, so their gradients
+        // are equal: copied once the last region (processing step 0) has
+        // been summed; `gradients` started at zero.
         if steps.lowerBound == 0 {
-            VectorOps.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
-                          count: direct.count)
+            kernels.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
+                        count: direct.count)
         }
         let directHH = weightHH + direct.lowerBound * hidden
         if layer == 0, case .tokens(let tokens) = input {
@@ -372,30 +388,32 @@ final class StackWorkspace {
                 let token = Int(tokens[first + position]), row = gates + position * gateWidth
                 for gate in gateRows { weightIH[gate * width + token] += row[gate] }
             }
-            GEMM.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
-                          b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden, accumulate: true, scratch: scratch)
+            kernels.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth,
+                             transposeA: true, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden,
+                             accumulate: true, scratch: scratch)
         } else {
             // The direct rows' gate gradients serve both weight matrices, packed once.
             let input = denseInput(layer: layer, input) + first * width
-            GEMM.multiply(m: direct.count, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
-                          GEMMProduct(n: width, b: input, ldb: width, transposeB: false,
-                                      c: weightIH + direct.lowerBound * width, ldc: width),
-                          GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden),
-                          accumulate: true, scratch: scratch)
-            // A GRU's n rows: their recurrent side follows below.
+            kernels.multiply(m: direct.count, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
+                             GEMMProduct(n: width, b: input, ldb: width, transposeB: false,
+                                         c: weightIH + direct.lowerBound * width, ldc: width),
+                             GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden),
+                             accumulate: true, scratch: scratch)
+            // The other gates' rows: their recurrent side follows below.
             let inputOnly = gateRows.clamped(to: direct.upperBound..<gateWidth)
-            GEMM.multiply(m: inputOnly.count, n: width, k: positions, a: gates + inputOnly.lowerBound, lda: gateWidth, transposeA: true,
-                          b: input, ldb: width, transposeB: false,
-                          c: weightIH + inputOnly.lowerBound * width, ldc: width, accumulate: true, scratch: scratch)
+            kernels.multiply(m: inputOnly.count, n: width, k: positions, a: gates + inputOnly.lowerBound, lda: gateWidth,
+                             transposeA: true, b: input, ldb: width, transposeB: false,
+                             c: weightIH + inputOnly.lowerBound * width, ldc: width, accumulate: true, scratch: scratch)
         }
-        guard !candidates.isEmpty else { return }
-        let candidateRows = gateRows.clamped(to: 2 * hidden..<gateWidth)
-        let candidates = self.candidates[unit].baseAddress + first * hidden + candidateRows.lowerBound - 2 * hidden
-        GEMM.multiply(m: candidateRows.count, n: hidden, k: positions, a: candidates, lda: hidden, transposeA: true,
-                      b: previousStates, ldb: hidden, transposeB: false,
-                      c: weightHH + candidateRows.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
-        VectorOps.accumulateColumnSums(candidates, rows: positions, columns: candidateRows.count, rowStride: hidden,
-                                       into: gradients + offsets.biasHH + candidateRows.lowerBound)
+        guard shape.gatesWithOwnRecurrentGradient > 0 else { return }
+        let shared = shape.sharedGradientColumns.upperBound
+        let ownRows = gateRows.clamped(to: shared..<gateWidth)
+        let own = saved[unit].baseAddress + first * shape.savedWidth + ownRows.lowerBound - shared
+        kernels.multiply(m: ownRows.count, n: hidden, k: positions, a: own, lda: shape.savedWidth, transposeA: true,
+                         b: previousStates, ldb: hidden, transposeB: false,
+                         c: weightHH + ownRows.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
+        kernels.accumulateColumnSums(own, rows: positions, columns: ownRows.count, rowStride: shape.savedWidth,
+                                     into: gradients + offsets.biasHH + ownRows.lowerBound)
     }
 
     // MARK: Parallel regions

@@ -1,4 +1,5 @@
-/// The recurrent cell a model is built from, named as in PyTorch.
+/// The recurrent cell a model is built from, named as in PyTorch. Each is a
+/// type in `Sources/RNNKit/Cells/` (see `CellKind.cell`).
 public enum CellKind: String, Sendable, CaseIterable, Codable {
     /// Long short-term memory: gates i, f, g, o.
     case lstm
@@ -10,16 +11,10 @@ public enum CellKind: String, Sendable, CaseIterable, Codable {
     case rnnReLU = "rnn_relu"
 
     /// Gate blocks stacked in `weight_ih` / `weight_hh`: 4, 3 or 1.
-    public var gateCount: Int {
-        switch self {
-        case .lstm: 4
-        case .gru: 3
-        case .rnnTanh, .rnnReLU: 1
-        }
-    }
+    public var gateCount: Int { cell.gateCount }
 
     /// Whether the cell carries a cell state beside the hidden state.
-    public var hasCellState: Bool { self == .lstm }
+    public var hasCellState: Bool { cell.hasCellState }
 }
 
 /// How sequences map to outputs: the four classic topologies.

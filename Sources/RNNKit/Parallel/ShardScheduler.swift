@@ -44,6 +44,8 @@ final class ShardScheduler: @unchecked Sendable {
     let threads: Int
     /// One GEMM packing scratch per worker thread.
     private let scratches: [GEMMScratch]
+    /// The kernels the gradient reduction runs.
+    private let kernels: Kernels
     /// One team per shard in flight; a pass uses the first `min(threads, shards)`.
     private let teams: [WorkerTeam]
 
@@ -61,8 +63,9 @@ final class ShardScheduler: @unchecked Sendable {
     /// GEMM scratch, and results do not depend on the count anyway.
     static let maximumThreads = 256
 
-    init(threads: Int) {
+    init(threads: Int, kernels: Kernels) {
         self.threads = min(max(1, threads), Self.maximumThreads)
+        self.kernels = kernels
         scratches = (0..<self.threads).map { _ in GEMMScratch() }
         teams = scratches.map { WorkerTeam(scratch: $0) }
     }
@@ -140,7 +143,7 @@ final class ShardScheduler: @unchecked Sendable {
             for chunk in stride(from: worker, to: chunkCount(count), by: workers) { job.runChunk(chunkRange(chunk, count)) }
         case .reduce(let pointers, let buffers, let count):
             for chunk in stride(from: worker, to: chunkCount(count), by: workers) {
-                VectorOps.treeReduce(pointers, count: buffers, range: chunkRange(chunk, count))
+                kernels.treeReduce(pointers, count: buffers, range: chunkRange(chunk, count))
             }
         }
     }

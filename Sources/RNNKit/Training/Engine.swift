@@ -5,6 +5,8 @@ import RNNKernels
 /// threads, with every buffer allocated once per shape and reused.
 final class Engine {
     let model: Model
+    /// The kernels every pass runs, resolved once from `KernelSelection.current`.
+    let kernels: Kernels
     let prepared: PreparedNetwork
     let scheduler: ShardScheduler
     let withGradients: Bool
@@ -21,8 +23,9 @@ final class Engine {
 
     init(model: Model, threads: Int, withGradients: Bool) {
         self.model = model
-        prepared = PreparedNetwork(model: model)
-        scheduler = ShardScheduler(threads: threads)
+        kernels = Kernels.current
+        prepared = PreparedNetwork(model: model, kernels: kernels)
+        scheduler = ShardScheduler(threads: threads, kernels: kernels)
         self.withGradients = withGradients
     }
 
@@ -42,7 +45,7 @@ final class Engine {
         let newCount = max(shardCount, shards.count)
         try checkMemory(shards: newCount, rows: newRows, timeSteps: newTime, decoderTimeSteps: newDecoderTime)
         shards = (0..<newCount).map { _ in
-            ShardWorkspace(model: model, rowCapacity: newRows, timeCapacity: newTime,
+            ShardWorkspace(model: model, kernels: kernels, rowCapacity: newRows, timeCapacity: newTime,
                            decoderTimeCapacity: newDecoderTime, withGradients: withGradients)
         }
         shardLosses.deallocate()

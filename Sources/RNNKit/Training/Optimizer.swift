@@ -59,6 +59,7 @@ public enum GradientClipping: Sendable, Equatable {
 /// The optimiser's running state, in the model's flat parameter layout.
 final class OptimizerState: ChunkJob {
     let optimizer: Optimizer
+    let kernels: Kernels
     let parameters: UnsafeMutablePointer<Float>
     /// The reduced gradient of the current step, set before `runChunk` calls.
     var gradients: UnsafePointer<Float>?
@@ -66,8 +67,9 @@ final class OptimizerState: ChunkJob {
     let firstMoment: AlignedBuffer?
     let secondMoment: AlignedBuffer?
 
-    init(optimizer: Optimizer, parameters: AlignedBuffer) {
+    init(optimizer: Optimizer, parameters: AlignedBuffer, kernels: Kernels) {
         self.optimizer = optimizer
+        self.kernels = kernels
         self.parameters = parameters.baseAddress
         let parameterCount = parameters.count
         switch optimizer {
@@ -88,15 +90,15 @@ final class OptimizerState: ChunkJob {
         let start = range.lowerBound, count = range.count
         switch optimizer {
         case .sgd(let learningRate, let momentum, let weightDecay):
-            VectorOps.sgdUpdate(parameters: parameters + start, gradients: gradients + start,
-                                momentum: firstMoment.map { $0.baseAddress + start }, count: count,
-                                learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
-                                firstStep: step == 0)
+            kernels.sgdUpdate(parameters: parameters + start, gradients: gradients + start,
+                              momentum: firstMoment.map { $0.baseAddress + start }, count: count,
+                              learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
+                              firstStep: step == 0)
         case .adam(let learningRate, let beta1, let beta2, let epsilon, let weightDecay):
-            VectorOps.adamUpdate(parameters: parameters + start, gradients: gradients + start,
-                                 firstMoment: firstMoment!.baseAddress + start, secondMoment: secondMoment!.baseAddress + start,
-                                 count: count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                                 weightDecay: weightDecay, step: step + 1)
+            kernels.adamUpdate(parameters: parameters + start, gradients: gradients + start,
+                               firstMoment: firstMoment!.baseAddress + start, secondMoment: secondMoment!.baseAddress + start,
+                               count: count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                               weightDecay: weightDecay, step: step + 1)
         }
     }
 

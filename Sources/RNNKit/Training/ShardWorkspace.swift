@@ -5,11 +5,12 @@ final class PreparedNetwork: @unchecked Sendable {
     let encoder: PreparedStack?
     let stack: PreparedStack
 
-    init(model: Model) {
+    init(model: Model, kernels: Kernels) {
         let c = model.configuration
         encoder = c.topology == .encoderDecoder
-            ? PreparedStack(shape: StackShape(prefix: "encoder", configuration: c, layout: model.layout)) : nil
-        stack = PreparedStack(shape: StackShape(prefix: "rnn", configuration: c, layout: model.layout))
+            ? PreparedStack(shape: StackShape(prefix: "encoder", configuration: c, layout: model.layout), kernels: kernels)
+            : nil
+        stack = PreparedStack(shape: StackShape(prefix: "rnn", configuration: c, layout: model.layout), kernels: kernels)
     }
 
     func refresh(from parameters: UnsafePointer<Float>) {
@@ -28,6 +29,7 @@ final class PreparedNetwork: @unchecked Sendable {
 /// in place (many-to-one: in the last outputs' buffer).
 final class ShardWorkspace {
     let configuration: ModelConfiguration
+    let kernels: Kernels
     let rowCapacity: Int
     let timeCapacity: Int
     let decoderTimeCapacity: Int
@@ -76,17 +78,22 @@ final class ShardWorkspace {
     private let headOffsets: (weight: Int, bias: Int)?
     private let embeddingOffset: Int
 
-    init(model: Model, rowCapacity: Int, timeCapacity: Int, decoderTimeCapacity: Int, withGradients: Bool) {
+    init(model: Model, kernels: Kernels, rowCapacity: Int, timeCapacity: Int, decoderTimeCapacity: Int, withGradients: Bool) {
         let c = model.configuration
         configuration = c
+        self.kernels = kernels
         self.rowCapacity = rowCapacity
         self.timeCapacity = timeCapacity
         self.decoderTimeCapacity = decoderTimeCapacity
         let encoderShape = c.topology == .encoderDecoder ? StackShape(prefix: "encoder", configuration: c, layout: model.layout) : nil
         let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
-        encoder = encoderShape.map { StackWorkspace(shape: $0, rowCapacity: rowCapacity, timeCapacity: timeCapacity, forTraining: withGradients) }
+        encoder = encoderShape.map {
+            StackWorkspace(shape: $0, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
+                           forTraining: withGradients)
+        }
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeCapacity : timeCapacity
-        stack = StackWorkspace(shape: shape, rowCapacity: rowCapacity, timeCapacity: stackSteps, forTraining: withGradients)
+        stack = StackWorkspace(shape: shape, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: stackSteps,
+                               forTraining: withGradients)
         let inputWidth = c.input.rnnInputSize
         inputs = AlignedBuffer(count: c.input.readsTokens ? 0 : timeCapacity * rowCapacity * inputWidth)
         tokens = .allocate(capacity: timeCapacity * rowCapacity)
@@ -112,7 +119,7 @@ final class ShardWorkspace {
         gradients = AlignedBuffer(count: withGradients ? model.layout.totalCount : 0)
         let stateSize = shape.unitCount * rowCapacity * shape.hiddenSize
         initialHidden = AlignedBuffer(count: stateSize)
-        initialCell = c.cell.hasCellState ? AlignedBuffer(count: stateSize) : nil
+        initialCell = shape.hasCellState ? AlignedBuffer(count: stateSize) : nil
         headOffsets = c.head == .linear ? (model.layout.offset("head.weight"), model.layout.offset("head.bias")) : nil
         embeddingOffset = model.layout.entry("embedding.weight")?.offset ?? 0
     }
@@ -150,7 +157,7 @@ final class ShardWorkspace {
         total += (inPlace ? 1 : 2) * positions * c.outputSize
         if withGradients && !inPlace { total += stackSteps * rows * width }
         if withGradients { total += model.layout.totalCount }
-        return total + (c.cell.hasCellState ? 2 : 1) * shape.unitCount * rows * shape.hiddenSize
+        return total + (shape.hasCellState ? 2 : 1) * shape.unitCount * rows * shape.hiddenSize
     }
 
     deinit {
@@ -343,9 +350,9 @@ final class ShardWorkspace {
             logits.update(from: input, count: positions.count * width)
             return
         }
-        GEMM.multiply(m: positions.count, n: outputs, k: width, a: input, lda: width, transposeA: false,
-                      b: parameters + head.weight, ldb: width, transposeB: true,
-                      bias: parameters + head.bias, c: logits, ldc: outputs, scratch: scratch)
+        kernels.multiply(m: positions.count, n: outputs, k: width, a: input, lda: width, transposeA: false,
+                         b: parameters + head.weight, ldb: width, transposeB: true,
+                         bias: parameters + head.bias, c: logits, ldc: outputs, scratch: scratch)
     }
 
     // MARK: Loss
@@ -365,10 +372,10 @@ final class ShardWorkspace {
             }
             switch kind {
             case .crossEntropy:
-                total += LossKernel.softmaxCrossEntropy(row, count: outputs, label: Int(targetClasses[position]), scale: scale)
+                total += kernels.softmaxCrossEntropy(row, count: outputs, label: Int(targetClasses[position]), scale: scale)
             case .meanSquaredError:
-                total += LossKernel.squaredError(row, targets: targetValues.baseAddress + position * outputs,
-                                                 count: outputs, scale: scale)
+                total += kernels.squaredError(row, targets: targetValues.baseAddress + position * outputs,
+                                              count: outputs, scale: scale)
             }
         }
         return total
@@ -385,8 +392,8 @@ final class ShardWorkspace {
         // Head: dW = dYᵀ X, db = Σ dY, dX = dY W (dX = dY without a head).
         if let head = headOffsets {
             run(.headWeightGradient, over: width, on: team)
-            VectorOps.accumulateColumnSums(logits, rows: positions, columns: c.outputSize,
-                                           rowStride: c.outputSize, into: grads + head.bias)
+            kernels.accumulateColumnSums(logits, rows: positions, columns: c.outputSize,
+                                         rowStride: c.outputSize, into: grads + head.bias)
         }
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
         if let featureGradient {
@@ -418,7 +425,7 @@ final class ShardWorkspace {
         if case .embedding(_, let dimension) = c.input, let inputGradient {
             let table = grads + embeddingOffset
             for position in 0..<timeSteps * rows {
-                VectorOps.add(inputGradient + position * dimension, into: table + Int(tokens[position]) * dimension, count: dimension)
+                kernels.add(inputGradient + position * dimension, into: table + Int(tokens[position]) * dimension, count: dimension)
             }
         }
     }
@@ -427,9 +434,10 @@ final class ShardWorkspace {
     private func accumulateHeadWeightGradient(columns: Range<Int>, scratch: GEMMScratch) {
         guard let head = headOffsets else { return }
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        GEMM.multiply(m: outputs, n: columns.count, k: positions, a: logits, lda: outputs, transposeA: true,
-                      b: headInput + columns.lowerBound, ldb: width, transposeB: false,
-                      c: gradients.baseAddress + head.weight + columns.lowerBound, ldc: width, accumulate: true, scratch: scratch)
+        kernels.multiply(m: outputs, n: columns.count, k: positions, a: logits, lda: outputs, transposeA: true,
+                         b: headInput + columns.lowerBound, ldb: width, transposeB: false,
+                         c: gradients.baseAddress + head.weight + columns.lowerBound, ldc: width, accumulate: true,
+                         scratch: scratch)
     }
 
     /// `destination = dY W_head` (or `dY` without a head) for the rows `rows` of
@@ -442,9 +450,9 @@ final class ShardWorkspace {
             (destination + rows.lowerBound * width).update(from: gradient, count: rows.count * width)
             return
         }
-        GEMM.multiply(m: rows.count, n: width, k: outputs, a: gradient, lda: outputs, transposeA: false,
-                      b: parameters + head.weight, ldb: width, transposeB: false,
-                      c: destination + rows.lowerBound * width, ldc: width, accumulate: false, scratch: scratch)
+        kernels.multiply(m: rows.count, n: width, k: outputs, a: gradient, lda: outputs, transposeA: false,
+                         b: parameters + head.weight, ldb: width, transposeB: false,
+                         c: destination + rows.lowerBound * width, ldc: width, accumulate: false, scratch: scratch)
     }
 
     // MARK: Parallel regions

@@ -44,7 +44,7 @@ public final class Trainer {
         self.optimizer = optimizer
         self.clipping = clipping
         engine = Engine(model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
-        state = OptimizerState(optimizer: optimizer, parameters: model.parameters)
+        state = OptimizerState(optimizer: optimizer, parameters: model.parameters, kernels: engine.kernels)
     }
 
     /// The number of updates applied so far.
@@ -80,7 +80,7 @@ public final class Trainer {
         let finalState = initialState.map { _ in engine.finalState(count: rows?.count ?? batch.count) }
         let gradients = engine.shards[0].gradients.baseAddress
         let count = model.layout.totalCount
-        let norm = VectorOps.sumOfSquares(gradients, count: count).squareRoot()
+        let norm = engine.kernels.sumOfSquares(gradients, count: count).squareRoot()
         guard loss.isFinite, norm.isFinite else {
             return StepReport(loss: loss, gradientNorm: norm, skipped: true, finalState: finalState)
         }
@@ -88,9 +88,9 @@ public final class Trainer {
         case .none: break
         case .norm(let maximum):
             let factor = Double(maximum) / (norm + 1e-6)
-            if factor < 1 { VectorOps.scale(gradients, count: count, by: Float(factor)) }
+            if factor < 1 { engine.kernels.scale(gradients, count: count, by: Float(factor)) }
         case .value(let limit):
-            VectorOps.clamp(gradients, count: count, limit: limit)
+            engine.kernels.clamp(gradients, count: count, limit: limit)
         }
         state.gradients = UnsafePointer(gradients)
         engine.scheduler.forEachChunk(of: count, state)
