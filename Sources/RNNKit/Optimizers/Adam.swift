@@ -3,13 +3,17 @@ import RNNKernels
 /// `torch.optim.Adam`, with L2 weight decay added to the gradient (for
 /// decoupled decay see ``AdamW``).
 public struct Adam: OptimizerRule {
+    /// The base rate, `lr`.
     public var learningRate: Float
+    /// `betas`: the decay rates of the first and second moments.
     public var beta1: Float
     public var beta2: Float
+    /// `eps`, added to the bias-corrected root of the second moment.
     public var epsilon: Float
     /// L2 decay: `weightDecay * p` is added to the gradient.
     public var weightDecay: Float
 
+    /// The rule with PyTorch's defaults for what is not given.
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.learningRate = learningRate
         self.beta1 = beta1

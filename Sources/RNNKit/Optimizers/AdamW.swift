@@ -3,13 +3,17 @@ import RNNKernels
 /// `torch.optim.AdamW`: decoupled weight decay, `p *= 1 - lr * weightDecay`,
 /// then the Adam update of the plain gradient.
 public struct AdamW: OptimizerRule {
+    /// The base rate, `lr`.
     public var learningRate: Float
+    /// `betas`: the decay rates of the first and second moments.
     public var beta1: Float
     public var beta2: Float
+    /// `eps`, added to the bias-corrected root of the second moment.
     public var epsilon: Float
     /// Decoupled decay: each step shrinks the weights by `lr * weightDecay`.
     public var weightDecay: Float
 
+    /// The rule with PyTorch's defaults for what is not given.
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
         self.learningRate = learningRate
         self.beta1 = beta1

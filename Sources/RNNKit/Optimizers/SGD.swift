@@ -3,11 +3,14 @@ import RNNKernels
 /// `torch.optim.SGD`: weight decay added to the gradient, then momentum (the
 /// buffer starts as the first gradient; no dampening, no Nesterov).
 public struct SGD: OptimizerRule {
+    /// The base rate, `lr`.
     public var learningRate: Float
+    /// `momentum`; 0 keeps no buffer.
     public var momentum: Float
     /// L2 decay: `weightDecay * p` is added to the gradient.
     public var weightDecay: Float
 
+    /// The rule with PyTorch's defaults for what is not given.
     public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) {
         self.learningRate = learningRate
         self.momentum = momentum
