@@ -35,6 +35,11 @@ struct TrainingPlan {
         ("adamw", { .adamW(learningRate: try $0.learningRate(1e-3), weightDecay: try $0.weightDecay(0.01)) }),
     ]
 
+    /// `sgd, adam or adamw`: the names --optimizer takes, for its help.
+    private static var optimizerNames: String {
+        optimizers.dropLast().map(\.name).joined(separator: ", ") + " or " + optimizers.last!.name
+    }
+
     enum ScheduleName: String, CaseIterable {
         case constant, step, cosine, plateau
     }
@@ -45,7 +50,7 @@ struct TrainingPlan {
         .value("time", "SECONDS", "stop after this much training time"),
         .value("batch", "N", "sequences per mini-batch (the last of an epoch takes the rows left)"),
         .flag("no-shuffle", "take mini-batches in data set order"),
-        .value("optimizer", "NAME", "sgd, adam or adamw (default adam)"),
+        .value("optimizer", "NAME", optimizerNames + " (default adam)"),
         .value("lr", "X", "learning rate (default 0.001 for adam and adamw, 0.01 for sgd)"),
         .value("momentum", "X", "SGD momentum (default 0)"),
         .value("weight-decay", "X", "weight decay: L2 for sgd and adam (default 0), decoupled for adamw (default 0.01)"),

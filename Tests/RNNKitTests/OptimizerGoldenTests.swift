@@ -278,3 +278,45 @@ func aStepIsExactlyTheRulesKernels(_ kind: String) throws {
     try plateau.stepSchedule(metric: .nan)
     #expect(plateau.learningRate == Double(Float(0.1)) * 0.5, "a NaN metric is no improvement")
 }
+
+/// Seeded edits of a plateau checkpoint's schedule state: each restores to a
+/// usable rate or is refused with a typed error, never a crash or a NaN rate.
+@Test func mutatedScheduleStatesRestoreOrAreRefused() throws {
+    let file = try SafetensorsFile(contentsOf: Golden.directory.appendingPathComponent("gru-uni-l1-var-many_to_many-mse-dense.safetensors"))
+    let model = try Golden.model(from: file)
+    let batch = try Golden.batch(from: file, configuration: model.configuration)
+    let schedule = LearningRateSchedule.plateau(factor: 0.5, patience: 1)
+    let trainer = Trainer(model: model.copy(), optimizer: .adam(), schedule: schedule, threads: 1)
+    try trainer.step(batch)
+    try trainer.stepSchedule(metric: 1)
+    let original = trainer.checkpoint()
+    let fields = try #require(original.file.metadata["schedule_state"]).split(separator: " ").map(String.init)
+    let values = ["", "0", "-0", "-1", "1e-300", "5e-324", "inf", "-inf", "nan", "1e308", "281474976710656", "281474976710657",
+                  "9223372036854775807", "0x10", "1_000", " 1", "1 ", "=", "lr", "🦀"]
+    var generator = SeededGenerator(seed: 0x5C4E)
+    var (loaded, refused) = (0, 0)
+    for _ in 0..<400 {
+        var edited = fields
+        switch generator.next() % 4 {
+        case 0: edited.remove(at: Int(generator.next() % UInt64(edited.count)))
+        case 1: edited.append(edited[Int(generator.next() % UInt64(edited.count))])
+        default:
+            let index = Int(generator.next() % UInt64(edited.count))
+            let key = edited[index].split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            edited[index] = key + "=" + values[Int(generator.next() % UInt64(values.count))]
+        }
+        var checkpoint = original
+        checkpoint.file.metadata["schedule_state"] = edited.joined(separator: " ")
+        let resumed = Trainer(model: model.copy(), optimizer: .adam(), schedule: schedule, threads: 1)
+        do {
+            try resumed.restoreOptimizer(from: checkpoint)
+            #expect(resumed.learningRate.isFinite && resumed.learningRate >= 0, "\(edited)")
+            try resumed.stepSchedule(metric: 2)
+            try resumed.step(batch)
+            loaded += 1
+        } catch is ModelError {
+            refused += 1
+        }
+    }
+    #expect(loaded > 20 && refused > 100, "loaded \(loaded), refused \(refused)")
+}
