@@ -100,7 +100,7 @@ extension TrainCommand {
                                     testCount: testCount)
         forecaster.write(into: &metadata)
 
-        let plan = try TrainingPlan(arguments, defaults: .init(optimizer: .adam(learningRate: ForecastingDefaults.learningRate),
+        let plan = try TrainingPlan(arguments, defaults: .init(learningRate: ForecastingDefaults.learningRate,
                                                                clip: ForecastingDefaults.clip, batchSize: ForecastingDefaults.batchSize,
                                                                steps: ForecastingDefaults.steps),
                                     trainingCount: training.count, seed: try seed)

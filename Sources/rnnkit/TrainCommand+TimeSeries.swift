@@ -88,11 +88,11 @@ extension TrainCommand {
         let validation = validationRows.isEmpty ? nil : all.subset(validationRows, features: c.input.rnnInputSize)
         let testBatch = try test.map { try $0.modelBatch(scaling: scaling, patch: patch) }
 
-        var plan = try TrainingPlan(arguments, defaults: .init(optimizer: .adam(learningRate: TimeSeriesDefaults.learningRate),
+        let plan = try TrainingPlan(arguments, defaults: .init(learningRate: TimeSeriesDefaults.learningRate,
+                                                               weightDecay: TimeSeriesDefaults.weightDecay,
                                                                clip: TimeSeriesDefaults.clip, batchSize: TimeSeriesDefaults.batchSize,
                                                                steps: TimeSeriesDefaults.steps),
                                     trainingCount: training.count, seed: try seed)
-        if !arguments.has("weight-decay") { plan.optimizer = plan.optimizer.withWeightDecay(TimeSeriesDefaults.weightDecay) }
         let threads = try arguments.integer("threads")
         let classNames = file.classNames
         // Along the way, score the validation part if there is one, else the test file; neither steers training.
@@ -173,16 +173,5 @@ extension TrainCommand {
         }
         let held = Set(validation)
         return (labels.indices.filter { !held.contains($0) }, validation.sorted())
-    }
-}
-
-extension Optimizer {
-    /// The same optimiser with another L2 weight decay.
-    func withWeightDecay(_ weightDecay: Float) -> Optimizer {
-        switch self {
-        case .sgd(let learningRate, let momentum, _): .sgd(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
-        case .adam(let learningRate, let beta1, let beta2, let epsilon, _):
-            .adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
-        }
     }
 }

@@ -43,9 +43,10 @@ struct TrainCommand: Command {
     A UCR/UEA X_TRAIN.ts set trains a 64-unit GRU with Adam 3e-3, weight decay 1e-3 and clipping at 1 for 600 steps
     of 16, and is scored on X_TEST.ts beside it. A CSV series trains a 32-unit LSTM on windows of 24 differences with
     Adam 3e-3 and clipping at 1 for 1000 steps of 16, then forecasts its last 12 values to MODEL.forecast.csv and .svg.
-    Both save the mean of the weights over the last quarter of the steps.
+    Both save the mean of the weights over the last quarter of the steps; their weight decay 1e-3 applies to any --optimizer.
     The loss curve goes to MODEL.loss.svg; --json prints a summary object as the last line of stdout.
-    """
+
+    """ + TrainingPlan.scheduleNotes
 
     let arguments: Arguments
     init(_ arguments: Arguments) { self.arguments = arguments }
@@ -149,7 +150,7 @@ struct TrainCommand: Command {
         }
         if arguments.flag("bidirectional") { throw UsageError("a language model predicts the next character: it cannot be bidirectional") }
         let windowCount = (training.count - 1) / length
-        let plan = try TrainingPlan(arguments, defaults: .init(optimizer: .adam(learningRate: 2e-3), clip: 5, batchSize: 64,
+        let plan = try TrainingPlan(arguments, defaults: .init(learningRate: 2e-3, clip: 5, batchSize: 64,
                                                                steps: nil, seconds: 120),
                                     trainingCount: windowCount, seed: try seed)
         // Each epoch cuts the training text into windows at an offset drawn

@@ -1,11 +1,16 @@
 import Foundation
 import RNNKit
 
-/// The optimiser, clipping, budget and mini-batch schedule of a `train` run,
-/// read from the shared options with defaults chosen per kind of data.
+/// The optimiser, schedule, clipping, budget and mini-batch schedule of a
+/// `train` run, read from the shared options with defaults chosen per kind
+/// of data.
 struct TrainingPlan {
     struct Defaults {
-        var optimizer: Optimizer = .adam()
+        /// The optimiser a run uses without --optimizer, and its rate for this kind of data.
+        var optimizer = "adam"
+        var learningRate: Float?
+        /// This kind of data's weight decay, for every optimiser, instead of the optimiser's own default.
+        var weightDecay: Float?
         var clip: Double = 0
         var batchSize = 32
         var steps: Int? = 100
@@ -13,6 +18,7 @@ struct TrainingPlan {
     }
 
     var optimizer: Optimizer
+    var schedule: LearningRateSchedule
     var clipping: GradientClipping
     /// Stop after this many steps, or when `seconds` run out, whichever comes first.
     var steps: Int?
@@ -21,16 +27,40 @@ struct TrainingPlan {
     var shuffle: Bool
     var seed: UInt64
 
+    /// The optimisers --optimizer names, one line each: how each is built
+    /// from the options, with the defaults of its PyTorch class.
+    static let optimizers: [(name: String, make: @Sendable (OptimizerOptions) throws -> Optimizer)] = [
+        ("sgd", { .sgd(learningRate: try $0.learningRate(0.01), momentum: try $0.momentum(), weightDecay: try $0.weightDecay(0)) }),
+        ("adam", { .adam(learningRate: try $0.learningRate(1e-3), weightDecay: try $0.weightDecay(0)) }),
+        ("adamw", { .adamW(learningRate: try $0.learningRate(1e-3), weightDecay: try $0.weightDecay(0.01)) }),
+    ]
+
+    /// `sgd, adam or adamw`: the names --optimizer takes, for its help.
+    private static var optimizerNames: String {
+        optimizers.dropLast().map(\.name).joined(separator: ", ") + " or " + optimizers.last!.name
+    }
+
+    enum ScheduleName: String, CaseIterable {
+        case constant, step, cosine, plateau
+    }
+
     static let options: [OptionSpec] = [
         .value("steps", "N", "optimiser steps"),
         .value("epochs", "N", "passes over the training data (instead of --steps)"),
         .value("time", "SECONDS", "stop after this much training time"),
         .value("batch", "N", "sequences per mini-batch (the last of an epoch takes the rows left)"),
         .flag("no-shuffle", "take mini-batches in data set order"),
-        .value("optimizer", "NAME", "sgd or adam (default adam)"),
-        .value("lr", "X", "learning rate (default 0.001 for adam, 0.01 for sgd)"),
+        .value("optimizer", "NAME", optimizerNames + " (default adam)"),
+        .value("lr", "X", "learning rate (default 0.001 for adam and adamw, 0.01 for sgd)"),
         .value("momentum", "X", "SGD momentum (default 0)"),
-        .value("weight-decay", "X", "L2 weight decay (default 0)"),
+        .value("weight-decay", "X", "weight decay: L2 for sgd and adam (default 0), decoupled for adamw (default 0.01)"),
+        .value("schedule", "NAME", "learning-rate schedule: constant (default), step, cosine or plateau"),
+        .value("step-size", "N", "step schedule: multiply the rate by --gamma every N steps (StepLR)"),
+        .value("gamma", "X", "step schedule: the factor (default 0.1)"),
+        .value("warmup", "N", "cosine schedule: rise linearly over the first N steps (LinearLR from lr/N)"),
+        .value("factor", "X", "plateau schedule: the factor (default 0.1)"),
+        .value("patience", "N", "plateau schedule: epochs without a lower mean training loss before reducing (default 10)",
+               integers: 0...Arguments.integerRange.upperBound),
         .value("clip", "X", "clip the global gradient norm at X; 0 turns clipping off"),
         .value("clip-value", "X", "clamp every gradient element into -X...X instead"),
         .value("checkpoint", "FILE", "save the whole training state here (default MODEL.checkpoint.safetensors)"),
@@ -40,6 +70,15 @@ struct TrainingPlan {
         .value("max-bad-steps", "N", "stop after N consecutive non-finite steps (default 10)"),
     ]
 
+    /// What --schedule means, for the help's notes.
+    static let scheduleNotes = """
+    Schedules are PyTorch's: step is StepLR(step_size, gamma) and cosine over a run of S steps is
+    CosineAnnealingLR(T_max=S, eta_min=0), both stepped after every optimiser step; with --warmup N, cosine is SequentialLR
+    of LinearLR(start_factor=1/N, total_iters=N) and CosineAnnealingLR(T_max=S-N) from step N. plateau is
+    ReduceLROnPlateau(mode=min, factor, patience, threshold=1e-4 rel), stepped at the end of each epoch with its mean
+    training loss.
+    """
+
     /// The checkpoint settings for a run saving its checkpoints to `url`.
     static func checkpointing(_ arguments: Arguments, url: URL) throws -> Checkpointing {
         Checkpointing(url: url, everySteps: try arguments.integer("checkpoint-every"),
@@ -48,18 +87,15 @@ struct TrainingPlan {
     }
 
     init(_ arguments: Arguments, defaults: Defaults, trainingCount: Int, seed: UInt64) throws {
-        let momentum = Float(try arguments.number("momentum", default: 0)!)
-        let weightDecay = Float(try arguments.number("weight-decay", default: 0)!)
-        let name = try arguments.choice("optimizer", default: OptimizerName(defaults.optimizer))!
-        switch name {
-        case .sgd:
-            let learningRate = try arguments.number("lr", default: 0.01)!
-            optimizer = .sgd(learningRate: Float(learningRate), momentum: momentum, weightDecay: weightDecay)
-        case .adam:
-            if arguments.has("momentum") { throw UsageError("--momentum applies to sgd; Adam has its own moments") }
-            let fallback = defaults.optimizer.learningRate
-            let learningRate = try arguments.number("lr", default: Double(name == OptimizerName(defaults.optimizer) ? fallback : 1e-3))!
-            optimizer = .adam(learningRate: Float(learningRate), weightDecay: weightDecay)
+        let name = arguments.string("optimizer") ?? defaults.optimizer
+        guard let entry = Self.optimizers.first(where: { $0.name == name }) else {
+            throw UsageError("--optimizer expects one of \(Self.optimizers.map(\.name).joined(separator: ", ")), got '\(name)'")
+        }
+        let options = OptimizerOptions(arguments, learningRate: name == defaults.optimizer ? defaults.learningRate : nil,
+                                       weightDecay: defaults.weightDecay)
+        optimizer = try entry.make(options)
+        for option in ["lr", "momentum", "weight-decay"] where arguments.has(option) && !options.read.contains(option) {
+            throw UsageError("--\(option) does not apply to \(name)")
         }
         if arguments.has("clip") && arguments.has("clip-value") { throw UsageError("use --clip or --clip-value, not both") }
         if let limit = try arguments.number("clip-value"), limit > 0 {
@@ -80,15 +116,44 @@ struct TrainingPlan {
         }
         seconds = try arguments.number("time", default: arguments.has("steps") || arguments.has("epochs") ? nil : defaults.seconds, minimum: 0.001)
         if steps == nil && seconds == nil { steps = defaults.steps ?? 100 }
+        schedule = try Self.schedule(arguments, steps: steps)
         shuffle = !arguments.flag("no-shuffle")
         self.seed = seed
     }
 
-    enum OptimizerName: String, CaseIterable {
-        case sgd, adam
-        init(_ optimizer: Optimizer) {
-            if case .sgd = optimizer { self = .sgd } else { self = .adam }
+    /// The --schedule and its options, for a run of `steps` optimiser steps.
+    private static func schedule(_ arguments: Arguments, steps: Int?) throws -> LearningRateSchedule {
+        let name = try arguments.choice("schedule", default: ScheduleName.constant)!
+        let owners: [(options: [String], schedule: ScheduleName)] = [
+            (["step-size", "gamma"], .step), (["warmup"], .cosine), (["factor", "patience"], .plateau),
+        ]
+        for (options, owner) in owners where owner != name {
+            for option in options where arguments.has(option) {
+                throw UsageError("--\(option) applies to --schedule \(owner.rawValue)")
+            }
         }
+        let schedule: LearningRateSchedule
+        switch name {
+        case .constant:
+            schedule = .constant
+        case .step:
+            guard let size = try arguments.integer("step-size") else {
+                throw UsageError("--schedule step needs --step-size N: the steps between reductions")
+            }
+            schedule = .step(size: size, gamma: try arguments.number("gamma", default: 0.1)!)
+        case .cosine:
+            guard let steps else {
+                throw UsageError("--schedule cosine spans the run's steps: give --steps or --epochs, not only --time")
+            }
+            let warmup = try arguments.integer("warmup", default: 0)!
+            guard warmup < steps else { throw UsageError("--warmup \(warmup) must be shorter than the run's \(steps) steps") }
+            schedule = .cosine(steps: steps, warmup: warmup)
+        case .plateau:
+            let factor = try arguments.number("factor", default: 0.1)!
+            guard factor < 1 else { throw UsageError("--factor must be below 1, got \(factor)") }
+            schedule = .plateau(factor: factor, patience: try arguments.integer("patience", default: 10)!)
+        }
+        return schedule
     }
 
     struct Result {
@@ -120,9 +185,11 @@ struct TrainingPlan {
         var cursor = 0
     }
 
-    /// The settings a resumed run must share with the run that saved the checkpoint.
+    /// The settings a resumed run must share with the run that saved the checkpoint
+    /// (the schedule only when there is one, as before schedules existed).
     private var signature: String {
         "batch=\(batchSize) shuffle=\(shuffle) seed=\(seed) optimizer=\(optimizer) clipping=\(clipping)"
+            + (schedule == .constant ? "" : " schedule=\(schedule)")
     }
 
     /// A held-out figure: its loss goes on the validation curve, its summary
@@ -159,8 +226,10 @@ struct TrainingPlan {
     func run(model: Model, threads: Int?, progress: ProgressLine, unit: (name: String, perSequence: Int) = ("seq", 1),
              data: (_ epoch: Int) throws -> SequenceBatch, score: (() throws -> Score)?,
              averagingShare: Double = 0, maximumBadSteps: Int, checkpointing: Checkpointing?) throws -> Result {
-        let trainer = Trainer(model: model, optimizer: optimizer, clipping: clipping, threads: threads)
+        let trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, clipping: clipping, threads: threads)
         var position = Position()
+        // A plateau schedule steps with each epoch's mean training loss.
+        var epochLoss = (sum: 0.0, steps: 0)
         var result = Result()
         var elapsedBefore = 0.0
         if let checkpoint = checkpointing?.resume {
@@ -177,6 +246,12 @@ struct TrainingPlan {
                 return value
             }
             position = Position(step: try count("step"), epoch: try count("epoch"), cursor: try count("cursor"))
+            if schedule.isMetricDriven {
+                guard let sum = Double(saved["epoch_loss_sum"] ?? ""), sum.isFinite else {
+                    throw UsageError("the --resume checkpoint's progress 'epoch_loss_sum' is '\(saved["epoch_loss_sum"] ?? "")', not a finite number")
+                }
+                epochLoss = (sum, try count("epoch_loss_steps"))
+            }
             elapsedBefore = Double(saved["seconds"] ?? "") ?? 0
             result.steps = position.step
             result.trainingCurve = zip(checkpoint.history("train_step"), checkpoint.history("train_loss")).map { (Double($0), Double($1)) }
@@ -201,15 +276,22 @@ struct TrainingPlan {
                 "validation_loss": result.validationCurve.map { Float($0.y) },
             ]
             let elapsed = elapsedBefore + (ContinuousClock.now - start).seconds
-            try trainer.checkpoint(progress: ["step": String(position.step), "epoch": String(position.epoch),
-                                              "cursor": String(position.cursor), "seconds": String(elapsed),
-                                              "signature": signature],
-                                   history: history).write(to: checkpointing.url)
+            var progress = ["step": String(position.step), "epoch": String(position.epoch),
+                            "cursor": String(position.cursor), "seconds": String(elapsed), "signature": signature]
+            if schedule.isMetricDriven {
+                progress["epoch_loss_sum"] = String(epochLoss.sum)
+                progress["epoch_loss_steps"] = String(epochLoss.steps)
+            }
+            try trainer.checkpoint(progress: progress, history: history).write(to: checkpointing.url)
             lastCheckpoint = ContinuousClock.now
         }
 
         while fraction(step: position.step, elapsed: elapsedBefore + (ContinuousClock.now - start).seconds) < 1 {
             if position.cursor >= order.count {
+                if schedule.isMetricDriven, epochLoss.steps > 0 {
+                    try trainer.stepSchedule(metric: epochLoss.sum / Double(epochLoss.steps))
+                }
+                epochLoss = (0, 0)
                 position.epoch += 1
                 position.cursor = 0
                 batch = try data(position.epoch)
@@ -233,6 +315,7 @@ struct TrainingPlan {
                 }
             } else {
                 badSteps = 0
+                epochLoss = (epochLoss.sum + report.loss, epochLoss.steps + 1)
                 result.finalLoss = report.loss
                 result.finalGradientNorm = report.gradientNorm
                 smoothedLoss = smoothedLoss.isNaN ? report.loss : 0.9 * smoothedLoss + 0.1 * report.loss
@@ -290,6 +373,34 @@ struct TrainingPlan {
         var generator = SeededGenerator(seed: seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
         order.shuffle(using: &generator)
         return order
+    }
+}
+
+/// The options an optimiser's line in `TrainingPlan.optimizers` reads, with
+/// the defaults it gives; remembers which it read, so that an option the
+/// chosen optimiser has no use for is refused.
+final class OptimizerOptions {
+    private let arguments: Arguments
+    private let kindLearningRate: Float?
+    private let kindWeightDecay: Float?
+    private(set) var read: Set<String> = []
+
+    /// - Parameters:
+    ///   - learningRate: the kind of data's rate, over the optimiser's own default.
+    ///   - weightDecay: the kind of data's weight decay, over the optimiser's own default.
+    init(_ arguments: Arguments, learningRate: Float?, weightDecay: Float?) {
+        self.arguments = arguments
+        kindLearningRate = learningRate
+        kindWeightDecay = weightDecay
+    }
+
+    func learningRate(_ fallback: Double) throws -> Float { Float(try number("lr", default: kindLearningRate.map(Double.init) ?? fallback)) }
+    func weightDecay(_ fallback: Double) throws -> Float { Float(try number("weight-decay", default: kindWeightDecay.map(Double.init) ?? fallback)) }
+    func momentum() throws -> Float { Float(try number("momentum", default: 0)) }
+
+    private func number(_ name: String, default fallback: Double) throws -> Double {
+        read.insert(name)
+        return try arguments.number(name, default: fallback)!
     }
 }
 

@@ -33,7 +33,8 @@ public struct Checkpoint: Sendable {
     /// The model as it was at the checkpoint.
     public func model() throws -> Model {
         let parameters = file.tensors.filter { name, _ in !name.hasPrefix("optimizer.") && !name.hasPrefix("history.") }
-        let metadata = file.metadata.filter { !$0.key.hasPrefix("progress.") && !$0.key.hasPrefix("optimizer") && $0.key != "format" }
+        let metadata = file.metadata.filter { !$0.key.hasPrefix("progress.") && !$0.key.hasPrefix("optimizer")
+            && !$0.key.hasPrefix("schedule") && $0.key != "format" }
         return try Model(file: SafetensorsFile(metadata: metadata, tensors: parameters, source: file.source))
     }
 
@@ -48,6 +49,10 @@ extension Trainer {
         file.metadata["format"] = "rnnkit-checkpoint"
         file.metadata["optimizer"] = optimizer.description
         file.metadata["optimizer_step"] = String(stepCount)
+        if schedule != .constant {
+            file.metadata["schedule"] = schedule.description
+            file.metadata["schedule_state"] = rateScheduler.stateDescription
+        }
         for (key, value) in progress { file.metadata["progress.\(key)"] = value }
         for (name, buffer) in optimizerBuffers {
             for entry in model.layout.entries {
@@ -59,9 +64,9 @@ extension Trainer {
         return Checkpoint(file: file)
     }
 
-    /// Restores the optimiser state saved in `checkpoint` (the model's weights
-    /// come with `Checkpoint.model()`). The optimiser must be the same kind
-    /// and settings.
+    /// Restores the optimiser and schedule state saved in `checkpoint` (the
+    /// model's weights come with `Checkpoint.model()`). The optimiser and the
+    /// schedule must be the same kind and settings.
     public func restoreOptimizer(from checkpoint: Checkpoint) throws {
         let source = checkpoint.file.source
         guard checkpoint.file.metadata["optimizer"] == optimizer.description else {
@@ -70,6 +75,18 @@ extension Trainer {
         // A step count no run reaches in practice, far from where counting on overflows.
         guard let text = checkpoint.file.metadata["optimizer_step"], let step = Int(text), (0...(1 << 48)).contains(step) else {
             throw ModelError.metadata(key: "optimizer_step", problem: "must be an integer in 0...2^48", source: source)
+        }
+        // Checkpoints of constant-rate runs carry no schedule.
+        let savedSchedule = checkpoint.file.metadata["schedule"] ?? LearningRateSchedule.constant.description
+        guard savedSchedule == schedule.description else {
+            throw ModelError.metadata(key: "schedule", problem: "is \(savedSchedule), but this run uses \(schedule)", source: source)
+        }
+        var scheduler = LearningRateScheduler(schedule: schedule, baseRate: Double(optimizer.learningRate))
+        if schedule != .constant {
+            guard let text = checkpoint.file.metadata["schedule_state"], scheduler.restore(text) else {
+                throw ModelError.metadata(key: "schedule_state", problem: "must be 'epoch=N lr=X best=X bad_epochs=N' with a finite lr >= 0",
+                                          source: source)
+            }
         }
         for (name, buffer) in optimizerBuffers {
             for entry in model.layout.entries {
@@ -82,17 +99,6 @@ extension Trainer {
             }
         }
         restoreStepCount(step)
-    }
-}
-
-extension Optimizer: CustomStringConvertible {
-    /// A canonical spelling of the optimiser and its settings.
-    public var description: String {
-        switch self {
-        case .sgd(let learningRate, let momentum, let weightDecay):
-            "sgd(lr=\(learningRate), momentum=\(momentum), weight_decay=\(weightDecay))"
-        case .adam(let learningRate, let beta1, let beta2, let epsilon, let weightDecay):
-            "adam(lr=\(learningRate), betas=(\(beta1), \(beta2)), eps=\(epsilon), weight_decay=\(weightDecay))"
-        }
+        restoreScheduler(scheduler)
     }
 }

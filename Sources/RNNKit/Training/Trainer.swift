@@ -23,42 +23,67 @@ public struct StepReport: Sendable, Equatable {
 /// print(report.loss, report.gradientNorm)
 /// ```
 ///
+/// A ``LearningRateSchedule`` moves the optimiser's rate step by step; the
+/// rate of the next step is `learningRate`.
+///
 /// The weights after any number of steps are bit-identical whatever the
 /// thread count. A trainer is not thread-safe: drive each from one thread at a
 /// time (separate trainers on separate models may run concurrently).
 public final class Trainer {
     public let model: Model
     public let optimizer: Optimizer
+    public let schedule: LearningRateSchedule
     public var clipping: GradientClipping
     private let engine: Engine
     private let state: OptimizerState
+    private(set) var rateScheduler: LearningRateScheduler
 
     /// The most worker threads a trainer or predictor starts; a larger
     /// `threads:` is clamped to it.
     public static var maximumThreads: Int { ShardScheduler.maximumThreads }
 
     /// - Parameters:
+    ///   - schedule: how the learning rate moves from the optimiser's.
     ///   - threads: worker threads, at most `maximumThreads`; all cores when nil.
-    public init(model: Model, optimizer: Optimizer, clipping: GradientClipping = .none, threads: Int? = nil) {
+    public init(model: Model, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
+                clipping: GradientClipping = .none, threads: Int? = nil) {
         self.model = model
         self.optimizer = optimizer
+        self.schedule = schedule
         self.clipping = clipping
         engine = Engine(model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
-        state = OptimizerState(optimizer: optimizer, parameters: model.parameters, kernels: engine.kernels)
+        state = OptimizerState(rule: optimizer.rule, parameters: model.parameters, kernels: engine.kernels)
+        rateScheduler = LearningRateScheduler(schedule: schedule, baseRate: Double(optimizer.learningRate))
     }
 
     /// The number of updates applied so far.
     public var stepCount: Int { state.step }
 
-    /// The optimiser's state buffers by PyTorch's state names.
-    var optimizerBuffers: [(String, AlignedBuffer)] {
-        switch optimizer {
-        case .sgd: state.firstMoment.map { [("momentum_buffer", $0)] } ?? []
-        case .adam: [("exp_avg", state.firstMoment!), ("exp_avg_sq", state.secondMoment!)]
+    /// The learning rate of the next step: the optimiser's, as the schedule
+    /// has moved it (PyTorch's `scheduler.get_last_lr()[0]`). The update uses
+    /// it rounded to `Float`.
+    public var learningRate: Double { rateScheduler.rate }
+
+    /// Steps a metric-driven schedule, as `ReduceLROnPlateau.step(metric)`:
+    /// after `patience` calls without a metric below the best by more than a
+    /// relative 1e-4, the rate is multiplied by the factor. A NaN metric
+    /// counts as no improvement.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` when the schedule is not
+    ///   metric-driven (the others move with `step`) or cannot be used.
+    public func stepSchedule(metric: Double) throws(ModelError) {
+        try schedule.validate()
+        guard schedule.isMetricDriven else {
+            throw .invalidSetting("the \(schedule) schedule moves with each optimiser step, not with metrics")
         }
+        rateScheduler.observe(metric: metric)
     }
 
+    /// The optimiser's state buffers by PyTorch's state names.
+    var optimizerBuffers: [(String, AlignedBuffer)] { Array(zip(optimizer.rule.stateNames, state.buffers)) }
+
     func restoreStepCount(_ step: Int) { state.restore(step: step) }
+
+    func restoreScheduler(_ restored: LearningRateScheduler) { rateScheduler = restored }
 
     /// One optimiser step on `rows` of `batch` (all rows when nil).
     ///
@@ -67,12 +92,13 @@ public final class Trainer {
     /// - Parameter initialState: the state to start from (`[units, rows, hidden]`,
     ///   rows in the order of `rows`); the report then carries the final state.
     ///   Gradients do not flow into it.
-    /// - Throws: ``ModelError/invalidSetting(_:)`` when the optimiser or the
-    ///   clipping cannot be used, ``ModelError/inputMismatch(_:)`` when the
+    /// - Throws: ``ModelError/invalidSetting(_:)`` when the optimiser, the
+    ///   schedule or the clipping cannot be used, ``ModelError/inputMismatch(_:)`` when the
     ///   batch, rows or state do not fit the model.
     @discardableResult
     public func step(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError) -> StepReport {
         try optimizer.validate()
+        try schedule.validate()
         try clipping.validate()
         try batch.validate(for: model.configuration, needsTargets: true)
         try initialState?.validate(for: model.configuration, count: rows?.count ?? batch.count)
@@ -93,9 +119,11 @@ public final class Trainer {
             engine.kernels.clamp(gradients, count: count, limit: limit)
         }
         state.gradients = UnsafePointer(gradients)
+        state.learningRate = Float(rateScheduler.rate)
         engine.scheduler.forEachChunk(of: count, state)
         state.gradients = nil
         state.finishStep()
+        rateScheduler.advance()
         return StepReport(loss: loss, gradientNorm: norm, skipped: false, finalState: finalState)
     }
 
