@@ -57,6 +57,7 @@ SAMPLES = 96              # sampled positions per tensor
 RELU_MARGIN = 1e-6        # no ReLU pre-activation closer than this to 0 (float32 rounding of one is ~1e-7)
 MASK64 = (1 << 64) - 1
 
+LN_GAIN_SPREAD = 0.5      # lstm_ln: LayerNorm gains are float32(1 + 0.5 * u), in [0.5, 1.5)
 SGD = dict(lr=0.05, momentum=0.9, weight_decay=0.01)
 ADAM = dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8)
 STEPS = 3
@@ -95,6 +96,12 @@ def integers(seed: int, stream: str, count: int, below: int) -> np.ndarray:
 def parameter_range(hidden: int) -> float:
     """The power of two nearest 1/sqrt(hidden), so scaled draws stay exact."""
     return 2.0 ** round(math.log2(1 / math.sqrt(hidden)))
+
+
+def ln_gains(seed: int, stream: str, count: int) -> np.ndarray:
+    """lstm_ln LayerNorm gains around 1: 1 + 0.5 * u rounded (to nearest even) to float32.
+    The rounding is needed above 1, where float32 steps are 2^-23; Float(Double) does the same."""
+    return (1.0 + LN_GAIN_SPREAD * uniform(seed, stream, count)).astype(np.float32).astype(np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -156,6 +163,13 @@ def all_cases() -> List[Case]:
     # Truncated BPTT: 12 steps in chunks of 4, the state carried (not differentiated) across chunks.
     for cell in ("lstm", "gru", "rnn_tanh"):
         cases.append(Case(f"{cell}-h32-tbptt-n40", cell, 32, 40, 12, layers=2, chunk=4, runs=("sgd_tbptt",)))
+    # The layer-normalised LSTM: two layers, both directions, variable lengths.
+    cases.append(Case("lstm_ln-h64-bi-l2-n40", "lstm_ln", 64, 40, 9, layers=2, bidirectional=True))
+    cases.append(Case("lstm_ln-h100-bi-l2-n48-many_to_one", "lstm_ln", 100, 48, 6, features=8, layers=2,
+                      bidirectional=True, topology="many_to_one"))
+    cases.append(Case("lstm_ln-h64-bi-l2-n44-embedding", "lstm_ln", 64, 44, 7, features=13, layers=2,
+                      bidirectional=True, loss="cross_entropy", input_kind="embedding", embedding_dim=9,
+                      outputs=4))
     return cases
 
 
@@ -187,6 +201,9 @@ def make_data(case: Case) -> Dict[str, np.ndarray]:
 
 
 def make_rnn(case: Case, input_size: int) -> nn.Module:
+    if case.cell == "lstm_ln":
+        return make_fixtures.LayerNormLSTM(input_size, case.hidden, num_layers=case.layers,
+                                           bidirectional=case.bidirectional, batch_first=True)
     kw = dict(input_size=input_size, hidden_size=case.hidden, num_layers=case.layers, batch_first=True,
               bidirectional=case.bidirectional)
     if case.cell == "lstm":
@@ -257,7 +274,10 @@ def build(case: Case, dtype) -> Net:
     scale = parameter_range(case.hidden)
     with torch.no_grad():
         for name, p in net.named_parameters():
-            values = uniform(case.seed, name, p.numel()) * (1.0 if name.startswith("embedding.") else scale)
+            if make_fixtures.is_ln_gain(name):
+                values = ln_gains(case.seed, name, p.numel())
+            else:
+                values = uniform(case.seed, name, p.numel()) * (1.0 if name.startswith("embedding.") else scale)
             p.copy_(torch.from_numpy(values).reshape(p.shape).to(dtype))
     return net
 
@@ -283,6 +303,23 @@ def whole_data(data, dtype):
 # ---------------------------------------------------------------------------
 # One pass of the reference in a given precision
 # ---------------------------------------------------------------------------
+@torch.no_grad()
+def check_lstm_ln(case: Case, net: Net, data, outputs, final) -> None:
+    """The lstm_ln module's float64 forward pass against the explicit re-implementation
+    in make_fixtures.py (masked loops, LayerNorm from sums), at this case's real size."""
+    assert case.topology != "encoder_decoder"
+    params = {name: p.detach() for name, p in net.named_parameters()}
+    spec = dataclasses.make_dataclass("Spec", ["cell", "num_layers", "dirs"])(case.cell, case.layers, case.dirs)
+    x, lengths = net.features(data["inputs"]), data["lengths"]
+    zeros = torch.zeros(case.layers * case.dirs, x.shape[0], case.hidden, dtype=torch.float64)
+    out, h_n, c_n = make_fixtures.manual_rnn(spec, params, "rnn.", x, lengths, zeros, zeros)
+    last = out[torch.arange(x.shape[0]), lengths - 1]
+    expect = net.head(last if case.topology == "many_to_one" else out)
+    for got, ref in ((outputs, expect), (final[0], h_n), (final[1], c_n)):
+        err = float((got - ref).abs().max()) / float(ref.abs().max())
+        assert err < 1e-12, f"{case.name}: lstm_ln module and re-implementation differ by {err:.2e}"
+
+
 def clip_setting(case: Case, net: Net, data, run: str) -> float:
     """A clipping threshold that acts on every step: about half the first gradient's norm,
     or for values a quarter of its largest element; rounded to 3 digits, exact in float32."""
@@ -344,14 +381,16 @@ def reference(case: Case, dtype, clip: Dict[str, float], margin: ReLUMargin):
     result: Dict[str, torch.Tensor] = {}
 
     def store_state(prefix: str, final) -> None:
-        result[prefix + "h_n"] = (final[0] if case.cell == "lstm" else final).detach()
-        if case.cell == "lstm":
+        result[prefix + "h_n"] = (final[0] if case.cell in make_fixtures.LSTM_LIKE else final).detach()
+        if case.cell in make_fixtures.LSTM_LIKE:
             result[prefix + "c_n"] = final[1].detach()
 
     if case.chunk == 0:
         net = build(case, dtype)
         margin.observe(net, whole)
         outputs, final = net(whole)
+        if case.cell == "lstm_ln" and dtype == torch.float64:
+            check_lstm_ln(case, net, whole, outputs, final)
         loss = loss_of(case, outputs, whole)
         loss.backward()
         result["outputs"] = outputs.detach()
@@ -457,6 +496,9 @@ def generate(case: Case) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         metadata[f"{run}_limit"] = repr(value)
     if case.cell == "rnn_relu":
         metadata["relu_margin"] = f"{margin.smallest:.3g}"
+    if case.cell == "lstm_ln":
+        metadata["layer_norm_eps"] = repr(make_fixtures.LN_EPS)
+        metadata["ln_gain_spread"] = repr(LN_GAIN_SPREAD)
     return arrays, metadata
 
 
