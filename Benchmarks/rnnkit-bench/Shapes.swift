@@ -15,14 +15,7 @@ struct BenchShape: Equatable, Sendable {
     var layers: Int
 
     /// The cell as the anchor names it: `rnn` is the tanh RNN.
-    var cellName: String {
-        switch cell {
-        case .rnnTanh: "rnn"
-        case .rnnReLU: "rnn_relu"
-        case .lstm: "lstm"
-        case .gru: "gru"
-        }
-    }
+    var cellName: String { cell == .rnnTanh ? "rnn" : cell.rawValue }
 
     /// The canonical `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS` spelling.
     var name: String { "\(cellName):\(batch):\(timeSteps):\(inputSize):\(hiddenSize):\(layers)" }
@@ -118,16 +111,10 @@ enum ShapeSyntaxError: Error, CustomStringConvertible, Equatable {
 }
 
 extension BenchShape {
-    static let cellNames = ["rnn", "rnn_tanh", "rnn_relu", "lstm", "gru"]
+    static let cellNames = ["rnn"] + CellKind.allCases.map(\.rawValue)
 
     static func cell(named name: String) -> CellKind? {
-        switch name.lowercased() {
-        case "rnn", "rnn_tanh": .rnnTanh
-        case "rnn_relu": .rnnReLU
-        case "lstm": .lstm
-        case "gru": .gru
-        default: nil
-        }
+        name.lowercased() == "rnn" ? .rnnTanh : CellKind(rawValue: name.lowercased())
     }
 
     /// Reads `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS`.

@@ -72,22 +72,28 @@ func matchesPyTorch(_ name: String) throws {
     let model = try Golden.model(from: file)
     let c = model.configuration
     let batch = try Golden.batch(from: file, configuration: c)
+    // A layer norm over the H = 3 units of these small models divides by
+    // standard deviations down to 0.04, so float32 itself strays further:
+    // PyTorch's own float32 run is off by up to 9.3e-5 of a tensor's scale on
+    // gradients and 1.3e-4 on SGD's weights (Tests/Fixtures/README.md).
+    let slack = c.cell == .layerNormLSTM ? 50.0 : 1
+    let tolerance = 1e-5 * slack
 
     // Forward: outputs and final states.
     let (outputs, finalState) = try model.run(batch, threads: 1)
-    expectClose(outputs, try file.floats("outputs"), "outputs")
-    expectClose(finalState.hidden, try file.floats("h_n"), "h_n")
-    if let cell = finalState.cell { expectClose(cell, try file.floats("c_n"), "c_n") }
+    expectClose(outputs, try file.floats("outputs"), tolerance: tolerance, "outputs")
+    expectClose(finalState.hidden, try file.floats("h_n"), tolerance: tolerance, "h_n")
+    if let cell = finalState.cell { expectClose(cell, try file.floats("c_n"), tolerance: tolerance, "c_n") }
 
     // Loss and every gradient.
     let (loss, gradients) = try Trainer(model: model, optimizer: .sgd(learningRate: 0), threads: 1).gradients(batch)
-    expectClose([Float(loss)], try file.floats("loss"), "loss")
+    expectClose([Float(loss)], try file.floats("loss"), tolerance: tolerance, "loss")
     var squares = 0.0
     for parameter in model.parameterNames {
-        expectClose(gradients[parameter]!, try file.floats("grad.\(parameter)"), "grad.\(parameter)")
+        expectClose(gradients[parameter]!, try file.floats("grad.\(parameter)"), tolerance: tolerance, "grad.\(parameter)")
         squares += gradients[parameter]!.reduce(0) { $0 + Double($1) * Double($1) }
     }
-    expectClose([Float(squares.squareRoot())], try file.floats("grad_norm"), "grad_norm")
+    expectClose([Float(squares.squareRoot())], try file.floats("grad_norm"), tolerance: tolerance, "grad_norm")
 
     // Three full-batch steps of each optimiser from the same start.
     func number(_ key: String) throws -> Float {
@@ -108,7 +114,7 @@ func matchesPyTorch(_ name: String) throws {
         for _ in 0..<Int(try number("\(run.prefix)_steps")) { try trainer.step(batch) }
         // Adam divides each gradient by its own magnitude, so float32 rounding
         // of near-zero gradients moves their updates by a little more.
-        let tolerance = run.prefix == "adam" ? 3e-5 : 1e-5
+        let tolerance = (run.prefix == "adam" ? 3e-5 : 1e-5) * slack
         for parameter in model.parameterNames {
             expectClose(trained.parameter(parameter)!, try file.floats("\(run.prefix).\(parameter)"), tolerance: tolerance,
                         "\(run.prefix).\(parameter)")

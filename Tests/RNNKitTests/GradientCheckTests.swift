@@ -87,6 +87,13 @@ func expectGradientsMatchFiniteDifferences(model: Model, analytic: [String: [Flo
                                            loss currentLoss: () throws -> Double) throws {
     var generator = SeededGenerator(seed: 3)
     let epsilon: Float = 4e-3
+    // A layer norm bends sharply where a row's spread is small, so the
+    // central difference's own error (the step squared times the third
+    // derivative) exceeds the tolerance: Richardson's combination of two
+    // steps cancels that term, and what float32 rounding leaves after it
+    // (shorter steps only trade it for rounding error) gets a wider margin.
+    let layerNorm = model.configuration.cell == .layerNormLSTM
+    let relativeTolerance = layerNorm ? 5e-3 : 2e-3
     for name in model.parameterNames {
         let values = model.parameter(name)!
         let gradient = analytic[name]!
@@ -100,21 +107,25 @@ func expectGradientsMatchFiniteDifferences(model: Model, analytic: [String: [Flo
                 defer { try? model.setParameter(name, to: values) }
                 return try currentLoss()
             }
-            var numeric = (try loss(offset: epsilon) - loss(offset: -epsilon)) / (2 * Double(epsilon))
+            func centralDifference(_ step: Float) throws -> Double {
+                (try loss(offset: step) - loss(offset: -step)) / (2 * Double(step))
+            }
+            var numeric = try centralDifference(epsilon)
+            if layerNorm { numeric = (4 * (try centralDifference(epsilon / 2)) - numeric) / 3 }
             // ReLU has kinks, where the gradient is one of the one-sided
             // derivatives: there the analytic value must match one of them.
-            if kinks, !agrees(numeric, Double(gradient[index])) {
+            if kinks, !agrees(numeric, Double(gradient[index]), relativeTolerance) {
                 let step = epsilon / 8, center = try loss(offset: 0)
                 let forward = (try loss(offset: step) - center) / Double(step)
                 let backward = (center - (try loss(offset: -step))) / Double(step)
-                numeric = agrees(forward, Double(gradient[index])) ? forward : backward
+                numeric = agrees(forward, Double(gradient[index]), relativeTolerance) ? forward : backward
             }
-            #expect(agrees(numeric, Double(gradient[index])),
+            #expect(agrees(numeric, Double(gradient[index]), relativeTolerance),
                     "\(name)[\(index)]: analytic \(gradient[index]), numeric \(numeric)")
         }
     }
 }
 
-private func agrees(_ numeric: Double, _ analytic: Double) -> Bool {
-    abs(numeric - analytic) <= 2e-3 * max(abs(numeric), abs(analytic)) + 3e-4
+private func agrees(_ numeric: Double, _ analytic: Double, _ relativeTolerance: Double) -> Bool {
+    abs(numeric - analytic) <= relativeTolerance * max(abs(numeric), abs(analytic)) + 3e-4
 }

@@ -93,9 +93,21 @@ struct ScaleCase {
         let scale = try number("parameter_range")
         for name in model.parameterNames {
             let count = model.parameter(name)!.count
-            try model.setParameter(name, to: draw.uniform(name, count: count, scale: name.hasPrefix("embedding.") ? 1 : scale))
+            if Self.isLayerNormGain(name) {
+                // 1 + spread·u, formed in double and rounded once, as the script does.
+                let spread = Double(try number("ln_gain_spread"))
+                try model.setParameter(name, to: draw.uniform(name, count: count).map { Float(1 + spread * Double($0)) })
+            } else {
+                try model.setParameter(name, to: draw.uniform(name, count: count, scale: name.hasPrefix("embedding.") ? 1 : scale))
+            }
         }
         return model
+    }
+
+    /// A layer-normalised LSTM's norm gain (`ln_ih_weight_l0`, ...), drawn around 1.
+    static func isLayerNormGain(_ name: String) -> Bool {
+        let base = name.split(separator: ".").last ?? ""
+        return base.hasPrefix("ln_") && base.contains("_weight_l")
     }
 
     /// Steps `range` of the fixture's data (all of it by default), as make_data draws it.

@@ -291,3 +291,205 @@ enum GRUKernel: CellKernel {
         }
     }
 }
+
+// MARK: - Layer-normalised LSTM
+
+/// Ba et al.'s layer-normalised LSTM, as Haste's `LayerNormLSTM` with gains
+/// and biases on every norm (Tests/Fixtures/LAYER_NORM_LSTM.md):
+/// `pre = LN(W_ih x; γ_ih, β_ih) + LN(W_hh h'; γ_hh, β_hh)` over all 4H
+/// gate columns, gates i, f, g, o and `c = f c' + i g` as in the LSTM, and
+/// `h = o tanh(LN(c; γ_c, β_c))` over the H units. Each norm is
+/// `(x - μ) / sqrt(σ² + 1e-5)` with the biased variance, as PyTorch's.
+///
+/// The norms need every column of a row, so the driver never splits this
+/// cell's step by units: each call computes whole rows. Buffers:
+/// - `gates`: `W_ih x` (no bias); forward leaves the activated gates, backward
+///   the input side's gradient `d(W_ih x)`.
+/// - `recurrent`: `W_hh h'` (no bias); backward leaves `d(W_hh h')`.
+/// - `cellParameters`: `[γ_ih | β_ih | γ_hh | β_hh]` (4H each), `[γ_c | β_c]` (H each).
+/// - `saved`, `savedWidth = 18H + 3` per row. Forward keeps the normalised
+///   values `â` at 4H, `r̂` at 8H, `ĉ` at 16H and the three `1/sqrt(σ² + ε)`
+///   at 18H. Backward overwrites the row with what the weight gradients sum:
+///   `d(W_hh h')` at 0, `dpre ⊙ â` at 4H, `dpre ⊙ r̂` at 8H, `dpre` at 12H,
+///   `dn ⊙ ĉ` at 16H and `dn` at 17H, `n` being the cell norm's output.
+enum LayerNormLSTMKernel: CellKernel {
+    static var name: String { "lstm_ln" }
+
+    static let epsilon: Float = 1e-5
+
+    @inline(__always)
+    static func savedWidth(hiddenSize: Int) -> Int { 18 * hiddenSize + 3 }
+
+    @inline(__always)
+    static func forward(_ step: CellStep, hiddenSize size: Int) {
+        let previousCell = step.previousCell!, cell = step.cell!
+        let recurrent = UnsafePointer(step.recurrent!), parameters = step.cellParameters!
+        let width = 4 * size, savedWidth = savedWidth(hiddenSize: size)
+        let inputGain = parameters, inputBias = parameters + width
+        let recurrentGain = parameters + 2 * width, recurrentBias = parameters + 3 * width
+        let cellGain = parameters + 4 * width, cellBias = parameters + 4 * width + size
+        for row in 0..<step.rows {
+            guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
+                (cell + row * size).update(from: previousCell + row * size, count: size)
+                continue
+            }
+            let gates = step.gates + row * width, projection = recurrent + row * width
+            let saved = step.saved! + row * savedWidth
+            let (inputMean, inputScale) = normalization(UnsafePointer(gates), count: width)
+            let (recurrentMean, recurrentScale) = normalization(projection, count: width)
+            // pre = γ_ih â + β_ih + γ_hh r̂ + β_hh, with â and r̂ kept.
+            forEachChunk(width) { offset, lanes in
+                let a = (load(gates + offset, lanes: lanes) - inputMean) * inputScale
+                let r = (load(projection + offset, lanes: lanes) - recurrentMean) * recurrentScale
+                let input = multiplyAdd(load(inputGain + offset, lanes: lanes), a, load(inputBias + offset, lanes: lanes))
+                let pre = multiplyAdd(load(recurrentGain + offset, lanes: lanes), r,
+                                      input + load(recurrentBias + offset, lanes: lanes))
+                store(a, saved + 4 * size + offset, lanes: lanes)
+                store(r, saved + 8 * size + offset, lanes: lanes)
+                store(pre, gates + offset, lanes: lanes)
+            }
+            let cellRow = cell + row * size
+            forEachChunk(size) { offset, lanes in
+                let i = vectorSigmoid(load(gates + offset, lanes: lanes))
+                let f = vectorSigmoid(load(gates + size + offset, lanes: lanes))
+                let g = vectorTanh(load(gates + 2 * size + offset, lanes: lanes))
+                let o = vectorSigmoid(load(gates + 3 * size + offset, lanes: lanes))
+                let c = multiplyAdd(f, load(previousCell + row * size + offset, lanes: lanes), i * g)
+                store(i, gates + offset, lanes: lanes)
+                store(f, gates + size + offset, lanes: lanes)
+                store(g, gates + 2 * size + offset, lanes: lanes)
+                store(o, gates + 3 * size + offset, lanes: lanes)
+                store(c, cellRow + offset, lanes: lanes)
+            }
+            let (cellMean, cellScale) = normalization(UnsafePointer(cellRow), count: size)
+            let hidden = step.hidden + row * size, output = step.output + row * step.outputStride
+            forEachChunk(size) { offset, lanes in
+                let normalized = (load(cellRow + offset, lanes: lanes) - cellMean) * cellScale
+                let n = multiplyAdd(load(cellGain + offset, lanes: lanes), normalized, load(cellBias + offset, lanes: lanes))
+                let h = load(gates + 3 * size + offset, lanes: lanes) * vectorTanh(n)
+                store(normalized, saved + 16 * size + offset, lanes: lanes)
+                store(h, hidden + offset, lanes: lanes)
+                store(h, output + offset, lanes: lanes)
+            }
+            saved[18 * size] = inputScale
+            saved[18 * size + 1] = recurrentScale
+            saved[18 * size + 2] = cellScale
+        }
+    }
+
+    @inline(__always)
+    static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int) {
+        let previousCell = step.previousCell!, cellGradient = gradient.cell!
+        let recurrent = step.recurrent!, parameters = step.cellParameters!
+        let width = 4 * size, savedWidth = savedWidth(hiddenSize: size)
+        let inputGain = parameters, recurrentGain = parameters + 2 * width, cellGain = parameters + 4 * width
+        let cellBias = cellGain + size
+        for row in 0..<step.rows {
+            let gates = step.gates + row * width, projection = recurrent + row * width
+            let saved = step.saved! + row * savedWidth
+            let dCell = cellGradient + row * size
+            let previous = gradient.previousHidden + row * size
+            guard step.isActive(row: row) else {
+                // Nothing of a padded step reaches the weights; the state gradients pass through.
+                gates.update(repeating: 0, count: width)
+                projection.update(repeating: 0, count: width)
+                saved.update(repeating: 0, count: 18 * size)
+                forEachChunk(size) { offset, lanes in
+                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                          previous + offset, lanes: lanes)
+                }
+                continue
+            }
+            let cellScale = saved[18 * size + 2]
+            // dn = dh o (1 - tanh²n); dpre_o = dh tanh(n) o (1 - o); the cell norm's sums.
+            var normSum = Vector(), normDot = Vector()
+            forEachChunk(size) { offset, lanes in
+                let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
+                let o = load(gates + 3 * size + offset, lanes: lanes)
+                let normalized = load(saved + 16 * size + offset, lanes: lanes)
+                let gain = load(cellGain + offset, lanes: lanes)
+                let tanhN = vectorTanh(multiplyAdd(gain, normalized, load(cellBias + offset, lanes: lanes)))
+                let dn = dh * o * (1 - tanhN * tanhN)
+                store(dh * tanhN * o * (1 - o), saved + 15 * size + offset, lanes: lanes)
+                store(dn, saved + 17 * size + offset, lanes: lanes)
+                let dNormalized = dn * gain
+                normSum += dNormalized
+                normDot += dNormalized * normalized
+            }
+            let normMean = normSum.sum() / Float(size), normDotMean = normDot.sum() / Float(size)
+            // dc = LN backward + the next step's; the LSTM's gates; dc' = dc f.
+            forEachChunk(size) { offset, lanes in
+                let normalized = load(saved + 16 * size + offset, lanes: lanes)
+                let dn = load(saved + 17 * size + offset, lanes: lanes)
+                let dNormalized = dn * load(cellGain + offset, lanes: lanes)
+                let fromNorm = (dNormalized - normMean - normalized * normDotMean) * cellScale
+                let dc = fromNorm + load(dCell + offset, lanes: lanes)
+                let i = load(gates + offset, lanes: lanes)
+                let f = load(gates + size + offset, lanes: lanes)
+                let g = load(gates + 2 * size + offset, lanes: lanes)
+                let cPrevious = load(previousCell + row * size + offset, lanes: lanes)
+                store(dc * g * i * (1 - i), saved + 12 * size + offset, lanes: lanes)
+                store(dc * cPrevious * f * (1 - f), saved + 13 * size + offset, lanes: lanes)
+                store(dc * i * (1 - g * g), saved + 14 * size + offset, lanes: lanes)
+                store(dc * f, dCell + offset, lanes: lanes)
+                store(dn * normalized, saved + 16 * size + offset, lanes: lanes)
+                store(Vector(), previous + offset, lanes: lanes)
+            }
+            // The two projections' norms, from dpre.
+            var inputSum = Vector(), inputDot = Vector(), recurrentSum = Vector(), recurrentDot = Vector()
+            forEachChunk(width) { offset, lanes in
+                let dpre = load(saved + 12 * size + offset, lanes: lanes)
+                let dInput = dpre * load(inputGain + offset, lanes: lanes)
+                let dRecurrent = dpre * load(recurrentGain + offset, lanes: lanes)
+                inputSum += dInput
+                inputDot += dInput * load(saved + 4 * size + offset, lanes: lanes)
+                recurrentSum += dRecurrent
+                recurrentDot += dRecurrent * load(saved + 8 * size + offset, lanes: lanes)
+            }
+            let count = Float(width)
+            let inputMean = inputSum.sum() / count, inputDotMean = inputDot.sum() / count
+            let recurrentMean = recurrentSum.sum() / count, recurrentDotMean = recurrentDot.sum() / count
+            let inputScale = saved[18 * size], recurrentScale = saved[18 * size + 1]
+            forEachChunk(width) { offset, lanes in
+                let dpre = load(saved + 12 * size + offset, lanes: lanes)
+                let a = load(saved + 4 * size + offset, lanes: lanes)
+                let r = load(saved + 8 * size + offset, lanes: lanes)
+                let dInput = dpre * load(inputGain + offset, lanes: lanes)
+                let dRecurrent = dpre * load(recurrentGain + offset, lanes: lanes)
+                let da = (dInput - inputMean - a * inputDotMean) * inputScale
+                let dr = (dRecurrent - recurrentMean - r * recurrentDotMean) * recurrentScale
+                store(da, gates + offset, lanes: lanes)
+                store(dr, projection + offset, lanes: lanes)
+                store(dr, saved + offset, lanes: lanes)
+                store(dpre * a, saved + 4 * size + offset, lanes: lanes)
+                store(dpre * r, saved + 8 * size + offset, lanes: lanes)
+            }
+        }
+    }
+
+    /// The mean of `count` floats and `1 / sqrt(σ² + ε)`, σ² the biased
+    /// variance about that mean (summed as squared deviations, not as
+    /// `E[x²] - μ²`, which loses the variance of rows far from zero).
+    @inline(__always)
+    static func normalization(_ values: UnsafePointer<Float>, count: Int) -> (mean: Float, scale: Float) {
+        var sum = Vector()
+        forEachChunk(count) { offset, lanes in sum += load(values + offset, lanes: lanes) }
+        let mean = sum.sum() / Float(count)
+        var squares = Vector()
+        forEachChunk(count) { offset, lanes in
+            var deviation = load(values + offset, lanes: lanes) - mean
+            if lanes < Vector.scalarCount { deviation = deviation.replacing(with: 0, where: laneIndices .>= Float(lanes)) }
+            squares = multiplyAdd(deviation, deviation, squares)
+        }
+        let variance = squares.sum() / Float(count)
+        return (mean, 1 / (variance + epsilon).squareRoot())
+    }
+
+    /// 0, 1, 2, ... in the vector's lanes.
+    @inline(__always)
+    static var laneIndices: Vector {
+        var indices = Vector()
+        for lane in 0..<Vector.scalarCount { indices[lane] = Float(lane) }
+        return indices
+    }
+}

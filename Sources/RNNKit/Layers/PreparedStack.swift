@@ -11,8 +11,11 @@ final class PreparedStack: @unchecked Sendable {
     let recurrentForward: [PackedMatrix]
     /// `W_hh` (gates × hidden) per unit, for backpropagation through time.
     let recurrentBackward: [PackedMatrix]
-    /// `b_ih + b_hh` per unit, or `b_ih` alone where the recurrent projection is kept apart.
+    /// `b_ih + b_hh` per unit, `b_ih` alone where the recurrent projection
+    /// is kept apart, zeros for cells without these biases.
     let inputBias: [AlignedBuffer]
+    /// The tensors the cell's kernels read, packed one after another, per unit.
+    let cellParameters: [AlignedBuffer]
     /// One-hot input only: `W_ihᵀ` (vocabulary × gates) per direction of layer 0.
     let inputColumns: [AlignedBuffer]
 
@@ -23,6 +26,7 @@ final class PreparedStack: @unchecked Sendable {
         recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: hidden, columns: gates, kernels: kernels) }
         recurrentBackward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: gates, columns: hidden, kernels: kernels) }
         inputBias = (0..<shape.unitCount).map { _ in AlignedBuffer(count: gates) }
+        cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
         inputColumns = shape.oneHotInput ? (0..<shape.directions).map { _ in AlignedBuffer(count: shape.inputSize * gates) } : []
     }
 
@@ -33,9 +37,14 @@ final class PreparedStack: @unchecked Sendable {
             recurrentForward[unit].pack(parameters + offsets.weightHH, ldb: hidden, transposed: true)
             recurrentBackward[unit].pack(parameters + offsets.weightHH, ldb: hidden, transposed: false)
             let bias = inputBias[unit].baseAddress
-            bias.update(from: parameters + offsets.biasIH, count: gates)
-            if shape.recurrentProjection == .summedIntoGates {
-                kernels.add(parameters + offsets.biasHH, into: bias, count: gates)
+            if let biasIH = offsets.biasIH { bias.update(from: parameters + biasIH, count: gates) }
+            if let biasHH = offsets.biasHH, shape.recurrentProjection == .summedIntoGates {
+                kernels.add(parameters + biasHH, into: bias, count: gates)
+            }
+            var packed = cellParameters[unit].baseAddress
+            for tensor in offsets.kernelParameters {
+                packed.update(from: parameters + tensor.offset, count: tensor.count)
+                packed += tensor.count
             }
         }
         for (direction, columns) in inputColumns.enumerated() {

@@ -3,11 +3,17 @@ import RNNKernels
 /// The shape of a stack of recurrent layers (one or two directions each) and
 /// where its parameters sit in the model's flat buffer.
 struct StackShape: Sendable {
+    /// Where one unit's (layer and direction's) tensors start.
     struct Offsets: Sendable {
         let weightIH: Int
         let weightHH: Int
-        let biasIH: Int
-        let biasHH: Int
+        /// Nil for cells without PyTorch's `bias_ih` / `bias_hh`.
+        let biasIH: Int?
+        let biasHH: Int?
+        /// The cell's `kernelParameters`, in order, with their sizes.
+        let kernelParameters: [(offset: Int, count: Int)]
+        /// The cell's `gradientSums`: each tensor, its size and its first column of `saved`.
+        let gradientSums: [(offset: Int, count: Int, column: Int)]
     }
 
     let cell: CellKind
@@ -15,6 +21,7 @@ struct StackShape: Sendable {
     let gateCount: Int
     let hasCellState: Bool
     let recurrentProjection: RecurrentProjection
+    let needsWholeRows: Bool
     let savedWidth: Int
     let gatesWithOwnRecurrentGradient: Int
     /// Width of the first layer's input (the vocabulary for one-hot input).
@@ -32,6 +39,7 @@ struct StackShape: Sendable {
         gateCount = type.gateCount
         hasCellState = type.hasCellState
         recurrentProjection = type.recurrentProjection
+        needsWholeRows = type.needsWholeRows
         savedWidth = type.savedWidth(hiddenSize: c.hiddenSize)
         gatesWithOwnRecurrentGradient = type.gatesWithOwnRecurrentGradient
         inputSize = c.input.rnnInputSize
@@ -43,10 +51,14 @@ struct StackShape: Sendable {
         for layer in 0..<c.layers {
             for direction in 0..<c.directions {
                 let suffix = ParameterLayout.suffix(layer: layer, direction: direction)
-                offsets.append(Offsets(weightIH: layout.offset("\(prefix).weight_ih\(suffix)"),
-                                       weightHH: layout.offset("\(prefix).weight_hh\(suffix)"),
-                                       biasIH: layout.offset("\(prefix).bias_ih\(suffix)"),
-                                       biasHH: layout.offset("\(prefix).bias_hh\(suffix)")))
+                func entry(_ name: String) -> ParameterLayout.Entry? { layout.entry("\(prefix).\(name)\(suffix)") }
+                offsets.append(Offsets(
+                    weightIH: entry("weight_ih")!.offset, weightHH: entry("weight_hh")!.offset,
+                    biasIH: entry("bias_ih")?.offset, biasHH: entry("bias_hh")?.offset,
+                    kernelParameters: type.kernelParameters.map { (entry($0)!.offset, entry($0)!.count) },
+                    gradientSums: type.gradientSums(hiddenSize: c.hiddenSize).map {
+                        (entry($0.tensor)!.offset, entry($0.tensor)!.count, $0.column)
+                    }))
             }
         }
         self.offsets = offsets

@@ -158,22 +158,35 @@ final class StackWorkspace {
             if !cells.isEmpty {
                 setInitial(cells[unit].baseAddress + initial * perStep, from: initialCell.map { $0 + unit * perStep }, count: perStep)
             }
-            for step in 0..<timeSteps { run(.forwardStep(unit: unit, step: step), over: shape.hiddenSize, on: team) }
+            for step in 0..<timeSteps {
+                if shape.needsWholeRows {
+                    // The recurrent GEMM by hidden units, then the cell by rows.
+                    run(.recurrentProjection(unit: unit, step: step), over: shape.hiddenSize, on: team)
+                    run(.forwardCell(unit: unit, step: step), over: rows, granule: 1, on: team)
+                } else {
+                    run(.forwardStep(unit: unit, step: step), over: shape.hiddenSize, on: team)
+                }
+            }
         }
     }
 
     /// One forward timestep for hidden units `units`: their columns of every
     /// gate block in the recurrent GEMM, then the cell's kernel on them.
     private func forwardStep(unit: Int, step stepIndex: Int, units: Range<Int>, scratch: GEMMScratch) {
-        let pass = pass!
         let step = cellStep(unit: unit, step: stepIndex, units: units)
+        projectRecurrent(step, unit: unit, units: units, scratch: scratch)
+        cellKernels.forward(step)
+    }
+
+    /// The recurrent GEMM of one timestep for hidden units `units`, onto the
+    /// gates or into the apart projection.
+    private func projectRecurrent(_ step: CellStep, unit: Int, units: Range<Int>, scratch: GEMMScratch) {
         let recurrent = step.recurrent
         forEachGateBlock(of: units) { columns in
             kernels.multiply(m: rows, a: step.previousHidden, lda: shape.hiddenSize, transposeA: false,
-                          packedB: pass.prepared.recurrentForward[unit], columns: columns,
-                          c: recurrent ?? step.gates, ldc: shape.gateWidth, accumulate: recurrent == nil, scratch: scratch)
+                             packedB: pass!.prepared.recurrentForward[unit], columns: columns,
+                             c: recurrent ?? step.gates, ldc: shape.gateWidth, accumulate: recurrent == nil, scratch: scratch)
         }
-        cellKernels.forward(step)
     }
 
     /// The gate columns of hidden units `units`: one range per gate block
@@ -187,26 +200,28 @@ final class StackWorkspace {
         }
     }
 
-    /// Processing step `stepIndex` of `unit` for hidden units `units`, as
-    /// the cell kernels see it, with the buffers the cell asked for.
-    private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>) -> CellStep {
+    /// Processing step `stepIndex` of `unit` for hidden units `units` of the
+    /// rows `rowRange` (all rows when nil), as the cell kernels see it, with
+    /// the buffers the cell asked for.
+    private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>, rows rowRange: Range<Int>? = nil) -> CellStep {
         let direction = unit % shape.directions, hidden = shape.hiddenSize, perStep = rows * hidden
         let (time, previous, current) = slots(step: stepIndex, direction: direction)
-        let states = self.states[unit].baseAddress
-        var step = CellStep(rows: rows, hiddenSize: hidden, time: time, lengths: lengths,
-                            gates: gates[unit].baseAddress + time * rows * shape.gateWidth,
+        let first = rowRange?.lowerBound ?? 0
+        let states = self.states[unit].baseAddress + first * hidden
+        let output = outputs[unit / shape.directions].baseAddress + (time * rows + first) * shape.outputWidth
+        var step = CellStep(rows: rowRange?.count ?? rows, hiddenSize: hidden, time: time, lengths: lengths.map { $0 + first },
+                            gates: gates[unit].baseAddress + (time * rows + first) * shape.gateWidth,
                             previousHidden: states + previous * perStep, hidden: states + current * perStep,
-                            output: outputs[unit / shape.directions].baseAddress + time * rows * shape.outputWidth + direction * hidden,
-                            outputStride: shape.outputWidth, units: units)
+                            output: output + direction * hidden, outputStride: shape.outputWidth, units: units)
         if !cells.isEmpty {
-            step.previousCell = UnsafePointer(cells[unit].baseAddress + previous * perStep)
-            step.cell = cells[unit].baseAddress + current * perStep
+            let cells = self.cells[unit].baseAddress + first * hidden
+            step.previousCell = UnsafePointer(cells + previous * perStep)
+            step.cell = cells + current * perStep
         }
-        if !saved.isEmpty { step.saved = saved[unit].baseAddress + time * rows * shape.savedWidth }
-        if let recurrentProjection {
-            step.recurrent = recurrentProjection.baseAddress
-            step.cellParameters = pass!.parameters + shape.offsets[unit].biasHH
-        }
+        if !saved.isEmpty { step.saved = saved[unit].baseAddress + (time * rows + first) * shape.savedWidth }
+        step.recurrent = recurrentProjection.map { $0.baseAddress + first * shape.gateWidth }
+        let cellParameters = pass!.prepared.cellParameters[unit]
+        if cellParameters.count > 0 { step.cellParameters = UnsafePointer(cellParameters.baseAddress) }
         return step
     }
 
@@ -281,7 +296,11 @@ final class StackWorkspace {
                 let chunk = weightGradientChunk
                 for step in stride(from: timeSteps - 1, through: 0, by: -1) {
                     // The recurrent GEMM of a hidden column reads the gate gradients of every unit.
-                    run(.backwardCell(unit: unit, step: step, flow), over: hidden, on: team)
+                    if shape.needsWholeRows {
+                        run(.backwardCell(unit: unit, step: step, flow), over: rows, granule: 1, on: team)
+                    } else {
+                        run(.backwardCell(unit: unit, step: step, flow), over: hidden, on: team)
+                    }
                     run(.backwardRecurrent(unit: unit, step: step, flow), over: hidden, on: team)
                     swap(&flow.running, &flow.previous)
                     if step % chunk == 0 {
@@ -289,6 +308,8 @@ final class StackWorkspace {
                         run(.weightGradients(unit: unit, input: input, steps: steps), over: shape.gateWidth, on: team)
                     }
                 }
+                let sums = shape.offsets[unit].gradientSums.reduce(0) { $0 + $1.count }
+                if sums > 0 { run(.gradientSums(unit: unit), over: sums, on: team) }
                 (initialHiddenGradient.baseAddress + unit * perStep).update(from: flow.running, count: perStep)
                 if let cellGradient, let initialCellGradient {
                     (initialCellGradient.baseAddress + unit * perStep).update(from: cellGradient.baseAddress, count: perStep)
@@ -314,15 +335,37 @@ final class StackWorkspace {
         var output: UnsafePointer<Float>?
     }
 
-    /// One backward timestep's element-wise part for hidden units `units`.
-    private func backwardCell(unit: Int, step stepIndex: Int, flow: GradientFlow, units: Range<Int>) {
-        let step = cellStep(unit: unit, step: stepIndex, units: units)
-        let direction = unit % shape.directions
+    /// One backward timestep's element-wise part: for hidden units `part`,
+    /// or for the rows `part` of a cell that needs whole rows.
+    private func backwardCell(unit: Int, step stepIndex: Int, flow: GradientFlow, part: Range<Int>) {
+        let hidden = shape.hiddenSize
+        let (units, rowRange) = shape.needsWholeRows ? (0..<hidden, part) : (part, 0..<rows)
+        let step = cellStep(unit: unit, step: stepIndex, units: units, rows: rowRange)
+        let first = rowRange.lowerBound, direction = unit % shape.directions
         let gradient = CellGradientStep(
-            hidden: flow.running,
-            output: flow.output.map { $0 + step.time * rows * shape.outputWidth + direction * shape.hiddenSize },
-            outputStride: shape.outputWidth, previousHidden: flow.previous, cell: cellGradient?.baseAddress)
+            hidden: flow.running + first * hidden,
+            output: flow.output.map { $0 + (step.time * rows + first) * shape.outputWidth + direction * hidden },
+            outputStride: shape.outputWidth, previousHidden: flow.previous + first * hidden,
+            cell: cellGradient.map { $0.baseAddress + first * hidden })
         cellKernels.backward(step, gradient)
+    }
+
+    /// The cell's tensors whose gradients are column sums of `saved` over
+    /// every row and step, for the columns `part` of those tensors laid end
+    /// to end.
+    private func accumulateGradientSums(unit: Int, part: Range<Int>) {
+        let gradients = pass!.gradients!, positions = timeSteps * rows
+        var start = 0
+        for sum in shape.offsets[unit].gradientSums {
+            let columns = part.clamped(to: start..<start + sum.count)
+            if !columns.isEmpty {
+                let first = columns.lowerBound - start
+                kernels.accumulateColumnSums(saved[unit].baseAddress + sum.column + first, rows: positions,
+                                             columns: columns.count, rowStride: shape.savedWidth,
+                                             into: gradients + sum.offset + first)
+            }
+            start += sum.count
+        }
     }
 
     /// `dh_prev += dGates · W_hh` of one backward timestep, hidden columns `columns`.
@@ -369,17 +412,18 @@ final class StackWorkspace {
         let weightIH = gradients + offsets.weightIH, weightHH = gradients + offsets.weightHH
         // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
         let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden) + first * hidden
-        kernels.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count,
-                                     rowStride: gateWidth, into: gradients + offsets.biasIH + gateRows.lowerBound)
+        if let biasIH = offsets.biasIH {
+            kernels.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count,
+                                         rowStride: gateWidth, into: gradients + biasIH + gateRows.lowerBound)
+        }
         // The gates whose recurrent-side gradient is their gate gradient;
         // the cell keeps the others' in `saved` (a GRU's n: dn * r).
         let direct = gateRows.clamped(to: shape.sharedGradientColumns)
         // b_ih and b_hh enter the same sum in those gates, so their gradients
         // are equal: copied once the last region (processing step 0) has
         // been summed; `gradients` started at zero.
-        if steps.lowerBound == 0 {
-            kernels.add(gradients + offsets.biasIH + direct.lowerBound, into: gradients + offsets.biasHH + direct.lowerBound,
-                        count: direct.count)
+        if steps.lowerBound == 0, let biasIH = offsets.biasIH, let biasHH = offsets.biasHH {
+            kernels.add(gradients + biasIH + direct.lowerBound, into: gradients + biasHH + direct.lowerBound, count: direct.count)
         }
         let directHH = weightHH + direct.lowerBound * hidden
         if layer == 0, case .tokens(let tokens) = input {
@@ -412,8 +456,10 @@ final class StackWorkspace {
         kernels.multiply(m: ownRows.count, n: hidden, k: positions, a: own, lda: shape.savedWidth, transposeA: true,
                          b: previousStates, ldb: hidden, transposeB: false,
                          c: weightHH + ownRows.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
-        kernels.accumulateColumnSums(own, rows: positions, columns: ownRows.count, rowStride: shape.savedWidth,
-                                     into: gradients + offsets.biasHH + ownRows.lowerBound)
+        if let biasHH = offsets.biasHH {
+            kernels.accumulateColumnSums(own, rows: positions, columns: ownRows.count, rowStride: shape.savedWidth,
+                                         into: gradients + biasHH + ownRows.lowerBound)
+        }
     }
 
     // MARK: Parallel regions
@@ -433,12 +479,18 @@ final class StackWorkspace {
         case inputProjection(unit: Int, input: StackInput)
         /// One forward timestep, by hidden units.
         case forwardStep(unit: Int, step: Int)
-        /// One backward timestep's element-wise part, by hidden units.
+        /// A whole-row cell's forward timestep: its recurrent GEMM by hidden
+        /// units, then its kernel by rows.
+        case recurrentProjection(unit: Int, step: Int)
+        case forwardCell(unit: Int, step: Int)
+        /// One backward timestep's element-wise part, by hidden units (by rows for a whole-row cell).
         case backwardCell(unit: Int, step: Int, GradientFlow)
         /// One backward timestep's recurrent GEMM, by hidden columns.
         case backwardRecurrent(unit: Int, step: Int, GradientFlow)
         /// A unit's weight gradients over some processing steps, by gate rows.
         case weightGradients(unit: Int, input: StackInput, steps: Range<Int>)
+        /// A unit's gradients that are sums of `saved`, by their columns.
+        case gradientSums(unit: Int)
         /// The gradient on a layer's input, by positions.
         case inputGradient(layer: Int, target: UnsafeMutablePointer<Float>)
     }
@@ -446,9 +498,9 @@ final class StackWorkspace {
     /// Parts are whole multiples of 16: GEMM column panels and float vectors.
     private static let partGranule = 16
 
-    private func run(_ region: Region, over count: Int, on team: WorkerTeam) {
+    private func run(_ region: Region, over count: Int, granule: Int = partGranule, on team: WorkerTeam) {
         self.region = region
-        team.forEachPart(of: count, granule: Self.partGranule, self)
+        team.forEachPart(of: count, granule: granule, self)
         self.region = .idle
     }
 }
@@ -459,7 +511,12 @@ extension StackWorkspace: PartJob {
         case .idle: break
         case .inputProjection(let unit, let input): projectInput(unit: unit, input: input, columns: part, scratch: scratch)
         case .forwardStep(let unit, let step): forwardStep(unit: unit, step: step, units: part, scratch: scratch)
-        case .backwardCell(let unit, let step, let flow): backwardCell(unit: unit, step: step, flow: flow, units: part)
+        case .recurrentProjection(let unit, let step):
+            projectRecurrent(cellStep(unit: unit, step: step, units: part), unit: unit, units: part, scratch: scratch)
+        case .forwardCell(let unit, let step):
+            cellKernels.forward(cellStep(unit: unit, step: step, units: 0..<shape.hiddenSize, rows: part))
+        case .backwardCell(let unit, let step, let flow): backwardCell(unit: unit, step: step, flow: flow, part: part)
+        case .gradientSums(let unit): accumulateGradientSums(unit: unit, part: part)
         case .backwardRecurrent(let unit, let step, let flow):
             backwardRecurrent(unit: unit, step: step, flow: flow, columns: part, scratch: scratch)
         case .weightGradients(let unit, let input, let steps):

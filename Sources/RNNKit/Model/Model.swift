@@ -22,7 +22,8 @@ public final class Model: @unchecked Sendable {
 
     /// A model initialised as PyTorch does: recurrent weights and biases
     /// uniform in ±1/√hidden, the head uniform in ±1/√fan_in, the embedding
-    /// standard normal, all drawn from a generator seeded with `seed`.
+    /// standard normal, all drawn from a generator seeded with `seed`; layer
+    /// norms' gains 1 and biases 0.
     public init(_ configuration: ModelConfiguration, seed: UInt64 = 0) throws(ModelError) {
         try Self.checkProcessor()
         try configuration.validate()
@@ -35,7 +36,9 @@ public final class Model: @unchecked Sendable {
         for entry in layout.entries {
             let values = parameters.baseAddress + entry.offset
             for index in 0..<entry.count {
-                if entry.name == "embedding.weight" {
+                if case .constant(let value) = entry.initial {
+                    values[index] = value
+                } else if entry.name == "embedding.weight" {
                     values[index] = generator.normal()
                 } else if entry.name.hasPrefix("head.") {
                     values[index] = generator.uniform(-headBound, headBound)

@@ -9,6 +9,9 @@ public enum CellKind: String, Sendable, CaseIterable, Codable {
     case rnnTanh = "rnn_tanh"
     /// Elman RNN with ReLU activation.
     case rnnReLU = "rnn_relu"
+    /// LSTM with layer normalisation of both projections and the cell state
+    /// (Ba et al. 2016, Haste's `LayerNormLSTM`).
+    case layerNormLSTM = "lstm_ln"
 
     /// Gate blocks stacked in `weight_ih` / `weight_hh`: 4, 3 or 1.
     public var gateCount: Int { cell.gateCount }

@@ -11,6 +11,8 @@ struct ParameterLayout: Sendable {
         let name: String
         let shape: [Int]
         let offset: Int
+        /// How a fresh model fills it (see `Model.init`).
+        let initial: CellTensor.Initial
         var count: Int { shape.reduce(1, *) }
     }
 
@@ -23,27 +25,26 @@ struct ParameterLayout: Sendable {
 
     init(configuration: ModelConfiguration) {
         let c = configuration
-        let gates = c.cell.gateCount * c.hiddenSize
         if case .embedding(let vocabularySize, let dimension) = c.input {
             add("embedding.weight", [vocabularySize, dimension])
         }
-        if c.topology == .encoderDecoder { addStack("encoder", c, gates: gates) }
-        addStack("rnn", c, gates: gates)
+        if c.topology == .encoderDecoder { addStack("encoder", c) }
+        addStack("rnn", c)
         if c.head == .linear {
             add("head.weight", [c.outputSize, c.hiddenSize * c.directions])
             add("head.bias", [c.outputSize])
         }
     }
 
-    private mutating func addStack(_ prefix: String, _ c: ModelConfiguration, gates: Int) {
+    /// The cell's tensors of every layer and direction.
+    private mutating func addStack(_ prefix: String, _ c: ModelConfiguration) {
         for layer in 0..<c.layers {
             let inputSize = layer == 0 ? c.input.rnnInputSize : c.hiddenSize * c.directions
             for direction in 0..<c.directions {
                 let suffix = Self.suffix(layer: layer, direction: direction)
-                add("\(prefix).weight_ih\(suffix)", [gates, inputSize])
-                add("\(prefix).weight_hh\(suffix)", [gates, c.hiddenSize])
-                add("\(prefix).bias_ih\(suffix)", [gates])
-                add("\(prefix).bias_hh\(suffix)", [gates])
+                for tensor in c.cell.cell.tensors(inputSize: inputSize, hiddenSize: c.hiddenSize) {
+                    add("\(prefix).\(tensor.name)\(suffix)", tensor.shape, initial: tensor.initial)
+                }
             }
         }
     }
@@ -53,8 +54,8 @@ struct ParameterLayout: Sendable {
         "_l\(layer)" + (direction == 1 ? "_reverse" : "")
     }
 
-    private mutating func add(_ name: String, _ shape: [Int]) {
-        let entry = Entry(name: name, shape: shape, offset: totalCount)
+    private mutating func add(_ name: String, _ shape: [Int], initial: CellTensor.Initial = .uniform) {
+        let entry = Entry(name: name, shape: shape, offset: totalCount, initial: initial)
         index[name] = entries.count
         entries.append(entry)
         totalCount += (entry.count + Self.alignment - 1) / Self.alignment * Self.alignment
