@@ -73,8 +73,9 @@ struct TrainingPlan {
     /// What --schedule means, for the help's notes.
     static let scheduleNotes = """
     Schedules are PyTorch's: step is StepLR(step_size, gamma) and cosine over a run of S steps is
-    CosineAnnealingLR(T_max=S, eta_min=0), both stepped after every optimiser step; with --warmup N, cosine is SequentialLR
-    of LinearLR(start_factor=1/N, total_iters=N) and CosineAnnealingLR(T_max=S-N) from step N. plateau is
+    CosineAnnealingLR(T_max=S, eta_min=0), both stepped after every optimiser step; --warmup N puts
+    LinearLR(start_factor=1/N, total_iters=N) before it, as SequentialLR([LinearLR(start_factor=1/N, total_iters=N),
+    CosineAnnealingLR(T_max=S, eta_min=0)], milestones=[N]): the cosine starts at step N and keeps T_max=S. plateau is
     ReduceLROnPlateau(mode=min, factor, patience, threshold=1e-4 rel), stepped at the end of each epoch with its mean
     training loss.
     """

@@ -34,8 +34,8 @@ private func expectResumedRunMatchesTheStraightRun(_ common: [String], every: In
     #expect(saved.progress["step"] == "10")
     #expect(saved.file.metadata["optimizer"] == "adamw(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)")
     #expect(saved.file.metadata["schedule"] == "cosine(steps=12, warmup=2)")
-    // After 10 of 12 steps: the cosine over the last 10, at its 8th step.
-    let rate = Double(Float(0.01)) * (1 + cos(Double.pi * 8 / 10)) / 2
+    // After 10 of 12 steps: the cosine (T_max 12, the run's steps) from milestone 2, at its 8th step.
+    let rate = Double(Float(0.01)) * (1 + cos(Double.pi * 8 / 12)) / 2
     let state = saved.file.metadata["schedule_state"] ?? ""
     let savedRate = state.split(separator: " ").first { $0.hasPrefix("lr=") }.flatMap { Double($0.dropFirst(3)) }
     #expect(savedRate.map { abs($0 - rate) <= 1e-15 } == true, "\(state)")

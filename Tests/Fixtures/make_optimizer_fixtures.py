@@ -109,7 +109,8 @@ def make_scheduler(optimizer, settings: dict):
         if warmup == 0:
             return sched.CosineAnnealingLR(optimizer, T_max=steps, eta_min=0)
         linear = sched.LinearLR(optimizer, start_factor=1 / warmup, total_iters=warmup)
-        cosine = sched.CosineAnnealingLR(optimizer, T_max=steps - warmup, eta_min=0)
+        # The cosine keeps T_max = the run's steps and starts at milestone N (not T_max = steps - N).
+        cosine = sched.CosineAnnealingLR(optimizer, T_max=steps, eta_min=0)
         return sched.SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
     if kind == "plateau":
         return sched.ReduceLROnPlateau(optimizer, mode="min", factor=settings["factor"], patience=settings["patience"],
@@ -223,7 +224,7 @@ def closed_form_learning_rates(settings: dict, base_lr: float, steps: int, metri
             if k < warmup:
                 out.append(base_lr * (1 / warmup + (1 - 1 / warmup) * k / warmup))
             else:
-                out.append(base_lr * (1 + math.cos(math.pi * (k - warmup) / (total - warmup))) / 2)
+                out.append(base_lr * (1 + math.cos(math.pi * (k - warmup) / total)) / 2)
         elif kind == "plateau":
             out.append(lr)
             if k < steps:

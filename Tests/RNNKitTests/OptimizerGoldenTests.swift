@@ -109,6 +109,23 @@ func optimizerAndScheduleMatchPyTorch(_ name: String) throws {
     }
 }
 
+/// The warm-up is `SequentialLR([LinearLR(1/N, total_iters: N), CosineAnnealingLR(T_max: S)],
+/// milestones: [N])`: the cosine starts at step N with the run's S steps as its period, not S - N,
+/// so the last rate is not 0.
+@Test func theCosineAfterAWarmUpKeepsTheRunsStepsAsItsPeriod() {
+    let (steps, warmup, baseRate) = (10, 3, 0.02)
+    var scheduler = LearningRateScheduler(schedule: .cosine(steps: steps, warmup: warmup), baseRate: baseRate)
+    for step in 0...steps {
+        let closedForm = step < warmup
+            ? baseRate * (1.0 / Double(warmup) + (1 - 1.0 / Double(warmup)) * Double(step) / Double(warmup))
+            : baseRate * (1 + cos(Double.pi * Double(step - warmup) / Double(steps))) / 2
+        #expect(abs(scheduler.rate - closedForm) <= 1e-15, "step \(step): \(scheduler.rate), closed form \(closedForm)")
+        if step < steps { scheduler.advance() }
+    }
+    // At step S the cosine is at its epoch S - N of S: (1 + cos(0.7π)) / 2 of the base rate.
+    #expect(scheduler.rate > 0.2 * baseRate)
+}
+
 // MARK: Resuming mid-schedule
 
 /// Each optimiser and schedule, with a metric per step for the plateau.

@@ -20,10 +20,11 @@ public enum LearningRateSchedule: Sendable, Equatable, CustomStringConvertible {
     /// every `size` steps.
     case step(size: Int, gamma: Double = 0.1)
     /// `CosineAnnealingLR(T_max: steps, eta_min: 0)` over a run of `steps`
-    /// steps. With `warmup` N > 0, `SequentialLR` of `LinearLR(start_factor:
-    /// 1/N, total_iters: N)` and then `CosineAnnealingLR(T_max: steps - N,
-    /// eta_min: 0)` from milestone N, so that the rate still reaches 0 at
-    /// step `steps`.
+    /// steps. With `warmup` N > 0, `SequentialLR(schedulers:
+    /// [LinearLR(start_factor: 1/N, total_iters: N), CosineAnnealingLR(T_max:
+    /// steps, eta_min: 0)], milestones: [N])`: the cosine keeps `T_max =
+    /// steps` and starts at the milestone, so at step `steps` it is at its
+    /// epoch `steps - N` and the rate has not yet reached 0.
     case cosine(steps: Int, warmup: Int = 0)
     /// `ReduceLROnPlateau(mode: 'min', factor, patience, threshold: 1e-4,
     /// threshold_mode: 'rel', cooldown: 0, min_lr: 0, eps: 1e-8)`, stepped
@@ -109,10 +110,11 @@ struct LearningRateScheduler: Equatable {
                 let start = 1.0 / Double(warmup), change = 1.0 - start
                 rate = rate * (1.0 + change / (Double(warmup) * start + Double(epoch - 1) * change))
             } else if warmup > 0 && epoch == warmup {
-                // SequentialLR's milestone: the cosine's closed form at its epoch 0.
-                rate = baseRate * (1 + cos(Double.pi * 0 / Double(steps - warmup))) / 2
+                // SequentialLR's milestone: `_update_lr(0)`, the cosine's closed form at its epoch 0.
+                rate = baseRate * (1 + cos(Double.pi * 0 / Double(steps))) / 2
             } else {
-                rate = Self.cosineStep(rate: rate, baseRate: baseRate, epoch: epoch - warmup, period: steps - warmup)
+                // The cosine's own epoch counts from the milestone; its period stays the run's steps.
+                rate = Self.cosineStep(rate: rate, baseRate: baseRate, epoch: epoch - warmup, period: steps)
             }
         }
     }
