@@ -14,7 +14,8 @@ struct TrainCommand: Command {
         .value("data", "FILE", "training data: a safetensors tensor data set, a UCR/UEA .ts classification set, a CSV series "
                + "to forecast, or a UTF-8 text file (default: Tiny Shakespeare)"),
         .value("init", "MODEL", "start from this model file instead of a fresh model"),
-        .value("cell", "KIND", "lstm, gru, rnn_tanh or rnn_relu (fresh models; default gru for .ts sets, lstm otherwise)"),
+        .value("cell", "KIND", CellKind.allCases.map(\.rawValue).joined(separator: ", ")
+               + " (fresh models; lstm_ln is the layer-normalised LSTM; default gru for .ts sets, lstm otherwise)"),
         .value("hidden", "N", "hidden units per layer (default 256 for text, 32 for CSV series, 64 otherwise)"),
         .value("layers", "N", "stacked recurrent layers (default 1)"),
         .flag("bidirectional", "run each layer in both directions"),

@@ -50,7 +50,8 @@ extension ModelConfiguration {
         }
         let cellName = try value("cell")
         guard let cell = CellKind(rawValue: cellName) else {
-            throw .metadata(key: "cell", problem: "must be lstm, gru, rnn_tanh or rnn_relu, got '\(cellName)'", source: source)
+            throw .metadata(key: "cell", problem: "must be one of \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(cellName)'",
+                            source: source)
         }
         let topologyName = try value("topology")
         guard let topology = Topology(rawValue: topologyName) else {

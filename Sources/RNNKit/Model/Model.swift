@@ -14,6 +14,11 @@ import RNNKernels
 ///
 /// A `Model` is a reference type: a `Trainer` updates its parameters in place.
 /// Reading it from several threads is safe; training it from two at once is not.
+///
+/// `@unchecked Sendable`: every stored property is a `let` of a Sendable
+/// value except `parameters`, an `AlignedBuffer` whose floats are written
+/// only by `setParameter` and a `Trainer`'s update, both documented above as
+/// not to be run concurrently with other use; the buffer's address never changes.
 public final class Model: @unchecked Sendable {
     public let configuration: ModelConfiguration
     let layout: ParameterLayout
