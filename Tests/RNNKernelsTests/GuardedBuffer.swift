@@ -71,7 +71,7 @@ func isClose(_ actual: Float, _ expected: Double, relative: Double = 1e-5, absol
 
 /// Checks every float of `buffer` against `expected` and its guards against
 /// the sentinel, reporting the first few mismatches by index.
-func expectBuffer(_ buffer: GuardedBuffer, _ expected: [Expected], _ name: String,
+func expectBuffer(_ buffer: GuardedBuffer, _ expected: [Expected], _ name: String, absolute: Double = 1e-6,
                   sourceLocation: SourceLocation = #_sourceLocation) {
     precondition(expected.count == buffer.count, "expectation for \(name) has the wrong size")
     var mismatches: [String] = []
@@ -80,7 +80,7 @@ func expectBuffer(_ buffer: GuardedBuffer, _ expected: [Expected], _ name: Strin
         let matches: Bool
         switch expectation {
         case .exact(let value): matches = actual.bitPattern == value.bitPattern || actual == value
-        case .close(let value): matches = isClose(actual, value)
+        case .close(let value): matches = isClose(actual, value, absolute: absolute)
         case .any: matches = true
         }
         if !matches { mismatches.append("[\(index)] \(actual), expected \(expectation)") }
