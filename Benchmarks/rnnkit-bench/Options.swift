@@ -29,12 +29,14 @@ struct BenchOptions {
     [B,T,I], MSE against random targets, backpropagation through time, SGD lr 1e-3.
     The models have no head (OutputHead.identity), so the loss is on the top
     layer's output as in the anchor. GFLOP/s = 3 x sum over layers
-    2*B*T*G*H*(in+H), G = 1/4/3 for RNN/LSTM/GRU, the anchor's count. Each shape runs in a child process, which
+    2*B*T*G*H*(in+H), G = 1/4/3 for RNN/LSTM/GRU (4 for lstm_ln, its norms not
+    counted), the anchor's count. Each shape runs in a child process, which
     reports its own peak resident memory.
 
     OPTIONS:
       --shape SPEC        CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS, CELL one of
-                          rnn (= rnn_tanh), rnn_tanh, rnn_relu, lstm, gru.
+                          rnn (= rnn_tanh), rnn_tanh, rnn_relu, lstm, gru,
+                          lstm_ln (the layer-normalised LSTM).
                           Repeatable; when given, only these shapes run.
                           Default: rnn/lstm/gru small (64:50:32:64:1),
                           lstm/gru/rnn medium (64:100:128:256:1),
