@@ -46,9 +46,9 @@ func workspaceSizeEstimateCountsEveryBuffer(configuration: ModelConfiguration) t
     for withGradients in [true, false] {
         let workspace = ShardWorkspace(model: model, kernels: .current, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
                                        withGradients: withGradients)
-        let estimate = ShardWorkspace.alignedFloatCount(model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
-                                                        withGradients: withGradients)
-        #expect(estimate == alignedFloats(in: workspace), "\(configuration.topology), gradients: \(withGradients)")
+        let plan = ShardWorkspace.plan(model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
+                                       withGradients: withGradients)
+        #expect(plan.floatCount == alignedFloats(in: workspace), "\(configuration.topology), gradients: \(withGradients)")
     }
 }
 

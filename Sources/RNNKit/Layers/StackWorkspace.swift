@@ -69,42 +69,53 @@ final class StackWorkspace {
         self.cellKernels = cellKernels
         self.rowCapacity = rowCapacity
         self.timeCapacity = timeCapacity
-        let hidden = shape.hiddenSize, units = shape.unitCount
-        let perStep = rowCapacity * hidden
-        outputs = (0..<shape.layers).map { _ in AlignedBuffer(count: timeCapacity * rowCapacity * shape.outputWidth) }
-        gates = (0..<units).map { _ in AlignedBuffer(count: timeCapacity * rowCapacity * shape.gateWidth) }
-        states = (0..<units).map { _ in AlignedBuffer(count: (timeCapacity + 1) * perStep) }
-        cells = shape.hasCellState ? (0..<units).map { _ in AlignedBuffer(count: (timeCapacity + 1) * perStep) } : []
-        saved = shape.savedWidth > 0
-            ? (0..<units).map { _ in AlignedBuffer(count: timeCapacity * rowCapacity * shape.savedWidth) } : []
-        recurrentProjection = shape.recurrentProjection == .apart ? AlignedBuffer(count: rowCapacity * shape.gateWidth) : nil
-        let gradientStep = forTraining ? perStep : 0
-        hiddenGradients = (AlignedBuffer(count: gradientStep), AlignedBuffer(count: gradientStep))
-        cellGradient = shape.hasCellState ? AlignedBuffer(count: gradientStep) : nil
-        let widest = forTraining ? max(shape.inputSize, shape.outputWidth) : 0
-        inputGradients = (AlignedBuffer(count: timeCapacity * rowCapacity * widest),
-                          AlignedBuffer(count: timeCapacity * rowCapacity * widest))
-        finalHiddenStates = AlignedBuffer(count: units * perStep)
-        finalCellStates = shape.hasCellState ? AlignedBuffer(count: units * perStep) : nil
-        initialHiddenGradient = AlignedBuffer(count: units * gradientStep)
-        initialCellGradient = shape.hasCellState ? AlignedBuffer(count: units * gradientStep) : nil
+        let buffers = Self.plan(shape: shape, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
+                                forTraining: forTraining).allocate()
+        outputs = buffers.floats(.outputs)
+        gates = buffers.floats(.gates)
+        states = buffers.floats(.states)
+        cells = buffers.floats(.cells)
+        saved = buffers.floats(.saved)
+        recurrentProjection = buffers.optionalFloat(.recurrentProjection)
+        hiddenGradients = buffers.floatPair(.hiddenGradients)
+        cellGradient = buffers.optionalFloat(.cellGradient)
+        inputGradients = buffers.floatPair(.inputGradients)
+        finalHiddenStates = buffers.float(.finalHiddenStates)
+        finalCellStates = buffers.optionalFloat(.finalCellStates)
+        initialHiddenGradient = buffers.float(.initialHiddenGradient)
+        initialCellGradient = buffers.optionalFloat(.initialCellGradient)
     }
 
-    /// Floats the buffers of a workspace of this shape hold: what `init`
-    /// allocates, for checking a shape against memory before allocating it.
-    static func floatCount(shape: StackShape, rowCapacity rows: Int, timeCapacity steps: Int, forTraining: Bool) -> Int {
-        let hidden = shape.hiddenSize, units = shape.unitCount, perStep = rows * hidden
-        let stateCopies = shape.hasCellState ? 2 : 1
-        var total = shape.layers * steps * rows * shape.outputWidth
-        total += units * steps * rows * shape.gateWidth
-        total += stateCopies * units * ((steps + 1) * perStep + perStep)
-        total += units * steps * rows * shape.savedWidth
-        if shape.recurrentProjection == .apart { total += rows * shape.gateWidth }
-        if forTraining {
-            total += (1 + stateCopies) * perStep + stateCopies * units * perStep
-            total += 2 * steps * rows * max(shape.inputSize, shape.outputWidth)
-        }
-        return total
+    /// The buffers of `StackWorkspace`, one role per stored buffer property.
+    enum Buffer: Hashable {
+        case outputs, gates, states, cells, saved, recurrentProjection, hiddenGradients, cellGradient,
+             inputGradients, finalHiddenStates, finalCellStates, initialHiddenGradient, initialCellGradient
+    }
+
+    /// The buffers a workspace of this shape allocates: what `init` takes,
+    /// and what the memory check counts before allocating. The cell decides
+    /// the cell-state buffers, the width of `saved` and an apart recurrent
+    /// projection.
+    static func plan(shape: StackShape, rowCapacity rows: Int, timeCapacity steps: Int, forTraining: Bool) -> BufferPlan<Buffer> {
+        let units = shape.unitCount, perStep = rows * shape.hiddenSize, positions = steps * rows
+        var plan = BufferPlan<Buffer>()
+        plan.floats(.outputs, count: positions * shape.outputWidth, copies: shape.layers)
+        plan.floats(.gates, count: positions * shape.gateWidth, copies: units)
+        plan.floats(.states, count: (steps + 1) * perStep, copies: units)
+        if shape.hasCellState { plan.floats(.cells, count: (steps + 1) * perStep, copies: units) }
+        if shape.savedWidth > 0 { plan.floats(.saved, count: positions * shape.savedWidth, copies: units) }
+        if shape.recurrentProjection == .apart { plan.floats(.recurrentProjection, count: rows * shape.gateWidth) }
+        // Inference keeps the backward buffers, empty.
+        let gradientStep = forTraining ? perStep : 0
+        plan.floats(.hiddenGradients, count: gradientStep, copies: 2)
+        if shape.hasCellState { plan.floats(.cellGradient, count: gradientStep) }
+        let widest = forTraining ? max(shape.inputSize, shape.outputWidth) : 0
+        plan.floats(.inputGradients, count: positions * widest, copies: 2)
+        plan.floats(.finalHiddenStates, count: units * perStep)
+        if shape.hasCellState { plan.floats(.finalCellStates, count: units * perStep) }
+        plan.floats(.initialHiddenGradient, count: units * gradientStep)
+        if shape.hasCellState { plan.floats(.initialCellGradient, count: units * gradientStep) }
+        return plan
     }
 
     /// The last layer's output, `[T, rows, directions * hidden]`.

@@ -85,79 +85,102 @@ final class ShardWorkspace {
         self.rowCapacity = rowCapacity
         self.timeCapacity = timeCapacity
         self.decoderTimeCapacity = decoderTimeCapacity
-        let encoderShape = c.topology == .encoderDecoder ? StackShape(prefix: "encoder", configuration: c, layout: model.layout) : nil
-        let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
-        encoder = encoderShape.map {
+        let stacks = Self.stacks(of: model, timeCapacity: timeCapacity, decoderTimeCapacity: decoderTimeCapacity)
+        encoder = stacks.encoder.map {
             StackWorkspace(shape: $0, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
                            forTraining: withGradients)
         }
-        let stackSteps = c.topology == .encoderDecoder ? decoderTimeCapacity : timeCapacity
-        stack = StackWorkspace(shape: shape, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: stackSteps,
+        stack = StackWorkspace(shape: stacks.stack, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: stacks.stackSteps,
                                forTraining: withGradients)
-        let inputWidth = c.input.rnnInputSize
-        inputs = AlignedBuffer(count: c.input.readsTokens ? 0 : timeCapacity * rowCapacity * inputWidth)
-        tokens = .allocate(capacity: timeCapacity * rowCapacity)
-        tokens.initialize(repeating: 0, count: timeCapacity * rowCapacity)
-        lengths = .allocate(capacity: rowCapacity)
-        lengths.initialize(repeating: 0, count: rowCapacity)
-        if case .embedding = c.input { embedded = AlignedBuffer(count: timeCapacity * rowCapacity * inputWidth) } else { embedded = nil }
-        decoderInputs = c.topology == .encoderDecoder ? AlignedBuffer(count: decoderTimeCapacity * rowCapacity * inputWidth) : nil
-        let width = shape.outputWidth
-        features = c.topology.outputsPerStep ? nil : AlignedBuffer(count: rowCapacity * width)
-        featureGradient = c.topology.outputsPerStep || !withGradients ? nil : AlignedBuffer(count: rowCapacity * width)
-        let positions = c.topology.outputsPerStep ? max(timeCapacity, decoderTimeCapacity) * rowCapacity : rowCapacity
-        outputsInPlace = c.head == .identity && c.topology.outputsPerStep
-        ownLogits = AlignedBuffer(count: outputsInPlace ? 0 : positions * c.outputSize)
+        let buffers = Self.plan(model: model, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
+                                decoderTimeCapacity: decoderTimeCapacity, withGradients: withGradients).allocate()
+        inputs = buffers.float(.inputs)
+        tokens = buffers.int32s(.tokens)
+        lengths = buffers.int32s(.lengths)
+        embedded = buffers.optionalFloat(.embedded)
+        decoderInputs = buffers.optionalFloat(.decoderInputs)
+        features = buffers.optionalFloat(.features)
+        featureGradient = buffers.optionalFloat(.featureGradient)
+        outputsInPlace = Self.outputsInPlace(c)
+        ownLogits = buffers.float(.ownLogits)
         logits = outputsInPlace ? stack.output : ownLogits.baseAddress
-        targetValues = AlignedBuffer(count: positions * c.outputSize)
-        targetClasses = .allocate(capacity: positions)
-        targetClasses.initialize(repeating: 0, count: positions)
-        counted = .allocate(capacity: positions)
-        counted.initialize(repeating: false, count: positions)
-        ownOutputGradient = AlignedBuffer(count: withGradients && !outputsInPlace ? stackSteps * rowCapacity * width : 0)
+        targetValues = buffers.float(.targetValues)
+        targetClasses = buffers.int32s(.targetClasses)
+        counted = buffers.bools(.counted)
+        ownOutputGradient = buffers.float(.ownOutputGradient)
         outputGradient = outputsInPlace ? logits : ownOutputGradient.baseAddress
-        gradients = AlignedBuffer(count: withGradients ? model.layout.totalCount : 0)
-        let stateSize = shape.unitCount * rowCapacity * shape.hiddenSize
-        initialHidden = AlignedBuffer(count: stateSize)
-        initialCell = shape.hasCellState ? AlignedBuffer(count: stateSize) : nil
+        gradients = buffers.float(.gradients)
+        initialHidden = buffers.float(.initialHidden)
+        initialCell = buffers.optionalFloat(.initialCell)
         headOffsets = c.head == .linear ? (model.layout.offset("head.weight"), model.layout.offset("head.bias")) : nil
         embeddingOffset = model.layout.entry("embedding.weight")?.offset ?? 0
     }
 
-    /// Bytes a workspace of this shape allocates, to check a shape against
-    /// memory before allocating it: its aligned buffers (`alignedFloatCount`)
-    /// and its per-position token, class and mask arrays.
-    static func byteCount(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
-                          withGradients: Bool) -> Int {
-        let positions = model.configuration.topology.outputsPerStep ? max(steps, decoderSteps) * rows : rows
-        let indexBytes = (steps * rows + rows + positions) * MemoryLayout<Int32>.stride + positions * MemoryLayout<Bool>.stride
-        return alignedFloatCount(model: model, rowCapacity: rows, timeCapacity: steps, decoderTimeCapacity: decoderSteps,
-                                 withGradients: withGradients) * MemoryLayout<Float>.stride + indexBytes
+    /// The buffers of `ShardWorkspace`, one role per stored buffer or array.
+    enum Buffer: Hashable {
+        case inputs, tokens, lengths, embedded, decoderInputs, features, featureGradient, ownLogits, targetValues,
+             targetClasses, counted, ownOutputGradient, gradients, initialHidden, initialCell
     }
 
-    /// Floats in the aligned buffers of a workspace of this shape, its stacks' included.
-    static func alignedFloatCount(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
-                                  withGradients: Bool) -> Int {
+    /// The buffers a workspace of this shape allocates, its stacks'
+    /// included: what `init` takes, and what the memory check counts
+    /// before allocating.
+    static func plan(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
+                     withGradients: Bool) -> BufferPlan<Buffer> {
         let c = model.configuration
-        let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
-        let encoderDecoder = c.topology == .encoderDecoder
-        let stackSteps = encoderDecoder ? decoderSteps : steps
-        var total = StackWorkspace.floatCount(shape: shape, rowCapacity: rows, timeCapacity: stackSteps, forTraining: withGradients)
-        if encoderDecoder {
-            let encoderShape = StackShape(prefix: "encoder", configuration: c, layout: model.layout)
-            total += StackWorkspace.floatCount(shape: encoderShape, rowCapacity: rows, timeCapacity: steps, forTraining: withGradients)
-            total += decoderSteps * rows * c.input.rnnInputSize
+        let stacks = Self.stacks(of: model, timeCapacity: steps, decoderTimeCapacity: decoderSteps)
+        var plan = BufferPlan<Buffer>()
+        if let encoder = stacks.encoder {
+            plan.include(StackWorkspace.plan(shape: encoder, rowCapacity: rows, timeCapacity: steps, forTraining: withGradients))
         }
-        let inputWidth = c.input.rnnInputSize, width = shape.outputWidth
-        if !c.input.readsTokens { total += steps * rows * inputWidth }
-        if case .embedding = c.input { total += steps * rows * inputWidth }
-        if !c.topology.outputsPerStep { total += (withGradients ? 2 : 1) * rows * width }
+        plan.include(StackWorkspace.plan(shape: stacks.stack, rowCapacity: rows, timeCapacity: stacks.stackSteps,
+                                         forTraining: withGradients))
+        let inputWidth = c.input.rnnInputSize, width = stacks.stack.outputWidth
+        plan.floats(.inputs, count: c.input.readsTokens ? 0 : steps * rows * inputWidth)
+        plan.int32s(.tokens, count: steps * rows)
+        plan.int32s(.lengths, count: rows)
+        if case .embedding = c.input { plan.floats(.embedded, count: steps * rows * inputWidth) }
+        if c.topology == .encoderDecoder { plan.floats(.decoderInputs, count: decoderSteps * rows * inputWidth) }
+        if !c.topology.outputsPerStep {
+            plan.floats(.features, count: rows * width)
+            if withGradients { plan.floats(.featureGradient, count: rows * width) }
+        }
         let positions = c.topology.outputsPerStep ? max(steps, decoderSteps) * rows : rows
-        let inPlace = c.head == .identity && c.topology.outputsPerStep
-        total += (inPlace ? 1 : 2) * positions * c.outputSize
-        if withGradients && !inPlace { total += stackSteps * rows * width }
-        if withGradients { total += model.layout.totalCount }
-        return total + (shape.hasCellState ? 2 : 1) * shape.unitCount * rows * shape.hiddenSize
+        let inPlace = Self.outputsInPlace(c)
+        plan.floats(.ownLogits, count: inPlace ? 0 : positions * c.outputSize)
+        plan.floats(.targetValues, count: positions * c.outputSize)
+        plan.int32s(.targetClasses, count: positions)
+        plan.bools(.counted, count: positions)
+        plan.floats(.ownOutputGradient, count: withGradients && !inPlace ? stacks.stackSteps * rows * width : 0)
+        plan.floats(.gradients, count: withGradients ? model.layout.totalCount : 0)
+        let stateSize = stacks.stack.unitCount * rows * stacks.stack.hiddenSize
+        plan.floats(.initialHidden, count: stateSize)
+        if stacks.stack.hasCellState { plan.floats(.initialCell, count: stateSize) }
+        return plan
+    }
+
+    /// Bytes a workspace of this shape allocates (its plan's total), to
+    /// check a shape against memory before allocating it.
+    static func byteCount(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
+                          withGradients: Bool) -> Int {
+        plan(model: model, rowCapacity: rows, timeCapacity: steps, decoderTimeCapacity: decoderSteps,
+             withGradients: withGradients).byteCount
+    }
+
+    /// The model's recurrent stacks: an encoder's over the input steps, and
+    /// the main stack over the decoder's steps (encoder-decoder) or the input's.
+    private static func stacks(of model: Model, timeCapacity: Int, decoderTimeCapacity: Int)
+        -> (encoder: StackShape?, stack: StackShape, stackSteps: Int) {
+        let c = model.configuration, encoderDecoder = c.topology == .encoderDecoder
+        return (encoderDecoder ? StackShape(prefix: "encoder", configuration: c, layout: model.layout) : nil,
+                StackShape(prefix: "rnn", configuration: c, layout: model.layout),
+                encoderDecoder ? decoderTimeCapacity : timeCapacity)
+    }
+
+    /// A per-step model without a head: its outputs are the stack's, and
+    /// their gradients are written there.
+    private static func outputsInPlace(_ c: ModelConfiguration) -> Bool {
+        c.head == .identity && c.topology.outputsPerStep
     }
 
     deinit {
