@@ -6,7 +6,7 @@
 /// Arguments are checked by `RNNKernels` before they arrive here. Calls with
 /// `specialized` true run the kernels generated for the step's hidden size
 /// (or the multiply's shape) when there are any, the generic ones otherwise.
-public protocol KernelBackend {
+public protocol KernelBackend: SendableMetatype {
     static var instructionSet: InstructionSet { get }
     /// Whether `multiplyAdd` is one fused instruction in this variant.
     static var hasFusedMultiplyAdd: Bool { get }

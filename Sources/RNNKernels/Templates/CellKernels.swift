@@ -12,7 +12,10 @@ import KernelInterface
 // the state gradient through untouched with zero gate gradients.
 
 /// A cell's kernel pair, written once for any hidden size and always
-/// inlined. The kernel generator finds every `enum Name: CellKernel` in the
+/// inlined. The kernels unwrap the step's optional buffers unchecked: the
+/// driver fills every one its cell declares, and a checked unwrap's trap
+/// blocks grow the generated kernels past the inliner's limit, leaving the
+/// vector tanh an out-of-line call. The kernel generator finds every `enum Name: CellKernel` in the
 /// templates and makes its entry points: one that reads the hidden size from
 /// the step, and one per configured hidden size with the size a constant, so
 /// that every trip count is fixed. Adding a cell's kernels is adding one such
@@ -140,7 +143,7 @@ enum LSTMKernel: CellKernel {
 
     @inline(__always)
     static func forward(_ step: CellStep, hiddenSize size: Int) {
-        let previousCell = step.previousCell!, cell = step.cell!
+        let previousCell = step.previousCell.unsafelyUnwrapped, cell = step.cell.unsafelyUnwrapped
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (cell + row * size + step.units.lowerBound)
@@ -170,8 +173,8 @@ enum LSTMKernel: CellKernel {
 
     @inline(__always)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int) {
-        let previousCell = UnsafePointer(step.previousCell!), cell = UnsafePointer(step.cell!)
-        let cellGradient = gradient.cell!
+        let previousCell = UnsafePointer(step.previousCell.unsafelyUnwrapped), cell = UnsafePointer(step.cell.unsafelyUnwrapped)
+        let cellGradient = gradient.cell.unsafelyUnwrapped
         for row in 0..<step.rows {
             let gates = step.gates + row * 4 * size
             let dCell = cellGradient + row * size
@@ -220,8 +223,8 @@ enum GRUKernel: CellKernel {
 
     @inline(__always)
     static func forward(_ step: CellStep, hiddenSize size: Int) {
-        let recurrent = UnsafePointer(step.recurrent!), recurrentBias = step.cellParameters!
-        let candidateRecurrent = step.saved!
+        let recurrent = UnsafePointer(step.recurrent.unsafelyUnwrapped), recurrentBias = step.cellParameters.unsafelyUnwrapped
+        let candidateRecurrent = step.saved.unsafelyUnwrapped
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 (candidateRecurrent + row * size + step.units.lowerBound).update(repeating: 0, count: step.units.count)
@@ -252,7 +255,7 @@ enum GRUKernel: CellKernel {
 
     @inline(__always)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int) {
-        let candidateRecurrent = step.saved!, recurrentGradient = step.recurrent!
+        let candidateRecurrent = step.saved.unsafelyUnwrapped, recurrentGradient = step.recurrent.unsafelyUnwrapped
         for row in 0..<step.rows {
             let gates = step.gates + row * 3 * size
             let hiddenSide = recurrentGradient + row * 3 * size
@@ -322,8 +325,8 @@ enum LayerNormLSTMKernel: CellKernel {
 
     @inline(__always)
     static func forward(_ step: CellStep, hiddenSize size: Int) {
-        let previousCell = step.previousCell!, cell = step.cell!
-        let recurrent = UnsafePointer(step.recurrent!), parameters = step.cellParameters!
+        let previousCell = step.previousCell.unsafelyUnwrapped, cell = step.cell.unsafelyUnwrapped
+        let recurrent = UnsafePointer(step.recurrent.unsafelyUnwrapped), parameters = step.cellParameters.unsafelyUnwrapped
         let width = 4 * size, savedWidth = savedWidth(hiddenSize: size)
         let inputGain = parameters, inputBias = parameters + width
         let recurrentGain = parameters + 2 * width, recurrentBias = parameters + 3 * width
@@ -334,7 +337,7 @@ enum LayerNormLSTMKernel: CellKernel {
                 continue
             }
             let gates = step.gates + row * width, projection = recurrent + row * width
-            let saved = step.saved! + row * savedWidth
+            let saved = step.saved.unsafelyUnwrapped + row * savedWidth
             let (inputMean, inputScale) = normalization(UnsafePointer(gates), count: width)
             let (recurrentMean, recurrentScale) = normalization(projection, count: width)
             // pre = γ_ih â + β_ih + γ_hh r̂ + β_hh, with â and r̂ kept.
@@ -379,14 +382,14 @@ enum LayerNormLSTMKernel: CellKernel {
 
     @inline(__always)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int) {
-        let previousCell = step.previousCell!, cellGradient = gradient.cell!
-        let recurrent = step.recurrent!, parameters = step.cellParameters!
+        let previousCell = step.previousCell.unsafelyUnwrapped, cellGradient = gradient.cell.unsafelyUnwrapped
+        let recurrent = step.recurrent.unsafelyUnwrapped, parameters = step.cellParameters.unsafelyUnwrapped
         let width = 4 * size, savedWidth = savedWidth(hiddenSize: size)
         let inputGain = parameters, recurrentGain = parameters + 2 * width, cellGain = parameters + 4 * width
         let cellBias = cellGain + size
         for row in 0..<step.rows {
             let gates = step.gates + row * width, projection = recurrent + row * width
-            let saved = step.saved! + row * savedWidth
+            let saved = step.saved.unsafelyUnwrapped + row * savedWidth
             let dCell = cellGradient + row * size
             let previous = gradient.previousHidden + row * size
             guard step.isActive(row: row) else {

@@ -16,7 +16,10 @@ func storePartialVector(_ value: Vector, _ pointer: UnsafeMutablePointer<Float>,
     for lane in 0..<count { pointer[lane] = value[lane] }
 }
 
-@inline(__always)
+// The activations are transparent, not only always-inline: the generated
+// cell kernels grow past the SIL inliner's caller limit, which then leaves
+// them as calls in the hottest loop; mandatory inlining has no such limit.
+@_transparent
 func vectorExp(_ x: Vector) -> Vector {
     // Stay inside the normal range: the result of 2^n below is built from bits.
     var clamped = x.replacing(with: -87.3, where: x .< -87.3)
@@ -38,12 +41,12 @@ func vectorExp(_ x: Vector) -> Vector {
     return p * unsafeBitCast((integer &+ 127) &<< 23, to: Vector.self)
 }
 
-@inline(__always)
+@_transparent
 func vectorSigmoid(_ x: Vector) -> Vector {
     1 / (1 + vectorExp(-x))
 }
 
-@inline(__always)
+@_transparent
 func vectorTanh(_ x: Vector) -> Vector {
     let magnitude = unsafeBitCast(unsafeBitCast(x, to: Vector.MaskStorage.self) & 0x7fff_ffff, to: Vector.self)
     // Large |x|: 1 - 2 / (e^{2|x|} + 1), which saturates cleanly to 1.
