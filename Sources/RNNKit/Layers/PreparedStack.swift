@@ -33,25 +33,25 @@ final class PreparedStack: @unchecked Sendable {
     func refresh(from parameters: UnsafePointer<Float>) {
         let gates = shape.gateWidth, hidden = shape.hiddenSize
         for unit in 0..<shape.unitCount {
-            let offsets = shape.offsets[unit]
-            recurrentForward[unit].pack(parameters + offsets.weightHH, ldb: hidden, transposed: true)
-            recurrentBackward[unit].pack(parameters + offsets.weightHH, ldb: hidden, transposed: false)
+            let weights = shape.tensors(of: unit, reading: parameters)
+            recurrentForward[unit].pack(weights.weightHH.base, ldb: hidden, transposed: true)
+            recurrentBackward[unit].pack(weights.weightHH.base, ldb: hidden, transposed: false)
             let bias = inputBias[unit].baseAddress
-            if let biasIH = offsets.biasIH { bias.update(from: parameters + biasIH, count: gates) }
-            if let biasHH = offsets.biasHH, shape.recurrentProjection == .summedIntoGates {
-                kernels.add(parameters + biasHH, into: bias, count: gates)
+            if let biasIH = weights.biasIH { bias.update(from: biasIH, count: gates) }
+            if let biasHH = weights.biasHH, shape.recurrentProjection == .summedIntoGates {
+                kernels.add(biasHH, into: bias, count: gates)
             }
             var packed = cellParameters[unit].baseAddress
-            for tensor in offsets.kernelParameters {
+            for tensor in shape.offsets[unit].kernelParameters {
                 packed.update(from: parameters + tensor.offset, count: tensor.count)
                 packed += tensor.count
             }
         }
         for (direction, columns) in inputColumns.enumerated() {
-            let weights = parameters + shape.offsets[direction].weightIH
-            let vocabulary = shape.inputSize
-            for token in 0..<vocabulary {
-                for gate in 0..<gates { columns.baseAddress[token * gates + gate] = weights[gate * vocabulary + token] }
+            let weights = shape.tensors(of: direction, reading: parameters).weightIH
+            let columns = RowMajor(columns.baseAddress, width: gates)
+            for token in 0..<shape.inputSize {
+                for gate in 0..<gates { columns.row(token)[gate] = weights.row(gate)[token] }
             }
         }
     }

@@ -64,6 +64,32 @@ struct StackShape: Sendable {
         self.offsets = offsets
     }
 
+    /// One unit's weights and biases in a buffer laid out like the model's
+    /// parameters: the parameters themselves or their gradients.
+    struct UnitTensors {
+        /// `[gates, input]`.
+        let weightIH: RowMajor<Float>
+        /// `[gates, hidden]`.
+        let weightHH: RowMajor<Float>
+        let biasIH: UnsafeMutablePointer<Float>?
+        let biasHH: UnsafeMutablePointer<Float>?
+    }
+
+    /// Unit `unit`'s tensors in `buffer`.
+    @inline(__always)
+    func tensors(of unit: Int, in buffer: UnsafeMutablePointer<Float>) -> UnitTensors {
+        let offsets = offsets[unit]
+        return UnitTensors(weightIH: RowMajor(buffer + offsets.weightIH, width: layerInputSize(unit / directions)),
+                           weightHH: RowMajor(buffer + offsets.weightHH, width: hiddenSize),
+                           biasIH: offsets.biasIH.map { buffer + $0 }, biasHH: offsets.biasHH.map { buffer + $0 })
+    }
+
+    /// Unit `unit`'s tensors in read-only `buffer`, only read through.
+    @inline(__always)
+    func tensors(of unit: Int, reading buffer: UnsafePointer<Float>) -> UnitTensors {
+        tensors(of: unit, in: UnsafeMutablePointer(mutating: buffer))
+    }
+
     var gateWidth: Int { gateCount * hiddenSize }
     /// The gate columns whose recurrent-side gradient is the input side's.
     var sharedGradientColumns: Range<Int> { 0..<(gateCount - gatesWithOwnRecurrentGradient) * hiddenSize }

@@ -33,13 +33,15 @@ final class StackWorkspace {
     private var lengths: UnsafePointer<Int32>?
 
     /// Per layer: `[T, rows, directions * hidden]`.
-    let outputs: [AlignedBuffer]
-    private let gates: [AlignedBuffer]
-    private let states: [AlignedBuffer]
-    /// Cells with a cell state: the cell states, laid out like `states`.
-    private let cells: [AlignedBuffer]
+    private let outputBuffers: [AlignedBuffer]
+    /// Per unit: `[T, rows, gateWidth]`.
+    private let gateBuffers: [AlignedBuffer]
+    /// Per unit: `[T + 1, rows, hidden]`, by state slot.
+    private let stateBuffers: [AlignedBuffer]
+    /// Cells with a cell state: the cell states, laid out like the hidden states.
+    private let cellBuffers: [AlignedBuffer]
     /// What the cell's kernels keep per step for backward, `[T, rows, savedWidth]`.
-    private let saved: [AlignedBuffer]
+    private let savedBuffers: [AlignedBuffer]
     /// Cells that keep the recurrent projection apart: one step's
     /// projection, then its gradient.
     private let recurrentProjection: AlignedBuffer?
@@ -71,11 +73,11 @@ final class StackWorkspace {
         self.timeCapacity = timeCapacity
         let buffers = Self.plan(shape: shape, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
                                 forTraining: forTraining).allocate()
-        outputs = buffers.floats(.outputs)
-        gates = buffers.floats(.gates)
-        states = buffers.floats(.states)
-        cells = buffers.floats(.cells)
-        saved = buffers.floats(.saved)
+        outputBuffers = buffers.floats(.outputs)
+        gateBuffers = buffers.floats(.gates)
+        stateBuffers = buffers.floats(.states)
+        cellBuffers = buffers.floats(.cells)
+        savedBuffers = buffers.floats(.saved)
         recurrentProjection = buffers.optionalFloat(.recurrentProjection)
         hiddenGradients = buffers.floatPair(.hiddenGradients)
         cellGradient = buffers.optionalFloat(.cellGradient)
@@ -118,25 +120,55 @@ final class StackWorkspace {
         return plan
     }
 
+    // MARK: Addressing
+
+    /// Layer `layer`'s output, `[T, rows, directions * hidden]`.
+    private func output(of layer: Int) -> TimeMajor<Float> {
+        TimeMajor(outputBuffers[layer].baseAddress, rows: rows, width: shape.outputWidth)
+    }
+
+    private func gates(of unit: Int) -> TimeMajor<Float> {
+        TimeMajor(gateBuffers[unit].baseAddress, rows: rows, width: shape.gateWidth)
+    }
+
+    /// A unit's hidden states by slot (see the type's description).
+    private func states(of unit: Int) -> TimeMajor<Float> {
+        TimeMajor(stateBuffers[unit].baseAddress, rows: rows, width: shape.hiddenSize)
+    }
+
+    /// A unit's cell states by slot, for cells that have them.
+    private func cells(of unit: Int) -> TimeMajor<Float>? {
+        cellBuffers.isEmpty ? nil : TimeMajor(cellBuffers[unit].baseAddress, rows: rows, width: shape.hiddenSize)
+    }
+
+    private func saved(of unit: Int) -> TimeMajor<Float>? {
+        savedBuffers.isEmpty ? nil : TimeMajor(savedBuffers[unit].baseAddress, rows: rows, width: shape.savedWidth)
+    }
+
+    /// One state (or state gradient) per unit, `[units, rows, hidden]`.
+    private func perUnit(_ buffer: UnsafeMutablePointer<Float>) -> TimeMajor<Float> {
+        TimeMajor(buffer, rows: rows, width: shape.hiddenSize)
+    }
+
     /// The last layer's output, `[T, rows, directions * hidden]`.
-    var output: UnsafeMutablePointer<Float> { outputs[shape.layers - 1].baseAddress }
+    var output: TimeMajor<Float> { output(of: shape.layers - 1) }
 
     /// The final hidden state of a unit (`layer * directions + direction`), `[rows, hidden]`.
     func finalHidden(unit: Int) -> UnsafeMutablePointer<Float> {
-        states[unit].baseAddress + finalSlot(unit: unit) * rows * shape.hiddenSize
+        states(of: unit).at(finalSlot(unit: unit))
     }
 
     func finalCell(unit: Int) -> UnsafeMutablePointer<Float>? {
-        cells.isEmpty ? nil : cells[unit].baseAddress + finalSlot(unit: unit) * rows * shape.hiddenSize
+        cells(of: unit)?.at(finalSlot(unit: unit))
     }
 
     /// Copies every unit's final hidden (and cell) state into `finalHiddenStates` (`finalCellStates`).
     func gatherFinalStates() {
         let perStep = rows * shape.hiddenSize
         for unit in 0..<shape.unitCount {
-            (finalHiddenStates.baseAddress + unit * perStep).update(from: finalHidden(unit: unit), count: perStep)
+            perUnit(finalHiddenStates.baseAddress).at(unit).update(from: finalHidden(unit: unit), count: perStep)
             if let finalCellStates, let cell = finalCell(unit: unit) {
-                (finalCellStates.baseAddress + unit * perStep).update(from: cell, count: perStep)
+                perUnit(finalCellStates.baseAddress).at(unit).update(from: cell, count: perStep)
             }
         }
     }
@@ -162,12 +194,14 @@ final class StackWorkspace {
         pass = Pass(parameters: parameters, prepared: prepared, gradients: nil)
         defer { pass = nil }
         let perStep = rows * shape.hiddenSize
+        let initialHidden = initialHidden.map { TimeMajor(reading: $0, rows: rows, width: shape.hiddenSize) }
+        let initialCell = initialCell.map { TimeMajor(reading: $0, rows: rows, width: shape.hiddenSize) }
         for unit in 0..<shape.unitCount {
             run(.inputProjection(unit: unit, input: input), over: shape.gateWidth, on: team)
             let initial = initialSlot(unit: unit)
-            setInitial(states[unit].baseAddress + initial * perStep, from: initialHidden.map { $0 + unit * perStep }, count: perStep)
-            if !cells.isEmpty {
-                setInitial(cells[unit].baseAddress + initial * perStep, from: initialCell.map { $0 + unit * perStep }, count: perStep)
+            setInitial(states(of: unit).at(initial), from: initialHidden?.at(unit), count: perStep)
+            if let cells = cells(of: unit) {
+                setInitial(cells.at(initial), from: initialCell?.at(unit), count: perStep)
             }
             for step in 0..<timeSteps {
                 if shape.needsWholeRows {
@@ -215,22 +249,21 @@ final class StackWorkspace {
     /// rows `rowRange` (all rows when nil), as the cell kernels see it, with
     /// the buffers the cell asked for.
     private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>, rows rowRange: Range<Int>? = nil) -> CellStep {
-        let direction = unit % shape.directions, hidden = shape.hiddenSize, perStep = rows * hidden
+        let direction = unit % shape.directions, hidden = shape.hiddenSize
         let (time, previous, current) = slots(step: stepIndex, direction: direction)
         let first = rowRange?.lowerBound ?? 0
-        let states = self.states[unit].baseAddress + first * hidden
-        let output = outputs[unit / shape.directions].baseAddress + (time * rows + first) * shape.outputWidth
+        let states = states(of: unit)
         var step = CellStep(rows: rowRange?.count ?? rows, hiddenSize: hidden, time: time, lengths: lengths.map { $0 + first },
-                            gates: gates[unit].baseAddress + (time * rows + first) * shape.gateWidth,
-                            previousHidden: states + previous * perStep, hidden: states + current * perStep,
-                            output: output + direction * hidden, outputStride: shape.outputWidth, units: units)
-        if !cells.isEmpty {
-            let cells = self.cells[unit].baseAddress + first * hidden
-            step.previousCell = UnsafePointer(cells + previous * perStep)
-            step.cell = cells + current * perStep
+                            gates: gates(of: unit).at(time, row: first),
+                            previousHidden: states.at(previous, row: first), hidden: states.at(current, row: first),
+                            output: output(of: unit / shape.directions).at(time, row: first, column: direction * hidden),
+                            outputStride: shape.outputWidth, units: units)
+        if let cells = cells(of: unit) {
+            step.previousCell = UnsafePointer(cells.at(previous, row: first))
+            step.cell = cells.at(current, row: first)
         }
-        if !saved.isEmpty { step.saved = saved[unit].baseAddress + (time * rows + first) * shape.savedWidth }
-        step.recurrent = recurrentProjection.map { $0.baseAddress + first * shape.gateWidth }
+        step.saved = saved(of: unit)?.at(time, row: first)
+        step.recurrent = recurrentProjection.map { RowMajor($0.baseAddress, width: shape.gateWidth).row(first) }
         let cellParameters = pass!.prepared.cellParameters[unit]
         if cellParameters.count > 0 { step.cellParameters = UnsafePointer(cellParameters.baseAddress) }
         return step
@@ -247,9 +280,9 @@ final class StackWorkspace {
     }
 
     /// A layer's float input: the stack's dense input or the layer below's output.
-    private func denseInput(layer: Int, _ input: StackInput) -> UnsafePointer<Float> {
-        if layer == 0, case .dense(let features) = input { return features }
-        return UnsafePointer(outputs[layer - 1].baseAddress)
+    private func denseInput(layer: Int, _ input: StackInput) -> RowMajor<Float> {
+        if layer == 0, case .dense(let features) = input { return RowMajor(reading: features, width: shape.inputSize) }
+        return output(of: layer - 1).positions
     }
 
     /// `gates[t] = x_t W_ihᵀ + bias` for every step at once, gate columns `columns`.
@@ -257,22 +290,28 @@ final class StackWorkspace {
         let pass = pass!
         let layer = unit / shape.directions
         let gateWidth = shape.gateWidth, positions = timeSteps * rows
-        let gates = self.gates[unit].baseAddress + columns.lowerBound
+        let gates = gates(of: unit).positions.columns(from: columns.lowerBound)
         let bias = pass.prepared.inputBias[unit].baseAddress + columns.lowerBound
         if layer == 0, case .tokens(let tokens) = input {
-            let table = pass.prepared.inputColumns[unit % shape.directions].baseAddress + columns.lowerBound
+            let table = RowMajor(pass.prepared.inputColumns[unit % shape.directions].baseAddress, width: gateWidth)
             for position in 0..<positions {
-                let row = gates + position * gateWidth
-                row.update(from: table + Int(tokens[position]) * gateWidth, count: columns.count)
+                let row = gates.row(position)
+                row.update(from: table.row(Int(tokens[position]), column: columns.lowerBound), count: columns.count)
                 kernels.add(bias, into: row, count: columns.count)
             }
             return
         }
         let width = shape.layerInputSize(layer)
-        kernels.multiply(m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input), lda: width,
-                         transposeA: false, b: pass.parameters + shape.offsets[unit].weightIH + columns.lowerBound * width,
-                         ldb: width, transposeB: true, bias: bias, c: gates, ldc: gateWidth, scratch: scratch)
+        kernels.multiply(m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input).base, lda: width,
+                         transposeA: false, b: weights(of: unit).weightIH.row(columns.lowerBound),
+                         ldb: width, transposeB: true, bias: bias, c: gates.base, ldc: gateWidth, scratch: scratch)
     }
+
+    /// Unit `unit`'s weights and biases in the pass's parameters.
+    private func weights(of unit: Int) -> StackShape.UnitTensors { shape.tensors(of: unit, reading: pass!.parameters) }
+
+    /// Unit `unit`'s gradients in the pass's gradient buffer.
+    private func gradients(of unit: Int) -> StackShape.UnitTensors { shape.tensors(of: unit, in: pass!.gradients!) }
 
     // MARK: Backward
 
@@ -293,16 +332,21 @@ final class StackWorkspace {
         pass = Pass(parameters: parameters, prepared: prepared, gradients: gradients)
         defer { pass = nil }
         let hidden = shape.hiddenSize, perStep = rows * hidden
+        let finalHiddenGradient = finalHiddenGradient.map { perUnit(UnsafeMutablePointer(mutating: $0)) }
+        let finalCellGradient = finalCellGradient.map { perUnit(UnsafeMutablePointer(mutating: $0)) }
         var layerOutputGradient = outputGradient
         var pingPong = false
         for layer in stride(from: shape.layers - 1, through: 0, by: -1) {
             for direction in 0..<shape.directions {
                 let unit = layer * shape.directions + direction
-                var flow = GradientFlow(running: hiddenGradients.0.baseAddress, previous: hiddenGradients.1.baseAddress,
-                                        output: layerOutputGradient)
-                setInitial(flow.running, from: finalHiddenGradient.map { $0 + unit * perStep }, count: perStep)
+                var flow = GradientFlow(running: RowMajor(hiddenGradients.0.baseAddress, width: hidden),
+                                        previous: RowMajor(hiddenGradients.1.baseAddress, width: hidden),
+                                        output: layerOutputGradient.map {
+                                            TimeMajor(reading: $0, rows: rows, width: shape.outputWidth)
+                                        })
+                setInitial(flow.running.base, from: finalHiddenGradient?.at(unit), count: perStep)
                 if let cellGradient {
-                    setInitial(cellGradient.baseAddress, from: finalCellGradient.map { $0 + unit * perStep }, count: perStep)
+                    setInitial(cellGradient.baseAddress, from: finalCellGradient?.at(unit), count: perStep)
                 }
                 let chunk = weightGradientChunk
                 for step in stride(from: timeSteps - 1, through: 0, by: -1) {
@@ -321,9 +365,9 @@ final class StackWorkspace {
                 }
                 let sums = shape.offsets[unit].gradientSums.reduce(0) { $0 + $1.count }
                 if sums > 0 { run(.gradientSums(unit: unit), over: sums, on: team) }
-                (initialHiddenGradient.baseAddress + unit * perStep).update(from: flow.running, count: perStep)
+                perUnit(initialHiddenGradient.baseAddress).at(unit).update(from: flow.running.base, count: perStep)
                 if let cellGradient, let initialCellGradient {
-                    (initialCellGradient.baseAddress + unit * perStep).update(from: cellGradient.baseAddress, count: perStep)
+                    perUnit(initialCellGradient.baseAddress).at(unit).update(from: cellGradient.baseAddress, count: perStep)
                 }
             }
             // The gradient with respect to this layer's input: Σ_directions dGates · W_ih.
@@ -338,12 +382,12 @@ final class StackWorkspace {
 
     /// The hidden-state gradients around one backward timestep.
     private struct GradientFlow {
-        /// Reaching this step's state from the next step; read.
-        var running: UnsafeMutablePointer<Float>
+        /// Reaching this step's state from the next step, `[rows, hidden]`; read.
+        var running: RowMajor<Float>
         /// For the previous step's state; written.
-        var previous: UnsafeMutablePointer<Float>
-        /// On the layer's output, `[T, rows, directions * hidden]`, or nil.
-        var output: UnsafePointer<Float>?
+        var previous: RowMajor<Float>
+        /// On the layer's output, `[T, rows, directions * hidden]`, or nil; read.
+        var output: TimeMajor<Float>?
     }
 
     /// One backward timestep's element-wise part: for hidden units `part`,
@@ -354,10 +398,10 @@ final class StackWorkspace {
         let step = cellStep(unit: unit, step: stepIndex, units: units, rows: rowRange)
         let first = rowRange.lowerBound, direction = unit % shape.directions
         let gradient = CellGradientStep(
-            hidden: flow.running + first * hidden,
-            output: flow.output.map { $0 + (step.time * rows + first) * shape.outputWidth + direction * hidden },
-            outputStride: shape.outputWidth, previousHidden: flow.previous + first * hidden,
-            cell: cellGradient.map { $0.baseAddress + first * hidden })
+            hidden: flow.running.row(first),
+            output: flow.output?.at(step.time, row: first, column: direction * hidden),
+            outputStride: shape.outputWidth, previousHidden: flow.previous.row(first),
+            cell: cellGradient.map { RowMajor($0.baseAddress, width: hidden).row(first) })
         cellKernels.backward(step, gradient)
     }
 
@@ -366,12 +410,13 @@ final class StackWorkspace {
     /// to end.
     private func accumulateGradientSums(unit: Int, part: Range<Int>) {
         let gradients = pass!.gradients!, positions = timeSteps * rows
+        guard let saved = saved(of: unit)?.positions else { return }
         var start = 0
         for sum in shape.offsets[unit].gradientSums {
             let columns = part.clamped(to: start..<start + sum.count)
             if !columns.isEmpty {
                 let first = columns.lowerBound - start
-                kernels.accumulateColumnSums(saved[unit].baseAddress + sum.column + first, rows: positions,
+                kernels.accumulateColumnSums(saved.row(0, column: sum.column + first), rows: positions,
                                              columns: columns.count, rowStride: shape.savedWidth,
                                              into: gradients + sum.offset + first)
             }
@@ -384,21 +429,22 @@ final class StackWorkspace {
         // Where the cell keeps the recurrent projection apart, backward left
         // the recurrent-side gate gradients there; otherwise they are the gates'.
         let (time, _, _) = slots(step: stepIndex, direction: unit % shape.directions)
-        let gateGradients = recurrentProjection?.baseAddress ?? gates[unit].baseAddress + time * rows * shape.gateWidth
+        let gateGradients = recurrentProjection?.baseAddress ?? gates(of: unit).at(time)
         kernels.multiply(m: rows, a: gateGradients, lda: shape.gateWidth, transposeA: false,
                          packedB: pass!.prepared.recurrentBackward[unit], columns: columns,
-                         c: flow.previous, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
+                         c: flow.previous.base, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
     }
 
     /// `dX = Σ_directions dGates · W_ih` for a layer, positions `positions`.
     private func propagateToInput(layer: Int, target: UnsafeMutablePointer<Float>, positions: Range<Int>, scratch: GEMMScratch) {
         let width = shape.layerInputSize(layer), gateWidth = shape.gateWidth
+        let target = RowMajor(target, width: width)
         for direction in 0..<shape.directions {
             let unit = layer * shape.directions + direction
             kernels.multiply(m: positions.count, n: width, k: gateWidth,
-                             a: gates[unit].baseAddress + positions.lowerBound * gateWidth, lda: gateWidth, transposeA: false,
-                             b: pass!.parameters + shape.offsets[unit].weightIH, ldb: width, transposeB: false,
-                             c: target + positions.lowerBound * width, ldc: width, accumulate: direction > 0, scratch: scratch)
+                             a: gates(of: unit).position(positions.lowerBound), lda: gateWidth, transposeA: false,
+                             b: weights(of: unit).weightIH.base, ldb: width, transposeB: false,
+                             c: target.row(positions.lowerBound), ldc: width, accumulate: direction > 0, scratch: scratch)
         }
     }
 
@@ -418,14 +464,13 @@ final class StackWorkspace {
         let firstTime = direction == 0 ? steps.lowerBound : timeSteps - steps.upperBound
         let first = firstTime * rows, positions = steps.count * rows
         let width = shape.layerInputSize(layer)
-        let offsets = shape.offsets[unit], gradients = pass!.gradients!
-        let gates = self.gates[unit].baseAddress + first * gateWidth
-        let weightIH = gradients + offsets.weightIH, weightHH = gradients + offsets.weightHH
+        let gradients = gradients(of: unit)
+        let gates = gates(of: unit).positions.rows(from: first)
         // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
-        let previousStates = states[unit].baseAddress + (direction == 0 ? 0 : rows * hidden) + first * hidden
-        if let biasIH = offsets.biasIH {
-            kernels.accumulateColumnSums(gates + gateRows.lowerBound, rows: positions, columns: gateRows.count,
-                                         rowStride: gateWidth, into: gradients + biasIH + gateRows.lowerBound)
+        let previousStates = states(of: unit).at((direction == 0 ? 0 : 1) + firstTime)
+        if let biasIH = gradients.biasIH {
+            kernels.accumulateColumnSums(gates.row(0, column: gateRows.lowerBound), rows: positions, columns: gateRows.count,
+                                         rowStride: gateWidth, into: biasIH + gateRows.lowerBound)
         }
         // The gates whose recurrent-side gradient is their gate gradient;
         // the cell keeps the others' in `saved` (a GRU's n: dn * r).
@@ -433,43 +478,44 @@ final class StackWorkspace {
         // b_ih and b_hh enter the same sum in those gates, so their gradients
         // are equal: copied once the last region (processing step 0) has
         // been summed; `gradients` started at zero.
-        if steps.lowerBound == 0, let biasIH = offsets.biasIH, let biasHH = offsets.biasHH {
-            kernels.add(gradients + biasIH + direct.lowerBound, into: gradients + biasHH + direct.lowerBound, count: direct.count)
+        if steps.lowerBound == 0, let biasIH = gradients.biasIH, let biasHH = gradients.biasHH {
+            kernels.add(biasIH + direct.lowerBound, into: biasHH + direct.lowerBound, count: direct.count)
         }
-        let directHH = weightHH + direct.lowerBound * hidden
+        let weightIH = gradients.weightIH, directHH = gradients.weightHH.row(direct.lowerBound)
         if layer == 0, case .tokens(let tokens) = input {
             // One-hot input: dW_ih[:, token] += dGates, in a fixed order.
             for position in 0..<positions {
-                let token = Int(tokens[first + position]), row = gates + position * gateWidth
-                for gate in gateRows { weightIH[gate * width + token] += row[gate] }
+                let token = Int(tokens[first + position]), row = gates.row(position)
+                for gate in gateRows { weightIH.row(gate)[token] += row[gate] }
             }
-            kernels.multiply(m: direct.count, n: hidden, k: positions, a: gates + direct.lowerBound, lda: gateWidth,
-                             transposeA: true, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden,
-                             accumulate: true, scratch: scratch)
+            kernels.multiply(m: direct.count, n: hidden, k: positions, a: gates.row(0, column: direct.lowerBound),
+                             lda: gateWidth, transposeA: true, b: previousStates, ldb: hidden, transposeB: false,
+                             c: directHH, ldc: hidden, accumulate: true, scratch: scratch)
         } else {
             // The direct rows' gate gradients serve both weight matrices, packed once.
-            let input = denseInput(layer: layer, input) + first * width
-            kernels.multiply(m: direct.count, k: positions, a: gates + direct.lowerBound, lda: gateWidth, transposeA: true,
+            let input = denseInput(layer: layer, input).row(first)
+            kernels.multiply(m: direct.count, k: positions, a: gates.row(0, column: direct.lowerBound), lda: gateWidth,
+                             transposeA: true,
                              GEMMProduct(n: width, b: input, ldb: width, transposeB: false,
-                                         c: weightIH + direct.lowerBound * width, ldc: width),
+                                         c: weightIH.row(direct.lowerBound), ldc: width),
                              GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden),
                              accumulate: true, scratch: scratch)
             // The other gates' rows: their recurrent side follows below.
             let inputOnly = gateRows.clamped(to: direct.upperBound..<gateWidth)
-            kernels.multiply(m: inputOnly.count, n: width, k: positions, a: gates + inputOnly.lowerBound, lda: gateWidth,
-                             transposeA: true, b: input, ldb: width, transposeB: false,
-                             c: weightIH + inputOnly.lowerBound * width, ldc: width, accumulate: true, scratch: scratch)
+            kernels.multiply(m: inputOnly.count, n: width, k: positions, a: gates.row(0, column: inputOnly.lowerBound),
+                             lda: gateWidth, transposeA: true, b: input, ldb: width, transposeB: false,
+                             c: weightIH.row(inputOnly.lowerBound), ldc: width, accumulate: true, scratch: scratch)
         }
-        guard shape.gatesWithOwnRecurrentGradient > 0 else { return }
+        guard shape.gatesWithOwnRecurrentGradient > 0, let saved = saved(of: unit) else { return }
         let shared = shape.sharedGradientColumns.upperBound
         let ownRows = gateRows.clamped(to: shared..<gateWidth)
-        let own = saved[unit].baseAddress + first * shape.savedWidth + ownRows.lowerBound - shared
+        let own = saved.position(first) + ownRows.lowerBound - shared
         kernels.multiply(m: ownRows.count, n: hidden, k: positions, a: own, lda: shape.savedWidth, transposeA: true,
                          b: previousStates, ldb: hidden, transposeB: false,
-                         c: weightHH + ownRows.lowerBound * hidden, ldc: hidden, accumulate: true, scratch: scratch)
-        if let biasHH = offsets.biasHH {
+                         c: gradients.weightHH.row(ownRows.lowerBound), ldc: hidden, accumulate: true, scratch: scratch)
+        if let biasHH = gradients.biasHH {
             kernels.accumulateColumnSums(own, rows: positions, columns: ownRows.count, rowStride: shape.savedWidth,
-                                         into: gradients + biasHH + ownRows.lowerBound)
+                                         into: biasHH + ownRows.lowerBound)
         }
     }
 

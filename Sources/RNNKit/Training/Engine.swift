@@ -190,7 +190,7 @@ extension Engine: ShardJob {
             workspace.gradients.zero()
             workspace.backward(parameters: parameters, prepared: prepared, team: team)
         case .outputs(let destination, let perRow, let stepsPerRow):
-            workspace.copyOutputs(to: destination + range.lowerBound * perRow, stepsPerRow: stepsPerRow)
+            workspace.copyOutputs(to: RowMajor(destination, width: perRow).row(range.lowerBound), stepsPerRow: stepsPerRow)
         }
     }
 }
@@ -220,11 +220,11 @@ extension Engine {
 extension ShardWorkspace {
     /// Copies the time-major outputs to batch-first `[rows, steps, O]`.
     func copyOutputs(to destination: UnsafeMutablePointer<Float>, stepsPerRow: Int) {
-        let outputs = configuration.outputSize
+        let outputs = configuration.outputSize, destination = RowMajor(destination, width: stepsPerRow * outputs)
         for row in 0..<rows {
             for step in 0..<stepsPerRow {
                 let position = stepsPerRow == 1 && !configuration.topology.outputsPerStep ? row : step * rows + row
-                (destination + (row * stepsPerRow + step) * outputs).update(from: logits + position * outputs, count: outputs)
+                destination.row(row, column: step * outputs).update(from: logits.row(position), count: outputs)
             }
         }
     }

@@ -52,7 +52,7 @@ final class ShardWorkspace {
     private let features: AlignedBuffer?
     /// `[positions, O]` head outputs, overwritten by their gradients: in
     /// `ownLogits`, or the stack's output when the outputs are in place.
-    let logits: UnsafeMutablePointer<Float>
+    let logits: RowMajor<Float>
     private let ownLogits: AlignedBuffer
     /// A per-step model without a head: `logits` is the stack's output.
     private let outputsInPlace: Bool
@@ -76,6 +76,15 @@ final class ShardWorkspace {
     private var region = Region.idle
     /// Where the linear head's parameters live; nil without a head.
     private let headOffsets: (weight: Int, bias: Int)?
+    /// The head's `[O, D]` weight and its bias in `buffer` (the parameters
+    /// or their gradients); nil without a head.
+    private func head(in buffer: UnsafeMutablePointer<Float>) -> (weight: RowMajor<Float>, bias: UnsafeMutablePointer<Float>)? {
+        headOffsets.map { (RowMajor(buffer + $0.weight, width: stack.shape.outputWidth), buffer + $0.bias) }
+    }
+
+    private func head(reading buffer: UnsafePointer<Float>) -> (weight: RowMajor<Float>, bias: UnsafeMutablePointer<Float>)? {
+        head(in: UnsafeMutablePointer(mutating: buffer))
+    }
     private let embeddingOffset: Int
 
     init(model: Model, kernels: Kernels, rowCapacity: Int, timeCapacity: Int, decoderTimeCapacity: Int, withGradients: Bool) {
@@ -103,12 +112,12 @@ final class ShardWorkspace {
         featureGradient = buffers.optionalFloat(.featureGradient)
         outputsInPlace = Self.outputsInPlace(c)
         ownLogits = buffers.float(.ownLogits)
-        logits = outputsInPlace ? stack.output : ownLogits.baseAddress
+        logits = RowMajor(outputsInPlace ? stack.output.base : ownLogits.baseAddress, width: c.outputSize)
         targetValues = buffers.float(.targetValues)
         targetClasses = buffers.int32s(.targetClasses)
         counted = buffers.bools(.counted)
         ownOutputGradient = buffers.float(.ownOutputGradient)
-        outputGradient = outputsInPlace ? logits : ownOutputGradient.baseAddress
+        outputGradient = outputsInPlace ? logits.base : ownOutputGradient.baseAddress
         gradients = buffers.float(.gradients)
         initialHidden = buffers.float(.initialHidden)
         initialCell = buffers.optionalFloat(.initialCell)
@@ -214,49 +223,51 @@ final class ShardWorkspace {
         }
         switch batch.inputs {
         case .tokens(let values):
+            let tokens = TimeMajor(tokens, rows: rows, width: 1)
             values.withUnsafeBufferPointer { values in
                 for (row, source) in batchRows.enumerated() {
                     let length = Int(lengths[row])
                     for time in 0..<timeSteps {
                         // Padding may hold any value: read it as token 0.
-                        tokens[time * rows + row] = time < length ? values[source * timeSteps + time] : 0
+                        tokens.at(time, row: row).pointee = time < length ? values[source * timeSteps + time] : 0
                     }
                 }
             }
         case .features(let values):
-            values.withUnsafeBufferPointer { values in
-                let inputSteps = vectorInput ? 1 : timeSteps
-                for (row, source) in batchRows.enumerated() {
-                    for time in 0..<inputSteps {
-                        (inputs.baseAddress + (time * rows + row) * width)
-                            .update(from: values.baseAddress! + (source * inputSteps + time) * width, count: width)
-                    }
-                }
-            }
+            gather(values, steps: vectorInput ? 1 : timeSteps, width: width, batchRows: batchRows, into: inputs)
         }
         if let decoderInputs, let values = batch.decoderInputs {
-            values.withUnsafeBufferPointer { values in
-                for (row, source) in batchRows.enumerated() {
-                    for time in 0..<decoderTimeSteps {
-                        (decoderInputs.baseAddress + (time * rows + row) * width)
-                            .update(from: values.baseAddress! + (source * decoderTimeSteps + time) * width, count: width)
-                    }
-                }
-            }
+            gather(values, steps: decoderTimeSteps, width: width, batchRows: batchRows, into: decoderInputs)
         }
         loadTargets(batch, batchRows: batchRows)
         hasInitialState = initialState != nil
         if let initialState { loadState(initialState, firstRow: firstRow) }
     }
 
+    /// Copies the batch rows `batchRows` of `values` (`[count, steps, width]`,
+    /// sequence-major) into `buffer`, time-major.
+    private func gather(_ values: [Float], steps: Int, width: Int, batchRows: UnsafeBufferPointer<Int>,
+                        into buffer: AlignedBuffer) {
+        let target = TimeMajor(buffer.baseAddress, rows: rows, width: width)
+        values.withUnsafeBufferPointer { values in
+            let sequences = RowMajor(reading: values.baseAddress!, width: steps * width)
+            for (row, source) in batchRows.enumerated() {
+                for time in 0..<steps {
+                    target.at(time, row: row).update(from: sequences.row(source, column: time * width), count: width)
+                }
+            }
+        }
+    }
+
     /// Copies rows `firstRow..<firstRow + rows` of every unit of `state`.
     private func loadState(_ state: RecurrentState, firstRow: Int) {
         let size = state.hiddenSize
         func copy(_ source: [Float], into destination: AlignedBuffer) {
+            let destination = TimeMajor(destination.baseAddress, rows: rows, width: size)
             source.withUnsafeBufferPointer { source in
+                let source = TimeMajor(reading: source.baseAddress!, rows: state.count, width: size)
                 for unit in 0..<state.units {
-                    (destination.baseAddress + unit * rows * size)
-                        .update(from: source.baseAddress! + (unit * state.count + firstRow) * size, count: rows * size)
+                    destination.at(unit).update(from: source.at(unit, row: firstRow), count: rows * size)
                 }
             }
         }
@@ -268,10 +279,11 @@ final class ShardWorkspace {
     /// arrays at rows `firstRow...`.
     func copyFinalState(hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?, firstRow: Int, count: Int) {
         let size = stack.shape.hiddenSize
+        let hidden = TimeMajor(hidden, rows: count, width: size), cell = cell.map { TimeMajor($0, rows: count, width: size) }
         for unit in 0..<stack.shape.unitCount {
-            (hidden + (unit * count + firstRow) * size).update(from: stack.finalHidden(unit: unit), count: rows * size)
+            hidden.at(unit, row: firstRow).update(from: stack.finalHidden(unit: unit), count: rows * size)
             if let cell, let final = stack.finalCell(unit: unit) {
-                (cell + (unit * count + firstRow) * size).update(from: final, count: rows * size)
+                cell.at(unit, row: firstRow).update(from: final, count: rows * size)
             }
         }
     }
@@ -279,6 +291,7 @@ final class ShardWorkspace {
     private func loadTargets(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>) {
         let c = configuration, outputs = c.outputSize
         let outputSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
+        let targetValues = TimeMajor(targetValues.baseAddress, rows: rows, width: outputs)
         // Position p of the shard is (step, row) = (p / rows, p % rows) per step, or row p.
         for (row, source) in batchRows.enumerated() {
             let steps = c.topology.outputsPerStep ? outputSteps : 1
@@ -290,7 +303,8 @@ final class ShardWorkspace {
                 switch batch.targets {
                 case .values(let values)?:
                     values.withUnsafeBufferPointer {
-                        (targetValues.baseAddress + position * outputs).update(from: $0.baseAddress! + origin * outputs, count: outputs)
+                        let values = RowMajor(reading: $0.baseAddress!, width: outputs)
+                        targetValues.position(position).update(from: values.row(origin), count: outputs)
                     }
                 case .classes(let labels)?:
                     targetClasses[position] = step < valid ? labels[origin] : 0
@@ -301,10 +315,10 @@ final class ShardWorkspace {
         }
         // One-to-many feeds the previous target in at each later step (teacher forcing).
         if c.topology == .oneToMany, case .values = batch.targets {
+            let inputs = TimeMajor(inputs.baseAddress, rows: rows, width: outputs)
             for time in 1..<max(timeSteps, 1) {
                 for row in 0..<rows {
-                    (inputs.baseAddress + (time * rows + row) * outputs)
-                        .update(from: targetValues.baseAddress + ((time - 1) * rows + row) * outputs, count: outputs)
+                    inputs.at(time, row: row).update(from: targetValues.at(time - 1, row: row), count: outputs)
                 }
             }
         }
@@ -328,9 +342,10 @@ final class ShardWorkspace {
         let initialHidden = hasInitialState ? UnsafePointer(self.initialHidden.baseAddress) : nil
         let initialCell = hasInitialState ? self.initialCell.map { UnsafePointer($0.baseAddress) } : nil
         if case .embedding(_, let dimension) = c.input, let embedded {
-            let table = parameters + embeddingOffset
+            let table = RowMajor(reading: parameters + embeddingOffset, width: dimension)
+            let embedded = RowMajor(embedded.baseAddress, width: dimension)
             for position in 0..<timeSteps * rows {
-                (embedded.baseAddress + position * dimension).update(from: table + Int(tokens[position]) * dimension, count: dimension)
+                embedded.row(position).update(from: table.row(Int(tokens[position])), count: dimension)
             }
         }
         var startHidden = initialHidden, startCell = initialCell
@@ -350,32 +365,33 @@ final class ShardWorkspace {
                           parameters: parameters, prepared: prepared.stack, team: team)
         }
         if let features {
-            let width = stack.shape.outputWidth
+            let width = stack.shape.outputWidth, features = RowMajor(features.baseAddress, width: width)
             for row in 0..<rows {
                 let last = Int(lengths[row]) - 1
-                (features.baseAddress + row * width).update(from: stack.output + (last * rows + row) * width, count: width)
+                features.row(row).update(from: stack.output.at(last, row: row), count: width)
             }
         }
         if !outputsInPlace { run(.headForward(parameters), over: positions, on: team) }
     }
 
     /// What the head reads: the many-to-one features or the stack's output.
-    private var headInput: UnsafePointer<Float> {
-        features.map { UnsafePointer($0.baseAddress) } ?? UnsafePointer(stack.output)
+    /// `[positions, D]`, read only.
+    private var headInput: RowMajor<Float> {
+        RowMajor(features?.baseAddress ?? stack.output.base, width: stack.shape.outputWidth)
     }
 
     /// `logits = X W_headᵀ + b` (or `X` without a head) for output positions `positions`.
     private func applyHead(parameters: UnsafePointer<Float>, positions: Range<Int>, scratch: GEMMScratch) {
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        let logits = self.logits + positions.lowerBound * outputs
-        let input = headInput + positions.lowerBound * width
-        guard let head = headOffsets else {
+        let logits = logits.row(positions.lowerBound)
+        let input = headInput.row(positions.lowerBound)
+        guard let head = head(reading: parameters) else {
             logits.update(from: input, count: positions.count * width)
             return
         }
         kernels.multiply(m: positions.count, n: outputs, k: width, a: input, lda: width, transposeA: false,
-                         b: parameters + head.weight, ldb: width, transposeB: true,
-                         bias: parameters + head.bias, c: logits, ldc: outputs, scratch: scratch)
+                         b: head.weight.base, ldb: width, transposeB: true,
+                         bias: head.bias, c: logits, ldc: outputs, scratch: scratch)
     }
 
     // MARK: Loss
@@ -387,8 +403,9 @@ final class ShardWorkspace {
         let outputs = configuration.outputSize
         let scale = Float(1 / normalizer)
         var total = 0.0
+        let targetValues = RowMajor(targetValues.baseAddress, width: outputs)
         for position in 0..<positions {
-            let row = logits + position * outputs
+            let row = logits.row(position)
             guard counted[position] else {
                 row.update(repeating: 0, count: outputs)
                 continue
@@ -397,8 +414,7 @@ final class ShardWorkspace {
             case .crossEntropy:
                 total += kernels.softmaxCrossEntropy(row, count: outputs, label: Int(targetClasses[position]), scale: scale)
             case .meanSquaredError:
-                total += kernels.squaredError(row, targets: targetValues.baseAddress + position * outputs,
-                                              count: outputs, scale: scale)
+                total += kernels.squaredError(row, targets: targetValues.row(position), count: outputs, scale: scale)
             }
         }
         return total
@@ -413,19 +429,20 @@ final class ShardWorkspace {
         let width = stack.shape.outputWidth
         let grads = gradients.baseAddress
         // Head: dW = dYᵀ X, db = Σ dY, dX = dY W (dX = dY without a head).
-        if let head = headOffsets {
+        if let head = head(in: grads) {
             run(.headWeightGradient, over: width, on: team)
-            kernels.accumulateColumnSums(logits, rows: positions, columns: c.outputSize,
-                                         rowStride: c.outputSize, into: grads + head.bias)
+            kernels.accumulateColumnSums(logits.base, rows: positions, columns: c.outputSize,
+                                         rowStride: c.outputSize, into: head.bias)
         }
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
         if let featureGradient {
             run(.headInputGradient(parameters, into: featureGradient.baseAddress), over: rows, on: team)
-            outputGradient.update(repeating: 0, count: stackSteps * rows * width)
+            let outputGradient = TimeMajor(outputGradient, rows: rows, width: width)
+            let featureGradient = RowMajor(featureGradient.baseAddress, width: width)
+            outputGradient.base.update(repeating: 0, count: stackSteps * rows * width)
             for row in 0..<rows {
                 let last = Int(lengths[row]) - 1
-                (outputGradient + (last * rows + row) * width)
-                    .update(from: featureGradient.baseAddress + row * width, count: width)
+                outputGradient.at(last, row: row).update(from: featureGradient.row(row), count: width)
             }
         } else if !outputsInPlace {
             run(.headInputGradient(parameters, into: outputGradient), over: positions, on: team)
@@ -446,20 +463,21 @@ final class ShardWorkspace {
                                            wantsInputGradient: embedded != nil,
                                            parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
         if case .embedding(_, let dimension) = c.input, let inputGradient {
-            let table = grads + embeddingOffset
+            let table = RowMajor(grads + embeddingOffset, width: dimension)
+            let inputGradient = RowMajor(reading: inputGradient, width: dimension)
             for position in 0..<timeSteps * rows {
-                kernels.add(inputGradient + position * dimension, into: table + Int(tokens[position]) * dimension, count: dimension)
+                kernels.add(inputGradient.row(position), into: table.row(Int(tokens[position])), count: dimension)
             }
         }
     }
 
     /// `dW_head += dYᵀ X` for the weight columns `columns` (features of the head's input).
     private func accumulateHeadWeightGradient(columns: Range<Int>, scratch: GEMMScratch) {
-        guard let head = headOffsets else { return }
+        guard let head = head(in: gradients.baseAddress) else { return }
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        kernels.multiply(m: outputs, n: columns.count, k: positions, a: logits, lda: outputs, transposeA: true,
-                         b: headInput + columns.lowerBound, ldb: width, transposeB: false,
-                         c: gradients.baseAddress + head.weight + columns.lowerBound, ldc: width, accumulate: true,
+        kernels.multiply(m: outputs, n: columns.count, k: positions, a: logits.base, lda: outputs, transposeA: true,
+                         b: headInput.row(0, column: columns.lowerBound), ldb: width, transposeB: false,
+                         c: head.weight.row(0, column: columns.lowerBound), ldc: width, accumulate: true,
                          scratch: scratch)
     }
 
@@ -468,14 +486,14 @@ final class ShardWorkspace {
     private func propagateThroughHead(parameters: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
                                       rows: Range<Int>, scratch: GEMMScratch) {
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        let gradient = logits + rows.lowerBound * outputs
-        guard let head = headOffsets else {
-            (destination + rows.lowerBound * width).update(from: gradient, count: rows.count * width)
+        let gradient = logits.row(rows.lowerBound), destination = RowMajor(destination, width: width).row(rows.lowerBound)
+        guard let head = head(reading: parameters) else {
+            destination.update(from: gradient, count: rows.count * width)
             return
         }
         kernels.multiply(m: rows.count, n: width, k: outputs, a: gradient, lda: outputs, transposeA: false,
-                         b: parameters + head.weight, ldb: width, transposeB: false,
-                         c: destination + rows.lowerBound * width, ldc: width, accumulate: false, scratch: scratch)
+                         b: head.weight.base, ldb: width, transposeB: false,
+                         c: destination, ldc: width, accumulate: false, scratch: scratch)
     }
 
     // MARK: Parallel regions
