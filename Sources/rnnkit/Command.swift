@@ -35,3 +35,9 @@ func printJSON(_ fields: [(String, JSONValue)]) {
     for (key, value) in fields { object[key] = value }
     print(JSONValue.object(object).serialized())
 }
+
+/// A model file's model and what it records about its data, read once.
+func readModel(_ url: URL) throws -> (model: Model, metadata: DataMetadata) {
+    let file = try SafetensorsFile(contentsOf: url)
+    return (try Model(file: file), DataMetadata(file.metadata, source: url.path))
+}

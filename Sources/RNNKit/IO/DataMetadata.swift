@@ -1,5 +1,4 @@
 import Foundation
-import RNNKit
 
 /// What a model file records about the data it was trained on, beside its
 /// configuration: enough for `eval`, `predict` and `forecast` to prepare new
@@ -11,47 +10,50 @@ import RNNKit
 /// "class_names": "[\"1\",\"2\",\"3\"]",
 /// "feature_scaling": "{\"mean\":[0.12,...],\"deviation\":[1.3,...]}"
 /// ```
-struct DataMetadata {
-    enum Kind: String {
+public struct DataMetadata: Sendable {
+    /// The kinds of data whose metadata a model file can hold.
+    public enum Kind: String, Sendable {
         case timeSeriesClassification = "time_series_classification"
         case forecasting
     }
 
-    enum Key {
-        static let kind = "data_kind"
-        static let scaling = "feature_scaling"
-        static let classNames = "class_names"
-        static let problemName = "problem_name"
-        static let patch = "patch"
-        static let window = "forecast_window"
-        static let horizon = "forecast_horizon"
-        static let transform = "forecast_transform"
-        static let season = "forecast_season"
-        static let testCount = "forecast_test_count"
-        static let columns = "forecast_columns"
-        static let timestampColumn = "timestamp_column"
+    /// The metadata keys.
+    public enum Key {
+        public static let kind = "data_kind"
+        public static let scaling = "feature_scaling"
+        public static let classNames = "class_names"
+        public static let problemName = "problem_name"
+        public static let patch = "patch"
+        public static let window = "forecast_window"
+        public static let horizon = "forecast_horizon"
+        public static let transform = "forecast_transform"
+        public static let season = "forecast_season"
+        public static let testCount = "forecast_test_count"
+        public static let columns = "forecast_columns"
+        public static let timestampColumn = "timestamp_column"
     }
 
     /// The entries, as written to or read from a model file.
-    var entries: [String: String]
+    public var entries: [String: String]
     /// The model file, for errors.
-    var source: String
+    public var source: String
 
-    init(_ entries: [String: String] = [:], source: String = "<memory>") {
+    public init(_ entries: [String: String] = [:], source: String = "<memory>") {
         self.entries = entries
         self.source = source
     }
 
     /// The metadata of the model file at `url`.
-    init(contentsOf url: URL) throws {
+    public init(contentsOf url: URL) throws {
         self.init(try SafetensorsFile(contentsOf: url).metadata, source: url.path)
     }
 
-    var kind: Kind? { entries[Key.kind].flatMap(Kind.init(rawValue:)) }
+    public var kind: Kind? { entries[Key.kind].flatMap(Kind.init(rawValue:)) }
 
     // MARK: Typed entries
 
-    var scaling: FeatureScaling? {
+    /// The recorded feature scaling, if any; throws when it is malformed.
+    public var scaling: FeatureScaling? {
         get throws {
             guard let text = entries[Key.scaling] else { return nil }
             let problem = "must be JSON {\"mean\": [numbers], \"deviation\": [positive numbers]} of equal length"
@@ -66,12 +68,13 @@ struct DataMetadata {
         }
     }
 
-    mutating func setScaling(_ scaling: FeatureScaling) {
+    public mutating func setScaling(_ scaling: FeatureScaling) {
         let numbers = { (values: [Float]) in JSONValue.array(values.map { .number(Double($0)) }) }
         entries[Key.scaling] = JSONValue.object(["mean": numbers(scaling.mean), "deviation": numbers(scaling.deviation)]).serialized()
     }
 
-    func strings(_ key: String) throws -> [String]? {
+    /// The JSON array of strings under `key`, if any; throws when it is malformed.
+    public func strings(_ key: String) throws -> [String]? {
         guard let text = entries[key] else { return nil }
         guard let items = (try? JSONValue(parsing: text))?.arrayValue, !items.isEmpty,
               case let strings = items.compactMap(\.stringValue), strings.count == items.count else {
@@ -80,14 +83,14 @@ struct DataMetadata {
         return strings
     }
 
-    mutating func setStrings(_ key: String, _ values: [String]) {
+    public mutating func setStrings(_ key: String, _ values: [String]) {
         entries[key] = JSONValue.array(values.map { .string($0) }).serialized()
     }
 
     /// A size or count the file records (a patch, a window, a season): at
     /// most 2^24, the largest size a model has, so that no edited file can
     /// make later arithmetic overflow or a loop run for ever.
-    func integer(_ key: String, minimum: Int = 1) throws -> Int? {
+    public func integer(_ key: String, minimum: Int = 1) throws -> Int? {
         guard let text = entries[key] else { return nil }
         let maximum = 1 << 24
         guard let value = Int(text), value >= minimum, value <= maximum else {
@@ -96,7 +99,8 @@ struct DataMetadata {
         return value
     }
 
-    func required<T>(_ key: String, _ value: T?) throws -> T {
+    /// `value`, or an error naming `key` as missing.
+    public func required<T>(_ key: String, _ value: T?) throws -> T {
         guard let value else {
             throw ModelError.metadata(key: key, problem: "is missing; was the model trained by `rnnkit train` on this kind of data?",
                                       source: source)
@@ -115,10 +119,4 @@ struct DataMetadata {
         }
         return numbers.count == items.count ? numbers : nil
     }
-}
-
-/// A model file's model and what it records about its data, read once.
-func readModel(_ url: URL) throws -> (model: Model, metadata: DataMetadata) {
-    let file = try SafetensorsFile(contentsOf: url)
-    return (try Model(file: file), DataMetadata(file.metadata, source: url.path))
 }

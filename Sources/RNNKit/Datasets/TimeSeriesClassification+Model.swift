@@ -1,14 +1,13 @@
 import Foundation
-import RNNKit
 
-// Reading a UCR/UEA `.ts` set for a model, the same way in `train`, `eval`
-// and `predict`: classes numbered as the model numbers them, every dimension
+// Reading a UCR/UEA `.ts` set for a model, the same way for training,
+// evaluation and prediction: classes numbered as the model numbers them, every dimension
 // scaled with the mean and deviation fitted on the training part.
 
 extension TimeSeriesClassificationSet {
     /// Each dimension's mean and deviation over the valid steps of `rows`
     /// only, so that no validation or test case shapes the scaling.
-    func fitScaling(rows: [Int]) throws -> FeatureScaling {
+    public func fitScaling(rows: [Int]) throws -> FeatureScaling {
         var sums = [Double](repeating: 0, count: dimensions), squares = sums
         var counts = [Int](repeating: 0, count: dimensions)
         for row in rows {
@@ -34,9 +33,9 @@ extension TimeSeriesClassificationSet {
         return try FeatureScaling(mean: means.map { Float($0) }, deviation: deviations)
     }
 
-    /// The `.ts` file `rnnkit` evaluates on beside a training file:
-    /// `X_TEST.ts` for `X_TRAIN.ts`, if it exists.
-    static func testFile(besides url: URL) -> URL? {
+    /// The test file beside a training file: `X_TEST.ts` for `X_TRAIN.ts`,
+    /// if it exists.
+    public static func testFile(besides url: URL) -> URL? {
         let name = url.lastPathComponent
         guard let range = name.range(of: "_TRAIN.", options: [.caseInsensitive, .backwards]) else { return nil }
         let spelled = name[range] == "_TRAIN." ? "_TEST." : "_test."
@@ -46,7 +45,7 @@ extension TimeSeriesClassificationSet {
 
     /// Reads a `.ts` file for `model`, numbering classes as the model file
     /// records (see `DataMetadata`); `modelBatch(for:metadata:)` prepares it.
-    static func read(_ url: URL, for model: Model, metadata: DataMetadata) throws -> TimeSeriesClassificationSet {
+    public static func read(_ url: URL, for model: Model, metadata: DataMetadata) throws -> TimeSeriesClassificationSet {
         if let kind = metadata.kind, kind != .timeSeriesClassification {
             throw ModelError.metadata(key: DataMetadata.Key.kind, problem: "is '\(kind.rawValue)': this model cannot classify a .ts set",
                                       source: metadata.source)
@@ -63,7 +62,7 @@ extension TimeSeriesClassificationSet {
     }
 
     /// The set as `model` reads it: scaled and patched as its file records.
-    func modelBatch(for model: Model, metadata: DataMetadata) throws -> SequenceBatch {
+    public func modelBatch(for model: Model, metadata: DataMetadata) throws -> SequenceBatch {
         let patch = try metadata.integer(DataMetadata.Key.patch) ?? 1
         let features = model.configuration.input.rnnInputSize
         guard features == dimensions * patch else {
@@ -74,20 +73,20 @@ extension TimeSeriesClassificationSet {
     }
 
     /// All cases as one batch, scaled, and read `patch` steps at a time.
-    func modelBatch(scaling: FeatureScaling?, patch: Int) throws -> SequenceBatch {
+    public func modelBatch(scaling: FeatureScaling?, patch: Int) throws -> SequenceBatch {
         try (scaling.map { try normalized(using: $0) } ?? self).batch().patched(patch, features: dimensions)
     }
 
     /// The class names a model's outputs stand for: the set's, padded with
     /// the output indices if the model has more outputs than the set classes.
-    func outputNames(for model: Model) -> [String] {
+    public func outputNames(for model: Model) -> [String] {
         classNames + (classNames.count..<max(classNames.count, model.configuration.outputSize)).map(String.init)
     }
 }
 
 extension SequenceBatch {
     /// The sequences `rows` of a batch of float features, as a batch of their own.
-    func subset(_ rows: [Int], features: Int) -> SequenceBatch {
+    public func subset(_ rows: [Int], features: Int) -> SequenceBatch {
         guard case .features(let values) = inputs else { preconditionFailure("subset of a token batch") }
         let stride = timeSteps * features
         var selected: [Float] = []
@@ -102,7 +101,7 @@ extension SequenceBatch {
 
 extension Model {
     /// Loss, accuracy and confusion of a many-to-one classifier on `batch`.
-    func classificationScores(_ batch: SequenceBatch, classNames: [String], threads: Int?) throws -> ClassificationScores {
+    public func classificationScores(_ batch: SequenceBatch, classNames: [String], threads: Int?) throws -> ClassificationScores {
         guard case .classes(let labels) = batch.targets else { preconditionFailure("scoring needs class targets") }
         var unlabelled = batch
         unlabelled.targets = nil
@@ -120,7 +119,7 @@ extension SequenceBatch {
     /// The batch read `patch` steps at a time: `[N, ceil(T / patch), patch * D]`,
     /// step `s` holding steps `s * patch ..< (s + 1) * patch`, one after the
     /// other. A sequence's last, partial patch repeats its last valid step.
-    func patched(_ patch: Int, features: Int) -> SequenceBatch {
+    public func patched(_ patch: Int, features: Int) -> SequenceBatch {
         guard patch > 1, case .features(let values) = inputs else { return self }
         let steps = (timeSteps + patch - 1) / patch
         let width = patch * features
