@@ -23,11 +23,13 @@ let kernelVariants: [(name: String, directory: String, targetFlags: [String])] =
 #endif
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
 // `RNNKIT_FUZZING=1 swift build --product rnnkit-fuzz` (Tests/fuzz.sh) makes the
-// harness a libFuzzer binary, with the readers in RNNKit instrumented for it.
+// harness a libFuzzer binary, with the readers in RNNKit and RNNKitFormats instrumented.
 // A command-line flag cannot: it would reach KernelGenerator, which has no
 // fuzz target to link.
 let fuzzing = Context.environment["RNNKIT_FUZZING"] == "1"
 let fuzzerFlags = ["-sanitize=fuzzer,address"]
+/// The targets that read files: optimized, and instrumented when fuzzing.
+let readers: [SwiftSetting] = [.unsafeFlags(["-O"] + (fuzzing ? fuzzerFlags : []))]
 
 let package = Package(
     name: "RNNKit",
@@ -42,12 +44,12 @@ let package = Package(
         // MARK: - Public API
         .target(
             name: "RNNKit",
-            dependencies: ["RNNKernels", "CRNNSupport"],
-            swiftSettings: [.unsafeFlags(["-O"] + (fuzzing ? fuzzerFlags : []))]
+            dependencies: ["RNNKitFormats", "RNNKernels", "CRNNSupport"],
+            swiftSettings: readers
         ),
         .executableTarget(
             name: "rnnkit",
-            dependencies: ["RNNKit"],
+            dependencies: ["RNNKit", "RNNKitFormats"],
             resources: [.copy("Resources/tinyshakespeare.txt")]
         ),
         .executableTarget(
@@ -57,6 +59,14 @@ let package = Package(
         ),
 
         // MARK: - Implementation details
+        // The file formats: safetensors, JSON, the read-only file layer and
+        // text decoding. `RNNKit` re-exports only its public types (tensors,
+        // safetensors files and the errors reading them throws); the rest is
+        // `package`, for RNNKit, the tool and the tests.
+        .target(
+            name: "RNNKitFormats",
+            swiftSettings: readers
+        ),
         .target(
             name: "RNNKernels",
             dependencies: ["KernelInterface"] + kernelVariants.map { .target(name: $0.name) },
@@ -99,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RNNKitTests",
-            dependencies: ["RNNKit", "RNNKernels", "AllocationCounter"]
+            dependencies: ["RNNKit", "RNNKitFormats", "RNNKernels", "AllocationCounter"]
         ),
         .target(
             name: "AllocationCounter",
@@ -107,12 +117,12 @@ let package = Package(
         ),
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["RNNKit", "RNNKernels", "rnnkit"]
+            dependencies: ["RNNKit", "RNNKitFormats", "RNNKernels", "rnnkit"]
         ),
         // The readers' fuzz harness; a plain build replays inputs (Tests/fuzz.sh).
         .executableTarget(
             name: "rnnkit-fuzz",
-            dependencies: ["RNNKit"],
+            dependencies: ["RNNKit", "RNNKitFormats"],
             path: "Tests/Fuzz",
             swiftSettings: fuzzing ? [.define("FUZZING"), .unsafeFlags(fuzzerFlags)] : [],
             linkerSettings: fuzzing ? [.unsafeFlags(fuzzerFlags)] : []

@@ -155,11 +155,11 @@ public struct SafetensorsFile: Sendable {
 // MARK: - Parsing
 
 extension SafetensorsFile {
-    static func headerLength(_ prefix: some Collection<UInt8>) -> UInt64 {
+    package static func headerLength(_ prefix: some Collection<UInt8>) -> UInt64 {
         prefix.reversed().reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    static func checkHeaderLength(_ headerLength: UInt64, available: Int, source: String) throws {
+    package static func checkHeaderLength(_ headerLength: UInt64, available: Int, source: String) throws {
         guard headerLength <= UInt64(available) else {
             throw SafetensorsError.headerLengthExceedsFile(source: source, headerLength: headerLength, available: available)
         }
@@ -168,7 +168,7 @@ extension SafetensorsFile {
         }
     }
 
-    static func parseHeader(_ header: [UInt8], source: String) throws -> JSONObject {
+    package static func parseHeader(_ header: [UInt8], source: String) throws -> JSONObject {
         let value: JSONValue
         do {
             // The header is three levels deep; 64 leaves room for anything sane.
@@ -185,7 +185,7 @@ extension SafetensorsFile {
         return entries
     }
 
-    static func parseMetadata(_ value: JSONValue, source: String) throws -> [String: String] {
+    package static func parseMetadata(_ value: JSONValue, source: String) throws -> [String: String] {
         switch value {
         case .null:
             return [:]
@@ -206,13 +206,13 @@ extension SafetensorsFile {
 
 /// One header entry, validated on its own: a known dtype, a shape whose byte
 /// size fits in `Int`, and a byte range inside the data section of that size.
-struct _TensorLayout {
-    var name: String
-    var dtype: TensorDType
-    var shape: [Int]
-    var range: Range<Int>
+package struct _TensorLayout {
+    package var name: String
+    package var dtype: TensorDType
+    package var shape: [Int]
+    package var range: Range<Int>
 
-    init(name: String, entry: JSONValue, dataSize: Int, source: String) throws {
+    package init(name: String, entry: JSONValue, dataSize: Int, source: String) throws {
         guard case .object(let fields) = entry else {
             throw SafetensorsError.entryNotObject(source: source, tensor: name, found: _excerpt(entry))
         }
@@ -277,7 +277,7 @@ struct _TensorLayout {
 
     /// Checks that the tensors tile `0..<dataSize` exactly, as PyTorch's and
     /// Hugging Face's readers require.
-    static func checkCoverage(_ layout: [_TensorLayout], dataSize: Int, source: String) throws {
+    package static func checkCoverage(_ layout: [_TensorLayout], dataSize: Int, source: String) throws {
         let ordered = layout.sorted { a, b in
             if a.range.lowerBound != b.range.lowerBound { return a.range.lowerBound < b.range.lowerBound }
             if a.range.upperBound != b.range.upperBound { return a.range.upperBound < b.range.upperBound }
@@ -304,7 +304,7 @@ struct _TensorLayout {
 }
 
 /// A JSON value as short text for an error message.
-func _excerpt(_ value: JSONValue) -> String {
+package func _excerpt(_ value: JSONValue) -> String {
     let text = value.serialized()
     let limit = 60
     return text.count <= limit ? text : String(text.prefix(limit)) + "…"

@@ -19,7 +19,7 @@
 /// let report: JSONValue = ["epoch": 3, "loss": .number(0.25), "tags": ["lstm"]]
 /// print(report.serialized())   // {"epoch":3,"loss":0.25,"tags":["lstm"]}
 /// ```
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// A number written without fraction or exponent that fits in `Int`.
@@ -35,22 +35,22 @@ public enum JSONValue: Sendable, Equatable {
 ///
 /// Equality ignores order, as JSON does. Assigning to an existing key replaces
 /// its value in place; assigning `nil` removes the member.
-public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+package struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     /// The keys, in insertion order.
-    public private(set) var keys: [String] = []
+    package private(set) var keys: [String] = []
     private var values: [String: JSONValue] = [:]
 
     /// Creates an empty object.
-    public init() {}
+    package init() {}
 
     /// Creates an object from key-value pairs; a repeated key keeps its first
     /// position and its last value.
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         for (key, value) in elements { self[key] = value }
     }
 
     /// The value stored under `key`, or `nil` if there is none.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         get { values[key] }
         set {
             if let newValue {
@@ -62,17 +62,17 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     }
 
     /// The number of members.
-    public var count: Int { keys.count }
+    package var count: Int { keys.count }
 
     /// Whether the object has no members.
-    public var isEmpty: Bool { keys.isEmpty }
+    package var isEmpty: Bool { keys.isEmpty }
 
     /// The members, in insertion order.
-    public var members: [(key: String, value: JSONValue)] {
+    package var members: [(key: String, value: JSONValue)] {
         keys.compactMap { key in values[key].map { (key, $0) } }
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.values == rhs.values
     }
 }
@@ -83,35 +83,35 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByStringLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
-    public init(nilLiteral: ()) { self = .null }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(integerLiteral value: Int) { self = .integer(value) }
-    public init(floatLiteral value: Double) { self = .number(value) }
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(nilLiteral: ()) { self = .null }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(integerLiteral value: Int) { self = .integer(value) }
+    package init(floatLiteral value: Double) { self = .number(value) }
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         var object = JSONObject()
         for (key, value) in elements { object[key] = value }
         self = .object(object)
     }
 
     /// The string, if this is a ``string(_:)``.
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { value } else { nil }
     }
 
     /// The integer, if this is an ``integer(_:)``.
-    public var integerValue: Int? {
+    package var integerValue: Int? {
         if case .integer(let value) = self { value } else { nil }
     }
 
     /// The elements, if this is an ``array(_:)``.
-    public var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let value) = self { value } else { nil }
     }
 
     /// The object, if this is an ``object(_:)``.
-    public var objectValue: JSONObject? {
+    package var objectValue: JSONObject? {
         if case .object(let value) = self { value } else { nil }
     }
 }
@@ -127,7 +127,7 @@ extension JSONValue {
     /// which JSON cannot represent, are written as `null`.
     ///
     /// - Complexity: O(*n*) in the size of the output.
-    public func serialized() -> String {
+    package func serialized() -> String {
         var output = ""
         write(to: &output)
         return output
@@ -167,7 +167,7 @@ extension JSONValue {
     }
 
     /// Writes `string` as a quoted JSON string literal.
-    static func writeEscaped(_ string: String, to output: inout String) {
+    package static func writeEscaped(_ string: String, to output: inout String) {
         output += "\""
         for scalar in string.unicodeScalars {
             switch scalar {
@@ -261,7 +261,7 @@ public enum JSONParseError: Error, CustomStringConvertible, Equatable {
 
 extension JSONValue {
     /// The nesting depth that ``init(parsing:maxDepth:)`` allows by default.
-    public static let defaultMaxDepth = 128
+    package static let defaultMaxDepth = 128
 
     /// Parses a JSON document (RFC 8259) from UTF-8 bytes.
     ///
@@ -275,7 +275,7 @@ extension JSONValue {
     ///   - maxDepth: The deepest nesting of arrays and objects accepted.
     /// - Throws: ``JSONParseError`` saying what was wrong and at which byte.
     /// - Complexity: O(*n*) in the length of `bytes`.
-    public init(parsing bytes: [UInt8], maxDepth: Int = JSONValue.defaultMaxDepth) throws {
+    package init(parsing bytes: [UInt8], maxDepth: Int = JSONValue.defaultMaxDepth) throws {
         if let offset = _firstInvalidUTF8Offset(in: bytes) {
             throw JSONParseError.invalidUTF8(offset: offset)
         }
@@ -284,7 +284,7 @@ extension JSONValue {
     }
 
     /// Parses a JSON document from a string. See ``init(parsing:maxDepth:)``.
-    public init(parsing text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws {
+    package init(parsing text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws {
         try self.init(parsing: Array(text.utf8), maxDepth: maxDepth)
     }
 }
@@ -292,7 +292,7 @@ extension JSONValue {
 /// Returns the offset of the first byte that does not start a well-formed
 /// UTF-8 sequence (no overlong forms, no surrogates, nothing above U+10FFFF),
 /// or `nil` if all of `bytes` is valid UTF-8.
-func _firstInvalidUTF8Offset(in bytes: [UInt8]) -> Int? {
+package func _firstInvalidUTF8Offset(in bytes: [UInt8]) -> Int? {
     var index = 0
     while index < bytes.count {
         let lead = bytes[index]
@@ -326,18 +326,18 @@ func _firstInvalidUTF8Offset(in bytes: [UInt8]) -> Int? {
 }
 
 /// A recursive-descent JSON parser over bytes already validated as UTF-8.
-struct _JSONParser {
+package struct _JSONParser {
     private let bytes: [UInt8]
     private let maxDepth: Int
     private var index = 0
     private var depth = 0
 
-    init(bytes: [UInt8], maxDepth: Int) {
+    package init(bytes: [UInt8], maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
 
-    mutating func parseDocument() throws -> JSONValue {
+    package mutating func parseDocument() throws -> JSONValue {
         skipWhitespace()
         let value = try parseValue()
         skipWhitespace()

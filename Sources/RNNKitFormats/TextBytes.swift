@@ -12,7 +12,7 @@ import Darwin
 // bytes as checked UTF-8 text with line and column positions.
 
 /// Reads a whole file; the only allocation is the file's own size.
-func _readDataFile(_ url: URL) throws(DataFileError) -> [UInt8] {
+package func _readDataFile(_ url: URL) throws(DataFileError) -> [UInt8] {
     let path = url.path
     do {
         let file = try _ReadOnlyFile(path: path)
@@ -26,14 +26,14 @@ func _readDataFile(_ url: URL) throws(DataFileError) -> [UInt8] {
 
 /// The bytes of a data file checked to be UTF-8, with the leading byte-order
 /// mark skipped, and the means to turn an offset into a line and column.
-struct _TextBytes {
-    let path: String
-    let bytes: [UInt8]
+package struct _TextBytes {
+    package let path: String
+    package let bytes: [UInt8]
     /// The first byte after the byte-order mark, if any.
-    let start: Int
+    package let start: Int
 
     /// Checks `bytes` is UTF-8 and holds more than whitespace.
-    init(_ bytes: [UInt8], path: String) throws(DataFileError) {
+    package init(_ bytes: [UInt8], path: String) throws(DataFileError) {
         if let offset = _firstInvalidUTF8Offset(in: bytes) { throw .notUTF8(path: path, byteOffset: offset) }
         self.path = path
         self.bytes = bytes
@@ -44,7 +44,7 @@ struct _TextBytes {
     }
 
     /// The 1-based column of `offset` on the line that starts at `lineStart`, in Unicode scalars.
-    func column(of offset: Int, lineStart: Int) -> Int {
+    package func column(of offset: Int, lineStart: Int) -> Int {
         var column = 1
         var index = lineStart
         while index < offset {
@@ -55,7 +55,7 @@ struct _TextBytes {
     }
 
     /// The text of `range` for an error message: at most `limit` scalars, then "…".
-    func excerpt(_ range: Range<Int>, limit: Int = 40) -> String {
+    package func excerpt(_ range: Range<Int>, limit: Int = 40) -> String {
         let head = range.lowerBound..<min(range.upperBound, range.lowerBound + 4 * limit)
         let scalars = String(decoding: bytes[head], as: UTF8.self).unicodeScalars
         if head.count == range.count, scalars.count <= limit { return String(scalars) }
@@ -63,14 +63,14 @@ struct _TextBytes {
     }
 
     /// The character at `offset` (one scalar), for "found ..." messages.
-    func scalar(at offset: Int) -> String {
+    package func scalar(at offset: Int) -> String {
         var end = offset + 1
         while end < bytes.count, end - offset < 4, bytes[end] & 0xC0 == 0x80 { end += 1 }
         return excerpt(offset..<end, limit: 1)
     }
 
     /// `range` without leading and trailing spaces and tabs.
-    func trimmed(_ range: Range<Int>) -> Range<Int> {
+    package func trimmed(_ range: Range<Int>) -> Range<Int> {
         var lower = range.lowerBound
         var upper = range.upperBound
         while lower < upper, _isWhitespace(bytes[lower]) { lower += 1 }
@@ -79,7 +79,7 @@ struct _TextBytes {
     }
 
     /// The outcome of reading one number.
-    enum Number {
+    package enum Number {
         case value(Float)
         /// `?`, or nothing at all (the caller decides whether empty is missing).
         case missing
@@ -89,7 +89,7 @@ struct _TextBytes {
 
     /// Parses `range` (already trimmed) as a `Float` in Swift's syntax
     /// (decimal or hexadecimal, optional sign and exponent).
-    func number(_ range: Range<Int>) -> Number {
+    package func number(_ range: Range<Int>) -> Number {
         if range.isEmpty { return .missing }
         if range.count == 1, bytes[range.lowerBound] == UInt8(ascii: "?") { return .missing }
         // Longer than any float needs: refuse before building a string of it.
@@ -103,6 +103,6 @@ struct _TextBytes {
 
 /// Space or tab.
 @inline(__always)
-func _isWhitespace(_ byte: UInt8) -> Bool {
+package func _isWhitespace(_ byte: UInt8) -> Bool {
     byte == 0x20 || byte == 0x09
 }

@@ -13,11 +13,11 @@ import Darwin
 #endif
 
 /// A file opened for reading, closed when the value goes away.
-struct _ReadOnlyFile: ~Copyable {
-    let path: String
+package struct _ReadOnlyFile: ~Copyable {
+    package let path: String
     private let descriptor: Int32
 
-    init(path: String) throws {
+    package init(path: String) throws {
         let descriptor = _retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
         guard descriptor >= 0 else { throw SafetensorsError.io(path: path, operation: "open", code: errno) }
         self.path = path
@@ -30,7 +30,7 @@ struct _ReadOnlyFile: ~Copyable {
 
     /// The file's size in bytes. Directories are refused here, since reading
     /// one fails in platform-specific ways.
-    func size() throws -> Int {
+    package func size() throws -> Int {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
             throw SafetensorsError.io(path: path, operation: "stat", code: errno)
@@ -42,7 +42,7 @@ struct _ReadOnlyFile: ~Copyable {
     }
 
     /// Reads up to `count` bytes starting at `offset`; fewer if the file ends first.
-    func read(count: Int, at offset: Int) throws -> [UInt8] {
+    package func read(count: Int, at offset: Int) throws -> [UInt8] {
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             initialized = 0

@@ -128,7 +128,7 @@ public struct Tensor: Sendable, Equatable {
         self.init(elements: int32, dtype: .int32, shape: shape) { $0 }
     }
 
-    init(unchecked dtype: TensorDType, shape: [Int], bytes: [UInt8]) {
+    package init(unchecked dtype: TensorDType, shape: [Int], bytes: [UInt8]) {
         self.dtype = dtype
         self.shape = shape
         self.bytes = bytes
@@ -196,7 +196,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// The size in bytes of a tensor of `dtype` and `shape`.
-    static func byteCount(of dtype: TensorDType, shape: [Int]) throws -> Int {
+    package static func byteCount(of dtype: TensorDType, shape: [Int]) throws -> Int {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError.negativeDimension(shape: shape) }
         guard let count = _checkedElementCount(shape) else {
             throw TensorError.elementCountOverflow(shape: shape, dtype: dtype)
@@ -210,14 +210,14 @@ public struct Tensor: Sendable, Equatable {
 /// `a · b · c`, or nil past `Int.max`: for sizes that callers and files
 /// claim, which must not trap before they are refused. Fixed arity, so that
 /// no array is allocated (batches are checked on every training step).
-func _checkedProduct(_ a: Int, _ b: Int, _ c: Int = 1) -> Int? {
+package func _checkedProduct(_ a: Int, _ b: Int, _ c: Int = 1) -> Int? {
     let (ab, first) = a.multipliedReportingOverflow(by: b)
     let (abc, second) = ab.multipliedReportingOverflow(by: c)
     return first || second ? nil : abc
 }
 
 /// The product of `shape`, or `nil` if it overflows `Int`.
-func _checkedElementCount(_ shape: [Int]) -> Int? {
+package func _checkedElementCount(_ shape: [Int]) -> Int? {
     var count = 1
     for dimension in shape {
         let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
@@ -228,7 +228,7 @@ func _checkedElementCount(_ shape: [Int]) -> Int? {
 }
 
 /// Converts IEEE 754 binary16 bits to `Float` (exactly: every half is a float).
-func _floatFromHalf(_ bits: UInt16) -> Float {
+package func _floatFromHalf(_ bits: UInt16) -> Float {
     let sign: UInt32 = UInt32(bits & 0x8000) << 16
     let exponent = UInt32(bits >> 10) & 0x1F
     let mantissa = UInt32(bits & 0x03FF)
