@@ -259,6 +259,18 @@ struct TrainCommand: Command {
             plot = url
         }
         let validation = extra.first { $0.0 == "val_loss" }.map { $0.1 }
+        // Only runs with --early-stop say how it went, so other runs print what they always did.
+        var extra = extra
+        var earlyStopLine: String?
+        if let patience = try arguments.integer("early-stop") {
+            let stopped = result.stopReason == .earlyStopped
+            extra += [("stopped_early", .bool(stopped)), ("best_step", result.best.map { .integer($0.step) } ?? .null),
+                      ("best_val_loss", result.best.map { .number($0.loss) } ?? .null)]
+            let best = result.best.map { String(format: "the best validation loss, %.4f, at step %d", $0.loss, $0.step) }
+                ?? "no finite validation loss"
+            earlyStopLine = (stopped ? "stopped early after \(patience) validation rounds without a better loss; " : "")
+                + best + (arguments.flag("restore-best") && result.best != nil ? ": kept its weights (--restore-best)" : "")
+        }
         if arguments.flag("json") {
             printJSON([("steps", .integer(result.steps)), ("train_loss", .number(result.finalLoss)),
                        ("gradient_norm", .number(result.finalGradientNorm)), ("skipped_steps", .integer(result.skippedSteps)),
@@ -270,6 +282,7 @@ struct TrainCommand: Command {
         if case .number(let loss)? = validation { summary += String(format: ", validation loss %.4f", loss) }
         if result.skippedSteps > 0 { summary += ", \(result.skippedSteps) steps skipped for non-finite gradients" }
         print(summary)
+        if let earlyStopLine { print(earlyStopLine) }
         print("wrote \(out.path)" + (plot.map { " and \($0.path)" } ?? ""))
         for line in closing { print(line) }
     }
