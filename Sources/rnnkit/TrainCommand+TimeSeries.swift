@@ -89,7 +89,8 @@ extension TrainCommand {
         let testBatch = try test.map { try $0.modelBatch(scaling: scaling, patch: patch) }
         let earlyStopping = try TrainingPlan.earlyStopping(arguments)
         if earlyStopping != nil && validation == nil {
-            throw UsageError("--early-stop needs validation data: give --val-split X (a test file is only scored; it never steers training)")
+            throw UsageError("--early-stop needs validation data: give --val-split X "
+                             + "(a test file is only scored; it never steers training)")
         }
 
         let plan = try TrainingPlan(arguments, defaults: .init(learningRate: TimeSeriesDefaults.learningRate,

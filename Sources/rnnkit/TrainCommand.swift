@@ -182,7 +182,8 @@ struct TrainCommand: Command {
         }
         let earlyStopping = try TrainingPlan.earlyStopping(arguments)
         if earlyStopping != nil && validate == nil {
-            throw UsageError("--early-stop needs validation data: give --val-split X with enough text for one validation sequence")
+            throw UsageError("--early-stop needs validation data: "
+                             + "give --val-split X with enough text for one validation sequence")
         }
         let progress = ProgressLine(quiet: arguments.flag("json"))
         if !arguments.flag("json") {
@@ -190,7 +191,8 @@ struct TrainCommand: Command {
         }
         var result = try plan.run(model: model, threads: try arguments.integer("threads"), progress: progress,
                                   unit: ("chars", length), data: epochData, score: validate,
-                                  maximumBadSteps: try maximumBadSteps, checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL),
+                                  maximumBadSteps: try maximumBadSteps,
+                                  checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL),
                                   earlyStopping: earlyStopping, cancellation: Interrupts.cancellation)
         var extra: [(String, JSONValue)] = [("chars_per_s", .number(result.sequencesPerSecond * Double(length)))]
         if let validationSet {
@@ -250,9 +252,11 @@ struct TrainCommand: Command {
         var plot: URL?
         if let url = lossPlotURL {
             func points(_ curve: [LossPoint]) -> [(x: Double, y: Double)] { curve.map { (Double($0.step), $0.loss) } }
-            var series = [LineChart.Series(name: "training", points: points(result.trainingCurve), color: LineChart.palette[0])]
+            var series = [LineChart.Series(name: "training", points: points(result.trainingCurve),
+                                           color: LineChart.palette[0])]
             if !result.validationCurve.isEmpty {
-                series.append(.init(name: heldOutName, points: points(result.validationCurve), color: LineChart.palette[1]))
+                series.append(.init(name: heldOutName, points: points(result.validationCurve),
+                                    color: LineChart.palette[1]))
             }
             let chart = LineChart(title: "Loss of \(out.lastPathComponent)", xLabel: "step", yLabel: "loss", series: series)
             try writeAtomically(chart.svg(), to: url)
@@ -266,14 +270,17 @@ struct TrainCommand: Command {
             let stopped = result.stopReason == .earlyStopped
             extra += [("stopped_early", .bool(stopped)), ("best_step", result.best.map { .integer($0.step) } ?? .null),
                       ("best_val_loss", result.best.map { .number($0.loss) } ?? .null)]
-            let best = result.best.map { String(format: "the best validation loss, %.4f, at step %d", $0.loss, $0.step) }
-                ?? "no finite validation loss"
+            let best = result.best.map {
+                String(format: "the best validation loss, %.4f, at step %d", $0.loss, $0.step)
+            } ?? "no finite validation loss"
+            let kept = arguments.flag("restore-best") && result.best != nil ? ": kept its weights (--restore-best)" : ""
             earlyStopLine = (stopped ? "stopped early after \(patience) validation rounds without a better loss; " : "")
-                + best + (arguments.flag("restore-best") && result.best != nil ? ": kept its weights (--restore-best)" : "")
+                + best + kept
         }
         if arguments.flag("json") {
             printJSON([("steps", .integer(result.steps)), ("train_loss", .number(result.finalLoss)),
-                       ("gradient_norm", .number(result.finalGradientNorm)), ("skipped_steps", .integer(result.skippedSteps)),
+                       ("gradient_norm", .number(result.finalGradientNorm)),
+                       ("skipped_steps", .integer(result.skippedSteps)),
                        ("seconds", .number(result.seconds)), ("sequences_per_s", .number(result.sequencesPerSecond)),
                        ("model", .string(out.path)), ("plot", plot.map { .string($0.path) } ?? .null)] + extra)
             return

@@ -3,7 +3,8 @@ import RNNKit
 
 /// The optimiser, schedule, clipping, budget and mini-batch schedule of a
 /// `train` run, read from the shared options with defaults chosen per kind
-/// of data.
+/// of data: the settings of the library's `TrainingRun`, which this runs
+/// with the tool's progress line and messages.
 struct TrainingPlan {
     struct Defaults {
         /// The optimiser a run uses without --optimizer, and its rate for this kind of data.
@@ -178,10 +179,12 @@ struct TrainingPlan {
 
     /// The library's settings for this plan.
     func settings(threads: Int?, averagingShare: Double = 0, maximumBadSteps: Int,
-                  checkpointing: TrainingRun.Checkpointing?, earlyStopping: TrainingRun.EarlyStopping? = nil) -> TrainingRun.Settings {
-        TrainingRun.Settings(optimizer: optimizer, schedule: schedule, clipping: clipping, batchSize: batchSize, shuffle: shuffle,
-                             seed: seed, steps: steps, seconds: seconds, threads: threads, averagingShare: averagingShare,
-                             maximumBadSteps: maximumBadSteps, checkpointing: checkpointing, earlyStopping: earlyStopping)
+                  checkpointing: TrainingRun.Checkpointing?,
+                  earlyStopping: TrainingRun.EarlyStopping? = nil) -> TrainingRun.Settings {
+        TrainingRun.Settings(optimizer: optimizer, schedule: schedule, clipping: clipping, batchSize: batchSize,
+                             shuffle: shuffle, seed: seed, steps: steps, seconds: seconds, threads: threads,
+                             averagingShare: averagingShare, maximumBadSteps: maximumBadSteps,
+                             checkpointing: checkpointing, earlyStopping: earlyStopping)
     }
 
     /// Runs the library's `TrainingRun` with these settings, showing its
@@ -198,7 +201,8 @@ struct TrainingPlan {
     func run(model: Model, threads: Int?, progress: ProgressLine, unit: (name: String, perSequence: Int) = ("seq", 1),
              data: @escaping (_ epoch: Int) throws -> SequenceBatch, score: (() throws -> Score)?,
              averagingShare: Double = 0, maximumBadSteps: Int, checkpointing: TrainingRun.Checkpointing?,
-             earlyStopping: TrainingRun.EarlyStopping? = nil, cancellation: TrainingCancellation? = nil) throws -> TrainingSummary {
+             earlyStopping: TrainingRun.EarlyStopping? = nil,
+             cancellation: TrainingCancellation? = nil) throws -> TrainingSummary {
         // The scorer's own summary once it has scored; before that, a resumed run's last validation loss.
         var latestSummary: String?
         let validation = score.map { score in
@@ -219,7 +223,8 @@ struct TrainingPlan {
                     line += "  " + summary
                 }
                 if report.skippedSteps > 0 { line += "  skipped \(report.skippedSteps)" }
-                line += String(format: "  %.0f %@/s  %@ elapsed  %@ left", report.sequencesPerSecond * Double(unit.perSequence), unit.name,
+                let rate = report.sequencesPerSecond * Double(unit.perSequence)
+                line += String(format: "  %.0f %@/s  %@ elapsed  %@ left", rate, unit.name,
                                formatDuration(report.elapsed), formatDuration(report.estimatedRemaining ?? .nan))
                 progress.update(line, force: report.isFinal)
             },
@@ -233,7 +238,8 @@ struct TrainingPlan {
             guard let checkpoint = cancelled.checkpoint else { throw cancelled }
             throw Interrupted(signal: Interrupts.pending ?? SIGINT, checkpoint: checkpoint)
         } catch TrainingRunError.resumeSettingsMismatch(let saved, let current) {
-            throw UsageError("--resume needs the same settings as the run that saved it (\(saved ?? "none")), this run has \(current)")
+            throw UsageError("--resume needs the same settings as the run that saved it (\(saved ?? "none")), "
+                             + "this run has \(current)")
         } catch TrainingRunError.invalidResumeProgress(let key, let value, let expected) {
             throw UsageError("the --resume checkpoint's progress '\(key)' is '\(value)', not \(expected)")
         }

@@ -15,7 +15,8 @@ public struct TrainingDiverged: Error, CustomStringConvertible, Sendable {
 
     /// `steps` consecutive steps were skipped for a non-finite loss or gradient.
     public init(steps: Int, checkpoint: URL?) {
-        self.init(reason: "\(steps) consecutive steps had a non-finite loss or gradient and were skipped", checkpoint: checkpoint)
+        self.init(reason: "\(steps) consecutive steps had a non-finite loss or gradient and were skipped",
+                  checkpoint: checkpoint)
     }
 
     public var description: String {
@@ -60,7 +61,8 @@ public enum TrainingRunError: Error, CustomStringConvertible, Sendable, Equatabl
         case .invalidSetting(let problem):
             return "invalid training setting: \(problem)"
         case .resumeSettingsMismatch(let saved, let current):
-            return "resuming needs the same settings as the run that saved the checkpoint (\(saved ?? "none")), this run has \(current)"
+            return "resuming needs the same settings as the run that saved the checkpoint (\(saved ?? "none")), "
+                + "this run has \(current)"
         case .invalidResumeProgress(let key, let value, let expected):
             return "the checkpoint's progress '\(key)' is '\(value)', not \(expected)"
         }

@@ -76,7 +76,8 @@ struct _TrainingLoop {
                 summary.skippedSteps += 1
                 badSteps += 1
                 guard badSteps < settings.maximumBadSteps else {
-                    let saved = settings.checkpointing.map(\.url).flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
+                    let saved = settings.checkpointing.map(\.url)
+                        .flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
                     throw TrainingDiverged(steps: badSteps, checkpoint: saved)
                 }
             } else {
@@ -115,11 +116,12 @@ struct _TrainingLoop {
             if let progress = definition.progress {
                 let elapsed = self.elapsed
                 let thisRun = max((ContinuousClock.now - start).inSeconds, 1e-9)
-                progress(TrainingProgress(step: position.step, totalSteps: settings.steps, smoothedLoss: smoothedLoss,
-                                          validationLoss: summary.validationCurve.last?.loss, skippedSteps: summary.skippedSteps,
-                                          sequencesPerSecond: Double(summary.sequencesThisRun) / thisRun, elapsed: elapsed,
-                                          estimatedRemaining: done > 0 ? max(0, elapsed / done - elapsed) : nil,
-                                          isFinal: done >= 1 || stopping))
+                progress(TrainingProgress(
+                    step: position.step, totalSteps: settings.steps, smoothedLoss: smoothedLoss,
+                    validationLoss: summary.validationCurve.last?.loss, skippedSteps: summary.skippedSteps,
+                    sequencesPerSecond: Double(summary.sequencesThisRun) / thisRun, elapsed: elapsed,
+                    estimatedRemaining: done > 0 ? max(0, elapsed / done - elapsed) : nil,
+                    isFinal: done >= 1 || stopping))
             }
             if stopping {
                 summary.stopReason = .earlyStopped
@@ -180,7 +182,8 @@ struct _TrainingLoop {
 
     private mutating func save(to url: URL) throws {
         var history: [String: [Float]] = [
-            "train_step": summary.trainingCurve.map { Float($0.step) }, "train_loss": summary.trainingCurve.map { Float($0.loss) },
+            "train_step": summary.trainingCurve.map { Float($0.step) },
+            "train_loss": summary.trainingCurve.map { Float($0.loss) },
             "validation_step": summary.validationCurve.map { Float($0.step) },
             "validation_loss": summary.validationCurve.map { Float($0.loss) },
         ]
@@ -212,7 +215,8 @@ struct _TrainingLoop {
         try trainer.restoreOptimizer(from: checkpoint)
         func count(_ key: String) throws(TrainingRunError) -> Int {
             guard let value = Int(saved[key] ?? "0"), (0...Self.largestCount).contains(value) else {
-                throw .invalidResumeProgress(key: key, value: saved[key] ?? "", expected: "a count this run could have saved")
+                throw .invalidResumeProgress(key: key, value: saved[key] ?? "",
+                                             expected: "a count this run could have saved")
             }
             return value
         }
@@ -229,7 +233,8 @@ struct _TrainingLoop {
         if let earlyStopping = settings.earlyStopping {
             roundsWithoutImprovement = try count(EarlyStoppingKey.rounds)
             if saved[EarlyStoppingKey.bestStep] != nil {
-                best = LossPoint(step: try count(EarlyStoppingKey.bestStep), loss: try number(EarlyStoppingKey.bestLoss))
+                best = LossPoint(step: try count(EarlyStoppingKey.bestStep),
+                                 loss: try number(EarlyStoppingKey.bestLoss))
             }
             if earlyStopping.restoreBest, best != nil {
                 bestWeights = try model.parameterNames.map { name in

@@ -57,8 +57,9 @@ public struct TrainingRun {
         /// Stop when the validation loss stops improving; needs a `validation` scorer.
         public var earlyStopping: EarlyStopping?
 
-        public init(optimizer: Optimizer, schedule: LearningRateSchedule = .constant, clipping: GradientClipping = .none,
-                    batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0, steps: Int? = nil, seconds: Double? = nil,
+        public init(optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
+                    clipping: GradientClipping = .none, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
+                    steps: Int? = nil, seconds: Double? = nil,
                     threads: Int? = nil, averagingShare: Double = 0, maximumBadSteps: Int = 10,
                     checkpointing: Checkpointing? = nil, earlyStopping: EarlyStopping? = nil) {
             self.optimizer = optimizer
@@ -115,6 +116,12 @@ public struct TrainingRun {
     /// best, the run stops (``TrainingSummary/StopReason/earlyStopped``).
     /// With `restoreBest` the run ends with the weights of the best round,
     /// whether it stopped early or spent its budget.
+    ///
+    /// With weight averaging, the mean weights replace the last step's only
+    /// when the run spends its budget: its last round scores them, and with
+    /// `restoreBest` an earlier round's (unaveraged) weights win if they
+    /// scored better. The state travels in checkpoints, the best weights
+    /// included, so a resumed run stops where an uninterrupted one would.
     public struct EarlyStopping: Sendable, Equatable {
         /// The relative improvement a validation loss needs to become the best.
         public static let relativeThreshold = 1e-4
@@ -187,13 +194,19 @@ public struct TrainingRun {
     private func validateSettings() throws(TrainingRunError) {
         let s = settings
         guard s.batchSize >= 1 else { throw .invalidSetting("batchSize is \(s.batchSize), expected at least 1") }
-        guard s.steps != nil || s.seconds != nil else { throw .invalidSetting("a run needs a step limit, a time limit or both") }
+        guard s.steps != nil || s.seconds != nil else {
+            throw .invalidSetting("a run needs a step limit, a time limit or both")
+        }
         if let steps = s.steps, steps < 0 { throw .invalidSetting("steps is \(steps), expected at least 0") }
-        if let seconds = s.seconds, !(seconds > 0) { throw .invalidSetting("seconds is \(seconds), expected a number > 0") }
+        if let seconds = s.seconds, !(seconds > 0) {
+            throw .invalidSetting("seconds is \(seconds), expected a number > 0")
+        }
         guard (0...1).contains(s.averagingShare) else {
             throw .invalidSetting("averagingShare is \(s.averagingShare), expected 0...1")
         }
-        guard s.maximumBadSteps >= 1 else { throw .invalidSetting("maximumBadSteps is \(s.maximumBadSteps), expected at least 1") }
+        guard s.maximumBadSteps >= 1 else {
+            throw .invalidSetting("maximumBadSteps is \(s.maximumBadSteps), expected at least 1")
+        }
         if let every = s.checkpointing?.everySteps, every < 1 {
             throw .invalidSetting("checkpointing every \(every) steps, expected at least 1")
         }
