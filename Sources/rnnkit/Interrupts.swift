@@ -1,10 +1,15 @@
 import Foundation
+import RNNKit
 import Synchronization
 
 /// SIGINT and SIGTERM during training: the handler only records the signal;
-/// the training loop finishes its step, writes a checkpoint and exits.
+/// the training run, polling `cancellation`, finishes its step, writes a
+/// checkpoint and stops.
 enum Interrupts {
     private static let received = Atomic<Int32>(0)
+
+    /// Holds once a signal has been received since `install`.
+    static let cancellation = TrainingCancellation(polling: { pending != nil })
 
     static func install() {
         // A parent may have started us with these signals blocked.

@@ -43,6 +43,9 @@ extension TrainCommand {
         try reject(["no-head"], reason: "applies to tensor data sets")
         try reject(["patch"], reason: "applies to .ts classification sets, not to a forecasting series")
         try reject(["val-split"], reason: "does not apply to forecasting: --test-count N holds out the last N values")
+        try reject(["early-stop", "restore-best"],
+                   reason: "needs validation data: forecasting holds out only the test values (--test-count), "
+                       + "which must not steer training")
         let quiet = arguments.flag("json")
         let series = try ForecastingSeries(contentsOf: url)
         let testCount = try arguments.integer("test-count", default: ForecastingDefaults.testCount, range: 0...Arguments.integerRange.upperBound)!

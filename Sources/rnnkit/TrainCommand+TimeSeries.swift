@@ -87,6 +87,11 @@ extension TrainCommand {
         let training = all.subset(trainingRows, features: c.input.rnnInputSize)
         let validation = validationRows.isEmpty ? nil : all.subset(validationRows, features: c.input.rnnInputSize)
         let testBatch = try test.map { try $0.modelBatch(scaling: scaling, patch: patch) }
+        let earlyStopping = try TrainingPlan.earlyStopping(arguments)
+        if earlyStopping != nil && validation == nil {
+            throw UsageError("--early-stop needs validation data: give --val-split X "
+                             + "(a test file is only scored; it never steers training)")
+        }
 
         let plan = try TrainingPlan(arguments, defaults: .init(learningRate: TimeSeriesDefaults.learningRate,
                                                                weightDecay: TimeSeriesDefaults.weightDecay,
@@ -127,7 +132,7 @@ extension TrainCommand {
         let progress = ProgressLine(quiet: quiet)
         let result = try plan.run(model: model, threads: threads, progress: progress, data: { _ in training },
                                  score: score, averagingShare: arguments.flag("no-averaging") ? 0 : TimeSeriesDefaults.averagingShare,
-                                 maximumBadSteps: try maximumBadSteps, checkpointing: nil)
+                                 maximumBadSteps: try maximumBadSteps, checkpointing: nil, earlyStopping: earlyStopping)
 
         var extra: [(String, JSONValue)] = [("classes", .array(classNames.map { .string($0) }))]
         var closing: [String] = []

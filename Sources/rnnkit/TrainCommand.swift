@@ -117,13 +117,15 @@ struct TrainCommand: Command {
                                outputSize: dataset.outputSize, topology: dataset.topology,
                                head: arguments.flag("no-head") ? .identity : .linear)
         }
+        try reject(["early-stop", "restore-best"], reason: "needs validation data, and a tensor data set has none")
         try dataset.check(fits: model.configuration)
         let plan = try TrainingPlan(arguments, defaults: .init(), trainingCount: dataset.count, seed: try seed)
         let batch = dataset.batch
         let result = try plan.run(model: model, threads: try arguments.integer("threads"),
                                   progress: ProgressLine(quiet: arguments.flag("json")),
                                   data: { _ in batch }, score: nil, maximumBadSteps: try maximumBadSteps,
-                                  checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL))
+                                  checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL),
+                                  cancellation: Interrupts.cancellation)
         try finish(model: model, result: result, extra: [])
     }
 
@@ -178,17 +180,24 @@ struct TrainCommand: Command {
                 return .init(loss: loss, summary: String(format: "val %.4f", loss))
             }
         }
+        let earlyStopping = try TrainingPlan.earlyStopping(arguments)
+        if earlyStopping != nil && validate == nil {
+            throw UsageError("--early-stop needs validation data: "
+                             + "give --val-split X with enough text for one validation sequence")
+        }
         let progress = ProgressLine(quiet: arguments.flag("json"))
         if !arguments.flag("json") {
             standardError("training a \(model.configuration.cell.rawValue) of \(model.configuration.hiddenSize) units on \(url.lastPathComponent): \(training.count) training and \(validation.count) validation characters, vocabulary \(corpus.vocabulary.count)")
         }
         var result = try plan.run(model: model, threads: try arguments.integer("threads"), progress: progress,
                                   unit: ("chars", length), data: epochData, score: validate,
-                                  maximumBadSteps: try maximumBadSteps, checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL))
+                                  maximumBadSteps: try maximumBadSteps,
+                                  checkpointing: try TrainingPlan.checkpointing(arguments, url: checkpointURL),
+                                  earlyStopping: earlyStopping, cancellation: Interrupts.cancellation)
         var extra: [(String, JSONValue)] = [("chars_per_s", .number(result.sequencesPerSecond * Double(length)))]
         if let validationSet {
             let loss = try Trainer(model: model, optimizer: plan.optimizer, threads: try arguments.integer("threads")).loss(validationSet)
-            result.validationCurve.append((Double(result.steps), loss))
+            result.validationCurve.append(LossPoint(step: result.steps, loss: loss))
             extra.append(("val_loss", .number(loss)))
         }
         let prime = corpus.vocabulary.contains(":") && url == (try? EmbeddedCorpus.url()) ? "ROMEO:" : ""
@@ -231,7 +240,7 @@ struct TrainCommand: Command {
     ///   - metadata: what the model needs to know about its data (scaling, class names).
     ///   - heldOutName: the name of the second curve on the plot.
     ///   - closing: lines printed last (the held-out figures a user trained for).
-    func finish(model: Model, result: TrainingPlan.Result, extra: [(String, JSONValue)], metadata: [String: String] = [:],
+    func finish(model: Model, result: TrainingSummary, extra: [(String, JSONValue)], metadata: [String: String] = [:],
                 heldOutName: String = "validation", closing: [String] = []) throws {
         let out = outURL
         do {
@@ -242,26 +251,45 @@ struct TrainCommand: Command {
         }
         var plot: URL?
         if let url = lossPlotURL {
-            var series = [LineChart.Series(name: "training", points: result.trainingCurve, color: LineChart.palette[0])]
+            func points(_ curve: [LossPoint]) -> [(x: Double, y: Double)] { curve.map { (Double($0.step), $0.loss) } }
+            var series = [LineChart.Series(name: "training", points: points(result.trainingCurve),
+                                           color: LineChart.palette[0])]
             if !result.validationCurve.isEmpty {
-                series.append(.init(name: heldOutName, points: result.validationCurve, color: LineChart.palette[1]))
+                series.append(.init(name: heldOutName, points: points(result.validationCurve),
+                                    color: LineChart.palette[1]))
             }
             let chart = LineChart(title: "Loss of \(out.lastPathComponent)", xLabel: "step", yLabel: "loss", series: series)
             try writeAtomically(chart.svg(), to: url)
             plot = url
         }
         let validation = extra.first { $0.0 == "val_loss" }.map { $0.1 }
+        // Only runs with --early-stop say how it went, so other runs print what they always did.
+        var extra = extra
+        var earlyStopLine: String?
+        if let patience = try arguments.integer("early-stop") {
+            let stopped = result.stopReason == .earlyStopped
+            extra += [("stopped_early", .bool(stopped)), ("best_step", result.best.map { .integer($0.step) } ?? .null),
+                      ("best_val_loss", result.best.map { .number($0.loss) } ?? .null)]
+            let best = result.best.map {
+                String(format: "the best validation loss, %.4f, at step %d", $0.loss, $0.step)
+            } ?? "no finite validation loss"
+            let kept = arguments.flag("restore-best") && result.best != nil ? ": kept its weights (--restore-best)" : ""
+            earlyStopLine = (stopped ? "stopped early after \(patience) validation rounds without a better loss; " : "")
+                + best + kept
+        }
         if arguments.flag("json") {
             printJSON([("steps", .integer(result.steps)), ("train_loss", .number(result.finalLoss)),
-                       ("gradient_norm", .number(result.finalGradientNorm)), ("skipped_steps", .integer(result.skipped)),
+                       ("gradient_norm", .number(result.finalGradientNorm)),
+                       ("skipped_steps", .integer(result.skippedSteps)),
                        ("seconds", .number(result.seconds)), ("sequences_per_s", .number(result.sequencesPerSecond)),
                        ("model", .string(out.path)), ("plot", plot.map { .string($0.path) } ?? .null)] + extra)
             return
         }
         var summary = String(format: "trained %d steps in %.1f s, training loss %.4f", result.steps, result.seconds, result.finalLoss)
         if case .number(let loss)? = validation { summary += String(format: ", validation loss %.4f", loss) }
-        if result.skipped > 0 { summary += ", \(result.skipped) steps skipped for non-finite gradients" }
+        if result.skippedSteps > 0 { summary += ", \(result.skippedSteps) steps skipped for non-finite gradients" }
         print(summary)
+        if let earlyStopLine { print(earlyStopLine) }
         print("wrote \(out.path)" + (plot.map { " and \($0.path)" } ?? ""))
         for line in closing { print(line) }
     }

@@ -3,7 +3,8 @@ import RNNKit
 
 /// The optimiser, schedule, clipping, budget and mini-batch schedule of a
 /// `train` run, read from the shared options with defaults chosen per kind
-/// of data.
+/// of data: the settings of the library's `TrainingRun`, which this runs
+/// with the tool's progress line and messages.
 struct TrainingPlan {
     struct Defaults {
         /// The optimiser a run uses without --optimizer, and its rate for this kind of data.
@@ -68,6 +69,9 @@ struct TrainingPlan {
         .value("checkpoint-seconds", "S", "save a checkpoint every S seconds"),
         .value("resume", "FILE", "continue from a checkpoint (same data and settings)"),
         .value("max-bad-steps", "N", "stop after N consecutive non-finite steps (default 10)"),
+        .value("early-stop", "N", "stop after N validation rounds (about ten per run) without a validation loss "
+               + "lower than the best by a relative 1e-4; needs validation data"),
+        .flag("restore-best", "with --early-stop: end with the weights of the best validation round"),
     ]
 
     /// What --schedule means, for the help's notes.
@@ -81,10 +85,19 @@ struct TrainingPlan {
     """
 
     /// The checkpoint settings for a run saving its checkpoints to `url`.
-    static func checkpointing(_ arguments: Arguments, url: URL) throws -> Checkpointing {
-        Checkpointing(url: url, everySteps: try arguments.integer("checkpoint-every"),
+    static func checkpointing(_ arguments: Arguments, url: URL) throws -> TrainingRun.Checkpointing {
+        TrainingRun.Checkpointing(url: url, everySteps: try arguments.integer("checkpoint-every"),
                       everySeconds: try arguments.number("checkpoint-seconds", minimum: 0.001),
                       resume: try arguments.string("resume").map { try Checkpoint(contentsOf: URL(fileURLWithPath: $0)) })
+    }
+
+    /// The --early-stop and --restore-best settings, nil without --early-stop.
+    static func earlyStopping(_ arguments: Arguments) throws -> TrainingRun.EarlyStopping? {
+        guard let patience = try arguments.integer("early-stop") else {
+            if arguments.flag("restore-best") { throw UsageError("--restore-best applies with --early-stop N") }
+            return nil
+        }
+        return TrainingRun.EarlyStopping(patience: patience, restoreBest: arguments.flag("restore-best"))
     }
 
     init(_ arguments: Arguments, defaults: Defaults, trainingCount: Int, seed: UInt64) throws {
@@ -157,42 +170,6 @@ struct TrainingPlan {
         return schedule
     }
 
-    struct Result {
-        var steps = 0
-        var finalLoss = Double.nan
-        var finalGradientNorm = Double.nan
-        var skipped = 0
-        var seconds = 0.0
-        var trainingCurve: [(x: Double, y: Double)] = []
-        var validationCurve: [(x: Double, y: Double)] = []
-        /// Steps and sequences run in this process (a resumed run counts only its own).
-        var stepsThisRun = 0
-        var sequencesThisRun = 0
-        var sequencesPerSecond: Double { seconds > 0 ? Double(sequencesThisRun) / seconds : 0 }
-    }
-
-    /// Where and how often to save the whole training state.
-    struct Checkpointing {
-        var url: URL
-        var everySteps: Int?
-        var everySeconds: Double?
-        var resume: Checkpoint?
-    }
-
-    /// The loop's position: which epoch, and how far into its shuffled order.
-    private struct Position {
-        var step = 0
-        var epoch = 0
-        var cursor = 0
-    }
-
-    /// The settings a resumed run must share with the run that saved the checkpoint
-    /// (the schedule only when there is one, as before schedules existed).
-    private var signature: String {
-        "batch=\(batchSize) shuffle=\(shuffle) seed=\(seed) optimizer=\(optimizer) clipping=\(clipping)"
-            + (schedule == .constant ? "" : " schedule=\(schedule)")
-    }
-
     /// A held-out figure: its loss goes on the validation curve, its summary
     /// on the progress line (`val 1.8140`, `test acc 0.962`, `test MAPE 4.1%`).
     struct Score {
@@ -200,180 +177,72 @@ struct TrainingPlan {
         var summary: String
     }
 
-    /// Trains over mini-batches drawn from `data(epoch)`, in order or in a
-    /// shuffle seeded by the epoch (so a resumed run draws the same batches),
-    /// until the step or time budget runs out; scores `score` about ten
-    /// times along the way, and at the end.
-    ///
-    /// A mini-batch never spans two epochs: `data` may cut each epoch's
-    /// sequences differently, so the last mini-batch of an epoch takes the
-    /// rows left over, fewer than `batchSize` unless they divide evenly.
-    ///
-    /// The score is only shown and plotted: it never steers training, so a
-    /// test set can be scored without leaking into it.
+    /// The library's settings for this plan.
+    func settings(threads: Int?, averagingShare: Double = 0, maximumBadSteps: Int,
+                  checkpointing: TrainingRun.Checkpointing?,
+                  earlyStopping: TrainingRun.EarlyStopping? = nil) -> TrainingRun.Settings {
+        TrainingRun.Settings(optimizer: optimizer, schedule: schedule, clipping: clipping, batchSize: batchSize,
+                             shuffle: shuffle, seed: seed, steps: steps, seconds: seconds, threads: threads,
+                             averagingShare: averagingShare, maximumBadSteps: maximumBadSteps,
+                             checkpointing: checkpointing, earlyStopping: earlyStopping)
+    }
+
+    /// Runs the library's `TrainingRun` with these settings, showing its
+    /// progress on `progress` and speaking the command line's language in its
+    /// errors (`--resume`, a signal's exit).
     ///
     /// - Parameters:
     ///   - unit: What the progress line counts per second, and how many of
     ///     them a sequence holds (`chars`, the window length).
-    ///   - averagingShare: Above 0, the model ends with the mean of its
-    ///     weights after each step of that last share of the budget
-    ///     (stochastic weight averaging): on small data sets it varies far
-    ///     less from seed to seed than the last step's weights.
-    ///   - maximumBadSteps: Stop with an error after this many consecutive
-    ///     steps with a non-finite loss or gradient.
-    ///   - checkpointing: Where to save the training state, periodically and
-    ///     on SIGINT or SIGTERM, and what to resume from; nil for runs short
-    ///     enough that a signal simply ends them.
+    ///   - score: A held-out figure scored about ten times along the way and at
+    ///     the end; it steers training only with early stopping.
+    ///   - cancellation: Checked once per step (SIGINT and SIGTERM through
+    ///     `Interrupts`); nil for runs short enough that a signal simply ends them.
     func run(model: Model, threads: Int?, progress: ProgressLine, unit: (name: String, perSequence: Int) = ("seq", 1),
-             data: (_ epoch: Int) throws -> SequenceBatch, score: (() throws -> Score)?,
-             averagingShare: Double = 0, maximumBadSteps: Int, checkpointing: Checkpointing?) throws -> Result {
-        let trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, clipping: clipping, threads: threads)
-        var position = Position()
-        // A plateau schedule steps with each epoch's mean training loss.
-        var epochLoss = (sum: 0.0, steps: 0)
-        var result = Result()
-        var elapsedBefore = 0.0
-        if let checkpoint = checkpointing?.resume {
-            let saved = checkpoint.progress
-            guard saved["signature"] == signature else {
-                throw UsageError("--resume needs the same settings as the run that saved it (\(saved["signature"] ?? "none")), this run has \(signature)")
-            }
-            try trainer.restoreOptimizer(from: checkpoint)
-            // Counts from the file: checked, so that an edited checkpoint cannot index or seed out of range.
-            func count(_ key: String) throws -> Int {
-                guard let value = Int(saved[key] ?? "0"), (0...Arguments.integerRange.upperBound).contains(value) else {
-                    throw UsageError("the --resume checkpoint's progress '\(key)' is '\(saved[key] ?? "")', not a count this run could have saved")
-                }
-                return value
-            }
-            position = Position(step: try count("step"), epoch: try count("epoch"), cursor: try count("cursor"))
-            if schedule.isMetricDriven {
-                guard let sum = Double(saved["epoch_loss_sum"] ?? ""), sum.isFinite else {
-                    throw UsageError("the --resume checkpoint's progress 'epoch_loss_sum' is '\(saved["epoch_loss_sum"] ?? "")', not a finite number")
-                }
-                epochLoss = (sum, try count("epoch_loss_steps"))
-            }
-            elapsedBefore = Double(saved["seconds"] ?? "") ?? 0
-            result.steps = position.step
-            result.trainingCurve = zip(checkpoint.history("train_step"), checkpoint.history("train_loss")).map { (Double($0), Double($1)) }
-            result.validationCurve = zip(checkpoint.history("validation_step"), checkpoint.history("validation_loss")).map { (Double($0), Double($1)) }
-        }
-        var batch = try data(position.epoch)
-        var order = epochOrder(count: batch.count, epoch: position.epoch)
-        var rows: [Int] = []
-        rows.reserveCapacity(batchSize)
-        var smoothedLoss = result.trainingCurve.last?.y ?? .nan
-        var latestScore = result.validationCurve.last.map { Score(loss: $0.y, summary: String(format: "val %.4f", $0.y)) }
-        var badSteps = 0
-        var average = WeightAverage(model: model)
-        let start = ContinuousClock.now
-        var lastCheckpoint = start
-        var nextScore = (fraction(step: position.step, elapsed: elapsedBefore) * 10).rounded(.down) / 10 + 0.1
-
-        func save(to checkpointing: Checkpointing) throws {
-            let history: [String: [Float]] = [
-                "train_step": result.trainingCurve.map { Float($0.x) }, "train_loss": result.trainingCurve.map { Float($0.y) },
-                "validation_step": result.validationCurve.map { Float($0.x) },
-                "validation_loss": result.validationCurve.map { Float($0.y) },
-            ]
-            let elapsed = elapsedBefore + (ContinuousClock.now - start).seconds
-            var progress = ["step": String(position.step), "epoch": String(position.epoch),
-                            "cursor": String(position.cursor), "seconds": String(elapsed), "signature": signature]
-            if schedule.isMetricDriven {
-                progress["epoch_loss_sum"] = String(epochLoss.sum)
-                progress["epoch_loss_steps"] = String(epochLoss.steps)
-            }
-            try trainer.checkpoint(progress: progress, history: history).write(to: checkpointing.url)
-            lastCheckpoint = ContinuousClock.now
-        }
-
-        while fraction(step: position.step, elapsed: elapsedBefore + (ContinuousClock.now - start).seconds) < 1 {
-            if position.cursor >= order.count {
-                if schedule.isMetricDriven, epochLoss.steps > 0 {
-                    try trainer.stepSchedule(metric: epochLoss.sum / Double(epochLoss.steps))
-                }
-                epochLoss = (0, 0)
-                position.epoch += 1
-                position.cursor = 0
-                batch = try data(position.epoch)
-                order = epochOrder(count: batch.count, epoch: position.epoch)
-            }
-            let end = min(position.cursor + batchSize, order.count)
-            rows.removeAll(keepingCapacity: true)
-            rows.append(contentsOf: order[position.cursor..<end])
-            position.cursor = end
-            let report = try trainer.step(batch, rows: rows)
-            position.step += 1
-            result.steps = position.step
-            result.stepsThisRun += 1
-            result.sequencesThisRun += rows.count
-            if report.skipped {
-                result.skipped += 1
-                badSteps += 1
-                guard badSteps < maximumBadSteps else {
-                    let saved = checkpointing.map(\.url).flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
-                    throw TrainingDiverged(steps: badSteps, checkpoint: saved)
-                }
-            } else {
-                badSteps = 0
-                epochLoss = (epochLoss.sum + report.loss, epochLoss.steps + 1)
-                result.finalLoss = report.loss
-                result.finalGradientNorm = report.gradientNorm
-                smoothedLoss = smoothedLoss.isNaN ? report.loss : 0.9 * smoothedLoss + 0.1 * report.loss
-                result.trainingCurve.append((Double(position.step), report.loss))
-            }
-            let elapsed = elapsedBefore + (ContinuousClock.now - start).seconds
-            let done = fraction(step: position.step, elapsed: elapsed)
-            if averagingShare > 0, done > 1 - averagingShare {
-                average.add(model)
-                if done >= 1 { try average.assign(to: model) }
-            }
-            if let score, done >= nextScore || done >= 1 {
+             data: @escaping (_ epoch: Int) throws -> SequenceBatch, score: (() throws -> Score)?,
+             averagingShare: Double = 0, maximumBadSteps: Int, checkpointing: TrainingRun.Checkpointing?,
+             earlyStopping: TrainingRun.EarlyStopping? = nil,
+             cancellation: TrainingCancellation? = nil) throws -> TrainingSummary {
+        // The scorer's own summary once it has scored; before that, a resumed run's last validation loss.
+        var latestSummary: String?
+        let validation = score.map { score in
+            { () throws -> Double in
                 let current = try score()
-                latestScore = current
-                result.validationCurve.append((Double(position.step), current.loss))
-                nextScore = (done * 10).rounded(.down) / 10 + 0.1
+                latestSummary = current.summary
+                return current.loss
             }
-            if let checkpointing {
-                if let signal = Interrupts.pending {
-                    progress.finish()
-                    try save(to: checkpointing)
-                    throw Interrupted(signal: signal, checkpoint: checkpointing.url)
-                }
-                let sinceCheckpoint = (ContinuousClock.now - lastCheckpoint).seconds
-                if checkpointing.everySteps.map({ position.step % $0 == 0 }) == true
-                    || checkpointing.everySeconds.map({ sinceCheckpoint >= $0 }) == true {
-                    try save(to: checkpointing)
-                }
-            }
-            let thisRun = max((ContinuousClock.now - start).seconds, 1e-9)
-            let rate = Double(result.sequencesThisRun * unit.perSequence) / thisRun
-            var line = String(format: "step %d", position.step) + (steps.map { "/\($0)" } ?? "")
-            line += String(format: "  loss %.4f", smoothedLoss)
-            if let latestScore { line += "  " + latestScore.summary }
-            if result.skipped > 0 { line += "  skipped \(result.skipped)" }
-            line += String(format: "  %.0f %@/s  %@ elapsed  %@ left", rate, unit.name, formatDuration(elapsed),
-                           formatDuration(done > 0 ? max(0, elapsed / done - elapsed) : .nan))
-            progress.update(line, force: done >= 1)
         }
-        progress.finish()
-        result.seconds = (ContinuousClock.now - start).seconds
-        return result
-    }
-
-    /// How much of the budget `step` steps and `elapsed` seconds use up.
-    private func fraction(step: Int, elapsed: Double) -> Double {
-        max(steps.map { Double(step) / Double($0) } ?? 0, seconds.map { elapsed / $0 } ?? 0)
-    }
-
-    /// The rows of an epoch in the order they are drawn: a shuffle seeded by
-    /// the run's seed and the epoch number, or data set order.
-    private func epochOrder(count: Int, epoch: Int) -> [Int] {
-        var order = Array(0..<count)
-        guard shuffle else { return order }
-        var generator = SeededGenerator(seed: seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
-        order.shuffle(using: &generator)
-        return order
+        let run = TrainingRun(
+            settings: settings(threads: threads, averagingShare: averagingShare, maximumBadSteps: maximumBadSteps,
+                               checkpointing: checkpointing, earlyStopping: earlyStopping),
+            data: data, validation: validation,
+            progress: { report in
+                var line = String(format: "step %d", report.step) + (report.totalSteps.map { "/\($0)" } ?? "")
+                line += String(format: "  loss %.4f", report.smoothedLoss)
+                if let summary = latestSummary ?? report.validationLoss.map({ String(format: "val %.4f", $0) }) {
+                    line += "  " + summary
+                }
+                if report.skippedSteps > 0 { line += "  skipped \(report.skippedSteps)" }
+                let rate = report.sequencesPerSecond * Double(unit.perSequence)
+                line += String(format: "  %.0f %@/s  %@ elapsed  %@ left", rate, unit.name,
+                               formatDuration(report.elapsed), formatDuration(report.estimatedRemaining ?? .nan))
+                progress.update(line, force: report.isFinal)
+            },
+            cancellation: cancellation)
+        do {
+            let summary = try run.run(model: model)
+            progress.finish()
+            return summary
+        } catch let cancelled as TrainingCancelled {
+            progress.finish()
+            guard let checkpoint = cancelled.checkpoint else { throw cancelled }
+            throw Interrupted(signal: Interrupts.pending ?? SIGINT, checkpoint: checkpoint)
+        } catch TrainingRunError.resumeSettingsMismatch(let saved, let current) {
+            throw UsageError("--resume needs the same settings as the run that saved it (\(saved ?? "none")), "
+                             + "this run has \(current)")
+        } catch TrainingRunError.invalidResumeProgress(let key, let value, let expected) {
+            throw UsageError("the --resume checkpoint's progress '\(key)' is '\(value)', not \(expected)")
+        }
     }
 }
 
@@ -403,53 +272,4 @@ final class OptimizerOptions {
         read.insert(name)
         return try arguments.number(name, default: fallback)!
     }
-}
-
-/// The running mean of a model's weights over some of its training steps.
-private struct WeightAverage {
-    private var sums: [[Double]]
-    private var count = 0
-
-    init(model: Model) { sums = model.parameterNames.map { _ in [] } }
-
-    mutating func add(_ model: Model) {
-        for (index, name) in model.parameterNames.enumerated() {
-            let values = model.parameter(name)!
-            if sums[index].isEmpty { sums[index] = [Double](repeating: 0, count: values.count) }
-            for position in values.indices { sums[index][position] += Double(values[position]) }
-        }
-        count += 1
-    }
-
-    func assign(to model: Model) throws {
-        guard count > 0 else { return }
-        for (index, name) in model.parameterNames.enumerated() {
-            try model.setParameter(name, to: sums[index].map { Float($0 / Double(count)) })
-        }
-    }
-}
-
-/// Training that left the finite numbers: too many consecutive steps with a
-/// non-finite loss or gradient, or weights that overflowed.
-struct TrainingDiverged: Error, CustomStringConvertible {
-    let reason: String
-    let checkpoint: URL?
-
-    init(reason: String, checkpoint: URL?) {
-        self.reason = reason
-        self.checkpoint = checkpoint
-    }
-
-    init(steps: Int, checkpoint: URL?) {
-        self.init(reason: "\(steps) consecutive steps had a non-finite loss or gradient and were skipped", checkpoint: checkpoint)
-    }
-
-    var description: String {
-        "training diverged: \(reason) (try a lower --lr or --clip)"
-            + (checkpoint.map { "; the last good checkpoint \($0.path) is intact" } ?? "")
-    }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
