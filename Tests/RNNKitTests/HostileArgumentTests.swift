@@ -49,7 +49,7 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
     }
     let corpus = try TextCorpus(text: "abcdefghij")
     var generator = SeededGenerator(seed: 1)
-    #expect(throws: DataFileError.self) {
+    #expect(throws: DatasetError.self) {
         try corpus.randomWindowStarts(count: Int.max, length: 3, range: 0..<10, using: &generator)
     }
 }
@@ -90,14 +90,14 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
 
 @Test func aScalingThatOverflowsTheDataIsRefused() throws {
     let scaling = try FeatureScaling(mean: [0], deviation: [Float.leastNonzeroMagnitude])
-    #expect(throws: DataFileError.self) { try scaling.scale([1, 2]) }
-    #expect(throws: DataFileError.self) { try FeatureScaling(mean: [0], deviation: [1e38]).unscale([10]) }
+    #expect(throws: DatasetError.self) { try scaling.scale([1, 2]) }
+    #expect(throws: DatasetError.self) { try FeatureScaling(mean: [0], deviation: [1e38]).unscale([10]) }
     #expect(try scaling.scale([0]) == [0])
 }
 
 @Test func classNamesThatRepeatAreRefused() {
     let file = Array("@problemName t\n@univariate true\n@classLabel true a b\n@data\n1,2:a\n".utf8)
-    #expect(throws: DataFileError.invalidArgument(name: "classNames", value: "naming 'b' twice", expected: "distinct class names")) {
+    #expect(throws: DatasetError.invalidArgument(name: "classNames", value: "naming 'b' twice", expected: "distinct class names")) {
         try TimeSeriesClassificationSet(bytes: file, source: "t.ts", classNames: ["b", "b", "a"])
     }
 }

@@ -195,7 +195,7 @@ struct TensorDatasetTests {
         var inputs = Self.inputs
         inputs[1 * 6 + 2 * 2 + 1] = .nan  // [n: 1, t: 2, i: 1]
         #expect(
-            throws: DatasetError.nonFiniteValue(
+            throws: DatasetError.nonFiniteTensorValue(
                 source: "data.safetensors", tensor: "inputs", position: [1, 2, 1], value: "nan")
         ) {
             try TensorDataset(
@@ -204,11 +204,11 @@ struct TensorDatasetTests {
                 ]))
         }
         #expect(
-            throws: DatasetError.nonFiniteValue(source: "<memory>", tensor: "targets", position: [0, 1, 0], value: "-inf")
+            throws: DatasetError.nonFiniteTensorValue(source: "<memory>", tensor: "targets", position: [0, 1, 0], value: "-inf")
         ) {
             try dataset(.sequences([0, -.infinity, 0, 0, 0, 0], features: 1))
         }
-        #expect(throws: DatasetError.nonFiniteValue(source: "<memory>", tensor: "targets", position: [1, 0], value: "inf")) {
+        #expect(throws: DatasetError.nonFiniteTensorValue(source: "<memory>", tensor: "targets", position: [1, 0], value: "inf")) {
             try dataset(.vectors([0, .infinity], features: 1))
         }
     }
@@ -250,7 +250,7 @@ struct TensorDatasetTests {
             DatasetError.lengthOutOfRange(source: "train.safetensors", index: 4, value: 0, timeSteps: 50).description
                 == "train.safetensors: lengths[4] is 0, expected a value in 1...50")
         #expect(
-            DatasetError.nonFiniteValue(source: "train.safetensors", tensor: "inputs", position: [3, 7, 1], value: "nan")
+            DatasetError.nonFiniteTensorValue(source: "train.safetensors", tensor: "inputs", position: [3, 7, 1], value: "nan")
                 .description == "train.safetensors: inputs[3, 7, 1] is nan; values must be finite, padding included")
     }
 }

@@ -43,7 +43,7 @@ extension Model {
 
 /// Loads every `*.ext` file in `folder` and expects the error `expected`
 /// names for it (keyed by file name without the extension).
-func replayMalformedFixtures(in folder: URL, extension ext: String, expected: [String: (String) -> DataFileError],
+func replayMalformedFixtures(in folder: URL, extension ext: String, expected: [String: (String) -> DatasetError],
                              load: (URL) throws -> Void) throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(ext) }.sorted()
     #expect(files.count == expected.count)
@@ -59,7 +59,7 @@ func replayMalformedFixtures(in folder: URL, extension ext: String, expected: [S
 
 /// Feeds `parse` 3000 seeded mutations of `original` (with the iteration
 /// number): each must parse, passing the closure's own checks, or throw a
-/// `DataFileError` that says something; a good share must do each.
+/// `DatasetError` that says something; a good share must do each.
 func expectParsesOrRefuses(_ original: [UInt8], seed: UInt64, parse: (_ iteration: Int, _ bytes: [UInt8]) throws -> Void) {
     var mutator = ByteMutator(seed: seed)
     var (parsed, refused) = (0, 0)
@@ -69,7 +69,7 @@ func expectParsesOrRefuses(_ original: [UInt8], seed: UInt64, parse: (_ iteratio
             parsed += 1
         } catch {
             refused += 1
-            #expect(error is DataFileError && !String(describing: error).isEmpty, "\(error)")
+            #expect(error is DatasetError && !String(describing: error).isEmpty, "\(error)")
         }
     }
     #expect(parsed > 100 && refused > 100, "parsed \(parsed), refused \(refused)")

@@ -35,7 +35,7 @@ struct TextCorpusTests {
         #expect(corpus.decode(corpus.tokens) == "hello")
         #expect(try corpus.encode("hole") == [1, 3, 2, 0])
         #expect(corpus.decode([0, 4, -1]) == "e\u{FFFD}\u{FFFD}")
-        #expect(throws: DataFileError.unknownCharacter(source: "<memory>", character: "x", offset: 2)) {
+        #expect(throws: DatasetError.unknownCharacter(source: "<memory>", character: "x", offset: 2)) {
             try corpus.encode("hex")
         }
     }
@@ -57,10 +57,10 @@ struct TextCorpusTests {
 
     @Test("empty text, one repeated character and bad UTF-8 are refused")
     func refused() throws {
-        #expect(throws: DataFileError.emptyFile(path: "<memory>")) { try TextCorpus(text: "") }
-        #expect(throws: DataFileError.emptyFile(path: "e.txt")) { try TextCorpus(bytes: [0xEF, 0xBB, 0xBF], source: "e.txt") }
-        #expect(throws: DataFileError.tooFewDistinctCharacters(path: "<memory>", found: 1)) { try TextCorpus(text: "aaaa") }
-        #expect(throws: DataFileError.notUTF8(path: "l.txt", byteOffset: 3)) {
+        #expect(throws: DatasetError.emptyFile(path: "<memory>")) { try TextCorpus(text: "") }
+        #expect(throws: DatasetError.emptyFile(path: "e.txt")) { try TextCorpus(bytes: [0xEF, 0xBB, 0xBF], source: "e.txt") }
+        #expect(throws: DatasetError.tooFewDistinctCharacters(path: "<memory>", found: 1)) { try TextCorpus(text: "aaaa") }
+        #expect(throws: DatasetError.notUTF8(path: "l.txt", byteOffset: 3)) {
             try TextCorpus(bytes: Array("caf".utf8) + [0xE9], source: "l.txt")
         }
         // Ideographs from plane 2 on, each its own grapheme; the compatibility
@@ -76,7 +76,7 @@ struct TextCorpusTests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("none.txt")
-        #expect(throws: DataFileError.io(path: missing.path, operation: "open", code: ENOENT)) {
+        #expect(throws: DatasetError.io(path: missing.path, operation: "open", code: ENOENT)) {
             try TextCorpus(contentsOf: missing)
         }
     }
@@ -137,27 +137,27 @@ struct TextCorpusTests {
     @Test("windows refuse starts past the end, empty starts and too short a text")
     func windowErrors() throws {
         let corpus = try TextCorpus(text: "abcdefgh")
-        #expect(throws: DataFileError.invalidArgument(
+        #expect(throws: DatasetError.invalidArgument(
             name: "window start", value: "4", expected: "0...3, so that 4 tokens and their targets fit in 8")) {
             try corpus.windows(starts: [0, 4], length: 4)
         }
-        #expect(throws: DataFileError.invalidArgument(
+        #expect(throws: DatasetError.invalidArgument(
             name: "window start", value: "-1", expected: "0...3, so that 4 tokens and their targets fit in 8")) {
             try corpus.windows(starts: [-1], length: 4)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "window starts", value: "[]", expected: "at least one start")) {
+        #expect(throws: DatasetError.invalidArgument(name: "window starts", value: "[]", expected: "at least one start")) {
             try corpus.windows(starts: [], length: 4)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "window length", value: "0", expected: "at least 1")) {
+        #expect(throws: DatasetError.invalidArgument(name: "window length", value: "0", expected: "at least 1")) {
             try corpus.windows(starts: [0], length: 0)
         }
-        #expect(throws: DataFileError.tooFewRows(source: "<memory>", rows: 8, needed: 9)) {
+        #expect(throws: DatasetError.tooFewRows(source: "<memory>", rows: 8, needed: 9)) {
             try corpus.windows(starts: [0], length: 8)
         }
-        #expect(throws: DataFileError.tooFewRows(source: "<memory>", rows: 8, needed: .max)) {
+        #expect(throws: DatasetError.tooFewRows(source: "<memory>", rows: 8, needed: .max)) {
             try corpus.windows(starts: [0], length: .max)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "range", value: "2..<9", expected: "token positions within 0..<8")) {
+        #expect(throws: DatasetError.invalidArgument(name: "range", value: "2..<9", expected: "token positions within 0..<8")) {
             try corpus.consecutiveWindowStarts(length: 2, range: 2..<9)
         }
     }
@@ -184,7 +184,7 @@ struct TextCorpusTests {
         #expect(starts == (try corpus.randomWindowStarts(count: 50, length: 5, range: 10..<40, using: &second)))
         #expect(starts.allSatisfy { (10...34).contains($0) })
         for count in [0, Int.max] {
-            #expect(throws: DataFileError.invalidArgument(name: "window count", value: "\(count)", expected: "1...16777216")) {
+            #expect(throws: DatasetError.invalidArgument(name: "window count", value: "\(count)", expected: "1...16777216")) {
                 try corpus.randomWindowStarts(count: count, length: 5, range: 10..<40, using: &first)
             }
         }
@@ -217,7 +217,7 @@ struct TextCorpusTests {
     @Test("malformed fixture files are refused with their specific errors")
     func malformedFixtures() throws {
         let folder = SampleData.malformed.appendingPathComponent("text")
-        let expected: [String: (String) -> DataFileError] = [
+        let expected: [String: (String) -> DatasetError] = [
             "empty": { .emptyFile(path: $0) },
             "bom-only": { .emptyFile(path: $0) },
             "one-character": { .tooFewDistinctCharacters(path: $0, found: 1) },

@@ -78,7 +78,7 @@ struct ByteMutator {
 struct TimeSeriesClassificationTests {
     private func parse(
         _ text: String, classNames: [String]? = nil, missingValues: TimeSeriesClassificationSet.MissingValues = .reject
-    ) throws(DataFileError) -> TimeSeriesClassificationSet {
+    ) throws(DatasetError) -> TimeSeriesClassificationSet {
         try TimeSeriesClassificationSet(
             bytes: Array(text.utf8), source: "t.ts", classNames: classNames, missingValues: missingValues)
     }
@@ -205,7 +205,7 @@ struct TimeSeriesClassificationTests {
         let test = try parse(Self.header + "1:2:c\n3:4:a\n", classNames: ["c", "b", "a"])
         #expect(test.classNames == ["c", "b", "a"])
         #expect(test.labels == [0, 2])
-        #expect(throws: DataFileError.unknownClassLabel(path: "t.ts", line: 8, column: 5, label: "b", known: ["c", "a"])) {
+        #expect(throws: DatasetError.unknownClassLabel(path: "t.ts", line: 8, column: 5, label: "b", known: ["c", "a"])) {
             try parse(Self.header + "1:2:c\n3:4:b\n", classNames: ["c", "a"])
         }
     }
@@ -213,15 +213,15 @@ struct TimeSeriesClassificationTests {
     @Test("missing values are refused by default, or carried forward")
     func missingValues() throws {
         let text = Self.header + "?,1,?,?,4:5,?:b\n"
-        #expect(throws: DataFileError.missingValue(path: "t.ts", line: 7, column: 1)) { try parse(text) }
+        #expect(throws: DatasetError.missingValue(path: "t.ts", line: 7, column: 1)) { try parse(text) }
         let filled = try parse(text, missingValues: .carryForward)
         #expect(filled.values == [1, 5, 1, 5, 1, 5, 1, 5, 4, 5])
         // NaN counts as missing only when filling.
         #expect(try parse(Self.header + "1,NaN:2:a\n", missingValues: .carryForward).values == [1, 2, 1, 2])
-        #expect(throws: DataFileError.nonFiniteValue(path: "t.ts", line: 7, column: 3, found: "NaN")) {
+        #expect(throws: DatasetError.nonFiniteValue(path: "t.ts", line: 7, column: 3, found: "NaN")) {
             try parse(Self.header + "1,NaN:2:a\n")
         }
-        #expect(throws: DataFileError.unexpected(
+        #expect(throws: DatasetError.unexpected(
             path: "t.ts", line: 7, column: 3, expected: "a value in dimension 2 to fill its missing values from",
             found: "only missing values")) {
             try parse(Self.header + "1:?,?:a\n", missingValues: .carryForward)
@@ -233,18 +233,18 @@ struct TimeSeriesClassificationTests {
     @Test("descriptions read path:line:column: expected, found")
     func descriptions() {
         #expect(
-            DataFileError.unexpected(path: "GunPoint_TRAIN.ts", line: 12, column: 57, expected: "a number", found: "abc")
+            DatasetError.unexpected(path: "GunPoint_TRAIN.ts", line: 12, column: 57, expected: "a number", found: "abc")
                 .description == "GunPoint_TRAIN.ts:12:57: expected a number, found 'abc'")
         #expect(
-            DataFileError.unknownClassLabel(path: "t.ts", line: 3, column: 9, label: "7", known: ["1", "2"])
+            DatasetError.unknownClassLabel(path: "t.ts", line: 3, column: 9, label: "7", known: ["1", "2"])
                 .description == "t.ts:3:9: unknown class label '7', expected one of '1', '2'")
-        #expect(DataFileError.notUTF8(path: "x.txt", byteOffset: 5).description
+        #expect(DatasetError.notUTF8(path: "x.txt", byteOffset: 5).description
                 == "x.txt: not UTF-8: invalid byte sequence at byte offset 5")
-        #expect(DataFileError.io(path: "/no/such.ts", operation: "open", code: ENOENT).description
+        #expect(DatasetError.io(path: "/no/such.ts", operation: "open", code: ENOENT).description
                 == "/no/such.ts: open failed: No such file or directory (errno \(ENOENT))")
-        #expect(DataFileError.unknownCharacter(source: "c", character: "\u{7}", offset: 2).description
+        #expect(DatasetError.unknownCharacter(source: "c", character: "\u{7}", offset: 2).description
                 == "c: character '\\u{07}' at offset 2 is not in the vocabulary")
-        let error = DataFileError.dimensionCount(path: "t.ts", line: 4, expected: 1, found: 3)
+        let error = DatasetError.dimensionCount(path: "t.ts", line: 4, expected: 1, found: 3)
         #expect(error.description == "t.ts:4: expected 1 dimension, found 3")
     }
 
@@ -253,7 +253,7 @@ struct TimeSeriesClassificationTests {
         let file = String(repeating: "#\n", count: 3) + "@classLabel true 1 2\n@data\n"
             + "0.5,0.25,abc,1:2\n"
         let bytes = Array(file.utf8)
-        #expect(throws: DataFileError.unexpected(
+        #expect(throws: DatasetError.unexpected(
             path: "GunPoint_TRAIN.ts", line: 6, column: 10, expected: "a number", found: "abc")) {
             try TimeSeriesClassificationSet(bytes: bytes, source: "GunPoint_TRAIN.ts")
         }
@@ -265,7 +265,7 @@ struct TimeSeriesClassificationTests {
     }
 
     @Test("every malformed-file error names what and where", arguments: [
-        ("", DataFileError.emptyFile(path: "t.ts")),
+        ("", DatasetError.emptyFile(path: "t.ts")),
         ("\u{FEFF} \r\n\n", .emptyFile(path: "t.ts")),
         ("@classLabel true 1\n", .missingHeader(path: "t.ts", header: "@data")),
         ("@problemName X\n@data\n1:1\n", .missingHeader(path: "t.ts", header: "@classLabel")),
@@ -320,18 +320,18 @@ struct TimeSeriesClassificationTests {
         ("@univariate true\n@dimensions 3\n@classLabel true 1\n@data\n", .unexpected(
             path: "t.ts", line: 4, column: 1, expected: "@dimensions 1 for a problem declared @univariate true",
             found: "@dimensions 3")),
-    ] as [(String, DataFileError)])
-    func malformed(_ text: String, _ expected: DataFileError) {
+    ] as [(String, DatasetError)])
+    func malformed(_ text: String, _ expected: DatasetError) {
         #expect(throws: expected) { try parse(text) }
     }
 
     @Test("columns count Unicode scalars, not bytes; long tokens are shortened")
     func columnsAndExcerpts() {
-        #expect(throws: DataFileError.unknownClassLabel(path: "t.ts", line: 3, column: 5, label: "żółw", known: ["ż"])) {
+        #expect(throws: DatasetError.unknownClassLabel(path: "t.ts", line: 3, column: 5, label: "żółw", known: ["ż"])) {
             try parse("@classLabel true ż\n@data\nééé:żółw\n")
         }
         let long = String(repeating: "x", count: 100)
-        #expect(throws: DataFileError.unexpected(
+        #expect(throws: DatasetError.unexpected(
             path: "t.ts", line: 3, column: 1, expected: "a number", found: String(repeating: "x", count: 40) + "…")) {
             try parse("@classLabel true 1\n@data\n\(long):1\n")
         }
@@ -340,7 +340,7 @@ struct TimeSeriesClassificationTests {
     @Test("bytes that are not UTF-8 are reported by offset")
     func notUTF8() {
         let bytes = Array("@classLabel true 1\n@data\n1".utf8) + [0xE9] + Array(":1\n".utf8)
-        #expect(throws: DataFileError.notUTF8(path: "t.ts", byteOffset: 26)) {
+        #expect(throws: DatasetError.notUTF8(path: "t.ts", byteOffset: 26)) {
             try TimeSeriesClassificationSet(bytes: bytes, source: "t.ts")
         }
     }
@@ -351,7 +351,7 @@ struct TimeSeriesClassificationTests {
         let long = (0..<3000).map { _ in "1" }.joined(separator: ",") + ":1\n"
         let text = "@classLabel true 1\n@data\n" + long + String(repeating: "1:1\n", count: 2000)
         let limit = 2 * text.utf8.count + 4096
-        #expect(throws: DataFileError.tooLarge(
+        #expect(throws: DatasetError.tooLarge(
             path: "t.ts", what: "values to pad 2001 cases of 1 dimension to 3000 steps", count: 6_003_000, limit: limit)) {
             try parse(text)
         }
@@ -360,7 +360,7 @@ struct TimeSeriesClassificationTests {
     @Test("at most maxClasses classes")
     func classLimit() {
         let labels = (0...TimeSeriesClassificationSet.maxClasses).map(String.init).joined(separator: " ")
-        #expect(throws: DataFileError.tooLarge(
+        #expect(throws: DatasetError.tooLarge(
             path: "t.ts", what: "class labels in @classLabel", count: 65537, limit: 65536)) {
             try parse("@classLabel true \(labels)\n@data\n1:0\n")
         }
@@ -371,10 +371,10 @@ struct TimeSeriesClassificationTests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("missing.ts")
-        #expect(throws: DataFileError.io(path: missing.path, operation: "open", code: ENOENT)) {
+        #expect(throws: DatasetError.io(path: missing.path, operation: "open", code: ENOENT)) {
             try TimeSeriesClassificationSet(contentsOf: missing)
         }
-        #expect(throws: DataFileError.io(path: directory.path, operation: "read", code: EISDIR)) {
+        #expect(throws: DatasetError.io(path: directory.path, operation: "read", code: EISDIR)) {
             try TimeSeriesClassificationSet(contentsOf: directory)
         }
         let url = try writeDataFile("ok.ts", Array("@classLabel true 1\n@data\n1,2:1\n".utf8), in: directory)
@@ -398,7 +398,7 @@ struct TimeSeriesClassificationTests {
 
         // A constant dimension gets deviation 1.
         #expect(try parse(Self.header + "2,2:1,3:a\n").fitScaling().deviation == [1, 1])
-        #expect(throws: DataFileError.featureCountMismatch(source: "t.ts", features: 2, scalingFeatures: 1)) {
+        #expect(throws: DatasetError.featureCountMismatch(source: "t.ts", features: 2, scalingFeatures: 1)) {
             try set.normalized(using: FeatureScaling(mean: [0], deviation: [1]))
         }
     }
@@ -410,9 +410,9 @@ struct TimeSeriesClassificationTests {
         #expect(try JSONDecoder().decode(FeatureScaling.self, from: data) == scaling)
         let bad = Data(#"{"mean":[1,2],"deviation":[1,0]}"#.utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(FeatureScaling.self, from: bad) }
-        #expect(throws: DataFileError.self) { try FeatureScaling(mean: [1], deviation: [1, 2]) }
+        #expect(throws: DatasetError.self) { try FeatureScaling(mean: [1], deviation: [1, 2]) }
         #expect(try scaling.unscale(scaling.scale([1, 2, 3, 4])) == [1, 2, 3, 4])
-        #expect(throws: DataFileError.invalidArgument(
+        #expect(throws: DatasetError.invalidArgument(
             name: "value count", value: "3", expected: "a multiple of 2, the number of features the scaling was fitted on")) {
             try scaling.scale([1, 2, 3])
         }
@@ -439,7 +439,7 @@ struct TimeSeriesClassificationTests {
     @Test("malformed fixture files are refused with their specific errors")
     func malformedFixtures() throws {
         let folder = SampleData.malformed.appendingPathComponent("ts")
-        let expected: [String: (String) -> DataFileError] = [
+        let expected: [String: (String) -> DatasetError] = [
             "not-a-number": { .unexpected(path: $0, line: 10, column: 15, expected: "a number", found: "1.2.3") },
             "missing-value": { .missingValue(path: $0, line: 10, column: 7) },
             "nan-value": { .nonFiniteValue(path: $0, line: 11, column: 5, found: "NaN") },

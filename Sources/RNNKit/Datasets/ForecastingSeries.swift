@@ -55,13 +55,13 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///   - url: The file.
     ///   - timestampColumn: The timestamp column's name; if `nil`, chosen by
     ///     name as described above.
-    /// - Throws: ``DataFileError`` naming the first problem and its position.
-    public init(contentsOf url: URL, timestampColumn: String? = nil) throws(DataFileError) {
+    /// - Throws: ``DatasetError`` naming the first problem and its position.
+    public init(contentsOf url: URL, timestampColumn: String? = nil) throws(DatasetError) {
         try self.init(bytes: _readDataFile(url), source: url.path, timestampColumn: timestampColumn)
     }
 
     /// Parses the bytes of a CSV file; `source` names it in errors.
-    public init(bytes: [UInt8], source: String, timestampColumn: String? = nil) throws(DataFileError) {
+    public init(bytes: [UInt8], source: String, timestampColumn: String? = nil) throws(DatasetError) {
         let text = try _TextBytes(bytes, path: source)
         var reader = _CSVReader(text: text)
         var fields: [_CSVReader.Field] = []
@@ -139,10 +139,10 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///   - timestamps: One per row, at least one row.
     ///   - columnNames: The value columns, at least one.
     ///   - values: `[timestamps.count, columnNames.count]` row-major, all finite.
-    /// - Throws: ``DataFileError/invalidArgument(name:value:expected:)`` if
+    /// - Throws: ``DatasetError/invalidArgument(name:value:expected:)`` if
     ///   the counts disagree or a value is not finite.
     public init(timestamps: [String], columnNames: [String], values: [Float], timestampColumn: String = "timestamp",
-                source: String = "<memory>") throws(DataFileError) {
+                source: String = "<memory>") throws(DatasetError) {
         guard !timestamps.isEmpty, !columnNames.isEmpty else {
             throw .invalidArgument(name: "series shape", value: "\(timestamps.count) x \(columnNames.count)",
                                    expected: "at least one row and one column")
@@ -204,12 +204,12 @@ public struct ForecastingSeries: Sendable, Equatable {
     /// - Returns: `count` N = `range.count - length - horizon + 1`, inputs
     ///   `.features` `[N, T, columns]`, targets `.values` `[N, H * columns]`
     ///   (step-major: the next step's columns, then the one after).
-    /// - Throws: ``DataFileError/tooFewRows(source:rows:needed:)`` if `range`
+    /// - Throws: ``DatasetError/tooFewRows(source:rows:needed:)`` if `range`
     ///   holds fewer than `length + horizon` rows;
-    ///   ``DataFileError/invalidArgument(name:value:expected:)`` for a
+    ///   ``DatasetError/invalidArgument(name:value:expected:)`` for a
     ///   non-positive length or horizon, or a range outside the series;
-    ///   ``DataFileError/tooLarge(path:what:count:limit:)`` beyond ``maxWindowValues``.
-    public func windows(length: Int, horizon: Int = 1, range: Range<Int>? = nil) throws(DataFileError) -> SequenceBatch {
+    ///   ``DatasetError/tooLarge(path:what:count:limit:)`` beyond ``maxWindowValues``.
+    public func windows(length: Int, horizon: Int = 1, range: Range<Int>? = nil) throws(DatasetError) -> SequenceBatch {
         let range = range ?? 0..<self.length
         guard length >= 1 else { throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1") }
         guard horizon >= 1 else { throw .invalidArgument(name: "horizon", value: "\(horizon)", expected: "at least 1") }
@@ -261,9 +261,9 @@ public struct ForecastingSeries: Sendable, Equatable {
 
     /// The series with every column scaled, `(value - mean) / deviation`.
     ///
-    /// - Throws: ``DataFileError/featureCountMismatch(source:features:scalingFeatures:)``
+    /// - Throws: ``DatasetError/featureCountMismatch(source:features:scalingFeatures:)``
     ///   if `scaling` was fitted on another number of columns.
-    public func scaled(_ scaling: FeatureScaling) throws(DataFileError) -> ForecastingSeries {
+    public func scaled(_ scaling: FeatureScaling) throws(DatasetError) -> ForecastingSeries {
         try checkColumns(scaling)
         return ForecastingSeries(self, values: try scaling.scale(values))
     }
@@ -271,18 +271,18 @@ public struct ForecastingSeries: Sendable, Equatable {
     /// The inverse of ``scaled(_:)``. For a model's predictions (targets of
     /// ``windows(length:horizon:range:)``, innermost dimension the columns),
     /// use ``FeatureScaling/unscale(_:)``.
-    public func unscaled(_ scaling: FeatureScaling) throws(DataFileError) -> ForecastingSeries {
+    public func unscaled(_ scaling: FeatureScaling) throws(DatasetError) -> ForecastingSeries {
         try checkColumns(scaling)
         return ForecastingSeries(self, values: try scaling.unscale(values))
     }
 
-    private func checkColumns(_ scaling: FeatureScaling) throws(DataFileError) {
+    private func checkColumns(_ scaling: FeatureScaling) throws(DatasetError) {
         guard scaling.features == columnCount else {
             throw .featureCountMismatch(source: source, features: columnCount, scalingFeatures: scaling.features)
         }
     }
 
-    private func checkRange(_ range: Range<Int>) throws(DataFileError) {
+    private func checkRange(_ range: Range<Int>) throws(DatasetError) {
         guard range.lowerBound >= 0, range.upperBound <= length else {
             throw .invalidArgument(name: "range", value: "\(range)", expected: "rows within 0..<\(length)")
         }
@@ -308,12 +308,12 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///     none (the actual columns are then left empty).
     ///   - predicted: The forecasts `[rows, C]`, in data units (see
     ///     ``FeatureScaling/unscale(_:)``).
-    /// - Throws: ``DataFileError/invalidArgument(name:value:expected:)`` if the
-    ///   counts disagree, ``DataFileError/io(path:operation:code:)`` if writing fails.
+    /// - Throws: ``DatasetError/invalidArgument(name:value:expected:)`` if the
+    ///   counts disagree, ``DatasetError/io(path:operation:code:)`` if writing fails.
     public static func writeCSV(
         to url: URL, timestamps: [String], timestampColumn: String = "timestamp", columnNames: [String],
         actual: [Float]?, predicted: [Float]
-    ) throws(DataFileError) {
+    ) throws(DatasetError) {
         let rows = timestamps.count
         let columns = columnNames.count
         guard columns >= 1 else {
@@ -390,7 +390,7 @@ struct _CSVReader {
     /// starts on and its number of fields, or nil at the end of the file.
     /// Only the first `limit` fields are kept in `fields`, so that a record of
     /// a million empty fields cannot take 48 bytes of memory per byte of file.
-    mutating func nextRecord(into fields: inout [Field], limit: Int) throws(DataFileError) -> (line: Int, fieldCount: Int)? {
+    mutating func nextRecord(into fields: inout [Field], limit: Int) throws(DatasetError) -> (line: Int, fieldCount: Int)? {
         while true {
             guard offset < bytes.count else { return nil }
             let recordLine = line
@@ -400,7 +400,7 @@ struct _CSVReader {
         }
     }
 
-    private mutating func readRecord(into fields: inout [Field], limit: Int) throws(DataFileError) -> Int {
+    private mutating func readRecord(into fields: inout [Field], limit: Int) throws(DatasetError) -> Int {
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf: UInt8 = 0x0A, cr: UInt8 = 0x0D
         fields.removeAll(keepingCapacity: true)
         var count = 0

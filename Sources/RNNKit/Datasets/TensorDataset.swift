@@ -336,7 +336,7 @@ extension TensorDataset {
 
     fileprivate static func checkFinite(_ values: [Float], shape: [Int], tensor: String, source: String) throws {
         if let index = values.firstIndex(where: { !$0.isFinite }) {
-            throw DatasetError.nonFiniteValue(
+            throw DatasetError.nonFiniteTensorValue(
                 source: source, tensor: tensor, position: _position(of: index, in: shape),
                 value: values[index].description)
         }
@@ -352,65 +352,4 @@ func _position(of index: Int, in shape: [Int]) -> [Int] {
         remainder /= shape[axis]
     }
     return position
-}
-
-/// Why tensors do not form a ``TensorDataset``.
-public enum DatasetError: Error, CustomStringConvertible, Equatable {
-    /// A required tensor (`inputs` or `targets`) is absent.
-    case missingTensor(source: String, tensor: String)
-    /// A tensor other than `inputs`, `targets` and `lengths` (a misspelling, usually).
-    case unexpectedTensor(source: String, tensor: String)
-    /// A tensor has an element type the data set cannot use.
-    case wrongDType(source: String, tensor: String, expected: String, actual: TensorDType)
-    /// A tensor has the wrong number of dimensions.
-    case wrongRank(source: String, tensor: String, shape: [Int], expected: String)
-    /// A dimension that must be at least 1 is zero or negative.
-    case emptyDimension(source: String, tensor: String, shape: [Int])
-    /// A tensor's size overflows `Int`.
-    case sizeOverflow(source: String, tensor: String, shape: [Int])
-    /// An array holds another number of elements than its shape needs.
-    case elementCountMismatch(source: String, tensor: String, shape: [Int], expected: Int, actual: Int)
-    /// A tensor's first dimension differs from the number of input sequences.
-    case countMismatch(source: String, tensor: String, count: Int, expected: Int)
-    /// A tensor's time dimension differs from that of `inputs`.
-    case timeStepsMismatch(source: String, tensor: String, timeSteps: Int, expected: Int)
-    /// `lengths[index]` is outside `1...timeSteps`.
-    case lengthOutOfRange(source: String, index: Int, value: Int, timeSteps: Int)
-    /// A NaN or infinity at `position` (`[n, t, i]` for inputs).
-    case nonFiniteValue(source: String, tensor: String, position: [Int], value: String)
-    /// A negative class label at a valid (unpadded) position.
-    case negativeLabel(source: String, tensor: String, position: [Int], value: Int)
-    /// A class label that does not fit in `Int32`.
-    case labelOutOfRange(source: String, tensor: String, position: [Int], value: Int)
-
-    public var description: String {
-        switch self {
-        case .missingTensor(let source, let tensor):
-            "\(source): no tensor named '\(tensor)'; a data set needs 'inputs' [N, T, I] and 'targets'"
-        case .unexpectedTensor(let source, let tensor):
-            "\(source): unexpected tensor '\(tensor)'; a data set holds only 'inputs', 'targets' and 'lengths'"
-        case .wrongDType(let source, let tensor, let expected, let actual):
-            "\(source): tensor '\(tensor)' has dtype \(actual.rawValue), expected \(expected)"
-        case .wrongRank(let source, let tensor, let shape, let expected):
-            "\(source): tensor '\(tensor)' has shape \(shape), expected \(expected)"
-        case .emptyDimension(let source, let tensor, let shape):
-            "\(source): tensor '\(tensor)' has shape \(shape); every dimension must be at least 1"
-        case .sizeOverflow(let source, let tensor, let shape):
-            "\(source): tensor '\(tensor)' shape \(shape) is too large: its element count overflows"
-        case .elementCountMismatch(let source, let tensor, let shape, let expected, let actual):
-            "\(source): '\(tensor)' has \(actual) values, but shape \(shape) needs \(expected)"
-        case .countMismatch(let source, let tensor, let count, let expected):
-            "\(source): tensor '\(tensor)' has \(count) sequences, but 'inputs' has \(expected)"
-        case .timeStepsMismatch(let source, let tensor, let timeSteps, let expected):
-            "\(source): tensor '\(tensor)' has \(timeSteps) time steps, but 'inputs' has \(expected)"
-        case .lengthOutOfRange(let source, let index, let value, let timeSteps):
-            "\(source): lengths[\(index)] is \(value), expected a value in 1...\(timeSteps)"
-        case .nonFiniteValue(let source, let tensor, let position, let value):
-            "\(source): \(tensor)\(position) is \(value); values must be finite, padding included"
-        case .negativeLabel(let source, let tensor, let position, let value):
-            "\(source): \(tensor)\(position) is \(value); class labels at valid steps must be non-negative"
-        case .labelOutOfRange(let source, let tensor, let position, let value):
-            "\(source): \(tensor)\(position) is \(value), which does not fit in a 32-bit label"
-        }
-    }
 }

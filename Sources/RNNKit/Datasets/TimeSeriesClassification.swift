@@ -44,7 +44,7 @@ import Foundation
 /// Memory is bounded by the file: the padded array may hold at most two
 /// values per byte of the file (plus 4096), so a file whose cases vary wildly
 /// in length cannot make the reader allocate gigabytes; such a file fails
-/// with ``DataFileError/tooLarge(path:what:count:limit:)``, as does one that
+/// with ``DatasetError/tooLarge(path:what:count:limit:)``, as does one that
 /// declares more than ``maxClasses`` classes.
 ///
 /// ```swift
@@ -56,7 +56,7 @@ import Foundation
 public struct TimeSeriesClassificationSet: Sendable, Equatable {
     /// What to do with a missing value (`?`).
     public enum MissingValues: Sendable, Equatable {
-        /// Throw ``DataFileError/missingValue(path:line:column:)`` naming its position.
+        /// Throw ``DatasetError/missingValue(path:line:column:)`` naming its position.
         case reject
         /// Repeat the previous value of the same dimension; missing values at
         /// the start take the first present one. `?` and `NaN` both count as
@@ -94,16 +94,16 @@ public struct TimeSeriesClassificationSet: Sendable, Equatable {
     ///     the training set's `classNames` when reading its test set, so that
     ///     both number the classes alike. If `nil`, the `@classLabel` order.
     ///   - missingValues: What to do with `?` values; refused by default.
-    /// - Throws: ``DataFileError`` naming the first problem and its position.
+    /// - Throws: ``DatasetError`` naming the first problem and its position.
     public init(contentsOf url: URL, classNames: [String]? = nil, missingValues: MissingValues = .reject)
-        throws(DataFileError)
+        throws(DatasetError)
     {
         try self.init(bytes: _readDataFile(url), source: url.path, classNames: classNames, missingValues: missingValues)
     }
 
     /// Parses the bytes of a `.ts` file; `source` names it in errors.
     public init(bytes: [UInt8], source: String, classNames: [String]? = nil, missingValues: MissingValues = .reject)
-        throws(DataFileError)
+        throws(DatasetError)
     {
         var seen: Set<String> = []
         if let repeated = classNames?.first(where: { !seen.insert($0).inserted }) {
@@ -156,9 +156,9 @@ public struct TimeSeriesClassificationSet: Sendable, Equatable {
     /// The set with every valid step scaled to `(value - mean) / deviation`;
     /// padding stays zero.
     ///
-    /// - Throws: ``DataFileError/featureCountMismatch(source:features:scalingFeatures:)``
+    /// - Throws: ``DatasetError/featureCountMismatch(source:features:scalingFeatures:)``
     ///   if `scaling` was fitted on another number of dimensions.
-    public func normalized(using scaling: FeatureScaling) throws(DataFileError) -> TimeSeriesClassificationSet {
+    public func normalized(using scaling: FeatureScaling) throws(DatasetError) -> TimeSeriesClassificationSet {
         guard scaling.features == dimensions else {
             throw .featureCountMismatch(source: source, features: dimensions, scalingFeatures: scaling.features)
         }
@@ -194,10 +194,10 @@ public struct FeatureScaling: Sendable, Equatable, Codable {
 
     /// A scaling from its parameters.
     ///
-    /// - Throws: ``DataFileError/invalidArgument(name:value:expected:)`` unless
+    /// - Throws: ``DatasetError/invalidArgument(name:value:expected:)`` unless
     ///   both arrays have the same, non-zero count, every value is finite and
     ///   every deviation positive.
-    public init(mean: [Float], deviation: [Float]) throws(DataFileError) {
+    public init(mean: [Float], deviation: [Float]) throws(DatasetError) {
         guard !mean.isEmpty, mean.count == deviation.count else {
             throw .invalidArgument(
                 name: "scaling", value: "with \(mean.count) means and \(deviation.count) deviations",
@@ -228,29 +228,29 @@ public struct FeatureScaling: Sendable, Equatable, Codable {
 
     /// `values` with its innermost dimension of `features` scaled: `(x - mean) / deviation`.
     ///
-    /// - Throws: ``DataFileError/invalidArgument(name:value:expected:)`` if
+    /// - Throws: ``DatasetError/invalidArgument(name:value:expected:)`` if
     ///   `values.count` is not a multiple of `features`.
-    public func scale(_ values: [Float]) throws(DataFileError) -> [Float] {
+    public func scale(_ values: [Float]) throws(DatasetError) -> [Float] {
         try check(values)
         return try finite(values.indices.map { (values[$0] - mean[$0 % features]) / deviation[$0 % features] }, scaling: "scaled")
     }
 
     /// The inverse of ``scale(_:)``, `x * deviation + mean`: turns a model's
     /// scaled predictions (innermost dimension `features`) back into data units.
-    public func unscale(_ values: [Float]) throws(DataFileError) -> [Float] {
+    public func unscale(_ values: [Float]) throws(DatasetError) -> [Float] {
         try check(values)
         return try finite(values.indices.map { values[$0] * deviation[$0 % features] + mean[$0 % features] }, scaling: "unscaled")
     }
 
     /// `values` if all are finite: a deviation tiny (or huge) for the data
     /// can take a finite value past `Float`'s range.
-    private func finite(_ values: [Float], scaling: String) throws(DataFileError) -> [Float] {
+    private func finite(_ values: [Float], scaling: String) throws(DatasetError) -> [Float] {
         guard let bad = values.firstIndex(where: { !$0.isFinite }) else { return values }
         throw .invalidArgument(name: "\(scaling) value[\(bad)]", value: "\(values[bad])",
                                expected: "a finite number; deviation[\(bad % features)] \(deviation[bad % features]) is out of scale with the data")
     }
 
-    private func check(_ values: [Float]) throws(DataFileError) {
+    private func check(_ values: [Float]) throws(DatasetError) {
         guard values.count % features == 0 else {
             throw .invalidArgument(
                 name: "value count", value: "\(values.count)",
@@ -321,7 +321,7 @@ private struct _TSParser {
     private var bytes: [UInt8] { text.bytes }
     private var path: String { text.path }
 
-    mutating func parse(classNames requested: [String]?) throws(DataFileError) {
+    mutating func parse(classNames requested: [String]?) throws(DatasetError) {
         var offset = text.start
         var lineNumber = 0
         var inData = false
@@ -372,7 +372,7 @@ private struct _TSParser {
         let content: Range<Int>
     }
 
-    private func unexpected(_ line: _Line, at offset: Int, expected: String, found: String) -> DataFileError {
+    private func unexpected(_ line: _Line, at offset: Int, expected: String, found: String) -> DatasetError {
         .unexpected(path: path, line: line.number, column: text.column(of: offset, lineStart: line.start),
                     expected: expected, found: found)
     }
@@ -380,7 +380,7 @@ private struct _TSParser {
     // MARK: Header
 
     /// Parses one header line; returns whether it was `@data`.
-    private mutating func parseHeader(_ line: _Line) throws(DataFileError) -> Bool {
+    private mutating func parseHeader(_ line: _Line) throws(DatasetError) -> Bool {
         var words: [Range<Int>] = []
         var index = line.content.lowerBound
         while index < line.content.upperBound {
@@ -404,7 +404,7 @@ private struct _TSParser {
         seenHeaders.insert(canonical)
 
         func word(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
-        func single(_ what: String) throws(DataFileError) -> Range<Int> {
+        func single(_ what: String) throws(DatasetError) -> Range<Int> {
             guard let value = arguments.first else {
                 throw unexpected(line, at: line.content.upperBound, expected: what, found: "")
             }
@@ -415,7 +415,7 @@ private struct _TSParser {
             }
             return value
         }
-        func boolean() throws(DataFileError) -> Bool {
+        func boolean() throws(DatasetError) -> Bool {
             let range = try single("true or false")
             switch word(range).lowercased() {
             case "true": return true
@@ -423,7 +423,7 @@ private struct _TSParser {
             default: throw unexpected(line, at: range.lowerBound, expected: "true or false", found: text.excerpt(range))
             }
         }
-        func positiveInteger() throws(DataFileError) -> Int {
+        func positiveInteger() throws(DatasetError) -> Int {
             let range = try single("a positive integer")
             guard range.count <= 18, let value = Int(word(range)), value > 0 else {
                 throw unexpected(line, at: range.lowerBound, expected: "a positive integer", found: text.excerpt(range))
@@ -504,7 +504,7 @@ private struct _TSParser {
 
     private mutating func parseCase(
         _ line: _Line, declaredIndex: [String: Int], classIndex: [String: Int]
-    ) throws(DataFileError) {
+    ) throws(DatasetError) {
         let content = line.content
         guard let lastColon = bytes[content].lastIndex(of: UInt8(ascii: ":")) else {
             throw unexpected(line, at: content.upperBound, expected: "':' and a class label after the values", found: "")
@@ -555,7 +555,7 @@ private struct _TSParser {
     private var declaredLabelsOrEmpty: [String] { declaredLabels ?? [] }
 
     /// Appends one dimension's comma-separated values to `flatValues`; returns their count.
-    private mutating func parseValues(_ line: _Line, _ range: Range<Int>, dimension: Int) throws(DataFileError) -> Int {
+    private mutating func parseValues(_ line: _Line, _ range: Range<Int>, dimension: Int) throws(DatasetError) -> Int {
         let before = flatValues.count
         var valueStart = range.lowerBound
         var sawMissing = false
@@ -607,7 +607,7 @@ private struct _TSParser {
     // MARK: Padding
 
     /// Pads the cases into `[N, T, D]`, checking the size against the file's.
-    func makeSet(name: String, source: String) throws(DataFileError) -> TimeSeriesClassificationSet {
+    func makeSet(name: String, source: String) throws(DatasetError) -> TimeSeriesClassificationSet {
         let count = labels.count
         var caseLengths: [Int] = []
         caseLengths.reserveCapacity(count)
