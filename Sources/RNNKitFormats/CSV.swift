@@ -32,7 +32,9 @@ package struct _CSVReader {
     /// starts on and its number of fields, or nil at the end of the file.
     /// Only the first `limit` fields are kept in `fields`, so that a record of
     /// a million empty fields cannot take 48 bytes of memory per byte of file.
-    package mutating func nextRecord(into fields: inout [Field], limit: Int) throws(DatasetError) -> (line: Int, fieldCount: Int)? {
+    package mutating func nextRecord(into fields: inout [Field], limit: Int) throws(DatasetError) -> (
+        line: Int, fieldCount: Int
+    )? {
         while true {
             guard offset < bytes.count else { return nil }
             let recordLine = line
@@ -92,8 +94,10 @@ package struct _CSVReader {
             }
             count += 1
             if fields.count < limit {
-                fields.append(Field(start: start, content: content, quoted: quoted, escapedQuotes: escapedQuotes,
-                                    line: fieldLine, lineStart: fieldLineStart))
+                fields.append(
+                    Field(
+                        start: start, content: content, quoted: quoted, escapedQuotes: escapedQuotes,
+                        line: fieldLine, lineStart: fieldLineStart))
             }
             guard offset < bytes.count else { return count }
             let byte = bytes[offset]

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a data set could not be read or used: a data file (a UCR/UEA `.ts`
@@ -144,7 +144,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case .tooFewRows(let source, let rows, let needed):
             return "\(source): \(rows) rows are too few: one window needs \(needed)"
         case .featureCountMismatch(let source, let features, let scalingFeatures):
-            return "\(source): the data has \(features) features per step, but the scaling was fitted on \(scalingFeatures)"
+            return
+                "\(source): the data has \(features) features per step, but the scaling was fitted on "
+                + "\(scalingFeatures)"
         case .unknownCharacter(let source, let character, let offset):
             let escaped = String(character).unicodeScalars.map { $0.escaped(asASCII: false) }.joined()
             return "\(source): character '\(escaped)' at offset \(offset) is not in the vocabulary"

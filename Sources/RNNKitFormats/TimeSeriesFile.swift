@@ -22,16 +22,21 @@ package struct TimeSeriesFile {
     ///   - carriesMissingValuesForward: fill `?` with the value before it
     ///     instead of refusing it.
     ///   - maxClasses: the most classes a file may declare.
-    package init(bytes: [UInt8], path: String, classNames: [String]?, carriesMissingValuesForward: Bool,
-                 maxClasses: Int) throws(DatasetError) {
-        var parser = try _TSParser(text: _TextBytes(bytes, path: path),
-                                   carriesMissingValuesForward: carriesMissingValuesForward, maxClasses: maxClasses)
+    package init(
+        bytes: [UInt8], path: String, classNames: [String]?, carriesMissingValuesForward: Bool,
+        maxClasses: Int
+    ) throws(DatasetError) {
+        var parser = try _TSParser(
+            text: _TextBytes(bytes, path: path),
+            carriesMissingValuesForward: carriesMissingValuesForward, maxClasses: maxClasses)
         try parser.parse(classNames: classNames)
         self = try parser.padded()
     }
 
-    fileprivate init(problemName: String?, classNames: [String], dimensions: Int, count: Int, maxLength: Int,
-                     values: [Float], lengths: [Int32], labels: [Int32]) {
+    fileprivate init(
+        problemName: String?, classNames: [String], dimensions: Int, count: Int, maxLength: Int,
+        values: [Float], lengths: [Int32], labels: [Int32]
+    ) {
         (self.problemName, self.classNames, self.dimensions, self.count) = (problemName, classNames, dimensions, count)
         (self.maxLength, self.values, self.lengths, self.labels) = (maxLength, values, lengths, labels)
     }
@@ -89,8 +94,9 @@ private struct _TSParser {
             if bytes[first] == UInt8(ascii: "#") { continue }
             if !inData {
                 guard bytes[first] == UInt8(ascii: "@") else {
-                    throw unexpected(line, at: first, expected: "a header line starting with '@', or '@data'",
-                                     found: text.excerpt(content))
+                    throw unexpected(
+                        line, at: first, expected: "a header line starting with '@', or '@data'",
+                        found: text.excerpt(content))
                 }
                 inData = try parseHeader(line)
                 if inData {
@@ -103,8 +109,9 @@ private struct _TSParser {
                 }
             } else {
                 guard bytes[first] != UInt8(ascii: "@") else {
-                    throw unexpected(line, at: first, expected: "a case: values, then ':' and the class label",
-                                     found: text.excerpt(content))
+                    throw unexpected(
+                        line, at: first, expected: "a case: values, then ':' and the class label",
+                        found: text.excerpt(content))
                 }
                 try parseCase(line, declaredIndex: declaredIndex, classIndex: classIndex)
             }
@@ -121,8 +128,9 @@ private struct _TSParser {
     }
 
     private func unexpected(_ line: _Line, at offset: Int, expected: String, found: String) -> DatasetError {
-        .unexpected(path: path, line: line.number, column: text.column(of: offset, lineStart: line.start),
-                    expected: expected, found: found)
+        .unexpected(
+            path: path, line: line.number, column: text.column(of: offset, lineStart: line.start),
+            expected: expected, found: found)
     }
 
     // MARK: Header
@@ -141,13 +149,15 @@ private struct _TSParser {
         let spelledTag = String(decoding: bytes[tagRange], as: UTF8.self)
         let tag = spelledTag.lowercased()
         let arguments = words.dropFirst()
-        let known = "@problemName, @timeStamps, @missing, @univariate, @dimensions, @equalLength, "
+        let known =
+            "@problemName, @timeStamps, @missing, @univariate, @dimensions, @equalLength, "
             + "@seriesLength, @classLabel or @data"
 
         let canonical = tag == "@dimension" ? "@dimensions" : tag
         guard !seenHeaders.contains(canonical) else {
-            throw unexpected(line, at: tagRange.lowerBound, expected: "one \(spelledTag) line only",
-                             found: text.excerpt(tagRange))
+            throw unexpected(
+                line, at: tagRange.lowerBound, expected: "one \(spelledTag) line only",
+                found: text.excerpt(tagRange))
         }
         seenHeaders.insert(canonical)
 
@@ -158,8 +168,9 @@ private struct _TSParser {
             }
             if arguments.count > 1 {
                 let rest = arguments[arguments.startIndex + 1].lowerBound..<line.content.upperBound
-                throw unexpected(line, at: rest.lowerBound, expected: "the end of the line after \(spelledTag)",
-                                 found: text.excerpt(rest))
+                throw unexpected(
+                    line, at: rest.lowerBound, expected: "the end of the line after \(spelledTag)",
+                    found: text.excerpt(rest))
             }
             return value
         }
@@ -187,8 +198,9 @@ private struct _TSParser {
             problemName = word(first.lowerBound..<last.upperBound)
         case "@timestamps":
             if try boolean() {
-                throw unexpected(line, at: arguments[arguments.startIndex].lowerBound,
-                                 expected: "false: time-stamped data is not supported", found: "true")
+                throw unexpected(
+                    line, at: arguments[arguments.startIndex].lowerBound,
+                    expected: "false: time-stamped data is not supported", found: "true")
             }
         case "@missing":
             _ = try boolean()  // Advisory: '?' is handled as `missingValues` says either way.
@@ -205,17 +217,19 @@ private struct _TSParser {
                 throw unexpected(line, at: line.content.upperBound, expected: "true and the class labels", found: "")
             }
             guard word(flag).lowercased() == "true" else {
-                throw unexpected(line, at: flag.lowerBound,
-                                 expected: "true and the class labels: only classification problems are supported",
-                                 found: text.excerpt(flag))
+                throw unexpected(
+                    line, at: flag.lowerBound,
+                    expected: "true and the class labels: only classification problems are supported",
+                    found: text.excerpt(flag))
             }
             var labels: [String] = []
             var seen: Set<String> = []
             for range in arguments.dropFirst() {
                 let label = word(range)
                 guard seen.insert(label).inserted else {
-                    throw unexpected(line, at: range.lowerBound, expected: "distinct class labels",
-                                     found: text.excerpt(range))
+                    throw unexpected(
+                        line, at: range.lowerBound, expected: "distinct class labels",
+                        found: text.excerpt(range))
                 }
                 labels.append(label)
             }
@@ -223,23 +237,27 @@ private struct _TSParser {
                 throw unexpected(line, at: line.content.upperBound, expected: "class labels after 'true'", found: "")
             }
             guard labels.count <= maxClasses else {
-                throw .tooLarge(path: path, what: "class labels in @classLabel", count: labels.count,
-                                limit: maxClasses)
+                throw .tooLarge(
+                    path: path, what: "class labels in @classLabel", count: labels.count,
+                    limit: maxClasses)
             }
             declaredLabels = labels
         case "@targetlabel":
-            throw unexpected(line, at: tagRange.lowerBound,
-                             expected: "@classLabel: regression problems are not supported", found: text.excerpt(tagRange))
+            throw unexpected(
+                line, at: tagRange.lowerBound,
+                expected: "@classLabel: regression problems are not supported", found: text.excerpt(tagRange))
         case "@data":
             if let extra = arguments.first {
-                throw unexpected(line, at: extra.lowerBound, expected: "the end of the line after @data",
-                                 found: text.excerpt(extra.lowerBound..<line.content.upperBound))
+                throw unexpected(
+                    line, at: extra.lowerBound, expected: "the end of the line after @data",
+                    found: text.excerpt(extra.lowerBound..<line.content.upperBound))
             }
             guard declaredLabels != nil else { throw .missingHeader(path: path, header: "@classLabel") }
             if univariate == true, let declared = declaredDimensions, declared != 1 {
-                throw unexpected(line, at: tagRange.lowerBound,
-                                 expected: "@dimensions 1 for a problem declared @univariate true",
-                                 found: "@dimensions \(declared)")
+                throw unexpected(
+                    line, at: tagRange.lowerBound,
+                    expected: "@dimensions 1 for a problem declared @univariate true",
+                    found: "@dimensions \(declared)")
             }
             return true
         default:
@@ -255,7 +273,8 @@ private struct _TSParser {
     ) throws(DatasetError) {
         let content = line.content
         guard let lastColon = bytes[content].lastIndex(of: UInt8(ascii: ":")) else {
-            throw unexpected(line, at: content.upperBound, expected: "':' and a class label after the values", found: "")
+            throw unexpected(
+                line, at: content.upperBound, expected: "':' and a class label after the values", found: "")
         }
         // The label first: a wrong label is the likelier mistake in a test file.
         let labelRange = text.trimmed((lastColon + 1)..<content.upperBound)
@@ -265,12 +284,14 @@ private struct _TSParser {
         let label = String(decoding: bytes[labelRange], as: UTF8.self)
         let column = text.column(of: labelRange.lowerBound, lineStart: line.start)
         guard declaredIndex[label] != nil else {
-            throw .unknownClassLabel(path: path, line: line.number, column: column, label: text.excerpt(labelRange),
-                                     known: declaredLabelsOrEmpty)
+            throw .unknownClassLabel(
+                path: path, line: line.number, column: column, label: text.excerpt(labelRange),
+                known: declaredLabelsOrEmpty)
         }
         guard let index = classIndex[label], let labelIndex = Int32(exactly: index) else {
-            throw .unknownClassLabel(path: path, line: line.number, column: column, label: text.excerpt(labelRange),
-                                     known: classNames)
+            throw .unknownClassLabel(
+                path: path, line: line.number, column: column, label: text.excerpt(labelRange),
+                known: classNames)
         }
 
         var found = 1
@@ -284,14 +305,16 @@ private struct _TSParser {
 
         var dimensionStart = content.lowerBound
         for dimension in 0..<dimensions {
-            let dimensionEnd = dimension == dimensions - 1
+            let dimensionEnd =
+                dimension == dimensions - 1
                 ? lastColon : (bytes[dimensionStart..<lastColon].firstIndex(of: UInt8(ascii: ":")) ?? lastColon)
             let length = try parseValues(line, dimensionStart..<dimensionEnd, dimension: dimension)
             if equalLength == true {
                 let expected = seriesLength ?? dimensionLengths.first ?? length
                 guard length == expected else {
-                    throw .seriesLength(path: path, line: line.number, dimension: dimension + 1,
-                                        expected: expected, found: length)
+                    throw .seriesLength(
+                        path: path, line: line.number, dimension: dimension + 1,
+                        expected: expected, found: length)
                 }
             }
             dimensionLengths.append(length)
@@ -317,17 +340,19 @@ private struct _TSParser {
                 throw unexpected(line, at: token.lowerBound, expected: "a number", found: "")
             case .missing:
                 guard carriesMissingValuesForward else {
-                    throw .missingValue(path: path, line: line.number,
-                                        column: text.column(of: token.lowerBound, lineStart: line.start))
+                    throw .missingValue(
+                        path: path, line: line.number,
+                        column: text.column(of: token.lowerBound, lineStart: line.start))
                 }
                 flatValues.append(.nan)
                 sawMissing = true
             case .nonFinite:
                 let word = String(decoding: bytes[token], as: UTF8.self).lowercased()
                 guard carriesMissingValuesForward, word == "nan" else {
-                    throw .nonFiniteValue(path: path, line: line.number,
-                                          column: text.column(of: token.lowerBound, lineStart: line.start),
-                                          found: text.excerpt(token))
+                    throw .nonFiniteValue(
+                        path: path, line: line.number,
+                        column: text.column(of: token.lowerBound, lineStart: line.start),
+                        found: text.excerpt(token))
                 }
                 flatValues.append(.nan)
                 sawMissing = true
@@ -340,9 +365,10 @@ private struct _TSParser {
         if sawMissing {
             // Carry forward; the leading gap takes the first present value.
             guard let firstPresent = flatValues[before...].first(where: { !$0.isNaN }) else {
-                throw unexpected(line, at: range.lowerBound,
-                                 expected: "a value in dimension \(dimension + 1) to fill its missing values from",
-                                 found: "only missing values")
+                throw unexpected(
+                    line, at: range.lowerBound,
+                    expected: "a value in dimension \(dimension + 1) to fill its missing values from",
+                    found: "only missing values")
             }
             var previous = firstPresent
             for index in before..<flatValues.count {
@@ -369,8 +395,9 @@ private struct _TSParser {
         let (total, overflow2) = perCase.multipliedReportingOverflow(by: count)
         guard !overflow1, !overflow2, total <= limit else {
             let shape = "\(count) cases of \(dimensions) dimension\(dimensions == 1 ? "" : "s")"
-            throw .tooLarge(path: path, what: "values to pad \(shape) to \(maxLength) steps",
-                            count: overflow1 || overflow2 ? .max : total, limit: limit)
+            throw .tooLarge(
+                path: path, what: "values to pad \(shape) to \(maxLength) steps",
+                count: overflow1 || overflow2 ? .max : total, limit: limit)
         }
         guard Int32(exactly: maxLength) != nil else {
             throw .tooLarge(path: path, what: "steps in the longest case", count: maxLength, limit: Int(Int32.max))

@@ -56,22 +56,28 @@ public struct FeatureScaling: Sendable, Equatable, Codable {
     ///   `values.count` is not a multiple of `features`.
     public func scale(_ values: [Float]) throws(DatasetError) -> [Float] {
         try check(values)
-        return try finite(values.indices.map { (values[$0] - mean[$0 % features]) / deviation[$0 % features] }, scaling: "scaled")
+        return try finite(
+            values.indices.map { (values[$0] - mean[$0 % features]) / deviation[$0 % features] }, scaling: "scaled")
     }
 
     /// The inverse of ``scale(_:)``, `x * deviation + mean`: turns a model's
     /// scaled predictions (innermost dimension `features`) back into data units.
     public func unscale(_ values: [Float]) throws(DatasetError) -> [Float] {
         try check(values)
-        return try finite(values.indices.map { values[$0] * deviation[$0 % features] + mean[$0 % features] }, scaling: "unscaled")
+        return try finite(
+            values.indices.map { values[$0] * deviation[$0 % features] + mean[$0 % features] }, scaling: "unscaled")
     }
 
     /// `values` if all are finite: a deviation tiny (or huge) for the data
     /// can take a finite value past `Float`'s range.
     private func finite(_ values: [Float], scaling: String) throws(DatasetError) -> [Float] {
         guard let bad = values.firstIndex(where: { !$0.isFinite }) else { return values }
-        throw .invalidArgument(name: "\(scaling) value[\(bad)]", value: "\(values[bad])",
-                               expected: "a finite number; deviation[\(bad % features)] \(deviation[bad % features]) is out of scale with the data")
+        throw .invalidArgument(
+            name: "\(scaling) value[\(bad)]", value: "\(values[bad])",
+            expected:
+                "a finite number; deviation[\(bad % features)] \(deviation[bad % features]) is out of scale with the "
+                + "data"
+        )
     }
 
     private func check(_ values: [Float]) throws(DatasetError) {

@@ -141,16 +141,20 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///   - values: `[timestamps.count, columnNames.count]` row-major, all finite.
     /// - Throws: ``DatasetError/invalidArgument(name:value:expected:)`` if
     ///   the counts disagree or a value is not finite.
-    public init(timestamps: [String], columnNames: [String], values: [Float], timestampColumn: String = "timestamp",
-                source: String = "<memory>") throws(DatasetError) {
+    public init(
+        timestamps: [String], columnNames: [String], values: [Float], timestampColumn: String = "timestamp",
+        source: String = "<memory>"
+    ) throws(DatasetError) {
         guard !timestamps.isEmpty, !columnNames.isEmpty else {
-            throw .invalidArgument(name: "series shape", value: "\(timestamps.count) x \(columnNames.count)",
-                                   expected: "at least one row and one column")
+            throw .invalidArgument(
+                name: "series shape", value: "\(timestamps.count) x \(columnNames.count)",
+                expected: "at least one row and one column")
         }
         let (expected, overflow) = timestamps.count.multipliedReportingOverflow(by: columnNames.count)
         guard !overflow, values.count == expected else {
-            throw .invalidArgument(name: "value count", value: "\(values.count)",
-                                   expected: "\(timestamps.count) rows x \(columnNames.count) columns")
+            throw .invalidArgument(
+                name: "value count", value: "\(values.count)",
+                expected: "\(timestamps.count) rows x \(columnNames.count) columns")
         }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw .invalidArgument(name: "values[\(bad)]", value: "\(values[bad])", expected: "a finite number")
@@ -211,7 +215,9 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///   ``DatasetError/tooLarge(path:what:count:limit:)`` beyond ``maxWindowValues``.
     public func windows(length: Int, horizon: Int = 1, range: Range<Int>? = nil) throws(DatasetError) -> SequenceBatch {
         let range = range ?? 0..<self.length
-        guard length >= 1 else { throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1") }
+        guard length >= 1 else {
+            throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1")
+        }
         guard horizon >= 1 else { throw .invalidArgument(name: "horizon", value: "\(horizon)", expected: "at least 1") }
         try checkRange(range)
         let (needed, overflow) = length.addingReportingOverflow(horizon)
@@ -223,8 +229,9 @@ public struct ForecastingSeries: Sendable, Equatable {
         let (inputCount, overflow1) = count.multipliedReportingOverflow(by: length * columns)
         let (targetCount, overflow2) = count.multipliedReportingOverflow(by: horizon * columns)
         guard !overflow1, !overflow2, inputCount <= Self.maxWindowValues - targetCount else {
-            throw .tooLarge(path: source, what: "values in \(count) windows of \(length) + \(horizon) steps x \(columns) columns",
-                            count: overflow1 || overflow2 ? .max : inputCount + targetCount, limit: Self.maxWindowValues)
+            throw .tooLarge(
+                path: source, what: "values in \(count) windows of \(length) + \(horizon) steps x \(columns) columns",
+                count: overflow1 || overflow2 ? .max : inputCount + targetCount, limit: Self.maxWindowValues)
         }
         var inputs: [Float] = []
         inputs.reserveCapacity(inputCount)
@@ -321,15 +328,18 @@ public struct ForecastingSeries: Sendable, Equatable {
         }
         let (expected, overflow) = rows.multipliedReportingOverflow(by: columns)
         guard !overflow, predicted.count == expected else {
-            throw .invalidArgument(name: "predicted value count", value: "\(predicted.count)",
-                                   expected: "\(rows) rows x \(columns) columns")
+            throw .invalidArgument(
+                name: "predicted value count", value: "\(predicted.count)",
+                expected: "\(rows) rows x \(columns) columns")
         }
         if let actual, actual.count != expected {
-            throw .invalidArgument(name: "actual value count", value: "\(actual.count)",
-                                   expected: "\(rows) rows x \(columns) columns")
+            throw .invalidArgument(
+                name: "actual value count", value: "\(actual.count)",
+                expected: "\(rows) rows x \(columns) columns")
         }
 
-        var text = ([timestampColumn] + columnNames.flatMap { ["\($0)_actual", "\($0)_predicted"] })
+        var text =
+            ([timestampColumn] + columnNames.flatMap { ["\($0)_actual", "\($0)_predicted"] })
             .map(quotedField).joined(separator: ",") + "\n"
         for row in 0..<rows {
             text += quotedField(timestamps[row])
@@ -350,7 +360,8 @@ public struct ForecastingSeries: Sendable, Equatable {
 
     /// A CSV field, quoted if it holds a comma, quote, line break or edge space.
     private static func quotedField(_ field: String) -> String {
-        let needsQuotes = field.contains { $0 == "," || $0 == "\"" || $0.isNewline }
+        let needsQuotes =
+            field.contains { $0 == "," || $0 == "\"" || $0.isNewline }
             || field.first == " " || field.last == " "
         return needsQuotes ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
     }

@@ -73,7 +73,9 @@ public struct TensorDataset: Sendable, Equatable {
     ) throws {
         let source = "<memory>"
         try self.init(
-            Inputs(inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths, source: source),
+            Inputs(
+                inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths,
+                source: source),
             targets: targets, source: source)
     }
 
@@ -151,7 +153,8 @@ public struct TensorDataset: Sendable, Equatable {
         case .classes(let labels):
             try Self.checkElements(labels.count, shape: [count], tensor: "targets", source: source)
             if let index = labels.firstIndex(where: { $0 < 0 }) {
-                throw DatasetError.negativeLabel(source: source, tensor: "targets", position: [index], value: Int(labels[index]))
+                throw DatasetError.negativeLabel(
+                    source: source, tensor: "targets", position: [index], value: Int(labels[index]))
             }
         case .sequenceClasses(let labels):
             try Self.checkElements(labels.count, shape: [count, timeSteps], tensor: "targets", source: source)
@@ -241,7 +244,8 @@ extension TensorDataset {
             }
             let inputs = try TensorDataset.floats(inputsTensor, name: "inputs", source: source)
             guard inputsTensor.shape.count == 3 else {
-                throw DatasetError.wrongRank(source: source, tensor: "inputs", shape: inputsTensor.shape, expected: "[N, T, I]")
+                throw DatasetError.wrongRank(
+                    source: source, tensor: "inputs", shape: inputsTensor.shape, expected: "[N, T, I]")
             }
             let (count, timeSteps, inputSize) = (inputsTensor.shape[0], inputsTensor.shape[1], inputsTensor.shape[2])
 
@@ -249,18 +253,21 @@ extension TensorDataset {
             if let lengthsTensor = file.tensors["lengths"] {
                 let values = try TensorDataset.integers(lengthsTensor, name: "lengths", source: source)
                 guard lengthsTensor.shape.count == 1 else {
-                    throw DatasetError.wrongRank(source: source, tensor: "lengths", shape: lengthsTensor.shape, expected: "[N]")
+                    throw DatasetError.wrongRank(
+                        source: source, tensor: "lengths", shape: lengthsTensor.shape, expected: "[N]")
                 }
                 try TensorDataset.checkCount(lengthsTensor, "lengths", count, source)
                 lengths = try values.enumerated().map { index, value in
                     guard value >= 1, value <= timeSteps, let length = Int32(exactly: value) else {
-                        throw DatasetError.lengthOutOfRange(source: source, index: index, value: value, timeSteps: timeSteps)
+                        throw DatasetError.lengthOutOfRange(
+                            source: source, index: index, value: value, timeSteps: timeSteps)
                     }
                     return length
                 }
             }
-            try self.init(inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths,
-                          source: source)
+            try self.init(
+                inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths,
+                source: source)
         }
 
         /// The one initializer that stores, validating sizes, values and lengths.
@@ -270,10 +277,12 @@ extension TensorDataset {
             try TensorDataset.checkFinite(inputs, shape: inputShape, tensor: "inputs", source: source)
             if let lengths {
                 guard lengths.count == count else {
-                    throw DatasetError.countMismatch(source: source, tensor: "lengths", count: lengths.count, expected: count)
+                    throw DatasetError.countMismatch(
+                        source: source, tensor: "lengths", count: lengths.count, expected: count)
                 }
                 for (index, length) in lengths.enumerated() where length < 1 || Int(length) > timeSteps {
-                    throw DatasetError.lengthOutOfRange(source: source, index: index, value: Int(length), timeSteps: timeSteps)
+                    throw DatasetError.lengthOutOfRange(
+                        source: source, index: index, value: Int(length), timeSteps: timeSteps)
                 }
             }
             self.count = count
@@ -292,7 +301,8 @@ extension TensorDataset {
         guard tensor.dtype.isFloatingPoint else {
             throw DatasetError.wrongDType(
                 source: source, tensor: name,
-                expected: name == "targets" ? "F32 (regression) or I64/I32 (class labels)" : "F32", actual: tensor.dtype)
+                expected: name == "targets" ? "F32 (regression) or I64/I32 (class labels)" : "F32", actual: tensor.dtype
+            )
         }
         return try tensor.floats()
     }

@@ -60,8 +60,9 @@ public struct TextCorpus: Sendable, Equatable {
                 provisional.append(token)
             } else {
                 guard characters.count < Self.maxVocabularySize, let token = Int32(exactly: characters.count) else {
-                    throw .tooLarge(path: source, what: "distinct characters", count: characters.count + 1,
-                                    limit: Self.maxVocabularySize)
+                    throw .tooLarge(
+                        path: source, what: "distinct characters", count: characters.count + 1,
+                        limit: Self.maxVocabularySize)
                 }
                 firstSeen[character] = token
                 characters.append(character)
@@ -145,7 +146,8 @@ public struct TextCorpus: Sendable, Equatable {
             inputs.append(contentsOf: tokens[start..<(start + length)])
             targets.append(contentsOf: tokens[(start + 1)..<(start + length + 1)])
         }
-        return SequenceBatch(count: starts.count, timeSteps: length, inputs: .tokens(inputs), targets: .classes(targets))
+        return SequenceBatch(
+            count: starts.count, timeSteps: length, inputs: .tokens(inputs), targets: .classes(targets))
     }
 
     /// The starts of consecutive, non-overlapping windows over `range`, in
@@ -175,9 +177,12 @@ public struct TextCorpus: Sendable, Equatable {
 
     /// The last start at which `length` tokens and their targets fit in `range`.
     private func lastWindowStart(length: Int, in range: Range<Int>) throws(DatasetError) -> Int {
-        guard length >= 1 else { throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1") }
+        guard length >= 1 else {
+            throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1")
+        }
         guard range.lowerBound >= 0, range.upperBound <= tokens.count else {
-            throw .invalidArgument(name: "range", value: "\(range)", expected: "token positions within 0..<\(tokens.count)")
+            throw .invalidArgument(
+                name: "range", value: "\(range)", expected: "token positions within 0..<\(tokens.count)")
         }
         guard length < range.count else {
             throw .tooFewRows(source: source, rows: range.count, needed: length == .max ? .max : length + 1)

@@ -107,20 +107,25 @@ public struct TimeSeriesClassificationSet: Sendable, Equatable {
     {
         var seen: Set<String> = []
         if let repeated = classNames?.first(where: { !seen.insert($0).inserted }) {
-            throw .invalidArgument(name: "classNames", value: "naming '\(repeated)' twice", expected: "distinct class names")
+            throw .invalidArgument(
+                name: "classNames", value: "naming '\(repeated)' twice", expected: "distinct class names")
         }
-        let file = try TimeSeriesFile(bytes: bytes, path: source, classNames: classNames,
-                                      carriesMissingValuesForward: missingValues == .carryForward,
-                                      maxClasses: Self.maxClasses)
+        let file = try TimeSeriesFile(
+            bytes: bytes, path: source, classNames: classNames,
+            carriesMissingValuesForward: missingValues == .carryForward,
+            maxClasses: Self.maxClasses)
         let fallbackName = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
-        self.init(source: source, name: file.problemName ?? fallbackName, classNames: file.classNames,
-                  dimensions: file.dimensions, count: file.count, maxLength: file.maxLength, values: file.values,
-                  lengths: file.lengths, labels: file.labels)
+        self.init(
+            source: source, name: file.problemName ?? fallbackName, classNames: file.classNames,
+            dimensions: file.dimensions, count: file.count, maxLength: file.maxLength, values: file.values,
+            lengths: file.lengths, labels: file.labels)
     }
 
     /// The memberwise initializer, for the parsed file and for scaled copies.
-    private init(source: String, name: String, classNames: [String], dimensions: Int, count: Int,
-                     maxLength: Int, values: [Float], lengths: [Int32], labels: [Int32]) {
+    private init(
+        source: String, name: String, classNames: [String], dimensions: Int, count: Int,
+        maxLength: Int, values: [Float], lengths: [Int32], labels: [Int32]
+    ) {
         self.source = source
         self.name = name
         self.classNames = classNames
