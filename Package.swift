@@ -49,12 +49,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "rnnkit",
-            dependencies: ["RNNKit", "RNNKitFormats"],
+            dependencies: ["RNNKit", "RNNKitFormats", "CommandLineOptions"],
             resources: [.copy("Resources/tinyshakespeare.txt")]
         ),
         .executableTarget(
             name: "rnnkit-bench",
-            dependencies: ["RNNKit", "RNNKernels"],
+            dependencies: ["RNNKit", "RNNKernels", "CommandLineOptions"],
             path: "Benchmarks/rnnkit-bench"
         ),
 
@@ -67,6 +67,9 @@ let package = Package(
             name: "RNNKitFormats",
             swiftSettings: readers
         ),
+        // Option parsing and generated help, shared by the tool and the bench
+        // (KernelGenerator keeps its own: it builds before everything else).
+        .target(name: "CommandLineOptions"),
         .target(
             name: "RNNKernels",
             dependencies: ["KernelInterface"] + kernelVariants.map { .target(name: $0.name) },

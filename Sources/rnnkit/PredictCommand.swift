@@ -1,8 +1,9 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
 /// `rnnkit predict`: runs a model over a data set and writes its outputs.
-struct PredictCommand: Command {
+struct PredictCommand: DataKindCommand {
     static let name = "predict"
     static let summary = "write a model's outputs for a data set"
     static let usage = "--model FILE --data FILE --out FILE"
@@ -14,29 +15,16 @@ struct PredictCommand: Command {
                + "`classes` and `probabilities`, or CSV if FILE ends in .csv"),
         .threads,
     ]
+    /// Any file not `.ts` is read as a tensor data set.
+    static var dataKinds: [any DataKind.Type] { [TimeSeriesData.self, TensorData.self] }
+    static func kindOptions(_ kind: any DataKind.Type) -> [OptionSpec] { [] }
 
     let arguments: Arguments
     init(_ arguments: Arguments) { self.arguments = arguments }
 
     func run() throws {
-        if let path = arguments.string("data"), path.lowercased().hasSuffix(".ts") {
-            try predictTimeSeries(URL(fileURLWithPath: path))  // PredictCommand+TimeSeries
-            return
-        }
         let modelURL = try requiredPath(arguments, "model"), dataURL = try requiredPath(arguments, "data")
         let out = try requiredPath(arguments, "out")
-        guard out.pathExtension.lowercased() != "csv" else {
-            throw UsageError("--out \(out.lastPathComponent): the outputs of a tensor data set are written as safetensors; CSV is for .ts sets")
-        }
-        try checkOutputs([out], inputs: [modelURL, dataURL])
-        let model = try Model(contentsOf: modelURL)
-        let data = try TensorDataset.Inputs(contentsOf: dataURL)
-        try data.check(fits: model.configuration)
-        let outputs = try model.outputs(for: data.batch, threads: try arguments.integer("threads"))
-        let c = model.configuration
-        let shape = c.topology.outputsPerStep ? [data.count, data.timeSteps, c.outputSize] : [data.count, c.outputSize]
-        try SafetensorsFile(metadata: ["topology": c.topology.rawValue],
-                            tensors: ["outputs": Tensor(floats: outputs, shape: shape)]).write(to: out)
-        print("wrote outputs \(shape) to \(out.path)")
+        try Self.kind(of: dataURL.path).predict(self, model: modelURL, data: dataURL, out: out)
     }
 }

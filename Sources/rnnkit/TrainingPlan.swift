@@ -1,3 +1,4 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
@@ -64,15 +65,32 @@ struct TrainingPlan {
                integers: 0...Arguments.integerRange.upperBound),
         .value("clip", "X", "clip the global gradient norm at X; 0 turns clipping off"),
         .value("clip-value", "X", "clamp every gradient element into -X...X instead"),
+        .value("max-bad-steps", "N", "stop after N consecutive non-finite steps (default 10)"),
+    ]
+
+    /// The options of the data kinds whose runs are long enough to checkpoint.
+    static let checkpointOptions: [OptionSpec] = [
         .value("checkpoint", "FILE", "save the whole training state here (default MODEL.checkpoint.safetensors)"),
         .value("checkpoint-every", "N", "save a checkpoint every N steps"),
         .value("checkpoint-seconds", "S", "save a checkpoint every S seconds"),
         .value("resume", "FILE", "continue from a checkpoint (same data and settings)"),
-        .value("max-bad-steps", "N", "stop after N consecutive non-finite steps (default 10)"),
+    ]
+
+    /// Why the data kinds whose runs take seconds refuse the checkpoint options.
+    static let checkpointRefusals = Dictionary(uniqueKeysWithValues: checkpointOptions.map {
+        ($0.name, "applies to text and tensor data sets; a .ts or CSV run takes seconds: run it again instead")
+    })
+
+    /// The options of the data kinds that hold out validation data.
+    static let earlyStoppingOptions: [OptionSpec] = [
         .value("early-stop", "N", "stop after N validation rounds (about ten per run) without a validation loss "
                + "lower than the best by a relative 1e-4; needs validation data"),
         .flag("restore-best", "with --early-stop: end with the weights of the best validation round"),
     ]
+
+    /// `--no-averaging`, for the data kinds that save averaged weights.
+    static let averagingOption = OptionSpec.flag(
+        "no-averaging", "keep the last step's weights, not their mean over the last quarter of the steps")
 
     /// What --schedule means, for the help's notes.
     static let scheduleNotes = """

@@ -1,3 +1,4 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
@@ -36,12 +37,15 @@ if options.contains("--help") || options.contains("-h") {
     exit(0)
 }
 do {
-    let parsed = try Arguments(options, specs: command.options)
+    let parsed = try Arguments(options, specs: command.acceptedOptions)
     try command.init(parsed).run()
 } catch let interrupted as Interrupted {
     standardError("rnnkit \(name): \(interrupted)")
     exit(128 + interrupted.signal)
 } catch let error as UsageError {
+    standardError("rnnkit \(name): error: \(error)")
+    exit(2)
+} catch let error as ArgumentError {
     standardError("rnnkit \(name): error: \(error)")
     exit(2)
 } catch {

@@ -1,11 +1,28 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
-extension TrainCommand {
+/// A UCR/UEA `.ts` classification set: a many-to-one classifier, trained
+/// on `X_TRAIN.ts` and scored on the `X_TEST.ts` beside it.
+enum TimeSeriesData: DataKind {
+    static let name = ".ts classification sets"
+    static let singular = "a .ts classification set"
+    static let heading = "UCR/UEA classification sets (FILE.ts)"
+    static let suffixes = ["ts"]
+    static let refusals = TrainingPlan.checkpointRefusals
+
+    static let trainOptions: [OptionSpec] = [
+        .value("val-split", "X", "fraction of the training file held out for validation, the same share of every class "
+               + "(default 0, or 0.2 without an X_TEST.ts beside it)"),
+        .value("patch", "N", "read N consecutive steps as one (default: enough for at most 50 steps)"),
+        TrainingPlan.averagingOption,
+    ] + TrainingPlan.earlyStoppingOptions
+    static let evalOptions = EvalCommand.confusionPlotOptions
+
     /// What `train --data X.ts` does with no other option: chosen on the UCR/UEA
     /// sets in the README so that each trains in well under a minute on two
     /// cores and reaches the accuracy reported there.
-    enum TimeSeriesDefaults {
+    enum Defaults {
         static let cell = CellKind.gru
         static let hiddenSize = 64
         static let learningRate: Float = 3e-3
@@ -26,7 +43,7 @@ extension TrainCommand {
         static let validationWithoutTestFile = 0.2
     }
 
-    // MARK: UCR/UEA classification
+    // MARK: Training
 
     /// Trains a many-to-one classifier on a UCR/UEA `.ts` file.
     ///
@@ -35,11 +52,9 @@ extension TrainCommand {
     /// stratified validation part out of the training file. Every dimension
     /// is scaled with the mean and deviation of the training part only; the
     /// model file records them, with the class names, for `eval` and `predict`.
-    func trainOnTimeSeries(_ url: URL) throws {
-        try rejectCheckpointing()
-        try reject(["seq-len"], reason: "applies to text, not to a .ts classification set")
-        try reject(["no-head"], reason: "applies to tensor data sets")
-        try reject(["window", "horizon", "test-count", "season", "transform"], reason: "applies to forecasting a CSV series, not to a .ts classification set")
+    static func train(_ command: TrainCommand) throws {
+        let arguments = command.arguments
+        let url = command.dataURL!
         let quiet = arguments.flag("json")
         let file = try TimeSeriesClassificationSet(contentsOf: url)
         let testURL = TimeSeriesClassificationSet.testFile(besides: url)
@@ -47,27 +62,27 @@ extension TrainCommand {
         if let test, test.dimensions != file.dimensions {
             throw UsageError("\(testURL!.lastPathComponent) has \(test.dimensions) dimensions, \(url.lastPathComponent) \(file.dimensions)")
         }
-        let validationFraction = try arguments.number("val-split", default: test == nil ? TimeSeriesDefaults.validationWithoutTestFile : 0)!
+        let validationFraction = try arguments.number("val-split", default: test == nil ? Defaults.validationWithoutTestFile : 0)!
         guard validationFraction < 1 else { throw UsageError("--val-split must be below 1") }
         let (trainingRows, validationRows) = stratifiedSplit(labels: file.labels, classCount: file.classNames.count,
-                                                             fraction: validationFraction, seed: try seed)
+                                                             fraction: validationFraction, seed: try command.seed)
 
         // A model to continue from keeps its class numbering, scaling and patch.
         var metadata = DataMetadata()
         if let path = arguments.string("init") {
-            try reject(["patch"], reason: "is fixed by the --init model")
+            try command.reject(["patch"], reason: "is fixed by the --init model")
             metadata = try DataMetadata(contentsOf: URL(fileURLWithPath: path))
             if let names = try metadata.strings(DataMetadata.Key.classNames), names != file.classNames {
                 throw UsageError("the --init model's classes \(names) differ from \(url.lastPathComponent)'s \(file.classNames)")
             }
         }
-        let longest = TimeSeriesDefaults.longestSteps
+        let longest = Defaults.longestSteps
         let patch = try metadata.integer(DataMetadata.Key.patch)
             ?? arguments.integer("patch", default: (file.maxLength + longest - 1) / longest, range: 1...max(1, file.maxLength))!
-        let model = try initialModel { () throws -> ModelConfiguration in
-            ModelConfiguration(cell: try arguments.choice("cell", default: TimeSeriesDefaults.cell, aliases: ["rnn": .rnnTanh])!,
+        let model = try command.initialModel { () throws -> ModelConfiguration in
+            ModelConfiguration(cell: try command.cell(default: Defaults.cell),
                                input: .dense(features: file.dimensions * patch),
-                               hiddenSize: try arguments.integer("hidden", default: TimeSeriesDefaults.hiddenSize)!,
+                               hiddenSize: try arguments.integer("hidden", default: Defaults.hiddenSize)!,
                                layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
                                bidirectional: arguments.flag("bidirectional"),
                                outputSize: file.classNames.count, topology: .manyToOne)
@@ -93,11 +108,11 @@ extension TrainCommand {
                              + "(a test file is only scored; it never steers training)")
         }
 
-        let plan = try TrainingPlan(arguments, defaults: .init(learningRate: TimeSeriesDefaults.learningRate,
-                                                               weightDecay: TimeSeriesDefaults.weightDecay,
-                                                               clip: TimeSeriesDefaults.clip, batchSize: TimeSeriesDefaults.batchSize,
-                                                               steps: TimeSeriesDefaults.steps),
-                                    trainingCount: training.count, seed: try seed)
+        let plan = try TrainingPlan(arguments, defaults: .init(learningRate: Defaults.learningRate,
+                                                               weightDecay: Defaults.weightDecay,
+                                                               clip: Defaults.clip, batchSize: Defaults.batchSize,
+                                                               steps: Defaults.steps),
+                                    trainingCount: training.count, seed: try command.seed)
         let threads = try arguments.integer("threads")
         let classNames = file.classNames
         // Along the way, score the validation part if there is one, else the test file; neither steers training.
@@ -131,8 +146,8 @@ extension TrainCommand {
         }
         let progress = ProgressLine(quiet: quiet)
         let result = try plan.run(model: model, threads: threads, progress: progress, data: { _ in training },
-                                 score: score, averagingShare: arguments.flag("no-averaging") ? 0 : TimeSeriesDefaults.averagingShare,
-                                 maximumBadSteps: try maximumBadSteps, checkpointing: nil, earlyStopping: earlyStopping)
+                                 score: score, averagingShare: arguments.flag("no-averaging") ? 0 : Defaults.averagingShare,
+                                 maximumBadSteps: try command.maximumBadSteps, checkpointing: nil, earlyStopping: earlyStopping)
 
         var extra: [(String, JSONValue)] = [("classes", .array(classNames.map { .string($0) }))]
         var closing: [String] = []
@@ -158,14 +173,14 @@ extension TrainCommand {
             closing.append(String(format: "training accuracy %.4f (%d of %d); hold out data with --val-split to measure more than fit",
                                   scores.accuracy, scores.correct, scores.count))
         }
-        try finish(model: model, result: result, extra: extra, metadata: metadata.entries, heldOutName: heldOut?.0 == "val" ? "validation" : "test",
+        try command.finish(model: model, result: result, extra: extra, metadata: metadata.entries, heldOutName: heldOut?.0 == "val" ? "validation" : "test",
                  closing: closing)
     }
 
     /// Splits cases into training and validation rows, the same share of
     /// every class (at least one case of a class with two or more) drawn with
     /// a seeded shuffle; both lists in file order.
-    func stratifiedSplit(labels: [Int32], classCount: Int, fraction: Double, seed: UInt64) -> (training: [Int], validation: [Int]) {
+    static func stratifiedSplit(labels: [Int32], classCount: Int, fraction: Double, seed: UInt64) -> (training: [Int], validation: [Int]) {
         guard fraction > 0 else { return (Array(labels.indices), []) }
         var generator = SeededGenerator(seed: seed ^ 0x5717)
         var validation: [Int] = []
@@ -178,5 +193,59 @@ extension TrainCommand {
         }
         let held = Set(validation)
         return (labels.indices.filter { !held.contains($0) }, validation.sorted())
+    }
+
+    // MARK: Evaluation
+
+    static func evaluate(_ command: EvalCommand, model: Model, metadata: DataMetadata, modelURL: URL, data: URL) throws {
+        if try metadata.scaling == nil, !command.arguments.flag("json") {
+            standardError("note: \(modelURL.lastPathComponent) records no feature_scaling; scoring the values unscaled")
+        }
+        let set = try TimeSeriesClassificationSet.read(data, for: model, metadata: metadata)
+        let scores = try model.classificationScores(set.modelBatch(for: model, metadata: metadata), classNames: set.outputNames(for: model), threads: try command.threads)
+        try command.report(scores, modelURL: modelURL, what: "\(data.lastPathComponent): \(set.count) cases, \(set.classNames.count) classes")
+    }
+
+    // MARK: Prediction
+
+    /// Classifies the cases of a `.ts` file: each case's predicted class and
+    /// every class's probability, as CSV (`--out X.csv`) or as safetensors
+    /// (`classes` I64 `[N]`, `probabilities` and `logits` F32 `[N, K]`).
+    /// Labels in the file are not needed and not used; `eval` scores them.
+    static func predict(_ command: PredictCommand, model modelURL: URL, data dataURL: URL, out: URL) throws {
+        try checkOutputs([out], inputs: [modelURL, dataURL])
+        let (model, metadata) = try readModel(modelURL)
+        let set = try TimeSeriesClassificationSet.read(dataURL, for: model, metadata: metadata)
+        var batch = try set.modelBatch(for: model, metadata: metadata)
+        batch.targets = nil
+        let logits = try model.outputs(for: batch, threads: try command.arguments.integer("threads"))
+        let names = set.outputNames(for: model)
+        let width = names.count
+        var probabilities: [Float] = []
+        var classes: [Int] = []
+        for row in 0..<set.count {
+            let rowProbabilities = softmax(logits[(row * width)..<((row + 1) * width)])
+            probabilities += rowProbabilities
+            classes.append(rowProbabilities.indices.max { rowProbabilities[$0] < rowProbabilities[$1] }!)
+        }
+        if out.pathExtension.lowercased() == "csv" {
+            let quoted = { (text: String) in
+                text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            }
+            var text = (["case", "predicted", "label"] + names.map { "p_\($0)" }).map(quoted).joined(separator: ",") + "\n"
+            for row in 0..<set.count {
+                text += "\(row + 1),\(quoted(names[classes[row]])),\(quoted(set.classNames[Int(set.labels[row])]))"
+                text += probabilities[(row * width)..<((row + 1) * width)].map { ",\($0)" }.joined() + "\n"
+            }
+            try writeAtomically(text, to: out)
+        } else {
+            var file = SafetensorsFile(metadata: ["topology": "many_to_one"],
+                                       tensors: ["classes": Tensor(int64: classes.map(Int64.init), shape: [set.count]),
+                                                 "probabilities": Tensor(floats: probabilities, shape: [set.count, width]),
+                                                 "logits": Tensor(floats: logits, shape: [set.count, width])])
+            file.metadata[DataMetadata.Key.classNames] = JSONValue.array(names.map { .string($0) }).serialized()
+            try file.write(to: out)
+        }
+        print("wrote the predicted classes of \(set.count) cases of \(dataURL.lastPathComponent) to \(out.path)")
     }
 }

@@ -1,10 +1,38 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
-extension TrainCommand {
+/// A CSV series to forecast: a many-to-one regressor on sliding windows of
+/// its values, scored by forecasting its last `--test-count` values.
+enum SeriesData: DataKind {
+    static let name = "forecasting a CSV series"
+    static let singular = "a forecasting series"
+    static let heading = "CSV series to forecast (FILE.csv)"
+    static let suffixes = ["csv"]
+    static let refusals = TrainingPlan.checkpointRefusals.merging([
+        "val-split": "does not apply to forecasting: --test-count N holds out the last N values",
+        "early-stop": earlyStopRefusal, "restore-best": earlyStopRefusal,
+    ]) { $1 }
+    private static let earlyStopRefusal = "needs validation data: forecasting holds out only the test values (--test-count), "
+        + "which must not steer training"
+
+    static let trainOptions: [OptionSpec] = [
+        .value("window", "N", "past values each prediction reads (default 24, or half the training rows)"),
+        .value("horizon", "N", "values each prediction gives, fed back for longer forecasts (default 1)"),
+        .value("test-count", "N", "hold out the last N values and forecast them (default 12)"),
+        .value("season", "N", "season length of the seasonal-naive baseline (default 12)"),
+        .value("transform", "NAME", "what the model reads: diff (differences, default), logdiff or none"),
+        TrainingPlan.averagingOption,
+    ]
+    static let evalOptions: [OptionSpec] = [
+        .value("test-count", "N", "score one-step-ahead forecasts of the last N values (default: the model's --test-count)"),
+    ]
+
+    static func trainOutputs(_ command: TrainCommand) -> [URL?] { [command.forecastURLs.csv, command.forecastURLs.svg] }
+
     /// What `train --data SERIES.csv` does with no other option: chosen on
     /// the monthly series in the README (airline passengers, shampoo sales).
-    enum ForecastingDefaults {
+    enum Defaults {
         /// Or half the training rows, if fewer: enough windows to learn from.
         static let window = 24
         /// Differences carry a trend past the training range; on both README
@@ -25,7 +53,7 @@ extension TrainCommand {
         static let averagingShare = 0.25
     }
 
-    // MARK: Forecasting
+    // MARK: Training
 
     /// Trains a many-to-one regressor on sliding windows of a CSV series and
     /// forecasts its last `--test-count` values.
@@ -37,19 +65,13 @@ extension TrainCommand {
     /// held-out rows from the end of the training rows, feeding its
     /// predictions back, and writes `MODEL.forecast.csv` and `.svg` with the
     /// MAPE beside the seasonal-naive forecast's.
-    func trainOnForecasting(_ url: URL) throws {
-        try rejectCheckpointing()
-        try reject(["seq-len"], reason: "applies to text, not to a forecasting series")
-        try reject(["no-head"], reason: "applies to tensor data sets")
-        try reject(["patch"], reason: "applies to .ts classification sets, not to a forecasting series")
-        try reject(["val-split"], reason: "does not apply to forecasting: --test-count N holds out the last N values")
-        try reject(["early-stop", "restore-best"],
-                   reason: "needs validation data: forecasting holds out only the test values (--test-count), "
-                       + "which must not steer training")
+    static func train(_ command: TrainCommand) throws {
+        let arguments = command.arguments
+        let url = command.dataURL!
         let quiet = arguments.flag("json")
         let series = try ForecastingSeries(contentsOf: url)
-        let testCount = try arguments.integer("test-count", default: ForecastingDefaults.testCount, range: 0...Arguments.integerRange.upperBound)!
-        let season = try arguments.integer("season", default: ForecastingDefaults.season)!
+        let testCount = try arguments.integer("test-count", default: Defaults.testCount, range: 0...Arguments.integerRange.upperBound)!
+        let season = try arguments.integer("season", default: Defaults.season)!
         let (trainRows, testRows) = series.split(testCount: testCount)
         let trainValues = Array(series.values[..<(trainRows.upperBound * series.columnCount)])
 
@@ -57,15 +79,15 @@ extension TrainCommand {
         var metadata = DataMetadata()
         var initial: Forecaster?
         if let path = arguments.string("init") {
-            try reject(["cell", "hidden", "layers", "bidirectional", "window", "horizon", "transform"], reason: "is fixed by the --init model")
+            try command.reject(["cell", "hidden", "layers", "bidirectional", "window", "horizon", "transform"], reason: "is fixed by the --init model")
             let (model, recorded) = try readModel(URL(fileURLWithPath: path))
             metadata = recorded
             initial = try Forecaster(model: model, metadata: metadata)
             try initial!.check(series)
         }
-        let horizon = try initial?.horizon ?? arguments.integer("horizon", default: ForecastingDefaults.horizon)!
-        let transform = try initial?.transform ?? arguments.choice("transform", default: ForecastingDefaults.transform)!
-        let defaultWindow = min(ForecastingDefaults.window, max(1, (trainRows.count - transform.lag - horizon + 1) / 2))
+        let horizon = try initial?.horizon ?? arguments.integer("horizon", default: Defaults.horizon)!
+        let transform = try initial?.transform ?? arguments.choice("transform", default: Defaults.transform)!
+        let defaultWindow = min(Defaults.window, max(1, (trainRows.count - transform.lag - horizon + 1) / 2))
         let window = try initial?.window ?? arguments.integer("window", default: defaultWindow)!
         let needed = window + transform.lag + horizon
         guard trainRows.count >= needed else {
@@ -92,21 +114,21 @@ extension TrainCommand {
             ? try scaled.windows(length: window, horizon: horizon, range: (trainTransformed.upperBound - window)..<scaled.length) : nil
 
         let model = try initial?.model ?? Model(ModelConfiguration(
-            cell: try arguments.choice("cell", default: ForecastingDefaults.cell, aliases: ["rnn": .rnnTanh])!,
+            cell: try command.cell(default: Defaults.cell),
             input: .dense(features: series.columnCount),
-            hiddenSize: try arguments.integer("hidden", default: ForecastingDefaults.hiddenSize)!,
+            hiddenSize: try arguments.integer("hidden", default: Defaults.hiddenSize)!,
             layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
             bidirectional: arguments.flag("bidirectional"),
-            outputSize: horizon * series.columnCount, topology: .manyToOne), seed: try seed)
+            outputSize: horizon * series.columnCount, topology: .manyToOne), seed: try command.seed)
         let forecaster = Forecaster(model: model, window: window, horizon: horizon, transform: transform, scaling: scaling,
                                     columns: series.columnNames, timestampColumn: series.timestampColumn, season: season,
                                     testCount: testCount)
         forecaster.write(into: &metadata)
 
-        let plan = try TrainingPlan(arguments, defaults: .init(learningRate: ForecastingDefaults.learningRate,
-                                                               clip: ForecastingDefaults.clip, batchSize: ForecastingDefaults.batchSize,
-                                                               steps: ForecastingDefaults.steps),
-                                    trainingCount: training.count, seed: try seed)
+        let plan = try TrainingPlan(arguments, defaults: .init(learningRate: Defaults.learningRate,
+                                                               clip: Defaults.clip, batchSize: Defaults.batchSize,
+                                                               steps: Defaults.steps),
+                                    trainingCount: training.count, seed: try command.seed)
         let threads = try arguments.integer("threads")
         let actual = Array(series.values[(testRows.lowerBound * series.columnCount)...])
         let score = testCount == 0 ? nil : { () throws -> TrainingPlan.Score in
@@ -126,8 +148,8 @@ extension TrainCommand {
                           + "the last \(testCount) (\(series.timestamps[testRows.lowerBound]) to \(series.timestamps[testRows.upperBound - 1])) held out for the test forecast")
         }
         let result = try plan.run(model: model, threads: threads, progress: ProgressLine(quiet: quiet), data: { _ in training },
-                                 score: score, averagingShare: arguments.flag("no-averaging") ? 0 : ForecastingDefaults.averagingShare,
-                                 maximumBadSteps: try maximumBadSteps, checkpointing: nil)
+                                 score: score, averagingShare: arguments.flag("no-averaging") ? 0 : Defaults.averagingShare,
+                                 maximumBadSteps: try command.maximumBadSteps, checkpointing: nil)
 
         var extra: [(String, JSONValue)] = [("window", .integer(window)), ("horizon", .integer(horizon)),
                                             ("transform", .string(transform.rawValue)), ("test_count", .integer(testCount))]
@@ -147,7 +169,7 @@ extension TrainCommand {
             }
             extra += [("mape", .number(mape)), ("seasonal_naive_mape", .number(naiveMAPE)), ("rmse", .number(errors.rootMeanSquaredError)),
                       ("mae", .number(errors.meanAbsoluteError))]
-            let (csv, svg) = forecastURLs
+            let (csv, svg) = command.forecastURLs
             try forecaster.writeForecast(of: series, after: trainRows.upperBound, predicted: predicted, naive: naive, csv: csv, svg: svg)
             extra += [("forecast", .string(csv.path)), ("forecast_plot", svg.map { .string($0.path) } ?? .null)]
             closing.append("wrote the forecast of \(series.timestamps[testRows.lowerBound]) to \(series.timestamps[testRows.upperBound - 1]) to \(csv.path)"
@@ -155,9 +177,32 @@ extension TrainCommand {
             closing.append(String(format: "test forecast of the last %d values: MAPE %.2f%%, seasonal naive (season %d) %.2f%%; RMSE %.4g, MAE %.4g",
                                   testCount, mape, season, naiveMAPE, errors.rootMeanSquaredError, errors.meanAbsoluteError))
         } else {
-            closing.append("nothing held out (--test-count 0): `rnnkit forecast --model \(outURL.path) --data \(url.path) --steps N` forecasts past the end")
+            closing.append("nothing held out (--test-count 0): `rnnkit forecast --model \(command.outURL.path) --data \(url.path) --steps N` forecasts past the end")
         }
-        try finish(model: model, result: result, extra: extra, metadata: metadata.entries, heldOutName: "test (one step ahead)", closing: closing)
+        try command.finish(model: model, result: result, extra: extra, metadata: metadata.entries, heldOutName: "test (one step ahead)", closing: closing)
+    }
+
+    // MARK: Evaluation
+
+    /// One-step-ahead forecasts of the last values, each from the actual
+    /// values before it, in data units.
+    static func evaluate(_ command: EvalCommand, model: Model, metadata: DataMetadata, modelURL: URL, data: URL) throws {
+        let forecaster = try Forecaster(model: model, metadata: metadata)
+        let series = try ForecastingSeries(contentsOf: data)
+        try forecaster.check(series)
+        let testCount = try command.arguments.integer("test-count", default: forecaster.defaultSteps)!
+        let first = series.length - testCount
+        guard first >= forecaster.historyNeeded else {
+            throw UsageError("\(data.lastPathComponent) has \(series.length) rows; scoring the last \(testCount) needs \(forecaster.historyNeeded) before them")
+        }
+        let predicted = try forecaster.oneStepAhead(series.values, targets: first..<series.length, threads: try command.threads)
+        let actual = Array(series.values[(first * series.columnCount)...])
+        var errors = RegressionScores()
+        for (value, prediction) in zip(actual, predicted) { errors.add(predicted: prediction, actual: value) }
+        let mape = meanAbsolutePercentageError(actual: actual, predicted: predicted)
+        let what = "\(data.lastPathComponent): one-step-ahead forecasts of the last \(testCount) values (\(series.timestamps[first]) to \(series.timestamps.last!)), each from the actual values before it"
+        command.reportErrors(errors, what: what, extra: [("mape", .number(mape))])
+        if !command.arguments.flag("json") { print(String(format: "MAPE %.2f%%", mape)) }
     }
 }
 
