@@ -14,8 +14,10 @@ package enum Help {
         func lines(_ specs: [OptionSpec]) -> String {
             specs.map { spec in
                 let label = spec.label
+                // A label too wide for the column puts its help on the next line.
                 let padding = label.count < width
-                    ? String(repeating: " ", count: width - label.count) : "\n" + String(repeating: " ", count: width + 2)
+                    ? String(repeating: " ", count: width - label.count)
+                    : "\n" + String(repeating: " ", count: width + 2)
                 return "  \(label)\(padding)\(spec.help)\n"
             }.joined()
         }

@@ -78,7 +78,8 @@ extension DataKindCommand {
         let declared = Set((options + kindOptions(kind)).map { $0.name })
         guard let refused = arguments.given.first(where: { !declared.contains($0.name) }) else { return }
         if let reason = kind.refusals[refused.name] { throw UsageError("--\(refused.name) \(reason)") }
-        let owners = dataKinds.filter { owner in kindOptions(owner).contains { $0.name == refused.name } }.map { $0.name }
+        let owners = dataKinds.filter { owner in kindOptions(owner).contains { $0.name == refused.name } }
+            .map { $0.name }
         let list = owners.dropLast().joined(separator: ", ") + (owners.count > 1 ? " and " : "") + owners.last!
         throw UsageError("--\(refused.name) applies to \(list), not to \(kind.singular)")
     }
