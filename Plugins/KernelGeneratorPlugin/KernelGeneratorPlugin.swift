@@ -22,14 +22,19 @@ struct KernelGeneratorPlugin: BuildToolPlugin {
         let output = context.pluginWorkDirectoryURL.appending(path: "GeneratedKernels")
         let outputs = [output.appending(path: "\(module)_Kernels.swift")]
 
-        return [.buildCommand(
-            displayName: "Generating \(module) kernels for hidden sizes \(sizes.map(String.init).joined(separator: ", "))",
-            executable: try context.tool(named: "KernelGenerator").url,
-            arguments: ["--module", module, "--output", output.path(),
-                        "--sizes", sizes.map(String.init).joined(separator: ",")]
-                + templates.map { $0.path() },
-            inputFiles: [configuration] + templates,
-            outputFiles: outputs)]
+        return [
+            .buildCommand(
+                displayName:
+                    "Generating \(module) kernels for hidden sizes \(sizes.map(String.init).joined(separator: ", "))",
+                executable: try context.tool(named: "KernelGenerator").url,
+                arguments: [
+                    "--module", module, "--output", output.path(),
+                    "--sizes", sizes.map(String.init).joined(separator: ",")
+                ]
+                    + templates.map { $0.path() },
+                inputFiles: [configuration] + templates,
+                outputFiles: outputs)
+        ]
     }
 }
 
@@ -43,7 +48,8 @@ struct KernelSizes: Decodable {
             throw KernelSizesError("cannot read \(file.path()): \(error.localizedDescription)")
         }
         do { self = try JSONDecoder().decode(KernelSizes.self, from: data) } catch {
-            throw KernelSizesError("\(file.path()) must be a JSON object like {\"hiddenSizes\": [32, 64, 128]}: \(error)")
+            throw KernelSizesError(
+                "\(file.path()) must be a JSON object like {\"hiddenSizes\": [32, 64, 128]}: \(error)")
         }
         if let bad = hiddenSizes.first(where: { !(1...16384).contains($0) }) {
             throw KernelSizesError("\(file.path()): hidden size \(bad) is outside 1...16384")

@@ -24,7 +24,9 @@ struct Arguments {
             case "--sizes":
                 let list = try Self.value(of: argument, from: &remaining)
                 sizes = try list.split(separator: ",").map {
-                    guard let size = Int($0), size > 0 else { throw GeneratorError("--sizes: '\($0)' is not a positive integer") }
+                    guard let size = Int($0), size > 0 else {
+                        throw GeneratorError("--sizes: '\($0)' is not a positive integer")
+                    }
                     return size
                 }
             default: templates.append(argument)
@@ -132,7 +134,8 @@ func specializedSource(module: String, hiddenSize h: Int, cellKernels: [String])
 func registrySource(module: String, sizes: [Int], cellKernels: [String]) -> String {
     let cellCases = cellKernels.map { kernel in
         let sized = sizes.map { size in
-            "            case \(size): CellKernelPair(forward: forward\(kernel)\(size), backward: backward\(kernel)\(size))"
+            "            case \(size): CellKernelPair(forward: forward\(kernel)\(size), backward: "
+                + "backward\(kernel)\(size))"
         }
         return """
                     case \(kernel).name:
@@ -144,7 +147,9 @@ func registrySource(module: String, sizes: [Int], cellKernels: [String]) -> Stri
     }.joined(separator: "\n")
     var shapes: [(depth: Int, width: Int)] = []
     for size in sizes {
-        for shape in packedShapes(hiddenSize: size) where !shapes.contains(where: { $0 == shape }) { shapes.append(shape) }
+        for shape in packedShapes(hiddenSize: size) where !shapes.contains(where: { $0 == shape }) {
+            shapes.append(shape)
+        }
     }
     let shapeCases = shapes.map { "        case (\($0.depth), \($0.width)): packedMultiply\($0.depth)x\($0.width)" }
         .joined(separator: "\n")
@@ -173,16 +178,16 @@ func registrySource(module: String, sizes: [Int], cellKernels: [String]) -> Stri
 
         """ + cellKernels.map { cellEntries($0, size: nil) }.joined() + """
 
-            /// The packed multiply generated for depth `k` and width `n`, if any.
-            static func packedMultiply(k: Int, n: Int) -> PackedMultiplyKernel? {
-                switch (k, n) {
-        \(shapeCases)
-                default: nil
+                /// The packed multiply generated for depth `k` and width `n`, if any.
+                static func packedMultiply(k: Int, n: Int) -> PackedMultiplyKernel? {
+                    switch (k, n) {
+            \(shapeCases)
+                    default: nil
+                    }
                 }
             }
-        }
 
-        """
+            """
 }
 
 /// A template as the variant module compiles it: unchanged, with its
@@ -205,7 +210,8 @@ do {
     // in every configuration for the kernels to run at speed.
     let templates = try arguments.templates.map { try String(contentsOfFile: $0, encoding: .utf8) }
     let cellKernels = cellKernelTypes(in: templates)
-    var source = zip(arguments.templates, templates).map { copiedTemplate(path: $0, source: $1) }.joined(separator: "\n")
+    var source = zip(arguments.templates, templates).map { copiedTemplate(path: $0, source: $1) }.joined(
+        separator: "\n")
     for size in arguments.sizes {
         source += "\n" + specializedSource(module: module, hiddenSize: size, cellKernels: cellKernels)
     }

@@ -5,11 +5,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file opened for reading, closed when the value goes away.
@@ -48,7 +48,8 @@ package struct _ReadOnlyFile: ~Copyable {
             initialized = 0
             while initialized < count {
                 let result = _retryingOnInterrupt {
-                    pread(descriptor, buffer.baseAddress! + initialized, count - initialized, off_t(offset + initialized))
+                    pread(
+                        descriptor, buffer.baseAddress! + initialized, count - initialized, off_t(offset + initialized))
                 }
                 if result < 0 {
                     failure = errno

@@ -49,7 +49,7 @@ extension SafetensorsFile {
             header[name] = [
                 "dtype": .string(tensor.dtype.rawValue),
                 "shape": .array(tensor.shape.map(JSONValue.integer)),
-                "data_offsets": [.integer(offset), .integer(end)],
+                "data_offsets": [.integer(offset), .integer(end)]
             ]
             offset = end
         }

@@ -161,7 +161,8 @@ extension SafetensorsFile {
 
     package static func checkHeaderLength(_ headerLength: UInt64, available: Int, source: String) throws {
         guard headerLength <= UInt64(available) else {
-            throw SafetensorsError.headerLengthExceedsFile(source: source, headerLength: headerLength, available: available)
+            throw SafetensorsError.headerLengthExceedsFile(
+                source: source, headerLength: headerLength, available: available)
         }
         guard headerLength <= UInt64(maxHeaderLength) else {
             throw SafetensorsError.headerTooLarge(source: source, headerLength: headerLength, limit: maxHeaderLength)

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a safetensors file could not be read, validated, queried or written.
@@ -47,7 +47,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     /// `data_offsets` ends beyond the data section.
     case offsetsBeyondData(source: String, tensor: String, end: Int, dataSize: Int)
     /// `data_offsets` spans a different number of bytes than dtype and shape need.
-    case sizeMismatch(source: String, tensor: String, dtype: TensorDType, shape: [Int], expectedBytes: Int, actualBytes: Int)
+    case sizeMismatch(
+        source: String, tensor: String, dtype: TensorDType, shape: [Int], expectedBytes: Int, actualBytes: Int)
     /// Two tensors' byte ranges overlap.
     case overlappingTensors(source: String, tensor: String, range: Range<Int>, other: String, otherRange: Range<Int>)
     /// Bytes of the data section that no tensor covers (a hole, or trailing bytes).
@@ -76,9 +77,12 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .fileTooShort(let source, let size):
-            return "\(source): file is \(size) bytes, too short for a safetensors file (at least 8 bytes of header length)"
+            return
+                "\(source): file is \(size) bytes, too short for a safetensors file (at least 8 bytes of header length)"
         case .headerLengthExceedsFile(let source, let headerLength, let available):
-            return "\(source): header length is \(headerLength) bytes, but only \(available) bytes follow the length prefix"
+            return
+                "\(source): header length is \(headerLength) bytes, but only \(available) bytes follow the length "
+                + "prefix"
         case .headerTooLarge(let source, let headerLength, let limit):
             return "\(source): header length is \(headerLength) bytes, more than the limit of \(limit)"
         case .headerNotUTF8(let source, let offset):
@@ -88,7 +92,9 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case .headerNotObject(let source, let found):
             return "\(source): header is \(found), expected a JSON object mapping tensor names to entries"
         case .entryNotObject(let source, let tensor, let found):
-            return "\(source): tensor '\(tensor)': entry is \(found), expected an object with dtype, shape and data_offsets"
+            return
+                "\(source): tensor '\(tensor)': entry is \(found), expected an object with dtype, shape and "
+                + "data_offsets"
         case .missingField(let source, let tensor, let field):
             return "\(source): tensor '\(tensor)': entry has no \"\(field)\""
         case .invalidField(let source, let tensor, let field, let expected, let found):
@@ -102,14 +108,19 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case .offsetsReversed(let source, let tensor, let begin, let end):
             return "\(source): tensor '\(tensor)': data_offsets [\(begin), \(end)] begin after they end"
         case .offsetsBeyondData(let source, let tensor, let end, let dataSize):
-            return "\(source): tensor '\(tensor)': data_offsets end at byte \(end), beyond the \(dataSize)-byte data section"
+            return
+                "\(source): tensor '\(tensor)': data_offsets end at byte \(end), beyond the \(dataSize)-byte data "
+                + "section"
         case .sizeMismatch(let source, let tensor, let dtype, let shape, let expectedBytes, let actualBytes):
             return "\(source): tensor '\(tensor)': data_offsets span \(actualBytes) bytes, "
                 + "but \(dtype.rawValue) \(shape) needs \(expectedBytes)"
         case .overlappingTensors(let source, let tensor, let range, let other, let otherRange):
-            return "\(source): tensor '\(tensor)' (data bytes \(range)) overlaps tensor '\(other)' (data bytes \(otherRange))"
+            return
+                "\(source): tensor '\(tensor)' (data bytes \(range)) overlaps tensor '\(other)' (data bytes "
+                + "\(otherRange))"
         case .uncoveredData(let source, let range):
-            return "\(source): data bytes \(range) belong to no tensor; tensors must cover the data section without holes"
+            return
+                "\(source): data bytes \(range) belong to no tensor; tensors must cover the data section without holes"
         case .metadataNotObject(let source, let found):
             return "\(source): __metadata__ is \(found), expected an object of strings"
         case .metadataValueNotString(let source, let key, let found):

@@ -190,7 +190,10 @@ public struct Tensor: Sendable, Equatable {
         let count = bytes.count / MemoryLayout<Bits>.size
         return bytes.withUnsafeBytes { raw in
             (0..<count).map { index in
-                convert(Bits(littleEndian: raw.loadUnaligned(fromByteOffset: index * MemoryLayout<Bits>.size, as: Bits.self)))
+                convert(
+                    Bits(
+                        littleEndian: raw.loadUnaligned(fromByteOffset: index * MemoryLayout<Bits>.size, as: Bits.self))
+                )
             }
         }
     }

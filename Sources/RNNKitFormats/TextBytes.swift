@@ -1,18 +1,18 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // The machinery the data file readers share: reading a file whole, and its
 // bytes as checked UTF-8 text with line and column positions.
 
 /// Reads a whole file; the only allocation is the file's own size.
-package func _readDataFile(_ url: URL) throws(DataFileError) -> [UInt8] {
+package func _readDataFile(_ url: URL) throws(DatasetError) -> [UInt8] {
     let path = url.path
     do {
         let file = try _ReadOnlyFile(path: path)
@@ -33,7 +33,7 @@ package struct _TextBytes {
     package let start: Int
 
     /// Checks `bytes` is UTF-8 and holds more than whitespace.
-    package init(_ bytes: [UInt8], path: String) throws(DataFileError) {
+    package init(_ bytes: [UInt8], path: String) throws(DatasetError) {
         if let offset = _firstInvalidUTF8Offset(in: bytes) { throw .notUTF8(path: path, byteOffset: offset) }
         self.path = path
         self.bytes = bytes

@@ -29,14 +29,17 @@ func parameters(of url: URL) throws -> [String: [UInt32]] {
 /// under way and resumed: the resumed model must have the straight run's
 /// bits. Returns the checkpoint the killed run left.
 @discardableResult
-private func expectResumeAfterKillNineMatchesTheStraightRun(_ common: [String], steps: Int, in folder: URL) throws -> Checkpoint {
+private func expectResumeAfterKillNineMatchesTheStraightRun(_ common: [String], steps: Int, in folder: URL) throws
+    -> Checkpoint
+{
     let straight = folder.appendingPathComponent("straight.safetensors")
     let reference = try Tool.run(common + ["--out", straight.path])
     #expect(reference.status == 0, "\(reference.standardError)")
 
     let checkpoint = folder.appendingPathComponent("run.checkpoint.safetensors")
     let resumed = folder.appendingPathComponent("resumed.safetensors")
-    let interrupted = try launch(common + ["--out", resumed.path, "--checkpoint", checkpoint.path, "--checkpoint-every", "1"])
+    let interrupted = try launch(
+        common + ["--out", resumed.path, "--checkpoint", checkpoint.path, "--checkpoint-every", "1"])
     // Kill it at a random moment once it is under way.
     var generator = SystemRandomNumberGenerator()
     let threshold = Int.random(in: 20...200, using: &generator)
@@ -61,8 +64,10 @@ private func expectResumeAfterKillNineMatchesTheStraightRun(_ common: [String], 
     let data = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: data, count: 48, timeSteps: 8)
     try expectResumeAfterKillNineMatchesTheStraightRun(
-        ["train", "--data", data.path, "--cell", "lstm", "--hidden", "12", "--steps", "3000", "--batch", "8",
-         "--seed", "5", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-plot"], steps: 3000, in: folder)
+        [
+            "train", "--data", data.path, "--cell", "lstm", "--hidden", "12", "--steps", "3000", "--batch", "8",
+            "--seed", "5", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-plot"
+        ], steps: 3000, in: folder)
 }
 
 /// The main job, a character model on a text file: each epoch cuts the text
@@ -74,12 +79,16 @@ private func expectResumeAfterKillNineMatchesTheStraightRun(_ common: [String], 
     let text = folder.appendingPathComponent("corpus.txt")
     var generator = SeededGenerator(seed: 21)
     let words = ["the", "cat", "sat", "on", "a", "mat", "and", "then", "ran", "off", "to", "sea,", "home."]
-    let corpus = (0..<400).map { index in words[Int(generator.next() % UInt64(words.count))] + (index % 12 == 11 ? "\n" : " ") }
+    let corpus = (0..<400).map { index in
+        words[Int(generator.next() % UInt64(words.count))] + (index % 12 == 11 ? "\n" : " ")
+    }
     try corpus.joined().write(to: text, atomically: true, encoding: .utf8)
     // About 110 windows of 16 characters: 7 steps of 16 windows per epoch.
     let saved = try expectResumeAfterKillNineMatchesTheStraightRun(
-        ["train", "--data", text.path, "--cell", "lstm", "--hidden", "8", "--seq-len", "16", "--steps", "600",
-         "--batch", "16", "--seed", "3", "--lr", "0.01", "--no-plot", "--json"], steps: 600, in: folder)
+        [
+            "train", "--data", text.path, "--cell", "lstm", "--hidden", "8", "--seq-len", "16", "--steps", "600",
+            "--batch", "16", "--seed", "3", "--lr", "0.01", "--no-plot", "--json"
+        ], steps: 600, in: folder)
     #expect(Int(saved.progress["epoch"] ?? "").map { $0 >= 1 } == true, "the run must be killed after its first epoch")
 }
 
@@ -97,7 +106,8 @@ func interruptSavesACheckpointAndExitsCleanly(signal: Int32) throws {
     // --json keeps the progress lines off stderr, which then holds the signal's line alone.
     let common = ["train", "--data", data.path, "--hidden", "12", "--batch", "8", "--json", "--no-plot"]
     let error = Pipe()
-    let process = try launch(common + ["--steps", "100000", "--out", out.path, "--checkpoint-every", "5"], errors: error)
+    let process = try launch(
+        common + ["--steps", "100000", "--out", out.path, "--checkpoint-every", "5"], errors: error)
     let deadline = Date().addingTimeInterval(120)
     while (checkpointStep(checkpoint) ?? 0) < 10, Date() < deadline { usleep(5_000) }
     kill(process.processIdentifier, signal)
@@ -105,7 +115,9 @@ func interruptSavesACheckpointAndExitsCleanly(signal: Int32) throws {
     process.waitUntilExit()
     let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
     #expect(process.terminationStatus == 128 + signal)
-    #expect(message.contains("interrupted by \(name); saved a checkpoint") && message.split(separator: "\n").count == 1, "\(message)")
+    #expect(
+        message.contains("interrupted by \(name); saved a checkpoint") && message.split(separator: "\n").count == 1,
+        "\(message)")
     let savedStep = try #require(checkpointStep(checkpoint))
     #expect(savedStep >= 10)
     #expect(!FileManager.default.fileExists(atPath: out.path), "an interrupted run writes a checkpoint, not a model")
@@ -129,9 +141,11 @@ func interruptSavesACheckpointAndExitsCleanly(signal: Int32) throws {
     let checkpoint = folder.appendingPathComponent("good.checkpoint.safetensors")
     let out = folder.appendingPathComponent("model.safetensors")
     // A relu RNN with a huge learning rate overflows after a few steps.
-    let run = try Tool.run(["train", "--data", data.path, "--cell", "rnn_relu", "--hidden", "16", "--steps", "500",
-                            "--batch", "16", "--optimizer", "sgd", "--lr", "1e6", "--checkpoint", checkpoint.path,
-                            "--checkpoint-every", "1", "--max-bad-steps", "3", "--out", out.path])
+    let run = try Tool.run([
+        "train", "--data", data.path, "--cell", "rnn_relu", "--hidden", "16", "--steps", "500",
+        "--batch", "16", "--optimizer", "sgd", "--lr", "1e6", "--checkpoint", checkpoint.path,
+        "--checkpoint-every", "1", "--max-bad-steps", "3", "--out", out.path
+    ])
     #expect(run.status == 1)
     #expect(run.standardError.contains("training diverged: 3 consecutive steps"), "\(run.standardError)")
     let saved = try Checkpoint(contentsOf: checkpoint).model()

@@ -27,8 +27,9 @@ struct Tool {
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-                       standardError: String(decoding: errorData, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+            standardError: String(decoding: errorData, as: UTF8.self))
     }
 }
 
@@ -52,9 +53,11 @@ func writeRegressionData(to url: URL, count: Int = 24, timeSteps: Int = 5, featu
         }
     }
     let lengths = (0..<count).map { Int64(2 + $0 % (timeSteps - 1)) }
-    try SafetensorsFile(tensors: ["inputs": Tensor(floats: inputs, shape: [count, timeSteps, features]),
-                                  "targets": Tensor(floats: targets, shape: [count, timeSteps, 1]),
-                                  "lengths": Tensor(int64: lengths, shape: [count])]).write(to: url)
+    try SafetensorsFile(tensors: [
+        "inputs": Tensor(floats: inputs, shape: [count, timeSteps, features]),
+        "targets": Tensor(floats: targets, shape: [count, timeSteps, 1]),
+        "lengths": Tensor(int64: lengths, shape: [count])
+    ]).write(to: url)
 }
 
 @Test func trainPredictAndInspectRoundTrip() throws {
@@ -63,8 +66,10 @@ func writeRegressionData(to url: URL, count: Int = 24, timeSteps: Int = 5, featu
     let data = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: data)
     let model = folder.appendingPathComponent("model.safetensors")
-    let train = try Tool.run(["train", "--data", data.path, "--cell", "gru", "--hidden", "8", "--steps", "30",
-                              "--batch", "24", "--optimizer", "adam", "--lr", "0.02", "--out", model.path, "--json"])
+    let train = try Tool.run([
+        "train", "--data", data.path, "--cell", "gru", "--hidden", "8", "--steps", "30",
+        "--batch", "24", "--optimizer", "adam", "--lr", "0.02", "--out", model.path, "--json"
+    ])
     #expect(train.status == 0, "\(train.standardError)")
     let summary = try JSONValue(parsing: String(train.standardOutput.split(separator: "\n").last ?? ""))
     #expect(summary.objectValue?["steps"]?.integerValue == 30)
@@ -72,8 +77,10 @@ func writeRegressionData(to url: URL, count: Int = 24, timeSteps: Int = 5, featu
 
     // More steps from the saved model, in data set order with plain SGD.
     let tuned = folder.appendingPathComponent("tuned.safetensors")
-    let more = try Tool.run(["train", "--init", model.path, "--data", data.path, "--steps", "3", "--batch", "8",
-                             "--no-shuffle", "--optimizer", "sgd", "--lr", "0.01", "--clip", "0", "--out", tuned.path])
+    let more = try Tool.run([
+        "train", "--init", model.path, "--data", data.path, "--steps", "3", "--batch", "8",
+        "--no-shuffle", "--optimizer", "sgd", "--lr", "0.01", "--clip", "0", "--out", tuned.path
+    ])
     #expect(more.status == 0, "\(more.standardError)")
     #expect(try Model(contentsOf: tuned).configuration.cell == .gru)
 
@@ -89,7 +96,9 @@ func writeRegressionData(to url: URL, count: Int = 24, timeSteps: Int = 5, featu
     let inputsOnly = folder.appendingPathComponent("inputs.safetensors")
     try unlabelled.write(to: inputsOnly)
     let fromInputs = folder.appendingPathComponent("from-inputs.safetensors")
-    let predictInputs = try Tool.run(["predict", "--model", tuned.path, "--data", inputsOnly.path, "--out", fromInputs.path])
+    let predictInputs = try Tool.run([
+        "predict", "--model", tuned.path, "--data", inputsOnly.path, "--out", fromInputs.path
+    ])
     #expect(predictInputs.status == 0, "\(predictInputs.standardError)")
     #expect(try SafetensorsFile(contentsOf: fromInputs).tensor("outputs") == outputs)
 
@@ -104,12 +113,15 @@ func writeRegressionData(to url: URL, count: Int = 24, timeSteps: Int = 5, featu
     let data = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: data)
     let start = folder.appendingPathComponent("start.safetensors")
-    let configuration = ModelConfiguration(cell: .lstm, input: .dense(features: 2), hiddenSize: 6, outputSize: 1, topology: .manyToMany)
+    let configuration = ModelConfiguration(
+        cell: .lstm, input: .dense(features: 2), hiddenSize: 6, outputSize: 1, topology: .manyToMany)
     try Model(configuration, seed: 3).write(to: start)
     let out = folder.appendingPathComponent("out.safetensors")
-    let run = try Tool.run(["train", "--init", start.path, "--data", data.path, "--steps", "4", "--batch", "10",
-                            "--no-shuffle", "--optimizer", "sgd", "--lr", "0.05", "--clip", "0", "--threads", "2",
-                            "--out", out.path])
+    let run = try Tool.run([
+        "train", "--init", start.path, "--data", data.path, "--steps", "4", "--batch", "10",
+        "--no-shuffle", "--optimizer", "sgd", "--lr", "0.05", "--clip", "0", "--threads", "2",
+        "--out", out.path
+    ])
     #expect(run.status == 0, "\(run.standardError)")
 
     let model = try Model(contentsOf: start)
@@ -133,9 +145,12 @@ func writeRegressionData(to url: URL, count: Int = 24, timeSteps: Int = 5, featu
     // Values whose arithmetic would overflow, or that a Float cannot hold.
     (["train", "--epochs", "9223372036854775807"], 2, "--epochs expects an integer in 1...2147483648"),
     (["train", "--seq-len", "9223372036854775807"], 2, "--seq-len expects an integer"),
-    (["forecast", "--model", "m.safetensors", "--data", "x.csv", "--steps", "9223372036854775807"], 2, "--steps expects an integer in 1...1000000"),
+    (
+        ["forecast", "--model", "m.safetensors", "--data", "x.csv", "--steps", "9223372036854775807"], 2,
+        "--steps expects an integer in 1...1000000"
+    ),
     (["train", "--threads", "4096"], 2, "--threads expects an integer in 1...256"),
-    (["train", "--lr", "1e300"], 2, "--lr expects a number"),
+    (["train", "--lr", "1e300"], 2, "--lr expects a number")
 ])
 func badInputGivesOneClearLine(arguments: [String], status: Int32, message: String) throws {
     let outcome = try Tool.run(arguments)
@@ -152,8 +167,11 @@ func badInputGivesOneClearLine(arguments: [String], status: Int32, message: Stri
     try writeRegressionData(to: data)
     // A model whose input width does not fit the data: refused before training.
     let wrong = folder.appendingPathComponent("wrong.safetensors")
-    try Model(ModelConfiguration(cell: .gru, input: .dense(features: 3), hiddenSize: 4, outputSize: 1,
-                                 topology: .manyToMany), seed: 1).write(to: wrong)
+    try Model(
+        ModelConfiguration(
+            cell: .gru, input: .dense(features: 3), hiddenSize: 4, outputSize: 1,
+            topology: .manyToMany), seed: 1
+    ).write(to: wrong)
     let out = folder.appendingPathComponent("out.safetensors")
     let mismatch = try Tool.run(["train", "--init", wrong.path, "--data", data.path, "--out", out.path])
     #expect(mismatch.status == 1)
@@ -187,11 +205,15 @@ func badInputGivesOneClearLine(arguments: [String], status: Int32, message: Stri
     let data = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: data)  // one target per step
     let model = folder.appendingPathComponent("bare.safetensors")
-    let mismatch = try Tool.run(["train", "--data", data.path, "--no-head", "--hidden", "8", "--steps", "2", "--out", model.path])
+    let mismatch = try Tool.run([
+        "train", "--data", data.path, "--no-head", "--hidden", "8", "--steps", "2", "--out", model.path
+    ])
     #expect(mismatch.status != 0)
     #expect(mismatch.standardError.contains("without a head"), "\(mismatch.standardError)")
     #expect(!FileManager.default.fileExists(atPath: model.path))
-    let bare = try Tool.run(["train", "--data", data.path, "--no-head", "--hidden", "1", "--steps", "2", "--out", model.path])
+    let bare = try Tool.run([
+        "train", "--data", data.path, "--no-head", "--hidden", "1", "--steps", "2", "--out", model.path
+    ])
     #expect(bare.status == 0, "\(bare.standardError)")
     let loaded = try Model(contentsOf: model)
     #expect(loaded.configuration.head == .identity)

@@ -19,12 +19,24 @@ import RNNKit
     try Data(String(repeating: "to be or not to be, that is the question. ", count: 20).utf8).write(to: text)
     let out = ["--out", folder.appendingPathComponent("m.safetensors").path]
     let cases: [([String], String)] = [
-        (["--data", tensors.path, "--early-stop", "2"], "--early-stop needs validation data, and a tensor data set has none"),
-        (["--data", series.path, "--early-stop", "2"], "--early-stop needs validation data: forecasting holds out only the test values"),
-        (["--data", classes.path, "--val-split", "0", "--early-stop", "2"], "--early-stop needs validation data: give --val-split X"),
-        (["--data", text.path, "--val-split", "0", "--early-stop", "2"], "--early-stop needs validation data: give --val-split X"),
+        (
+            ["--data", tensors.path, "--early-stop", "2"],
+            "--early-stop needs validation data, and a tensor data set has none"
+        ),
+        (
+            ["--data", series.path, "--early-stop", "2"],
+            "--early-stop needs validation data: forecasting holds out only the test values"
+        ),
+        (
+            ["--data", classes.path, "--val-split", "0", "--early-stop", "2"],
+            "--early-stop needs validation data: give --val-split X"
+        ),
+        (
+            ["--data", text.path, "--val-split", "0", "--early-stop", "2"],
+            "--early-stop needs validation data: give --val-split X"
+        ),
         (["--data", classes.path, "--restore-best"], "--restore-best applies with --early-stop N"),
-        (["--data", text.path, "--early-stop", "0"], "--early-stop expects an integer in 1..."),
+        (["--data", text.path, "--early-stop", "0"], "--early-stop expects an integer in 1...")
     ]
     for (arguments, message) in cases {
         let run = try Tool.run(["train"] + arguments + out)
@@ -39,8 +51,10 @@ import RNNKit
     let classes = folder.appendingPathComponent("Tiny_TRAIN.ts")
     try writeTimeSeriesSet(to: classes, count: 24, seed: 5)
     let out = folder.appendingPathComponent("m.safetensors")
-    let arguments = ["train", "--data", classes.path, "--hidden", "4", "--steps", "60", "--threads", "1", "--out", out.path,
-                     "--early-stop", "1", "--restore-best"]
+    let arguments = [
+        "train", "--data", classes.path, "--hidden", "4", "--steps", "60", "--threads", "1", "--out", out.path,
+        "--early-stop", "1", "--restore-best"
+    ]
     let json = try Tool.run(arguments + ["--json"])
     #expect(json.status == 0, "\(json.standardError)")
     let summary = try lastJSON(json)
@@ -57,5 +71,6 @@ import RNNKit
     let plain = try Tool.run(arguments)
     #expect(plain.status == 0, "\(plain.standardError)")
     #expect(plain.standardOutput.contains("the best validation loss"), "\(plain.standardOutput)")
-    #expect(plain.standardOutput.contains("at step \(best): kept its weights (--restore-best)"), "\(plain.standardOutput)")
+    #expect(
+        plain.standardOutput.contains("at step \(best): kept its weights (--restore-best)"), "\(plain.standardOutput)")
 }

@@ -13,9 +13,12 @@ import RNNKit
         let data = folder.appendingPathComponent("data.safetensors")
         if !FileManager.default.fileExists(atPath: data.path) { try writeRegressionData(to: data) }
         let model = folder.appendingPathComponent("model-\(UUID().uuidString).safetensors")
-        let run = try Tool.run(["train", "--data", data.path, "--cell", "lstm", "--hidden", "32", "--steps", "6",
-                                "--batch", "12", "--optimizer", "adam", "--lr", "0.01", "--seed", "3",
-                                "--out", model.path], environment: environment)
+        let run = try Tool.run(
+            [
+                "train", "--data", data.path, "--cell", "lstm", "--hidden", "32", "--steps", "6",
+                "--batch", "12", "--optimizer", "adam", "--lr", "0.01", "--seed", "3",
+                "--out", model.path
+            ], environment: environment)
         try #require(run.status == 0, "\(environment): \(run.standardError)")
         let file = try SafetensorsFile(contentsOf: model)
         var weights: [String: [Float]] = [:]
@@ -28,8 +31,11 @@ import RNNKit
         defer { try? FileManager.default.removeItem(at: folder) }
         for instructionSet in KernelSelection.runnableInstructionSets {
             let specialized = try trainedWeights(environment: ["RNNKIT_ISA": instructionSet.rawValue], in: folder)
-            let generic = try trainedWeights(environment: ["RNNKIT_ISA": instructionSet.rawValue,
-                                                           "RNNKIT_KERNELS": "generic"], in: folder)
+            let generic = try trainedWeights(
+                environment: [
+                    "RNNKIT_ISA": instructionSet.rawValue,
+                    "RNNKIT_KERNELS": "generic"
+                ], in: folder)
             #expect(specialized == generic, "\(instructionSet)")
         }
     }
@@ -60,13 +66,16 @@ import RNNKit
         try writeRegressionData(to: data)
         var refused = [("RNNKIT_ISA", "sse9"), ("RNNKIT_KERNELS", "fastest")]
         // AVX-512 on a CPU without it, or x86-64's variants on arm64.
-        if let unrunnable = InstructionSet.allCases.first(where: { !KernelSelection.runnableInstructionSets.contains($0) }) {
+        if let unrunnable = InstructionSet.allCases.first(where: {
+            !KernelSelection.runnableInstructionSets.contains($0)
+        }) {
             refused.append(("RNNKIT_ISA", unrunnable.rawValue))
         }
         for (name, value) in refused {
             let model = folder.appendingPathComponent("model.safetensors")
-            let run = try Tool.run(["train", "--data", data.path, "--steps", "1", "--out", model.path],
-                                   environment: [name: value])
+            let run = try Tool.run(
+                ["train", "--data", data.path, "--steps", "1", "--out", model.path],
+                environment: [name: value])
             #expect(run.status != 0)
             #expect(run.standardError.contains("\(name)=\(value)"), "\(run.standardError)")
             #expect(!FileManager.default.fileExists(atPath: model.path))

@@ -6,14 +6,16 @@ import RNNKit
 /// `every` steps then resuming from the last checkpoint (part-way, since the
 /// run's steps are not a multiple of `every`): the resumed model must have
 /// the straight run's bits. Returns the checkpoint it resumed from.
-private func expectResumedRunMatchesTheStraightRun(_ common: [String], every: Int, in folder: URL) throws -> Checkpoint {
+private func expectResumedRunMatchesTheStraightRun(_ common: [String], every: Int, in folder: URL) throws -> Checkpoint
+{
     let straight = folder.appendingPathComponent("straight.safetensors")
     let reference = try Tool.run(common + ["--out", straight.path])
     #expect(reference.status == 0, "\(reference.standardError)")
 
     let checkpoint = folder.appendingPathComponent("run.checkpoint.safetensors")
     let resumed = folder.appendingPathComponent("resumed.safetensors")
-    let first = try Tool.run(common + ["--out", resumed.path, "--checkpoint", checkpoint.path, "--checkpoint-every", String(every)])
+    let first = try Tool.run(
+        common + ["--out", resumed.path, "--checkpoint", checkpoint.path, "--checkpoint-every", String(every)])
     #expect(first.status == 0, "\(first.standardError)")
     let saved = try Checkpoint(contentsOf: checkpoint)
     try FileManager.default.removeItem(at: resumed)
@@ -29,8 +31,11 @@ private func expectResumedRunMatchesTheStraightRun(_ common: [String], every: In
     let data = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: data, count: 24, timeSteps: 5)
     let saved = try expectResumedRunMatchesTheStraightRun(
-        ["train", "--data", data.path, "--hidden", "6", "--steps", "12", "--batch", "8", "--seed", "2", "--optimizer", "adamw",
-         "--lr", "0.01", "--schedule", "cosine", "--warmup", "2", "--no-plot", "--json"], every: 5, in: folder)
+        [
+            "train", "--data", data.path, "--hidden", "6", "--steps", "12", "--batch", "8", "--seed", "2",
+            "--optimizer", "adamw",
+            "--lr", "0.01", "--schedule", "cosine", "--warmup", "2", "--no-plot", "--json"
+        ], every: 5, in: folder)
     #expect(saved.progress["step"] == "10")
     #expect(saved.file.metadata["optimizer"] == "adamw(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)")
     #expect(saved.file.metadata["schedule"] == "cosine(steps=12, warmup=2)")
@@ -48,8 +53,12 @@ private func expectResumedRunMatchesTheStraightRun(_ common: [String], every: In
     try writeRegressionData(to: data, count: 20, timeSteps: 5)
     // 3 steps an epoch; the last checkpoint is at step 16, one step into epoch 6.
     let saved = try expectResumedRunMatchesTheStraightRun(
-        ["train", "--data", data.path, "--hidden", "6", "--epochs", "6", "--batch", "8", "--seed", "4", "--optimizer", "sgd",
-         "--momentum", "0.9", "--lr", "0.05", "--schedule", "plateau", "--patience", "0", "--factor", "0.5", "--no-plot", "--json"],
+        [
+            "train", "--data", data.path, "--hidden", "6", "--epochs", "6", "--batch", "8", "--seed", "4",
+            "--optimizer", "sgd",
+            "--momentum", "0.9", "--lr", "0.05", "--schedule", "plateau", "--patience", "0", "--factor", "0.5",
+            "--no-plot", "--json"
+        ],
         every: 4, in: folder)
     #expect(saved.progress["step"] == "16")
     #expect(saved.progress["epoch_loss_steps"] == "1")
@@ -62,16 +71,23 @@ private func expectResumedRunMatchesTheStraightRun(_ common: [String], every: In
     let data = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: data)
     let out = folder.appendingPathComponent("model.safetensors")
-    let run = try Tool.run(["train", "--data", data.path, "--hidden", "6", "--steps", "6", "--optimizer", "adam", "--weight-decay", "0.001",
-                            "--schedule", "step", "--step-size", "2", "--gamma", "0.5", "--out", out.path, "--no-plot", "--json"])
+    let run = try Tool.run([
+        "train", "--data", data.path, "--hidden", "6", "--steps", "6", "--optimizer", "adam", "--weight-decay", "0.001",
+        "--schedule", "step", "--step-size", "2", "--gamma", "0.5", "--out", out.path, "--no-plot", "--json"
+    ])
     #expect(run.status == 0, "\(run.standardError)")
     // A learning rate of zero from the start leaves the weights where they began.
     let frozen = folder.appendingPathComponent("frozen.safetensors")
     let initial = folder.appendingPathComponent("initial.safetensors")
-    try Model(ModelConfiguration(cell: .lstm, input: .dense(features: 2), hiddenSize: 6, outputSize: 1, topology: .manyToMany), seed: 1)
-        .write(to: initial)
-    let still = try Tool.run(["train", "--data", data.path, "--init", initial.path, "--steps", "4", "--optimizer", "adamw",
-                              "--lr", "0", "--schedule", "cosine", "--warmup", "1", "--out", frozen.path, "--no-plot", "--json"])
+    try Model(
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 2), hiddenSize: 6, outputSize: 1, topology: .manyToMany), seed: 1
+    )
+    .write(to: initial)
+    let still = try Tool.run([
+        "train", "--data", data.path, "--init", initial.path, "--steps", "4", "--optimizer", "adamw",
+        "--lr", "0", "--schedule", "cosine", "--warmup", "1", "--out", frozen.path, "--no-plot", "--json"
+    ])
     #expect(still.status == 0, "\(still.standardError)")
     #expect(try parameters(of: frozen) == parameters(of: initial))
 }
@@ -85,10 +101,13 @@ private func expectResumedRunMatchesTheStraightRun(_ common: [String], every: In
     (["train", "--factor", "0.5"], "--factor applies to --schedule plateau"),
     (["train", "--schedule", "step"], "--schedule step needs --step-size"),
     (["train", "--schedule", "cosine"], "give --steps or --epochs"),
-    (["train", "--schedule", "cosine", "--steps", "5", "--warmup", "5"], "--warmup 5 must be shorter than the run's 5 steps"),
+    (
+        ["train", "--schedule", "cosine", "--steps", "5", "--warmup", "5"],
+        "--warmup 5 must be shorter than the run's 5 steps"
+    ),
     (["train", "--schedule", "plateau", "--factor", "1"], "--factor must be below 1"),
     (["train", "--schedule", "exponential"], "--schedule expects one of constant, step, cosine, plateau"),
-    (["train", "--optimizer", "rmsprop"], "--optimizer expects one of sgd, adam, adamw"),
+    (["train", "--optimizer", "rmsprop"], "--optimizer expects one of sgd, adam, adamw")
 ])
 func badOptimizerOrScheduleOptionsGiveOneClearLine(arguments: [String], message: String) throws {
     let outcome = try Tool.run(arguments + ["--hidden", "4"])
@@ -100,8 +119,10 @@ func badOptimizerOrScheduleOptionsGiveOneClearLine(arguments: [String], message:
 @Test func helpListsTheOptimizersAndSchedules() throws {
     let help = try Tool.run(["train", "--help"])
     #expect(help.status == 0)
-    for text in ["sgd, adam or adamw", "--schedule NAME", "--warmup N", "--step-size N", "--patience N", "--factor X",
-                 "CosineAnnealingLR(T_max=S, eta_min=0)", "ReduceLROnPlateau"] {
+    for text in [
+        "sgd, adam or adamw", "--schedule NAME", "--warmup N", "--step-size N", "--patience N", "--factor X",
+        "CosineAnnealingLR(T_max=S, eta_min=0)", "ReduceLROnPlateau"
+    ] {
         #expect(help.standardOutput.contains(text), "\(text)")
     }
 }

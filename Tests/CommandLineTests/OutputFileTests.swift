@@ -20,7 +20,9 @@ private func folderWithRegressionData() throws -> (folder: URL, data: URL) {
     // A step budget that would take minutes, had training started.
     let run = try Tool.run(["train", "--data", data.path, "--steps", "10000000", "--out", "/nonexistent/m.safetensors"])
     #expect(run.status == 2)
-    #expect(run.standardError.contains("cannot write /nonexistent/m.safetensors: folder /nonexistent"), "\(run.standardError)")
+    #expect(
+        run.standardError.contains("cannot write /nonexistent/m.safetensors: folder /nonexistent"),
+        "\(run.standardError)")
     #expect(!run.standardError.contains("step"), "\(run.standardError)")
 }
 
@@ -32,9 +34,11 @@ private func folderWithRegressionData() throws -> (folder: URL, data: URL) {
     let dataBytes = try Data(contentsOf: data), modelBytes = try Data(contentsOf: model)
     // The same file spelled differently still counts.
     let respelled = folder.appendingPathComponent(".").appendingPathComponent("data.safetensors").path
-    for arguments in [["train", "--data", data.path, "--steps", "2", "--out", respelled],
-                      ["train", "--data", data.path, "--init", model.path, "--steps", "2", "--out", model.path],
-                      ["predict", "--model", model.path, "--data", data.path, "--out", model.path]] {
+    for arguments in [
+        ["train", "--data", data.path, "--steps", "2", "--out", respelled],
+        ["train", "--data", data.path, "--init", model.path, "--steps", "2", "--out", model.path],
+        ["predict", "--model", model.path, "--data", data.path, "--out", model.path]
+    ] {
         let run = try Tool.run(arguments)
         #expect(run.status == 2, "\(arguments)")
         #expect(run.standardError.contains("is also an input of this command"), "\(run.standardError)")
@@ -48,8 +52,10 @@ private func folderWithRegressionData() throws -> (folder: URL, data: URL) {
     defer { try? FileManager.default.removeItem(at: folder) }
     let out = folder.appendingPathComponent("m.safetensors")
     // Weight decay 3e38 times learning rate 3e38 sends every nonzero weight to infinity.
-    let run = try Tool.run(["train", "--data", data.path, "--optimizer", "sgd", "--lr", "3e38", "--weight-decay", "3e38",
-                            "--steps", "1", "--out", out.path])
+    let run = try Tool.run([
+        "train", "--data", data.path, "--optimizer", "sgd", "--lr", "3e38", "--weight-decay", "3e38",
+        "--steps", "1", "--out", out.path
+    ])
     #expect(run.status == 1)
     #expect(run.standardError.contains("training diverged"), "\(run.standardError)")
     #expect(!FileManager.default.fileExists(atPath: out.path))
@@ -62,14 +68,18 @@ private func folderWithRegressionData() throws -> (folder: URL, data: URL) {
     defer { try? FileManager.default.removeItem(at: folder) }
     let text = folder.appendingPathComponent("fox.txt")
     try Data(String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 3).utf8).write(to: text)
-    let run = try Tool.run(["train", "--data", text.path, "--seq-len", "60", "--val-split", "0", "--hidden", "8",
-                            "--steps", "40", "--seed", "6", "--no-plot", "--out", folder.appendingPathComponent("m.safetensors").path])
+    let run = try Tool.run([
+        "train", "--data", text.path, "--seq-len", "60", "--val-split", "0", "--hidden", "8",
+        "--steps", "40", "--seed", "6", "--no-plot", "--out", folder.appendingPathComponent("m.safetensors").path
+    ])
     #expect(run.status == 0, "\(run.standardError)")
     // Twelve characters make one window of ten, whatever the epoch's offset.
     let short = folder.appendingPathComponent("short.txt")
     try Data("abcdefghijkl".utf8).write(to: short)
-    let shortRun = try Tool.run(["train", "--data", short.path, "--seq-len", "10", "--val-split", "0", "--hidden", "8",
-                                 "--steps", "5", "--no-plot", "--out", folder.appendingPathComponent("s.safetensors").path])
+    let shortRun = try Tool.run([
+        "train", "--data", short.path, "--seq-len", "10", "--val-split", "0", "--hidden", "8",
+        "--steps", "5", "--no-plot", "--out", folder.appendingPathComponent("s.safetensors").path
+    ])
     #expect(shortRun.status == 0, "\(shortRun.standardError)")
 }
 
@@ -78,8 +88,10 @@ private func folderWithRegressionData() throws -> (folder: URL, data: URL) {
     defer { try? FileManager.default.removeItem(at: folder) }
     let series = folder.appendingPathComponent("sales.csv")
     try writeMonthlySeries(to: series)
-    let run = try Tool.run(["train", "--data", series.path, "--season", "100", "--steps", "3", "--json",
-                            "--out", folder.appendingPathComponent("m.safetensors").path])
+    let run = try Tool.run([
+        "train", "--data", series.path, "--season", "100", "--steps", "3", "--json",
+        "--out", folder.appendingPathComponent("m.safetensors").path
+    ])
     #expect(run.status == 0, "\(run.standardError)")
     let summary = try lastJSON(run)
     #expect(summary["seasonal_naive_mape"] == .null)
@@ -90,13 +102,17 @@ private func folderWithRegressionData() throws -> (folder: URL, data: URL) {
     let (folder, data) = try folderWithRegressionData()
     defer { try? FileManager.default.removeItem(at: folder) }
     let out = folder.appendingPathComponent("m.safetensors")
-    #expect(try Tool.run(["train", "--data", data.path, "--steps", "2", "--checkpoint-every", "1", "--out", out.path]).status == 0)
+    #expect(
+        try Tool.run(["train", "--data", data.path, "--steps", "2", "--checkpoint-every", "1", "--out", out.path])
+            .status == 0)
     let checkpoint = folder.appendingPathComponent("m.checkpoint.safetensors")
     let inspect = try Tool.run(["inspect", "--model", checkpoint.path])
     #expect(inspect.status == 0, "\(inspect.standardError)")
     #expect(inspect.standardOutput.contains("rnn.weight_hh_l0"))
-    let predict = try Tool.run(["predict", "--model", checkpoint.path, "--data", data.path,
-                                "--out", folder.appendingPathComponent("p.safetensors").path])
+    let predict = try Tool.run([
+        "predict", "--model", checkpoint.path, "--data", data.path,
+        "--out", folder.appendingPathComponent("p.safetensors").path
+    ])
     #expect(predict.status == 1)
     #expect(predict.standardError.contains("training checkpoint, not a model file"), "\(predict.standardError)")
 }

@@ -10,26 +10,30 @@ import RNNKit
 
 /// A two-class `.ts` set: class `up` rises, class `down` falls, with noise;
 /// `dimensions` per step, lengths between `shortest` and `longest`.
-func writeTimeSeriesSet(to url: URL, count: Int, dimensions: Int = 2, shortest: Int = 6, longest: Int = 12, seed: UInt64) throws {
+func writeTimeSeriesSet(
+    to url: URL, count: Int, dimensions: Int = 2, shortest: Int = 6, longest: Int = 12, seed: UInt64
+) throws {
     var generator = SeededGenerator(seed: seed)
     var text = """
-    # generated for the rnnkit command-line tests
-    @problemName Tiny
-    @timeStamps false
-    @univariate \(dimensions == 1)
-    @dimensions \(dimensions)
-    @equalLength \(shortest == longest)
-    @classLabel true up down
-    @data
+        # generated for the rnnkit command-line tests
+        @problemName Tiny
+        @timeStamps false
+        @univariate \(dimensions == 1)
+        @dimensions \(dimensions)
+        @equalLength \(shortest == longest)
+        @classLabel true up down
+        @data
 
-    """
+        """
     for index in 0..<count {
         let label = index % 2 == 0 ? "up" : "down"
         let length = shortest + index % (longest - shortest + 1)
         let slope: Float = label == "up" ? 0.5 : -0.5
         let dimensionValues = (0..<dimensions).map { dimension in
-            (0..<length).map { step in String(10 + Float(dimension) + slope * Float(step) + generator.uniform(-0.2, 0.2)) }
-                .joined(separator: ",")
+            (0..<length).map { step in
+                String(10 + Float(dimension) + slope * Float(step) + generator.uniform(-0.2, 0.2))
+            }
+            .joined(separator: ",")
         }
         text += dimensionValues.joined(separator: ":") + ":\(label)\n"
     }
@@ -67,8 +71,10 @@ func number(_ value: JSONValue?) -> Double? {
     try writeTimeSeriesSet(to: train, count: 24, seed: 1)
     try writeTimeSeriesSet(to: test, count: 10, seed: 2)
     let model = folder.appendingPathComponent("tiny.safetensors")
-    let run = try Tool.run(["train", "--data", train.path, "--hidden", "8", "--steps", "20", "--patch", "2",
-                            "--out", model.path, "--json"])
+    let run = try Tool.run([
+        "train", "--data", train.path, "--hidden", "8", "--steps", "20", "--patch", "2",
+        "--out", model.path, "--json"
+    ])
     #expect(run.status == 0, "\(run.standardError)")
     let summary = try lastJSON(run)
     #expect(summary["steps"]?.integerValue == 20)
@@ -101,8 +107,10 @@ func number(_ value: JSONValue?) -> Double? {
     // No _TEST file beside it: --val-split is the only held-out part.
     let data = folder.appendingPathComponent("alone.ts")
     try writeTimeSeriesSet(to: data, count: 20, dimensions: 1, shortest: 8, longest: 8, seed: 3)
-    let run = try Tool.run(["train", "--data", data.path, "--hidden", "4", "--steps", "5", "--val-split", "0.2",
-                            "--out", folder.appendingPathComponent("m.safetensors").path, "--json"])
+    let run = try Tool.run([
+        "train", "--data", data.path, "--hidden", "4", "--steps", "5", "--val-split", "0.2",
+        "--out", folder.appendingPathComponent("m.safetensors").path, "--json"
+    ])
     #expect(run.status == 0, "\(run.standardError)")
     let summary = try lastJSON(run)
     #expect(number(summary["val_loss"]) != nil)
@@ -116,8 +124,10 @@ func number(_ value: JSONValue?) -> Double? {
     let data = folder.appendingPathComponent("sales.csv")
     try writeMonthlySeries(to: data)
     let model = folder.appendingPathComponent("sales.safetensors")
-    let run = try Tool.run(["train", "--data", data.path, "--hidden", "8", "--steps", "20", "--window", "12",
-                            "--out", model.path, "--json"])
+    let run = try Tool.run([
+        "train", "--data", data.path, "--hidden", "8", "--steps", "20", "--window", "12",
+        "--out", model.path, "--json"
+    ])
     #expect(run.status == 0, "\(run.standardError)")
     let summary = try lastJSON(run)
     #expect(number(summary["mape"]).map { $0.isFinite && $0 >= 0 } == true)
@@ -134,19 +144,25 @@ func number(_ value: JSONValue?) -> Double? {
     let svg = try String(contentsOf: folder.appendingPathComponent("sales.forecast.svg"), encoding: .utf8)
     #expect(svg.hasPrefix("<svg") && svg.contains("seasonal naive"))
     let metadata = try SafetensorsFile(contentsOf: model).metadata
-    #expect(metadata["data_kind"] == "forecasting" && metadata["forecast_window"] == "12" && metadata["forecast_transform"] == "diff")
+    #expect(
+        metadata["data_kind"] == "forecasting" && metadata["forecast_window"] == "12"
+            && metadata["forecast_transform"] == "diff")
 
     // Past the end of the series, with timestamps continued month by month.
     let out = folder.appendingPathComponent("next.csv")
-    let forecast = try Tool.run(["forecast", "--model", model.path, "--data", data.path, "--steps", "3", "--out", out.path, "--json"])
+    let forecast = try Tool.run([
+        "forecast", "--model", model.path, "--data", data.path, "--steps", "3", "--out", out.path, "--json"
+    ])
     #expect(forecast.status == 0, "\(forecast.standardError)")
     #expect(try lastJSON(forecast)["timestamps"] == .array(["2005-01", "2005-02", "2005-03"]))
     #expect(try String(contentsOf: out, encoding: .utf8).split(separator: "\n").count == 4)
     #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("next.svg").path))
 
     // Over held-out values: the same forecast and figures as training's.
-    let again = try Tool.run(["forecast", "--model", model.path, "--data", data.path, "--test-count", "12", "--json",
-                              "--out", folder.appendingPathComponent("again.csv").path])
+    let again = try Tool.run([
+        "forecast", "--model", model.path, "--data", data.path, "--test-count", "12", "--json",
+        "--out", folder.appendingPathComponent("again.csv").path
+    ])
     #expect(again.status == 0, "\(again.standardError)")
     #expect(number(try lastJSON(again)["mape"]) == number(summary["mape"]))
 
@@ -175,14 +191,15 @@ func number(_ value: JSONValue?) -> Double? {
     (["--window", "4"], "--window applies to forecasting"),
     (["--val-split", "1"], "--val-split must be below 1"),
     (["--patch", "0"], "--patch expects an integer"),
-    (["--checkpoint-every", "10"], "--checkpoint-every applies to text and tensor data sets"),
+    (["--checkpoint-every", "10"], "--checkpoint-every applies to text and tensor data sets")
 ])
 func timeSeriesOptionsAreChecked(options: [String], message: String) throws {
     let folder = try temporaryFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let data = folder.appendingPathComponent("Tiny_TRAIN.ts")
     try writeTimeSeriesSet(to: data, count: 6, seed: 4)
-    let run = try Tool.run(["train", "--data", data.path, "--out", folder.appendingPathComponent("m.safetensors").path] + options)
+    let run = try Tool.run(
+        ["train", "--data", data.path, "--out", folder.appendingPathComponent("m.safetensors").path] + options)
     #expect(run.status == 2)
     #expect(run.standardError.contains(message), "\(run.standardError)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["Tiny_TRAIN.ts"])
@@ -193,7 +210,9 @@ func timeSeriesOptionsAreChecked(options: [String], message: String) throws {
     defer { try? FileManager.default.removeItem(at: folder) }
     let data = folder.appendingPathComponent("short.csv")
     try writeMonthlySeries(to: data, months: 20)
-    let run = try Tool.run(["train", "--data", data.path, "--window", "12", "--out", folder.appendingPathComponent("m.safetensors").path])
+    let run = try Tool.run([
+        "train", "--data", data.path, "--window", "12", "--out", folder.appendingPathComponent("m.safetensors").path
+    ])
     #expect(run.status == 2)
     #expect(run.standardError.contains("leaves 8, too few for one window of 12"), "\(run.standardError)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["short.csv"])
@@ -204,14 +223,20 @@ func timeSeriesOptionsAreChecked(options: [String], message: String) throws {
     defer { try? FileManager.default.removeItem(at: folder) }
     let data = folder.appendingPathComponent("Tiny_TRAIN.ts")
     try writeTimeSeriesSet(to: data, count: 8, seed: 8)
-    let averaged = folder.appendingPathComponent("averaged.safetensors"), last = folder.appendingPathComponent("last.safetensors")
+    let averaged = folder.appendingPathComponent("averaged.safetensors"),
+        last = folder.appendingPathComponent("last.safetensors")
     for (out, extra) in [(averaged, [String]()), (last, ["--no-averaging"])] {
-        let run = try Tool.run(["train", "--data", data.path, "--hidden", "4", "--steps", "8", "--out", out.path] + extra)
+        let run = try Tool.run(
+            ["train", "--data", data.path, "--hidden", "4", "--steps", "8", "--out", out.path] + extra)
         #expect(run.status == 0, "\(run.standardError)")
     }
     #expect(try Model(contentsOf: averaged).parameter("head.bias") != Model(contentsOf: last).parameter("head.bias"))
     let tensors = folder.appendingPathComponent("data.safetensors")
     try writeRegressionData(to: tensors)
-    let refused = try Tool.run(["train", "--data", tensors.path, "--no-averaging", "--out", folder.appendingPathComponent("x.safetensors").path])
-    #expect(refused.status == 2 && refused.standardError.contains("--no-averaging applies to .ts"), "\(refused.standardError)")
+    let refused = try Tool.run([
+        "train", "--data", tensors.path, "--no-averaging", "--out", folder.appendingPathComponent("x.safetensors").path
+    ])
+    #expect(
+        refused.status == 2 && refused.standardError.contains("--no-averaging applies to .ts"),
+        "\(refused.standardError)")
 }

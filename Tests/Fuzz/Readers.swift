@@ -21,8 +21,11 @@ enum Reader: String, CaseIterable {
             // A model file is a safetensors file whose metadata describes the model.
             _ = try? Model(file: file)
         case .ts:
-            let missingValues: TimeSeriesClassificationSet.MissingValues = bytes.count % 2 == 0 ? .reject : .carryForward
-            guard let set = try? TimeSeriesClassificationSet(bytes: bytes, source: "fuzz.ts", missingValues: missingValues)
+            let missingValues: TimeSeriesClassificationSet.MissingValues =
+                bytes.count % 2 == 0 ? .reject : .carryForward
+            guard
+                let set = try? TimeSeriesClassificationSet(
+                    bytes: bytes, source: "fuzz.ts", missingValues: missingValues)
             else { return }
             check(set.values.count == set.count * set.maxLength * set.dimensions, "values do not fill [N, T, D]")
             check(set.lengths.allSatisfy { $0 >= 1 && Int($0) <= set.maxLength }, "a length is outside 1...T")
@@ -35,9 +38,13 @@ enum Reader: String, CaseIterable {
             _ = try? series.scaled(series.fitScaling(range: 0..<series.length)).windows(length: 1)
         case .text:
             guard let corpus = try? TextCorpus(bytes: bytes, source: "fuzz.txt") else { return }
-            check(corpus.tokens.allSatisfy { $0 >= 0 && Int($0) < corpus.vocabulary.count }, "a token is outside the vocabulary")
+            check(
+                corpus.tokens.allSatisfy { $0 >= 0 && Int($0) < corpus.vocabulary.count },
+                "a token is outside the vocabulary")
             let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
-            check(corpus.decode(corpus.tokens) == String(decoding: body, as: UTF8.self), "decoding does not give the text back")
+            check(
+                corpus.decode(corpus.tokens) == String(decoding: body, as: UTF8.self),
+                "decoding does not give the text back")
         }
     }
 

@@ -15,21 +15,22 @@ guard CommandLine.arguments.count >= 2, let reader = Reader(rawValue: CommandLin
 selectedReader = reader
 
 #if FUZZING
-runFuzzer()
+    runFuzzer()
 #else
-var replayed = 0
-for argument in CommandLine.arguments.dropFirst(2) {
-    let url = URL(fileURLWithPath: argument)
-    let files = (try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil))?
-        .map(\.path).sorted() ?? [argument]
-    for path in files {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            FileHandle.standardError.write(Data("rnnkit-fuzz: cannot read \(path)\n".utf8))
-            exit(1)
+    var replayed = 0
+    for argument in CommandLine.arguments.dropFirst(2) {
+        let url = URL(fileURLWithPath: argument)
+        let files =
+            (try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil))?
+            .map(\.path).sorted() ?? [argument]
+        for path in files {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                FileHandle.standardError.write(Data("rnnkit-fuzz: cannot read \(path)\n".utf8))
+                exit(1)
+            }
+            reader.read([UInt8](data))
+            replayed += 1
         }
-        reader.read([UInt8](data))
-        replayed += 1
     }
-}
-print("rnnkit-fuzz: \(reader.rawValue) reader: \(replayed) inputs replayed")
+    print("rnnkit-fuzz: \(reader.rawValue) reader: \(replayed) inputs replayed")
 #endif

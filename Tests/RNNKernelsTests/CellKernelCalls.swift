@@ -28,25 +28,35 @@ enum LSTMKernel {
         cellKernels("lstm", step).forward(step)
     }
 
-    static func backward(_ step: CellStep, _ gradient: CellGradientStep, previousCell: UnsafePointer<Float>,
-                         cell: UnsafePointer<Float>, cellGradient: UnsafeMutablePointer<Float>) {
+    static func backward(
+        _ step: CellStep, _ gradient: CellGradientStep, previousCell: UnsafePointer<Float>,
+        cell: UnsafePointer<Float>, cellGradient: UnsafeMutablePointer<Float>
+    ) {
         var (step, gradient) = (step, gradient)
-        (step.previousCell, step.cell, gradient.cell) = (previousCell, UnsafeMutablePointer(mutating: cell), cellGradient)
+        (step.previousCell, step.cell, gradient.cell) = (
+            previousCell, UnsafeMutablePointer(mutating: cell), cellGradient
+        )
         cellKernels("lstm", step).backward(step, gradient)
     }
 }
 
 enum GRUKernel {
-    static func forward(_ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
-                        candidateRecurrent: UnsafeMutablePointer<Float>) {
+    static func forward(
+        _ step: CellStep, recurrent: UnsafePointer<Float>, recurrentBias: UnsafePointer<Float>,
+        candidateRecurrent: UnsafeMutablePointer<Float>
+    ) {
         var step = step
-        (step.recurrent, step.cellParameters, step.saved) = (UnsafeMutablePointer(mutating: recurrent), recurrentBias,
-                                                             candidateRecurrent)
+        (step.recurrent, step.cellParameters, step.saved) = (
+            UnsafeMutablePointer(mutating: recurrent), recurrentBias,
+            candidateRecurrent
+        )
         cellKernels("gru", step).forward(step)
     }
 
-    static func backward(_ step: CellStep, _ gradient: CellGradientStep, candidateRecurrent: UnsafeMutablePointer<Float>,
-                         recurrentGradient: UnsafeMutablePointer<Float>) {
+    static func backward(
+        _ step: CellStep, _ gradient: CellGradientStep, candidateRecurrent: UnsafeMutablePointer<Float>,
+        recurrentGradient: UnsafeMutablePointer<Float>
+    ) {
         var step = step
         (step.recurrent, step.saved) = (recurrentGradient, candidateRecurrent)
         cellKernels("gru", step).backward(step, gradient)

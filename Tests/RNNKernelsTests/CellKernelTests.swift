@@ -34,22 +34,26 @@ struct CellShape: Sendable, CustomTestStringConvertible {
             [1, 7].flatMap { rows in
                 [false, true].flatMap { masked in
                     [false, true].map { strided in
-                        CellShape(hiddenSize: hiddenSize, rows: rows, masked: masked, strided: strided,
-                                  kernels: KernelSelection(instructionSet: instructionSet))
+                        CellShape(
+                            hiddenSize: hiddenSize, rows: rows, masked: masked, strided: strided,
+                            kernels: KernelSelection(instructionSet: instructionSet))
                     }
                 }
             }
-        } + KernelSelection.specializedHiddenSizes.flatMap { hiddenSize in
-            [true, false].map { specialized in
-                CellShape(hiddenSize: hiddenSize, rows: 7, masked: true, strided: true,
-                          kernels: KernelSelection(instructionSet: instructionSet, usesSpecializedKernels: specialized))
-            }
         }
+            + KernelSelection.specializedHiddenSizes.flatMap { hiddenSize in
+                [true, false].map { specialized in
+                    CellShape(
+                        hiddenSize: hiddenSize, rows: 7, masked: true, strided: true,
+                        kernels: KernelSelection(instructionSet: instructionSet, usesSpecializedKernels: specialized))
+                }
+            }
     }
 
     /// A few shapes for the finite-difference checks, which cost more per unit
     /// (the output stride has no part in the math they check).
-    static let gradientCheck: [CellShape] = all.filter { [3, 17].contains($0.hiddenSize) && $0.rows == 7 && !$0.strided }
+    static let gradientCheck: [CellShape] =
+        all.filter { [3, 17].contains($0.hiddenSize) && $0.rows == 7 && !$0.strided }
         + all.filter { $0.hiddenSize == 32 }
 
     /// The sequence position of the step under test.
@@ -110,15 +114,17 @@ final class StepBuffers {
     }
 
     func step(_ lengths: UnsafePointer<Int32>?) -> CellStep {
-        CellStep(rows: shape.rows, hiddenSize: shape.hiddenSize, time: shape.time, lengths: lengths,
-                 gates: gates.pointer, previousHidden: previousHidden.pointer, hidden: hidden.pointer,
-                 output: output.pointer + shape.outputOffset, outputStride: shape.outputStride)
+        CellStep(
+            rows: shape.rows, hiddenSize: shape.hiddenSize, time: shape.time, lengths: lengths,
+            gates: gates.pointer, previousHidden: previousHidden.pointer, hidden: hidden.pointer,
+            output: output.pointer + shape.outputOffset, outputStride: shape.outputStride)
     }
 
     /// Expectations that leave every buffer as it is now.
     func expectations() -> StepExpectations {
-        StepExpectations(shape: shape, gates: untouched(gates), previousHidden: untouched(previousHidden),
-                         hidden: untouched(hidden), output: untouched(output))
+        StepExpectations(
+            shape: shape, gates: untouched(gates), previousHidden: untouched(previousHidden),
+            hidden: untouched(hidden), output: untouched(output))
     }
 
     func check(_ expected: StepExpectations, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -183,8 +189,9 @@ final class GradientBuffers {
     }
 
     func step(withOutput: Bool) -> CellGradientStep {
-        CellGradientStep(hidden: running.pointer, output: withOutput ? output.pointer + shape.outputOffset : nil,
-                         outputStride: shape.outputStride, previousHidden: previousHidden.pointer)
+        CellGradientStep(
+            hidden: running.pointer, output: withOutput ? output.pointer + shape.outputOffset : nil,
+            outputStride: shape.outputStride, previousHidden: previousHidden.pointer)
     }
 
     /// The total gradient on the hidden state: from the next step plus, when given, from the output.
@@ -196,8 +203,10 @@ final class GradientBuffers {
     /// What a padded row passes to the previous step: the state gradient, untouched.
     func passThrough(row: Int, unit: Int) -> Expected { .exact(running[row * shape.hiddenSize + unit]) }
 
-    func checkInputs(_ runningBefore: [Expected], _ outputBefore: [Expected],
-                     sourceLocation: SourceLocation = #_sourceLocation) {
+    func checkInputs(
+        _ runningBefore: [Expected], _ outputBefore: [Expected],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         expectBuffer(running, runningBefore, "hidden gradient", sourceLocation: sourceLocation)
         expectBuffer(output, outputBefore, "output gradient", sourceLocation: sourceLocation)
     }
@@ -318,8 +327,9 @@ func vanillaBackward(shape: CellShape, relu: Bool) {
 func lstmForward(shape: CellShape) {
     var random = TestRandom(seed: shape.seed)
     let size = shape.hiddenSize, rows = shape.rows
-    let buffers = StepBuffers(shape, gates: random.floats(rows * 4 * size, -4, 4),
-                              previousHidden: random.floats(rows * size, -1, 1))
+    let buffers = StepBuffers(
+        shape, gates: random.floats(rows * 4 * size, -4, 4),
+        previousHidden: random.floats(rows * size, -1, 1))
     let previousCell = GuardedBuffer(random.floats(rows * size, -2, 2))
     let cell = GuardedBuffer(count: rows * size)
     var expected = buffers.expectations()
@@ -331,8 +341,9 @@ func lstmForward(shape: CellShape) {
             for unit in 0..<size { expectedCell[row * size + unit] = .exact(previousCell[row * size + unit]) }
             continue
         }
-        let reference = CellReference.lstm(preActivations: doubles(buffers.gates, row: row, width: 4 * size),
-                                           previousCell: doubles(previousCell, row: row, width: size))
+        let reference = CellReference.lstm(
+            preActivations: doubles(buffers.gates, row: row, width: 4 * size),
+            previousCell: doubles(previousCell, row: row, width: size))
         for unit in 0..<size {
             let gates = row * 4 * size + unit
             expected.gates[gates] = .close(reference.i[unit])
@@ -392,8 +403,9 @@ func lstmBackward(shape: CellShape) {
             }
         }
         shape.withLengths {
-            LSTMKernel.backward(buffers.step($0), gradient.step(withOutput: withOutput), previousCell: previousCell.pointer,
-                                cell: cell.pointer, cellGradient: cellGradient.pointer)
+            LSTMKernel.backward(
+                buffers.step($0), gradient.step(withOutput: withOutput), previousCell: previousCell.pointer,
+                cell: cell.pointer, cellGradient: cellGradient.pointer)
         }
         buffers.check(expected)
         expectBuffer(gradient.previousHidden, expectedPrevious, "previous hidden gradient (output: \(withOutput))")
@@ -423,8 +435,9 @@ private struct GRUInputs {
 func gruForward(shape: CellShape) {
     var random = TestRandom(seed: shape.seed)
     let size = shape.hiddenSize, rows = shape.rows
-    let buffers = StepBuffers(shape, gates: random.floats(rows * 3 * size, -3, 3),
-                              previousHidden: random.floats(rows * size, -1, 1))
+    let buffers = StepBuffers(
+        shape, gates: random.floats(rows * 3 * size, -3, 3),
+        previousHidden: random.floats(rows * size, -1, 1))
     let inputs = GRUInputs(shape, random: &random)
     var expected = buffers.expectations()
     var expectedCandidate = untouched(inputs.candidate)
@@ -436,9 +449,10 @@ func gruForward(shape: CellShape) {
             for unit in 0..<size { expectedCandidate[row * size + unit] = .exact(0) }
             continue
         }
-        let reference = CellReference.gru(input: doubles(buffers.gates, row: row, width: 3 * size),
-                                          recurrent: doubles(inputs.recurrent, row: row, width: 3 * size),
-                                          bias: bias, previousHidden: doubles(buffers.previousHidden, row: row, width: size))
+        let reference = CellReference.gru(
+            input: doubles(buffers.gates, row: row, width: 3 * size),
+            recurrent: doubles(inputs.recurrent, row: row, width: 3 * size),
+            bias: bias, previousHidden: doubles(buffers.previousHidden, row: row, width: size))
         for unit in 0..<size {
             let gates = row * 3 * size + unit
             expected.gates[gates] = .close(reference.r[unit])
@@ -449,8 +463,9 @@ func gruForward(shape: CellShape) {
         }
     }
     shape.withLengths {
-        GRUKernel.forward(buffers.step($0), recurrent: inputs.recurrent.pointer, recurrentBias: inputs.recurrentBias.pointer,
-                          candidateRecurrent: inputs.candidate.pointer)
+        GRUKernel.forward(
+            buffers.step($0), recurrent: inputs.recurrent.pointer, recurrentBias: inputs.recurrentBias.pointer,
+            candidateRecurrent: inputs.candidate.pointer)
     }
     buffers.check(expected)
     expectBuffer(inputs.candidate, expectedCandidate, "candidate recurrent")
@@ -507,8 +522,9 @@ func gruBackward(shape: CellShape) {
             }
         }
         shape.withLengths {
-            GRUKernel.backward(buffers.step($0), gradient.step(withOutput: withOutput), candidateRecurrent: candidate.pointer,
-                               recurrentGradient: recurrentGradient.pointer)
+            GRUKernel.backward(
+                buffers.step($0), gradient.step(withOutput: withOutput), candidateRecurrent: candidate.pointer,
+                recurrentGradient: recurrentGradient.pointer)
         }
         buffers.check(expected)
         expectBuffer(gradient.previousHidden, expectedPrevious, "previous hidden gradient (output: \(withOutput))")
@@ -533,11 +549,14 @@ private func numericalGradient(at point: [Double], _ loss: ([Double]) -> Double)
 
 /// Compares kernel gradients with numerical ones. The kernels work from float
 /// activations, so a little looser than `isClose`.
-private func expectGradient(_ actual: [Float], _ numerical: [Double], _ name: String,
-                            sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectGradient(
+    _ actual: [Float], _ numerical: [Double], _ name: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let wrong = actual.indices.filter { !isClose(actual[$0], numerical[$0], relative: 1e-4, absolute: 1e-5) }
-    #expect(wrong.isEmpty, "\(name): \(wrong.prefix(4).map { "[\($0)] \(actual[$0]) vs \(numerical[$0])" })",
-            sourceLocation: sourceLocation)
+    #expect(
+        wrong.isEmpty, "\(name): \(wrong.prefix(4).map { "[\($0)] \(actual[$0]) vs \(numerical[$0])" })",
+        sourceLocation: sourceLocation)
 }
 
 /// Pieces of a float buffer, as the kernels see them.
@@ -554,8 +573,9 @@ func vanillaGradientCheck(shape: CellShape, relu: Bool) {
     for withOutput in [false, true] {
         var random = TestRandom(seed: shape.seed ^ 0x5EED)
         let size = shape.hiddenSize
-        let buffers = StepBuffers(shape, gates: random.floats(shape.rows * size, -3, 3),
-                                  previousHidden: random.floats(shape.rows * size, -1, 1))
+        let buffers = StepBuffers(
+            shape, gates: random.floats(shape.rows * size, -3, 3),
+            previousHidden: random.floats(shape.rows * size, -1, 1))
         let preActivations = buffers.gates.values
         let gradient = GradientBuffers(shape, random: &random)
         shape.withLengths { lengths in
@@ -564,7 +584,8 @@ func vanillaGradientCheck(shape: CellShape, relu: Bool) {
         }
         for row in 0..<shape.rows {
             let units = row * size..<(row + 1) * size
-            let point = units.map { Double(preActivations[$0]) } + doubles(buffers.previousHidden, row: row, width: size)
+            let point =
+                units.map { Double(preActivations[$0]) } + doubles(buffers.previousHidden, row: row, width: size)
             let numerical = numericalGradient(at: point) { x in
                 (0..<size).reduce(0) { loss, unit in
                     guard shape.isActive(row) else {
@@ -585,8 +606,9 @@ func lstmGradientCheck(shape: CellShape) {
     for withOutput in [false, true] {
         var random = TestRandom(seed: shape.seed ^ 0x5EED)
         let size = shape.hiddenSize, rows = shape.rows
-        let buffers = StepBuffers(shape, gates: random.floats(rows * 4 * size, -3, 3),
-                                  previousHidden: random.floats(rows * size, -1, 1))
+        let buffers = StepBuffers(
+            shape, gates: random.floats(rows * 4 * size, -3, 3),
+            previousHidden: random.floats(rows * size, -1, 1))
         let preActivations = buffers.gates.values
         let previousCell = GuardedBuffer(random.floats(rows * size, -2, 2))
         let cell = GuardedBuffer(count: rows * size)
@@ -595,29 +617,35 @@ func lstmGradientCheck(shape: CellShape) {
         let gradient = GradientBuffers(shape, random: &random)
         shape.withLengths { lengths in
             LSTMKernel.forward(buffers.step(lengths), previousCell: previousCell.pointer, cell: cell.pointer)
-            LSTMKernel.backward(buffers.step(lengths), gradient.step(withOutput: withOutput), previousCell: previousCell.pointer,
-                                cell: cell.pointer, cellGradient: cellGradient.pointer)
+            LSTMKernel.backward(
+                buffers.step(lengths), gradient.step(withOutput: withOutput), previousCell: previousCell.pointer,
+                cell: cell.pointer, cellGradient: cellGradient.pointer)
         }
         for row in 0..<rows {
             let units = row * size..<(row + 1) * size, gates = row * 4 * size..<(row + 1) * 4 * size
             // Pre-activations, then h', then c'.
-            let point = gates.map { Double(preActivations[$0]) } + doubles(buffers.previousHidden, row: row, width: size)
+            let point =
+                gates.map { Double(preActivations[$0]) } + doubles(buffers.previousHidden, row: row, width: size)
                 + doubles(previousCell, row: row, width: size)
             let numerical = numericalGradient(at: point) { x in
                 let hPrevious = Array(x[4 * size..<5 * size]), cPrevious = Array(x[(5 * size)...])
-                let step = shape.isActive(row)
+                let step =
+                    shape.isActive(row)
                     ? CellReference.lstm(preActivations: Array(x[..<(4 * size)]), previousCell: cPrevious)
                     : nil
                 return (0..<size).reduce(0) { loss, unit in
                     let b = Double(incomingCellGradient[units.lowerBound + unit])
                     guard let step else {
-                        return loss + Double(gradient.running[units.lowerBound + unit]) * hPrevious[unit] + b * cPrevious[unit]
+                        return loss + Double(gradient.running[units.lowerBound + unit]) * hPrevious[unit] + b
+                            * cPrevious[unit]
                     }
-                    return loss + gradient.total(row: row, unit: unit, withOutput: withOutput) * step.h[unit] + b * step.c[unit]
+                    return loss + gradient.total(row: row, unit: unit, withOutput: withOutput) * step.h[unit] + b
+                        * step.c[unit]
                 }
             }
             expectGradient(floats(buffers.gates, gates), Array(numerical[..<(4 * size)]), "dPre row \(row)")
-            expectGradient(floats(gradient.previousHidden, units), Array(numerical[4 * size..<5 * size]), "dh' row \(row)")
+            expectGradient(
+                floats(gradient.previousHidden, units), Array(numerical[4 * size..<5 * size]), "dh' row \(row)")
             expectGradient(floats(cellGradient, units), Array(numerical[(5 * size)...]), "dc' row \(row)")
         }
     }
@@ -628,38 +656,48 @@ func gruGradientCheck(shape: CellShape) {
     for withOutput in [false, true] {
         var random = TestRandom(seed: shape.seed ^ 0x5EED)
         let size = shape.hiddenSize, rows = shape.rows
-        let buffers = StepBuffers(shape, gates: random.floats(rows * 3 * size, -3, 3),
-                                  previousHidden: random.floats(rows * size, -1, 1))
+        let buffers = StepBuffers(
+            shape, gates: random.floats(rows * 3 * size, -3, 3),
+            previousHidden: random.floats(rows * size, -1, 1))
         let inputProjection = buffers.gates.values
         let inputs = GRUInputs(shape, random: &random)
         let recurrentGradient = GuardedBuffer(count: rows * 3 * size)
         let gradient = GradientBuffers(shape, random: &random)
         let bias = doubles(inputs.recurrentBias, row: 0, width: 3 * size)
         shape.withLengths { lengths in
-            GRUKernel.forward(buffers.step(lengths), recurrent: inputs.recurrent.pointer,
-                              recurrentBias: inputs.recurrentBias.pointer, candidateRecurrent: inputs.candidate.pointer)
-            GRUKernel.backward(buffers.step(lengths), gradient.step(withOutput: withOutput),
-                               candidateRecurrent: inputs.candidate.pointer, recurrentGradient: recurrentGradient.pointer)
+            GRUKernel.forward(
+                buffers.step(lengths), recurrent: inputs.recurrent.pointer,
+                recurrentBias: inputs.recurrentBias.pointer, candidateRecurrent: inputs.candidate.pointer)
+            GRUKernel.backward(
+                buffers.step(lengths), gradient.step(withOutput: withOutput),
+                candidateRecurrent: inputs.candidate.pointer, recurrentGradient: recurrentGradient.pointer)
         }
         for row in 0..<rows {
             let units = row * size..<(row + 1) * size, gates = row * 3 * size..<(row + 1) * 3 * size
             // Input projection, recurrent projection, then h' (held apart from W_hh h').
-            let point = gates.map { Double(inputProjection[$0]) } + doubles(inputs.recurrent, row: row, width: 3 * size)
+            let point =
+                gates.map { Double(inputProjection[$0]) } + doubles(inputs.recurrent, row: row, width: 3 * size)
                 + doubles(buffers.previousHidden, row: row, width: size)
             let numerical = numericalGradient(at: point) { x in
                 let hPrevious = Array(x[(6 * size)...])
-                let step = shape.isActive(row)
-                    ? CellReference.gru(input: Array(x[..<(3 * size)]), recurrent: Array(x[3 * size..<6 * size]),
-                                        bias: bias, previousHidden: hPrevious)
+                let step =
+                    shape.isActive(row)
+                    ? CellReference.gru(
+                        input: Array(x[..<(3 * size)]), recurrent: Array(x[3 * size..<6 * size]),
+                        bias: bias, previousHidden: hPrevious)
                     : nil
                 return (0..<size).reduce(0) { loss, unit in
-                    guard let step else { return loss + Double(gradient.running[units.lowerBound + unit]) * hPrevious[unit] }
+                    guard let step else {
+                        return loss + Double(gradient.running[units.lowerBound + unit]) * hPrevious[unit]
+                    }
                     return loss + gradient.total(row: row, unit: unit, withOutput: withOutput) * step.h[unit]
                 }
             }
             expectGradient(floats(buffers.gates, gates), Array(numerical[..<(3 * size)]), "dx row \(row)")
-            expectGradient(floats(recurrentGradient, gates), Array(numerical[3 * size..<6 * size]), "dW_hh h' row \(row)")
-            expectGradient(floats(inputs.candidate, units), Array(numerical[5 * size..<6 * size]), "d(W_hn h' + b_hn) row \(row)")
+            expectGradient(
+                floats(recurrentGradient, gates), Array(numerical[3 * size..<6 * size]), "dW_hh h' row \(row)")
+            expectGradient(
+                floats(inputs.candidate, units), Array(numerical[5 * size..<6 * size]), "d(W_hn h' + b_hn) row \(row)")
             expectGradient(floats(gradient.previousHidden, units), Array(numerical[(6 * size)...]), "dh' row \(row)")
         }
     }
@@ -676,13 +714,15 @@ enum CellKernelKind: String, Sendable, CaseIterable { case rnnTanh, lstm, gru }
 /// this test gives the padded row a non-zero output gradient on purpose.
 @Test("A padded step passes only the state gradient to the previous step", arguments: CellKernelKind.allCases)
 func paddedStepIgnoresOutputGradient(kind: CellKernelKind) {
-    let shape = CellShape(hiddenSize: 5, rows: 3, masked: true, strided: true,  // rows 0 padded, 1 and 2 active
-                          kernels: KernelSelection.current)
+    let shape = CellShape(
+        hiddenSize: 5, rows: 3, masked: true, strided: true,  // rows 0 padded, 1 and 2 active
+        kernels: KernelSelection.current)
     var random = TestRandom(seed: 0xDEAD)
     let size = shape.hiddenSize, rows = shape.rows
     let gateCount = kind == .lstm ? 4 : kind == .gru ? 3 : 1
-    let buffers = StepBuffers(shape, gates: random.floats(rows * gateCount * size, -1, 1),
-                              previousHidden: random.floats(rows * size, -1, 1))
+    let buffers = StepBuffers(
+        shape, gates: random.floats(rows * gateCount * size, -1, 1),
+        previousHidden: random.floats(rows * size, -1, 1))
     let gradient = GradientBuffers(shape, random: &random, zeroPaddedOutput: false)
     let state = GuardedBuffer(random.floats(rows * size, -1, 1))  // cells, or the GRU candidate
     let cellGradient = GuardedBuffer(random.floats(rows * size, -1, 1))
@@ -692,15 +732,18 @@ func paddedStepIgnoresOutputGradient(kind: CellKernelKind) {
         switch kind {
         case .rnnTanh: VanillaRNNKernel.backward(step, gradientStep, relu: false)
         case .lstm:
-            LSTMKernel.backward(step, gradientStep, previousCell: state.pointer, cell: state.pointer,
-                                cellGradient: cellGradient.pointer)
+            LSTMKernel.backward(
+                step, gradientStep, previousCell: state.pointer, cell: state.pointer,
+                cellGradient: cellGradient.pointer)
         case .gru:
-            GRUKernel.backward(step, gradientStep, candidateRecurrent: state.pointer,
-                               recurrentGradient: recurrentGradient.pointer)
+            GRUKernel.backward(
+                step, gradientStep, candidateRecurrent: state.pointer,
+                recurrentGradient: recurrentGradient.pointer)
         }
     }
     #expect(!shape.isActive(0))
     let expected = (0..<size).map { gradient.running[$0] }
     let actual = (0..<size).map { gradient.previousHidden[$0] }
-    #expect(actual == expected, "\(kind): padded row's dh' = \(actual), expected the incoming state gradient \(expected)")
+    #expect(
+        actual == expected, "\(kind): padded row's dh' = \(actual), expected the incoming state gradient \(expected)")
 }

@@ -12,7 +12,9 @@ import Testing
 
     @Test(arguments: KernelSelection.testedVariants, transposes)
     func matchesReferenceOnSmallShapes(kernels: KernelSelection, transposes: (Bool, Bool)) {
-        KernelSelection.with(kernels) { matchesReferenceOnSmallShapes(transposeA: transposes.0, transposeB: transposes.1) }
+        KernelSelection.with(kernels) {
+            matchesReferenceOnSmallShapes(transposeA: transposes.0, transposeB: transposes.1)
+        }
     }
 
     func matchesReferenceOnSmallShapes(transposeA: Bool, transposeB: Bool) {
@@ -23,12 +25,14 @@ import Testing
             for n in sizes {
                 for k in sizes {
                     let accumulate = (m + n + k) % 2 == 0
-                    let problem = Problem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                          accumulate: accumulate, random: &random)
+                    let problem = Problem(
+                        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                        accumulate: accumulate, random: &random)
                     let result = problem.multiply(scratch: scratch)
                     expectClose(result, problem)
                     expectBits(result, problem.fmaChain(), problem, "sequential FMA chain")
-                    expectBits(problem.multiplyPacked(columnSplits: [], scratch: scratch), result, problem, "prepacked B")
+                    expectBits(
+                        problem.multiplyPacked(columnSplits: [], scratch: scratch), result, problem, "prepacked B")
                 }
             }
         }
@@ -44,10 +48,13 @@ import Testing
         let scratch = GEMMScratch()
         // Past rowBlock (144), several depthBlocks (256), columnBlocks (2048);
         // a 32-row shard, cut into panels of 6, 6, 5, 5, 5, 5.
-        for (m, n, k, accumulate) in [(150, 19, 520, true), (13, 40, 257, false), (2, 4099, 3, false), (2, 4099, 3, true),
-                                      (32, 70, 300, true)] {
-            let problem = Problem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                  accumulate: accumulate, random: &random)
+        for (m, n, k, accumulate) in [
+            (150, 19, 520, true), (13, 40, 257, false), (2, 4099, 3, false), (2, 4099, 3, true),
+            (32, 70, 300, true)
+        ] {
+            let problem = Problem(
+                m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                accumulate: accumulate, random: &random)
             let result = problem.multiply(scratch: scratch)
             expectClose(result, problem)
             expectBits(result, problem.fmaChain(), problem, "sequential FMA chain")
@@ -61,13 +68,15 @@ import Testing
             var random = TestRandom(seed: 3)
             let scratch = GEMMScratch()
             for (transposeA, transposeB) in Self.transposes {
-                let problem = Problem(m: 11, n: 75, k: 300, transposeA: transposeA, transposeB: transposeB,
-                                      accumulate: true, random: &random)
+                let problem = Problem(
+                    m: 11, n: 75, k: 300, transposeA: transposeA, transposeB: transposeB,
+                    accumulate: true, random: &random)
                 let whole = problem.multiply(scratch: scratch)
                 // Splits inside panels, on panel boundaries, and empty ranges.
                 for splits in [[1], [16], [5, 21, 37, 64], [30, 30, 74], [8, 9, 10, 11, 12, 13, 14, 15, 16, 17]] {
-                    expectBits(problem.multiplyPacked(columnSplits: splits, scratch: scratch), whole, problem,
-                               "columns split at \(splits)")
+                    expectBits(
+                        problem.multiplyPacked(columnSplits: splits, scratch: scratch), whole, problem,
+                        "columns split at \(splits)")
                 }
             }
         }
@@ -79,8 +88,9 @@ import Testing
             var random = TestRandom(seed: 4)
             let scratch = GEMMScratch()
             for (transposeA, transposeB) in Self.transposes {
-                let problem = Problem(m: 29, n: 20, k: 70, transposeA: transposeA, transposeB: transposeB,
-                                      accumulate: true, random: &random)
+                let problem = Problem(
+                    m: 29, n: 20, k: 70, transposeA: transposeA, transposeB: transposeB,
+                    accumulate: true, random: &random)
                 let whole = problem.multiply(scratch: scratch)
                 // Each batch of rows is cut into different row panels than in the whole.
                 for batches in [[0..<1, 1..<29], [0..<8, 8..<16, 16..<23, 23..<29], [0..<13, 13..<14, 14..<29]] {
@@ -107,13 +117,15 @@ import Testing
             let scratch = GEMMScratch()
             for (transposeA, transposeB) in Self.transposes {
                 for (m, n, k) in [(13, 40, 300), (150, 19, 7), (2, 4099, 3), (3, 5, 0), (32, 768, 128)] {
-                    let problem = Problem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                          accumulate: true, random: &random)
+                    let problem = Problem(
+                        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                        accumulate: true, random: &random)
                     let bias = (0..<n).map { _ in random.uniform(-1, 1) }
                     var filled = problem
                     for i in 0..<m { for j in 0..<n { filled.c[i, j] = bias[j] } }
-                    expectBits(problem.multiply(bias: bias, scratch: scratch), filled.multiply(scratch: scratch), problem,
-                               "bias start")
+                    expectBits(
+                        problem.multiply(bias: bias, scratch: scratch), filled.multiply(scratch: scratch), problem,
+                        "bias start")
                 }
             }
         }
@@ -128,10 +140,12 @@ import Testing
             let scratch = GEMMScratch()
             for (m, k, widths) in [(150, 300, (19, 40)), (32, 77, (128, 256)), (5, 9, (2040, 20)), (7, 3, (0, 5))] {
                 for (transposeA, accumulate) in [(true, true), (false, false)] {
-                    let first = Problem(m: m, n: widths.0, k: k, transposeA: transposeA, transposeB: false,
-                                        accumulate: accumulate, random: &random)
-                    var second = Problem(m: m, n: widths.1, k: k, transposeA: transposeA, transposeB: true,
-                                         accumulate: accumulate, random: &random)
+                    let first = Problem(
+                        m: m, n: widths.0, k: k, transposeA: transposeA, transposeB: false,
+                        accumulate: accumulate, random: &random)
+                    var second = Problem(
+                        m: m, n: widths.1, k: k, transposeA: transposeA, transposeB: true,
+                        accumulate: accumulate, random: &random)
                     second.a = first.a
                     let results = Problem.multiplySharingA(first, second, scratch: scratch)
                     expectBits(results.0, first.multiply(scratch: scratch), first, "first of two products")
@@ -146,12 +160,15 @@ import Testing
         KernelSelection.with(kernels) {
             var random = TestRandom(seed: 5)
             let scratch = GEMMScratch()
-            let first = Problem(m: 4, n: 19, k: 9, transposeA: false, transposeB: true, accumulate: false, random: &random)
+            let first = Problem(
+                m: 4, n: 19, k: 9, transposeA: false, transposeB: true, accumulate: false, random: &random)
             var second = first
             second.b = Matrix(rows: first.b.rows, columns: first.b.columns, padding: 2, random: &random)
             let packed = PackedMatrix(rows: 9, columns: 19)
             for problem in [first, second, first] {
-                problem.b.storage.withUnsafeBufferPointer { packed.pack($0.baseAddress!, ldb: problem.b.stride, transposed: true) }
+                problem.b.storage.withUnsafeBufferPointer {
+                    packed.pack($0.baseAddress!, ldb: problem.b.stride, transposed: true)
+                }
                 var c = problem.c
                 problem.multiplyPacked(packed, rows: 0..<4, columns: 0..<19, into: &c, scratch: scratch)
                 expectBits(c, problem.fmaChain(), problem, "after repacking")
@@ -165,16 +182,20 @@ import Testing
             var random = TestRandom(seed: 6)
             let scratch = GEMMScratch()
             for accumulate in [false, true] {
-                let problem = Problem(m: 3, n: 5, k: 0, transposeA: false, transposeB: false,
-                                      accumulate: accumulate, random: &random)
+                let problem = Problem(
+                    m: 3, n: 5, k: 0, transposeA: false, transposeB: false,
+                    accumulate: accumulate, random: &random)
                 var expected = problem.c
                 if !accumulate {
                     for i in 0..<3 { for j in 0..<5 { expected[i, j] = 0 } }
                 }
                 expectBits(problem.multiply(scratch: scratch), expected, problem, "k = 0")
-                expectBits(problem.multiplyPacked(columnSplits: [2], scratch: scratch), expected, problem, "k = 0, prepacked B")
+                expectBits(
+                    problem.multiplyPacked(columnSplits: [2], scratch: scratch), expected, problem, "k = 0, prepacked B"
+                )
             }
-            let problem = Problem(m: 3, n: 5, k: 4, transposeA: false, transposeB: false, accumulate: false, random: &random)
+            let problem = Problem(
+                m: 3, n: 5, k: 4, transposeA: false, transposeB: false, accumulate: false, random: &random)
             var c = problem.c
             problem.multiply(rows: 0..<0, into: &c, scratch: scratch)
             problem.multiplyPacked(rows: 0..<0, into: &c, scratch: scratch)
@@ -204,20 +225,25 @@ extension GEMMTests {
         let scratch = GEMMScratch()
         for hiddenSize in KernelSelection.with(kernels, { KernelSelection.specializedHiddenSizes }) {
             for gates in [1, 3, 4] {
-                for (k, n, transposeB) in [(hiddenSize, gates * hiddenSize, true), (gates * hiddenSize, hiddenSize, false)] {
+                for (k, n, transposeB) in [
+                    (hiddenSize, gates * hiddenSize, true), (gates * hiddenSize, hiddenSize, false)
+                ] {
                     for m in [32, 5] {
-                        let problem = Problem(m: m, n: n, k: k, transposeA: false, transposeB: transposeB,
-                                              accumulate: true, random: &random)
+                        let problem = Problem(
+                            m: m, n: n, k: k, transposeA: false, transposeB: transposeB,
+                            accumulate: true, random: &random)
                         var generic = kernels
                         generic.usesSpecializedKernels = false
                         let expected = KernelSelection.with(generic) {
                             problem.multiplyPacked(columnSplits: [], scratch: scratch)
                         }
                         KernelSelection.with(kernels) {
-                            expectBits(problem.multiplyPacked(columnSplits: [], scratch: scratch), expected, problem,
-                                       "specialized H=\(hiddenSize)")
-                            expectBits(problem.multiplyPacked(columnSplits: [n / 3, n / 2 + 1], scratch: scratch),
-                                       expected, problem, "specialized H=\(hiddenSize), split columns")
+                            expectBits(
+                                problem.multiplyPacked(columnSplits: [], scratch: scratch), expected, problem,
+                                "specialized H=\(hiddenSize)")
+                            expectBits(
+                                problem.multiplyPacked(columnSplits: [n / 3, n / 2 + 1], scratch: scratch),
+                                expected, problem, "specialized H=\(hiddenSize), split columns")
                             if m * n * k <= 1 << 22 {
                                 expectBits(expected, problem.fmaChain(), problem, "generic H=\(hiddenSize)")
                             }
@@ -263,12 +289,20 @@ private struct Problem: CustomStringConvertible {
     var a: Matrix, b: Matrix, c: Matrix
 
     init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, random: inout TestRandom) {
-        self.m = m; self.n = n; self.k = k
-        self.transposeA = transposeA; self.transposeB = transposeB; self.accumulate = accumulate
-        a = transposeA ? Matrix(rows: k, columns: m, padding: 3, random: &random)
-                       : Matrix(rows: m, columns: k, padding: 3, random: &random)
-        b = transposeB ? Matrix(rows: n, columns: k, padding: 5, random: &random)
-                       : Matrix(rows: k, columns: n, padding: 5, random: &random)
+        self.m = m
+        self.n = n
+        self.k = k
+        self.transposeA = transposeA
+        self.transposeB = transposeB
+        self.accumulate = accumulate
+        a =
+            transposeA
+            ? Matrix(rows: k, columns: m, padding: 3, random: &random)
+            : Matrix(rows: m, columns: k, padding: 3, random: &random)
+        b =
+            transposeB
+            ? Matrix(rows: n, columns: k, padding: 5, random: &random)
+            : Matrix(rows: k, columns: n, padding: 5, random: &random)
         c = Matrix(rows: m, columns: n, padding: 2, random: &random)
     }
 
@@ -292,11 +326,12 @@ private struct Problem: CustomStringConvertible {
         a.storage.withUnsafeBufferPointer { a in
             b.storage.withUnsafeBufferPointer { b in
                 result.storage.withUnsafeMutableBufferPointer { c in
-                    Kernels.current.multiply(m: rows.count, n: n, k: k,
-                                  a: a.baseAddress! + aOffset, lda: self.a.stride, transposeA: transposeA,
-                                  b: b.baseAddress!, ldb: self.b.stride, transposeB: transposeB,
-                                  c: c.baseAddress! + rows.lowerBound * result.stride, ldc: result.stride,
-                                  accumulate: accumulate, scratch: scratch)
+                    Kernels.current.multiply(
+                        m: rows.count, n: n, k: k,
+                        a: a.baseAddress! + aOffset, lda: self.a.stride, transposeA: transposeA,
+                        b: b.baseAddress!, ldb: self.b.stride, transposeB: transposeB,
+                        c: c.baseAddress! + rows.lowerBound * result.stride, ldc: result.stride,
+                        accumulate: accumulate, scratch: scratch)
                 }
             }
         }
@@ -308,9 +343,10 @@ private struct Problem: CustomStringConvertible {
         a.storage.withUnsafeBufferPointer { a in
             b.storage.withUnsafeBufferPointer { b in
                 result.storage.withUnsafeMutableBufferPointer { c in
-                    Kernels.current.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: self.a.stride, transposeA: transposeA,
-                                  b: b.baseAddress!, ldb: self.b.stride, transposeB: transposeB,
-                                  bias: bias, c: c.baseAddress!, ldc: result.stride, scratch: scratch)
+                    Kernels.current.multiply(
+                        m: m, n: n, k: k, a: a.baseAddress!, lda: self.a.stride, transposeA: transposeA,
+                        b: b.baseAddress!, ldb: self.b.stride, transposeB: transposeB,
+                        bias: bias, c: c.baseAddress!, ldc: result.stride, scratch: scratch)
                 }
             }
         }
@@ -327,11 +363,15 @@ private struct Problem: CustomStringConvertible {
                     results.0.storage.withUnsafeMutableBufferPointer { c1 in
                         results.1.storage.withUnsafeMutableBufferPointer { c2 in
                             Kernels.current.multiply(
-                                m: first.m, k: first.k, a: a.baseAddress!, lda: first.a.stride, transposeA: first.transposeA,
-                                GEMMProduct(n: first.n, b: b1.baseAddress!, ldb: first.b.stride, transposeB: first.transposeB,
-                                            c: c1.baseAddress!, ldc: first.c.stride),
-                                GEMMProduct(n: second.n, b: b2.baseAddress!, ldb: second.b.stride, transposeB: second.transposeB,
-                                            c: c2.baseAddress!, ldc: second.c.stride),
+                                m: first.m, k: first.k, a: a.baseAddress!, lda: first.a.stride,
+                                transposeA: first.transposeA,
+                                GEMMProduct(
+                                    n: first.n, b: b1.baseAddress!, ldb: first.b.stride, transposeB: first.transposeB,
+                                    c: c1.baseAddress!, ldc: first.c.stride),
+                                GEMMProduct(
+                                    n: second.n, b: b2.baseAddress!, ldb: second.b.stride,
+                                    transposeB: second.transposeB,
+                                    c: c2.baseAddress!, ldc: second.c.stride),
                                 accumulate: first.accumulate, scratch: scratch)
                         }
                     }
@@ -364,15 +404,18 @@ private struct Problem: CustomStringConvertible {
         multiplyPacked(packedB(), rows: rows, columns: 0..<n, into: &result, scratch: scratch)
     }
 
-    func multiplyPacked(_ packed: PackedMatrix, rows: Range<Int>, columns: Range<Int>,
-                        into result: inout Matrix, scratch: GEMMScratch) {
+    func multiplyPacked(
+        _ packed: PackedMatrix, rows: Range<Int>, columns: Range<Int>,
+        into result: inout Matrix, scratch: GEMMScratch
+    ) {
         let aOffset = transposeA ? rows.lowerBound : rows.lowerBound * a.stride
         a.storage.withUnsafeBufferPointer { a in
             result.storage.withUnsafeMutableBufferPointer { c in
-                Kernels.current.multiply(m: rows.count, a: a.baseAddress! + aOffset, lda: self.a.stride, transposeA: transposeA,
-                              packedB: packed, columns: columns,
-                              c: c.baseAddress! + rows.lowerBound * result.stride, ldc: result.stride,
-                              accumulate: accumulate, scratch: scratch)
+                Kernels.current.multiply(
+                    m: rows.count, a: a.baseAddress! + aOffset, lda: self.a.stride, transposeA: transposeA,
+                    packedB: packed, columns: columns,
+                    c: c.baseAddress! + rows.lowerBound * result.stride, ldc: result.stride,
+                    accumulate: accumulate, scratch: scratch)
             }
         }
     }
@@ -414,8 +457,9 @@ private func expectClose(_ result: Matrix, _ problem: Problem, sourceLocation: S
             if !(abs(Double(result[i, j]) - exact) <= tolerance) {
                 failures += 1
                 if failures <= 3 {
-                    Issue.record("\(problem): C[\(i), \(j)] = \(result[i, j]), expected \(exact) ± \(tolerance)",
-                                 sourceLocation: sourceLocation)
+                    Issue.record(
+                        "\(problem): C[\(i), \(j)] = \(result[i, j]), expected \(exact) ± \(tolerance)",
+                        sourceLocation: sourceLocation)
                 }
             }
         }
@@ -423,12 +467,15 @@ private func expectClose(_ result: Matrix, _ problem: Problem, sourceLocation: S
 }
 
 /// Checks that two results hold the same bits, C's padding included.
-private func expectBits(_ result: Matrix, _ expected: Matrix, _ problem: Problem, _ what: String,
-                sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectBits(
+    _ result: Matrix, _ expected: Matrix, _ problem: Problem, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let mismatch = result.storage.indices.first { result.storage[$0].bitPattern != expected.storage[$0].bitPattern }
     if let index = mismatch {
         let (i, j) = index.quotientAndRemainder(dividingBy: result.stride)
-        Issue.record("\(problem), \(what): C[\(i), \(j)] = \(result.storage[index]), expected \(expected.storage[index])",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "\(problem), \(what): C[\(i), \(j)] = \(result.storage[index]), expected \(expected.storage[index])",
+            sourceLocation: sourceLocation)
     }
 }

@@ -71,8 +71,10 @@ func isClose(_ actual: Float, _ expected: Double, relative: Double = 1e-5, absol
 
 /// Checks every float of `buffer` against `expected` and its guards against
 /// the sentinel, reporting the first few mismatches by index.
-func expectBuffer(_ buffer: GuardedBuffer, _ expected: [Expected], _ name: String, absolute: Double = 1e-6,
-                  sourceLocation: SourceLocation = #_sourceLocation) {
+func expectBuffer(
+    _ buffer: GuardedBuffer, _ expected: [Expected], _ name: String, absolute: Double = 1e-6,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     precondition(expected.count == buffer.count, "expectation for \(name) has the wrong size")
     var mismatches: [String] = []
     for (index, expectation) in expected.enumerated() {
@@ -85,9 +87,10 @@ func expectBuffer(_ buffer: GuardedBuffer, _ expected: [Expected], _ name: Strin
         }
         if !matches { mismatches.append("[\(index)] \(actual), expected \(expectation)") }
     }
-    #expect(mismatches.isEmpty,
-            "\(name): \(mismatches.count) of \(buffer.count) wrong; \(mismatches.prefix(4).joined(separator: "; "))",
-            sourceLocation: sourceLocation)
+    #expect(
+        mismatches.isEmpty,
+        "\(name): \(mismatches.count) of \(buffer.count) wrong; \(mismatches.prefix(4).joined(separator: "; "))",
+        sourceLocation: sourceLocation)
     #expect(buffer.guardsIntact, "\(name): written outside its bounds", sourceLocation: sourceLocation)
 }
 

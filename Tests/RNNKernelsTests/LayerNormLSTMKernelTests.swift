@@ -27,7 +27,8 @@ private final class LayerNormStep {
         self.shape = shape
         let h = shape.hiddenSize, rows = shape.rows
         var random = TestRandom(seed: shape.seed ^ 0x4C4E)
-        buffers = StepBuffers(shape, gates: random.floats(rows * 4 * h, -2, 2), previousHidden: random.floats(rows * h, -1, 1))
+        buffers = StepBuffers(
+            shape, gates: random.floats(rows * 4 * h, -2, 2), previousHidden: random.floats(rows * h, -1, 1))
         recurrent = GuardedBuffer(random.floats(rows * 4 * h, -2, 2))
         // Gains around 1, biases around 0, in the cell's packed order.
         var values: [Float] = []
@@ -48,12 +49,13 @@ private final class LayerNormStep {
     /// The step over `rows` (all by default), as the driver hands it to the kernels.
     func run(forward: Bool, rows: Range<Int>? = nil, lengths: UnsafePointer<Int32>?) {
         let h = shape.hiddenSize, rows = rows ?? 0..<shape.rows, first = rows.lowerBound
-        var step = CellStep(rows: rows.count, hiddenSize: h, time: shape.time, lengths: lengths.map { $0 + first },
-                            gates: buffers.gates.pointer + first * 4 * h,
-                            previousHidden: buffers.previousHidden.pointer + first * h,
-                            hidden: buffers.hidden.pointer + first * h,
-                            output: buffers.output.pointer + first * shape.outputStride + shape.outputOffset,
-                            outputStride: shape.outputStride)
+        var step = CellStep(
+            rows: rows.count, hiddenSize: h, time: shape.time, lengths: lengths.map { $0 + first },
+            gates: buffers.gates.pointer + first * 4 * h,
+            previousHidden: buffers.previousHidden.pointer + first * h,
+            hidden: buffers.hidden.pointer + first * h,
+            output: buffers.output.pointer + first * shape.outputStride + shape.outputOffset,
+            outputStride: shape.outputStride)
         step.previousCell = UnsafePointer(previousCell.pointer + first * h)
         step.cell = cell.pointer + first * h
         step.recurrent = recurrent.pointer + first * 4 * h
@@ -61,16 +63,21 @@ private final class LayerNormStep {
         step.cellParameters = UnsafePointer(parameters.pointer)
         let kernels = Kernels.current.cell(named: "lstm_ln", hiddenSize: h)!
         if forward { return kernels.forward(step) }
-        kernels.backward(step, CellGradientStep(
-            hidden: running.pointer + first * h,
-            output: outputGradient.pointer + first * shape.outputStride + shape.outputOffset,
-            outputStride: shape.outputStride, previousHidden: previousGradient.pointer + first * h,
-            cell: cellGradient.pointer + first * h))
+        kernels.backward(
+            step,
+            CellGradientStep(
+                hidden: running.pointer + first * h,
+                output: outputGradient.pointer + first * shape.outputStride + shape.outputOffset,
+                outputStride: shape.outputStride, previousHidden: previousGradient.pointer + first * h,
+                cell: cellGradient.pointer + first * h))
     }
 
     var all: [GuardedBuffer] {
-        [buffers.gates, buffers.previousHidden, buffers.hidden, buffers.output, recurrent, parameters, previousCell, cell,
-         saved, running, outputGradient, previousGradient, cellGradient]
+        [
+            buffers.gates, buffers.previousHidden, buffers.hidden, buffers.output, recurrent, parameters, previousCell,
+            cell,
+            saved, running, outputGradient, previousGradient, cellGradient
+        ]
     }
 }
 
@@ -102,8 +109,12 @@ func layerNormLSTMMatchesTheReference(shape: CellShape) {
     let hiddenBefore = step.buffers.previousHidden.values, cellBefore = step.previousCell.values
     let running = step.running.values, outputGradient = step.outputGradient.values
     let cellGradientBefore = step.cellGradient.values
-    func block(_ values: [Double], _ index: Int, _ width: Int) -> [Double] { Array(values[index * width..<(index + 1) * width]) }
-    let (gainIH, biasIH, gainHH, biasHH) = (block(p, 0, 4 * h), block(p, 1, 4 * h), block(p, 2, 4 * h), block(p, 3, 4 * h))
+    func block(_ values: [Double], _ index: Int, _ width: Int) -> [Double] {
+        Array(values[index * width..<(index + 1) * width])
+    }
+    let (gainIH, biasIH, gainHH, biasHH) = (
+        block(p, 0, 4 * h), block(p, 1, 4 * h), block(p, 2, 4 * h), block(p, 3, 4 * h)
+    )
     let gainC = Array(p[16 * h..<17 * h]), biasC = Array(p[17 * h..<18 * h])
 
     var gates = [Expected](repeating: .any, count: rows * 4 * h), hidden = [Expected](repeating: .any, count: rows * h)
@@ -140,7 +151,9 @@ func layerNormLSTMMatchesTheReference(shape: CellShape) {
         let (cHat, cScale) = normalized(c)
         let tanhN = (0..<h).map { (k: Int) -> Double in Foundation.tanh(gainC[k] * cHat[k] + biasC[k]) }
         for unit in 0..<h {
-            for (gate, value) in [i, f, g, o].enumerated() { gates[row * 4 * h + gate * h + unit] = .close(value[unit]) }
+            for (gate, value) in [i, f, g, o].enumerated() {
+                gates[row * 4 * h + gate * h + unit] = .close(value[unit])
+            }
             cell[row * h + unit] = .close(c[unit])
             hidden[row * h + unit] = .close(o[unit] * tanhN[unit])
             output[shape.outputIndex(row: row, unit: unit)] = .close(o[unit] * tanhN[unit])
@@ -204,6 +217,7 @@ func layerNormLSTMMatchesTheReference(shape: CellShape) {
     expectBuffer(step.cellGradient, dCell, "cell gradient", absolute: floor)
     for (buffer, other) in zip(step.all, split.all) {
         #expect(buffer.guardsIntact)
-        #expect(buffer.values.map(\.bitPattern) == other.values.map(\.bitPattern), "row blocks differ from the whole step")
+        #expect(
+            buffer.values.map(\.bitPattern) == other.values.map(\.bitPattern), "row blocks differ from the whole step")
     }
 }

@@ -16,19 +16,25 @@ private func crossEntropyReference(_ logits: [Float], label: Int, scale: Double)
     return (logSumExp - x[label], gradient)
 }
 
-private func checkCrossEntropy(_ logits: [Float], label: Int, scale: Float,
-                               sourceLocation: SourceLocation = #_sourceLocation) {
+private func checkCrossEntropy(
+    _ logits: [Float], label: Int, scale: Float,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let buffer = GuardedBuffer(logits)
     let loss = Kernels.current.softmaxCrossEntropy(buffer.pointer, count: logits.count, label: label, scale: scale)
     let reference = crossEntropyReference(logits, label: label, scale: Double(scale))
-    #expect(isClose(Float(loss), reference.loss), "loss \(loss), expected \(reference.loss) (label \(label) of \(logits.count))",
-            sourceLocation: sourceLocation)
-    expectBuffer(buffer, reference.gradient.map(Expected.close), "gradient (label \(label) of \(logits.count))",
-                 sourceLocation: sourceLocation)
+    #expect(
+        isClose(Float(loss), reference.loss),
+        "loss \(loss), expected \(reference.loss) (label \(label) of \(logits.count))",
+        sourceLocation: sourceLocation)
+    expectBuffer(
+        buffer, reference.gradient.map(Expected.close), "gradient (label \(label) of \(logits.count))",
+        sourceLocation: sourceLocation)
 }
 
-@Test("softmaxCrossEntropy matches log-softmax, with gradient scale * (softmax - onehot)", .everyKernelVariant,
-      arguments: [1, 2, 3, 7, 8, 9, 17, 100, 1001])
+@Test(
+    "softmaxCrossEntropy matches log-softmax, with gradient scale * (softmax - onehot)", .everyKernelVariant,
+    arguments: [1, 2, 3, 7, 8, 9, 17, 100, 1001])
 func softmaxCrossEntropy(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let logits = random.floats(count, -6, 6)
@@ -56,7 +62,9 @@ func softmaxCrossEntropyLargeLogits(count: Int) {
     #expect(buffer.values.allSatisfy { $0.isFinite })
 }
 
-@Test("squaredError matches Σ (y - t)², with gradient scale * 2 (y - t)", .everyKernelVariant, arguments: [1, 3, 7, 8, 9, 17, 100, 1001])
+@Test(
+    "squaredError matches Σ (y - t)², with gradient scale * 2 (y - t)", .everyKernelVariant,
+    arguments: [1, 3, 7, 8, 9, 17, 100, 1001])
 func squaredError(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let outputs = random.floats(count, -2, 2), targets = GuardedBuffer(random.floats(count, -2, 2))

@@ -17,10 +17,11 @@ private final class StepState {
         for (name, count, isInput) in [
             ("gates", rows * 4 * size, true), ("previousHidden", rows * size, true), ("hidden", rows * size, false),
             ("output", rows * size, false), ("cell", rows * size, false), ("previousCell", rows * size, true),
-            ("cellGradient", rows * size, true), ("recurrent", rows * 3 * size, true), ("recurrentBias", 3 * size, true),
+            ("cellGradient", rows * size, true), ("recurrent", rows * 3 * size, true),
+            ("recurrentBias", 3 * size, true),
             ("candidate", rows * size, false), ("recurrentGradient", rows * 3 * size, false),
             ("runningGradient", rows * size, true), ("outputGradient", rows * size, true),
-            ("previousHiddenGradient", rows * size, false),
+            ("previousHiddenGradient", rows * size, false)
         ] as [(String, Int, Bool)] {
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
             buffer.initialize(from: isInput ? random.floats(count, -2, 2) : [Float](repeating: 0, count: count))
@@ -40,32 +41,38 @@ private final class StepState {
         let p = self
         for forward in [true, false] {
             for units in unitRanges {
-                let step = CellStep(rows: rows, hiddenSize: hiddenSize, time: 2, lengths: lengths,
-                                    gates: p["gates"], previousHidden: p["previousHidden"], hidden: p["hidden"],
-                                    output: p["output"], outputStride: hiddenSize, units: units)
-                let gradient = CellGradientStep(hidden: p["runningGradient"], output: p["outputGradient"],
-                                                outputStride: hiddenSize, previousHidden: p["previousHiddenGradient"])
+                let step = CellStep(
+                    rows: rows, hiddenSize: hiddenSize, time: 2, lengths: lengths,
+                    gates: p["gates"], previousHidden: p["previousHidden"], hidden: p["hidden"],
+                    output: p["output"], outputStride: hiddenSize, units: units)
+                let gradient = CellGradientStep(
+                    hidden: p["runningGradient"], output: p["outputGradient"],
+                    outputStride: hiddenSize, previousHidden: p["previousHiddenGradient"])
                 switch (kind, forward) {
                 case (.rnnTanh, true): VanillaRNNKernel.forward(step, relu: false)
                 case (.rnnTanh, false): VanillaRNNKernel.backward(step, gradient, relu: false)
                 case (.lstm, true): LSTMKernel.forward(step, previousCell: p["previousCell"], cell: p["cell"])
                 case (.lstm, false):
-                    LSTMKernel.backward(step, gradient, previousCell: p["previousCell"], cell: p["cell"],
-                                        cellGradient: p["cellGradient"])
+                    LSTMKernel.backward(
+                        step, gradient, previousCell: p["previousCell"], cell: p["cell"],
+                        cellGradient: p["cellGradient"])
                 case (.gru, true):
-                    GRUKernel.forward(step, recurrent: p["recurrent"], recurrentBias: p["recurrentBias"],
-                                      candidateRecurrent: p["candidate"])
+                    GRUKernel.forward(
+                        step, recurrent: p["recurrent"], recurrentBias: p["recurrentBias"],
+                        candidateRecurrent: p["candidate"])
                 case (.gru, false):
-                    GRUKernel.backward(step, gradient, candidateRecurrent: p["candidate"],
-                                       recurrentGradient: p["recurrentGradient"])
+                    GRUKernel.backward(
+                        step, gradient, candidateRecurrent: p["candidate"],
+                        recurrentGradient: p["recurrentGradient"])
                 }
             }
         }
     }
 }
 
-@Test("Cell kernels over ranges of units write what the whole step writes",
-      arguments: KernelSelection.testedVariants, CellKernelKind.allCases)
+@Test(
+    "Cell kernels over ranges of units write what the whole step writes",
+    arguments: KernelSelection.testedVariants, CellKernelKind.allCases)
 func unitRangesMatchTheWholeStep(kernels: KernelSelection, kind: CellKernelKind) {
     KernelSelection.with(kernels) {
         for hiddenSize in [40, 64] {

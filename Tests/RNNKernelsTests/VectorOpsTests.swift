@@ -49,8 +49,9 @@ func clampValues(count: Int) {
 
 // MARK: - Sums
 
-@Test("accumulateColumnSums adds each column onto the existing sums, rows in order", .everyKernelVariant,
-      arguments: [1, 3, 8, 17, 31, 32, 33, 100], [0, 1, 7, 40])
+@Test(
+    "accumulateColumnSums adds each column onto the existing sums, rows in order", .everyKernelVariant,
+    arguments: [1, 3, 8, 17, 31, 32, 33, 100], [0, 1, 7, 40])
 func accumulateColumnSums(columns: Int, rows: Int) {
     for rowStride in [columns, columns + 5] {
         var random = TestRandom(seed: UInt64(columns << 8 | rows))
@@ -68,14 +69,16 @@ func accumulateColumnSums(columns: Int, rows: Int) {
             expected.append(.exact(sum))
         }
         let matrixBefore = untouched(matrix)
-        Kernels.current.accumulateColumnSums(matrix.pointer, rows: rows, columns: columns, rowStride: rowStride, into: sums.pointer)
+        Kernels.current.accumulateColumnSums(
+            matrix.pointer, rows: rows, columns: columns, rowStride: rowStride, into: sums.pointer)
         expectBuffer(sums, expected, "sums (row stride \(rowStride))")
         expectBuffer(matrix, matrixBefore, "matrix")
     }
 }
 
-@Test("sumOfSquares matches a double-precision sum, long arrays included", .everyKernelVariant,
-      arguments: [0, 1, 7, 8, 9, 33, 1023, 1024, 1025, 4097, 1_000_003])
+@Test(
+    "sumOfSquares matches a double-precision sum, long arrays included", .everyKernelVariant,
+    arguments: [0, 1, 7, 8, 9, 33, 1023, 1024, 1025, 4097, 1_000_003])
 func sumOfSquares(count: Int) {
     var random = TestRandom(seed: UInt64(count))
     let values = GuardedBuffer(random.floats(count, -2, 2))
@@ -132,10 +135,10 @@ func treeReduceIsDeterministic(bufferCount: Int) {
     }
     let whole = treeReduce(values, pieces: [0..<length]).values.map(\.bitPattern)
     let splits: [[Range<Int>]] = [
-        [0..<512, 512..<length],                                // two threads, vector-aligned
-        [0..<256, 256..<512, 512..<768, 768..<length],          // four threads
+        [0..<512, 512..<length],  // two threads, vector-aligned
+        [0..<256, 256..<512, 512..<768, 768..<length],  // four threads
         (0..<length / 64 + 1).map { 64 * $0..<min(64 * ($0 + 1), length) },  // many small pieces
-        [0..<13, 13..<500, 500..<1001, 1001..<length],          // unaligned pieces
+        [0..<13, 13..<500, 500..<1001, 1001..<length]  // unaligned pieces
     ]
     for pieces in splits {
         let split = treeReduce(values, pieces: pieces).values.map(\.bitPattern)
@@ -184,16 +187,19 @@ func sgdUpdate(momentum usesMomentum: Bool, weightDecay: Float) {
         let parameters = GuardedBuffer(initial)
         // Before the first step the buffer holds garbage that must be ignored.
         let buffer = usesMomentum ? GuardedBuffer(count: count, fill: .nan) : nil
-        var reference = SGDReference(parameters: initial.map(Double.init),
-                                     buffer: usesMomentum ? Array(repeating: 0, count: count) : nil)
+        var reference = SGDReference(
+            parameters: initial.map(Double.init),
+            buffer: usesMomentum ? Array(repeating: 0, count: count) : nil)
         let learningRate: Float = 0.1, momentum: Float = 0.9
         for step in 0..<4 {
             let gradients = GuardedBuffer(random.floats(count, -1, 1))
-            Kernels.current.sgdUpdate(parameters: parameters.pointer, gradients: gradients.pointer, momentum: buffer?.pointer,
-                                count: count, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
-                                firstStep: step == 0)
-            reference.step(gradients: gradients.values, learningRate: Double(learningRate),
-                           momentum: Double(momentum), weightDecay: Double(weightDecay), first: step == 0)
+            Kernels.current.sgdUpdate(
+                parameters: parameters.pointer, gradients: gradients.pointer, momentum: buffer?.pointer,
+                count: count, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
+                firstStep: step == 0)
+            reference.step(
+                gradients: gradients.values, learningRate: Double(learningRate),
+                momentum: Double(momentum), weightDecay: Double(weightDecay), first: step == 0)
             expectBuffer(parameters, reference.parameters.map(Expected.close), "parameters after step \(step + 1)")
             if let buffer, let expected = reference.buffer {
                 expectBuffer(buffer, expected.map(Expected.close), "momentum buffer after step \(step + 1)")
@@ -209,8 +215,10 @@ private struct AdamReference {
     var first: [Double]
     var second: [Double]
 
-    mutating func step(_ t: Int, gradients: [Float], learningRate: Double, beta1: Double, beta2: Double,
-                       epsilon: Double, weightDecay: Double) {
+    mutating func step(
+        _ t: Int, gradients: [Float], learningRate: Double, beta1: Double, beta2: Double,
+        epsilon: Double, weightDecay: Double
+    ) {
         let correction1 = 1 - pow(beta1, Double(t)), correction2 = 1 - pow(beta2, Double(t))
         for index in parameters.indices {
             let g = Double(gradients[index]) + weightDecay * parameters[index]
@@ -229,17 +237,20 @@ func adamUpdate(weightDecay: Float) {
         let initial = random.floats(count, -1, 1)
         let parameters = GuardedBuffer(initial)
         let first = GuardedBuffer(count: count, fill: 0), second = GuardedBuffer(count: count, fill: 0)
-        var reference = AdamReference(parameters: initial.map(Double.init), first: Array(repeating: 0, count: count),
-                                      second: Array(repeating: 0, count: count))
+        var reference = AdamReference(
+            parameters: initial.map(Double.init), first: Array(repeating: 0, count: count),
+            second: Array(repeating: 0, count: count))
         let learningRate: Float = 0.01, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
         for step in 1...5 {
             // Gradients over several magnitudes, so that eps and the moments all matter.
             let gradients = GuardedBuffer(random.floats(count, -1, 1).map { $0 * Float(pow(10, Double(-step))) })
-            Kernels.current.adamUpdate(parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
-                                 secondMoment: second.pointer, count: count, learningRate: learningRate, beta1: beta1,
-                                 beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, step: step)
-            reference.step(step, gradients: gradients.values, learningRate: Double(learningRate), beta1: Double(beta1),
-                           beta2: Double(beta2), epsilon: Double(epsilon), weightDecay: Double(weightDecay))
+            Kernels.current.adamUpdate(
+                parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
+                secondMoment: second.pointer, count: count, learningRate: learningRate, beta1: beta1,
+                beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, step: step)
+            reference.step(
+                step, gradients: gradients.values, learningRate: Double(learningRate), beta1: Double(beta1),
+                beta2: Double(beta2), epsilon: Double(epsilon), weightDecay: Double(weightDecay))
             expectBuffer(parameters, reference.parameters.map(Expected.close), "parameters after step \(step)")
             expectBuffer(first, reference.first.map(Expected.close), "first moment after step \(step)")
             expectBuffer(second, reference.second.map(Expected.close), "second moment after step \(step)")
@@ -255,9 +266,10 @@ func adamZeroGradient() {
         let parameters = GuardedBuffer(initial)
         let gradients = GuardedBuffer(count: 19, fill: 0)
         let first = GuardedBuffer(count: 19, fill: 0), second = GuardedBuffer(count: 19, fill: 0)
-        Kernels.current.adamUpdate(parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
-                             secondMoment: second.pointer, count: 19, learningRate: 0.001, beta1: 0.9, beta2: 0.999,
-                             epsilon: 1e-8, weightDecay: 0, step: step)
+        Kernels.current.adamUpdate(
+            parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: first.pointer,
+            secondMoment: second.pointer, count: 19, learningRate: 0.001, beta1: 0.9, beta2: 0.999,
+            epsilon: 1e-8, weightDecay: 0, step: step)
         expectBuffer(parameters, initial.map(Expected.exact), "parameters at step \(step)")
         expectBuffer(first, Array(repeating: .exact(0), count: 19), "first moment")
         expectBuffer(second, Array(repeating: .exact(0), count: 19), "second moment")

@@ -9,8 +9,9 @@ import Testing
 /// test runs alongside.
 @Test(.enabled(if: allocationCountingWorks))
 func steadyStateTrainingStepAllocatesNothing() throws {
-    let (status, log) = try runTestsInChildProcess(filter: "allocationProbe",
-                                                   environment: ["RNNKIT_ALLOCATION_PROBE": "1"])
+    let (status, log) = try runTestsInChildProcess(
+        filter: "allocationProbe",
+        environment: ["RNNKIT_ALLOCATION_PROBE": "1"])
     #expect(status == 0, "\(log)")
     #expect(log.contains("allocationProbe") && log.contains("passed"), "\(log)")
 }
@@ -33,24 +34,30 @@ private func trainingStepsAllocateNothing() throws {
     var configurations: [ModelConfiguration] = []
     for cell in CellKind.allCases {
         configurations += [
-            ModelConfiguration(cell: cell, input: .dense(features: 4), hiddenSize: 16, layers: 2,
-                               bidirectional: true, outputSize: 3, topology: .manyToMany),
-            ModelConfiguration(cell: cell, input: .oneHot(vocabularySize: 9), hiddenSize: 40, outputSize: 9,
-                               topology: .manyToMany),
-            ModelConfiguration(cell: cell, input: .embedding(vocabularySize: 11, dimension: 5), hiddenSize: 33,
-                               bidirectional: true, outputSize: 4, topology: .manyToOne),
-            ModelConfiguration(cell: cell, input: .dense(features: 3), hiddenSize: 20, layers: 2, outputSize: 3,
-                               topology: .encoderDecoder),
+            ModelConfiguration(
+                cell: cell, input: .dense(features: 4), hiddenSize: 16, layers: 2,
+                bidirectional: true, outputSize: 3, topology: .manyToMany),
+            ModelConfiguration(
+                cell: cell, input: .oneHot(vocabularySize: 9), hiddenSize: 40, outputSize: 9,
+                topology: .manyToMany),
+            ModelConfiguration(
+                cell: cell, input: .embedding(vocabularySize: 11, dimension: 5), hiddenSize: 33,
+                bidirectional: true, outputSize: 4, topology: .manyToOne),
+            ModelConfiguration(
+                cell: cell, input: .dense(features: 3), hiddenSize: 20, layers: 2, outputSize: 3,
+                topology: .encoderDecoder)
         ]
     }
     for configuration in configurations {
         var factory = BatchFactory(seed: 2)
         let encoderDecoder = configuration.topology == .encoderDecoder
-        let batch = factory.batch(for: configuration, count: 80, timeSteps: 6, variableLengths: !encoderDecoder,
-                                  decoderTimeSteps: encoderDecoder ? 4 : 0, classes: configuration.input.readsTokens)
+        let batch = factory.batch(
+            for: configuration, count: 80, timeSteps: 6, variableLengths: !encoderDecoder,
+            decoderTimeSteps: encoderDecoder ? 4 : 0, classes: configuration.input.readsTokens)
         for (threads, rows) in [(1, Array(0..<70)), (2, Array(0..<70)), (3, Array(0..<70)), (3, Array(0..<8))] {
             let model = try Model(configuration, seed: 1)
-            let trainer = Trainer(model: model, optimizer: .adam(learningRate: 1e-3), clipping: .norm(1), threads: threads)
+            let trainer = Trainer(
+                model: model, optimizer: .adam(learningRate: 1e-3), clipping: .norm(1), threads: threads)
             let (rnnkit, dispatch) = try steadyStateAllocations { try trainer.step(batch, rows: rows) }
             #expect(rnnkit == 0, "\(rnnkit) heap allocations in 10 steps of \(configuration) on \(threads) threads")
             // Linux's dispatch_apply takes a continuation per worker from the
@@ -105,8 +112,10 @@ private final class AllocatingShards: ShardJob, @unchecked Sendable {
 /// tensors is refused before the parameters are allocated: loading never
 /// allocates more than the file holds.
 private func aModelFileClaimingAHugeModelIsRefusedBeforeAllocating() throws {
-    let model = try Model(ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 4, layers: 2,
-                                             bidirectional: true, outputSize: 2, topology: .manyToMany), seed: 1)
+    let model = try Model(
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 3), hiddenSize: 4, layers: 2,
+            bidirectional: true, outputSize: 2, topology: .manyToMany), seed: 1)
     var file = model.safetensors()
     // 128 million parameters, 512 MiB of floats: within the limit.
     file.metadata["hidden_size"] = "2000"

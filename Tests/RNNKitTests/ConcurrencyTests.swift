@@ -8,12 +8,17 @@ import Testing
 /// weights they reach when trained alone.
 @Test func separateModelsTrainConcurrently() throws {
     let configurations = [
-        ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 12, layers: 2, outputSize: 2, topology: .manyToMany),
-        ModelConfiguration(cell: .gru, input: .dense(features: 3), hiddenSize: 9, bidirectional: true, outputSize: 2, topology: .manyToOne),
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 3), hiddenSize: 12, layers: 2, outputSize: 2, topology: .manyToMany),
+        ModelConfiguration(
+            cell: .gru, input: .dense(features: 3), hiddenSize: 9, bidirectional: true, outputSize: 2,
+            topology: .manyToOne)
     ]
     var factory = BatchFactory(seed: 8)
     var made: [SequenceBatch] = []
-    for configuration in configurations { made.append(factory.batch(for: configuration, count: 70, timeSteps: 5, variableLengths: true)) }
+    for configuration in configurations {
+        made.append(factory.batch(for: configuration, count: 70, timeSteps: 5, variableLengths: true))
+    }
     let batches = made
 
     @Sendable func train(_ index: Int) throws -> [UInt32] {

@@ -5,8 +5,9 @@ import Testing
 /// to a 64-core host's (here far more threads than cores).
 @Test(arguments: CellKind.allCases)
 func trainingIsIndependentOfThreadCount(_ cell: CellKind) throws {
-    let configuration = ModelConfiguration(cell: cell, input: .dense(features: 5), hiddenSize: 19, layers: 2,
-                                           bidirectional: true, outputSize: 3, topology: .manyToMany)
+    let configuration = ModelConfiguration(
+        cell: cell, input: .dense(features: 5), hiddenSize: 19, layers: 2,
+        bidirectional: true, outputSize: 3, topology: .manyToMany)
     var factory = BatchFactory(seed: 5)
     // 150 rows: five shards, the last one partial; on 64 threads, five teams
     // of twelve or thirteen.
@@ -15,7 +16,8 @@ func trainingIsIndependentOfThreadCount(_ cell: CellKind) throws {
     let threadCounts = [1, 2, 3, 64]
     for threads in threadCounts {
         let model = try Model(configuration, seed: 1)
-        let trainer = Trainer(model: model, optimizer: .adam(learningRate: 1e-2), clipping: .norm(0.5), threads: threads)
+        let trainer = Trainer(
+            model: model, optimizer: .adam(learningRate: 1e-2), clipping: .norm(0.5), threads: threads)
         for _ in 0..<3 { try trainer.step(batch) }
         results.append(model.parameterNames.flatMap { model.parameter($0)!.map(\.bitPattern) })
     }
@@ -35,13 +37,16 @@ private let teamThreadCounts = [1, 2, 3, 16, 64]
 /// depend on the thread count.
 @Test(arguments: [CellKind.rnnTanh, .lstm, .gru], [5, 8, 33])
 func splitStepsAreIndependentOfThreadCount(_ cell: CellKind, rows: Int) throws {
-    let configuration = ModelConfiguration(cell: cell, input: .dense(features: 6), hiddenSize: 40, layers: 2,
-                                           bidirectional: true, outputSize: 3, topology: .manyToMany)
+    let configuration = ModelConfiguration(
+        cell: cell, input: .dense(features: 6), hiddenSize: 40, layers: 2,
+        bidirectional: true, outputSize: 3, topology: .manyToMany)
     var factory = BatchFactory(seed: UInt64(rows))
     let batch = factory.batch(for: configuration, count: rows, timeSteps: 6, variableLengths: true)
     let results = try teamThreadCounts.map { try trainAndPredict(configuration, batch, threads: $0) }
     for (threads, result) in zip(teamThreadCounts, results).dropFirst() {
-        #expect(firstDifference(result, results[0]) == nil, "\(cell.rawValue), \(rows) rows: \(threads) threads differ from 1")
+        #expect(
+            firstDifference(result, results[0]) == nil,
+            "\(cell.rawValue), \(rows) rows: \(threads) threads differ from 1")
     }
 }
 
@@ -50,18 +55,22 @@ func splitStepsAreIndependentOfThreadCount(_ cell: CellKind, rows: Int) throws {
 /// encoder-decoder's two stacks, and a hidden size that is not a whole number
 /// of parts.
 @Test(arguments: [
-    ModelConfiguration(cell: .gru, input: .oneHot(vocabularySize: 11), hiddenSize: 35, layers: 2,
-                       bidirectional: true, outputSize: 11, topology: .manyToMany),
-    ModelConfiguration(cell: .lstm, input: .embedding(vocabularySize: 13, dimension: 7), hiddenSize: 37,
-                       bidirectional: true, outputSize: 4, topology: .manyToOne),
-    ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 33, layers: 2,
-                       outputSize: 3, topology: .encoderDecoder),
+    ModelConfiguration(
+        cell: .gru, input: .oneHot(vocabularySize: 11), hiddenSize: 35, layers: 2,
+        bidirectional: true, outputSize: 11, topology: .manyToMany),
+    ModelConfiguration(
+        cell: .lstm, input: .embedding(vocabularySize: 13, dimension: 7), hiddenSize: 37,
+        bidirectional: true, outputSize: 4, topology: .manyToOne),
+    ModelConfiguration(
+        cell: .lstm, input: .dense(features: 3), hiddenSize: 33, layers: 2,
+        outputSize: 3, topology: .encoderDecoder)
 ])
 func splitStepsAreIndependentOfThreadCountForEveryTopology(_ configuration: ModelConfiguration) throws {
     var factory = BatchFactory(seed: 9)
-    let batch = factory.batch(for: configuration, count: 7, timeSteps: 5, variableLengths: configuration.topology != .encoderDecoder,
-                              decoderTimeSteps: configuration.topology == .encoderDecoder ? 4 : 0,
-                              classes: configuration.vocabularySize != nil)
+    let batch = factory.batch(
+        for: configuration, count: 7, timeSteps: 5, variableLengths: configuration.topology != .encoderDecoder,
+        decoderTimeSteps: configuration.topology == .encoderDecoder ? 4 : 0,
+        classes: configuration.vocabularySize != nil)
     let results = try teamThreadCounts.map { try trainAndPredict(configuration, batch, threads: $0) }
     for (threads, result) in zip(teamThreadCounts, results).dropFirst() {
         #expect(firstDifference(result, results[0]) == nil, "\(configuration): \(threads) threads differ from 1")
@@ -70,7 +79,9 @@ func splitStepsAreIndependentOfThreadCountForEveryTopology(_ configuration: Mode
 
 /// The bit patterns of the weights after three steps, then of the trained
 /// model's outputs and final states.
-private func trainAndPredict(_ configuration: ModelConfiguration, _ batch: SequenceBatch, threads: Int) throws -> [UInt32] {
+private func trainAndPredict(_ configuration: ModelConfiguration, _ batch: SequenceBatch, threads: Int) throws
+    -> [UInt32]
+{
     let model = try Model(configuration, seed: 3)
     let trainer = Trainer(model: model, optimizer: .adam(learningRate: 1e-2), clipping: .norm(0.5), threads: threads)
     for _ in 0..<3 { try trainer.step(batch) }

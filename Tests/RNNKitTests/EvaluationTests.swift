@@ -35,12 +35,14 @@ struct EvaluationTests {
 
     @Test("A forecaster's settings survive the model file's metadata, and its transforms invert")
     func forecasterMetadata() throws {
-        let configuration = ModelConfiguration(cell: .lstm, input: .dense(features: 2), hiddenSize: 8, outputSize: 2,
-                                               topology: .manyToOne)
+        let configuration = ModelConfiguration(
+            cell: .lstm, input: .dense(features: 2), hiddenSize: 8, outputSize: 2,
+            topology: .manyToOne)
         let model = try Model(configuration, seed: 1)
         let scaling = try FeatureScaling(mean: [0.5, -1], deviation: [2, 3])
-        let forecaster = Forecaster(model: model, window: 4, horizon: 1, transform: .logDifference, scaling: scaling,
-                                    columns: ["x", "y"], timestampColumn: "month", season: 12, testCount: 6)
+        let forecaster = Forecaster(
+            model: model, window: 4, horizon: 1, transform: .logDifference, scaling: scaling,
+            columns: ["x", "y"], timestampColumn: "month", season: 12, testCount: 6)
         var metadata = DataMetadata()
         forecaster.write(into: &metadata)
         let read = try Forecaster(model: model, metadata: metadata)

@@ -4,14 +4,14 @@ import Testing
 @testable import RNNKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @Suite("Forecasting CSV reader")
 struct ForecastingSeriesTests {
-    private func parse(_ text: String, timestampColumn: String? = nil) throws(DataFileError) -> ForecastingSeries {
+    private func parse(_ text: String, timestampColumn: String? = nil) throws(DatasetError) -> ForecastingSeries {
         try ForecastingSeries(bytes: Array(text.utf8), source: "s.csv", timestampColumn: timestampColumn)
     }
 
@@ -58,7 +58,8 @@ struct ForecastingSeriesTests {
 
     @Test("quoted fields: commas, escaped quotes and line breaks inside quotes")
     func quotedFields() throws {
-        let text = "\"Date\",\"Sales, kUSD\",\"Units \"\"net\"\"\"\r\n"
+        let text =
+            "\"Date\",\"Sales, kUSD\",\"Units \"\"net\"\"\"\r\n"
             + "\"Jan 1, 2020\",1.5,\"2\"\r\n"
             + "\"Jan\n2, 2020\", 2.5 ,3\r\n"
             + "2020-01-03,3.5,4"
@@ -67,7 +68,7 @@ struct ForecastingSeriesTests {
         #expect(series.columnNames == ["Sales, kUSD", "Units \"net\""])
         #expect(series.values == [1.5, 2, 2.5, 3, 3.5, 4])
         // The quoted line break counts as a line: the appended record is line 6.
-        #expect(throws: DataFileError.unexpected(path: "s.csv", line: 6, column: 12, expected: "a number", found: "x")) {
+        #expect(throws: DatasetError.unexpected(path: "s.csv", line: 6, column: 12, expected: "a number", found: "x")) {
             try parse(text + "\n2020-01-04,x,5\n")
         }
     }
@@ -93,67 +94,85 @@ struct ForecastingSeriesTests {
 
         let explicit = try parse("x,y\n1,2\n", timestampColumn: "y")
         #expect(explicit.columnNames == ["x"] && explicit.values == [1])
-        #expect(throws: DataFileError.missingColumn(path: "s.csv", column: "when", available: ["x", "y"])) {
+        #expect(throws: DatasetError.missingColumn(path: "s.csv", column: "when", available: ["x", "y"])) {
             try parse("x,y\n1,2\n", timestampColumn: "when")
         }
     }
 
-    @Test("every malformed-file error names what and where", arguments: [
-        ("", DataFileError.emptyFile(path: "s.csv")),
-        ("\n\r\n", .emptyFile(path: "s.csv")),
-        ("Date\n2020\n", .unexpected(
-            path: "s.csv", line: 1, column: 1,
-            expected: "a header row naming a timestamp column and at least one value column", found: "Date")),
-        ("Date,V\n", .noData(path: "s.csv")),
-        ("Date,V\n\n\n", .noData(path: "s.csv")),
-        ("Date,V\n1,2,3\n", .raggedRow(path: "s.csv", line: 2, expected: 2, found: 3)),
-        ("Date,V\n1,2\n\n1\n", .raggedRow(path: "s.csv", line: 4, expected: 2, found: 1)),
-        ("Date,V\n1,2,\n", .raggedRow(path: "s.csv", line: 2, expected: 2, found: 3)),
-        ("Date,V\n1,\n", .missingValue(path: "s.csv", line: 2, column: 3)),
-        ("Date,V\n1, ? \n", .missingValue(path: "s.csv", line: 2, column: 3)),
-        ("Date,V\n1,abc\n", .unexpected(path: "s.csv", line: 2, column: 3, expected: "a number", found: "abc")),
-        ("Date,V\n1,\"1\"\"\"\n", .unexpected(path: "s.csv", line: 2, column: 3, expected: "a number", found: "1\"\"")),
-        ("Date,V\n1,NaN\n", .nonFiniteValue(path: "s.csv", line: 2, column: 3, found: "NaN")),
-        ("Date,V\n1,-1e39\n", .nonFiniteValue(path: "s.csv", line: 2, column: 3, found: "-1e39")),
-        ("Date,V\n\"1,2\n", .unexpected(
-            path: "s.csv", line: 2, column: 1,
-            expected: "a closing '\"' for the field opened here, before the end of the file", found: "")),
-        ("Date,V\n\"1\"x,2\n", .unexpected(
-            path: "s.csv", line: 2, column: 4, expected: "',' or the end of the line after a closing quote", found: "x")),
-    ] as [(String, DataFileError)])
-    func malformed(_ text: String, _ expected: DataFileError) {
+    @Test(
+        "every malformed-file error names what and where",
+        arguments: [
+            ("", DatasetError.emptyFile(path: "s.csv")),
+            ("\n\r\n", .emptyFile(path: "s.csv")),
+            (
+                "Date\n2020\n",
+                .unexpected(
+                    path: "s.csv", line: 1, column: 1,
+                    expected: "a header row naming a timestamp column and at least one value column", found: "Date")
+            ),
+            ("Date,V\n", .noData(path: "s.csv")),
+            ("Date,V\n\n\n", .noData(path: "s.csv")),
+            ("Date,V\n1,2,3\n", .raggedRow(path: "s.csv", line: 2, expected: 2, found: 3)),
+            ("Date,V\n1,2\n\n1\n", .raggedRow(path: "s.csv", line: 4, expected: 2, found: 1)),
+            ("Date,V\n1,2,\n", .raggedRow(path: "s.csv", line: 2, expected: 2, found: 3)),
+            ("Date,V\n1,\n", .missingValue(path: "s.csv", line: 2, column: 3)),
+            ("Date,V\n1, ? \n", .missingValue(path: "s.csv", line: 2, column: 3)),
+            ("Date,V\n1,abc\n", .unexpected(path: "s.csv", line: 2, column: 3, expected: "a number", found: "abc")),
+            (
+                "Date,V\n1,\"1\"\"\"\n",
+                .unexpected(path: "s.csv", line: 2, column: 3, expected: "a number", found: "1\"\"")
+            ),
+            ("Date,V\n1,NaN\n", .nonFiniteValue(path: "s.csv", line: 2, column: 3, found: "NaN")),
+            ("Date,V\n1,-1e39\n", .nonFiniteValue(path: "s.csv", line: 2, column: 3, found: "-1e39")),
+            (
+                "Date,V\n\"1,2\n",
+                .unexpected(
+                    path: "s.csv", line: 2, column: 1,
+                    expected: "a closing '\"' for the field opened here, before the end of the file", found: "")
+            ),
+            (
+                "Date,V\n\"1\"x,2\n",
+                .unexpected(
+                    path: "s.csv", line: 2, column: 4, expected: "',' or the end of the line after a closing quote",
+                    found: "x")
+            )
+        ] as [(String, DatasetError)])
+    func malformed(_ text: String, _ expected: DatasetError) {
         #expect(throws: expected) { try parse(text) }
     }
 
     @Test("at most maxColumns columns; a long ragged row is counted, not stored")
     func columnLimit() throws {
         let wide = Array(repeating: "c", count: ForecastingSeries.maxColumns + 1).joined(separator: ",")
-        #expect(throws: DataFileError.tooLarge(
-            path: "s.csv", what: "columns in the header row", count: 65537, limit: 65536)) {
+        #expect(
+            throws: DatasetError.tooLarge(
+                path: "s.csv", what: "columns in the header row", count: 65537, limit: 65536)
+        ) {
             try parse(wide + "\n")
         }
         // The widest file allowed parses in linear time.
-        let widest = Array(repeating: "c", count: ForecastingSeries.maxColumns).joined(separator: ",") + "\n"
+        let widest =
+            Array(repeating: "c", count: ForecastingSeries.maxColumns).joined(separator: ",") + "\n"
             + Array(repeating: "1", count: ForecastingSeries.maxColumns).joined(separator: ",") + "\n"
         #expect(try parse(widest).columnCount == ForecastingSeries.maxColumns - 1)
-        #expect(throws: DataFileError.raggedRow(path: "s.csv", line: 2, expected: 2, found: 100_001)) {
+        #expect(throws: DatasetError.raggedRow(path: "s.csv", line: 2, expected: 2, found: 100_001)) {
             try parse("Date,V\n" + String(repeating: ",", count: 100_000) + "\n")
         }
     }
 
     @Test("bytes that are not UTF-8 are reported by offset")
     func notUTF8() {
-        #expect(throws: DataFileError.notUTF8(path: "s.csv", byteOffset: 8)) {
+        #expect(throws: DatasetError.notUTF8(path: "s.csv", byteOffset: 8)) {
             try ForecastingSeries(bytes: Array("Date,V\n1".utf8) + [0xC3, 0x28] + Array(",2\n".utf8), source: "s.csv")
         }
     }
 
     @Test("arrays are checked as a file would be")
     func memberwise() {
-        #expect(throws: DataFileError.invalidArgument(name: "value count", value: "3", expected: "2 rows x 2 columns")) {
+        #expect(throws: DatasetError.invalidArgument(name: "value count", value: "3", expected: "2 rows x 2 columns")) {
             try ForecastingSeries(timestamps: ["a", "b"], columnNames: ["x", "y"], values: [1, 2, 3])
         }
-        #expect(throws: DataFileError.invalidArgument(name: "values[1]", value: "nan", expected: "a finite number")) {
+        #expect(throws: DatasetError.invalidArgument(name: "values[1]", value: "nan", expected: "a finite number")) {
             try ForecastingSeries(timestamps: ["a", "b"], columnNames: ["x"], values: [1, .nan])
         }
     }
@@ -188,22 +207,22 @@ struct ForecastingSeriesTests {
     @Test("windows refuse too few rows and bad arguments")
     func windowErrors() throws {
         let series = try ramp()
-        #expect(throws: DataFileError.tooFewRows(source: "<memory>", rows: 3, needed: 4)) {
+        #expect(throws: DatasetError.tooFewRows(source: "<memory>", rows: 3, needed: 4)) {
             try series.windows(length: 3, horizon: 1, range: 0..<3)
         }
-        #expect(throws: DataFileError.tooFewRows(source: "<memory>", rows: 6, needed: .max)) {
+        #expect(throws: DatasetError.tooFewRows(source: "<memory>", rows: 6, needed: .max)) {
             try series.windows(length: .max, horizon: 1)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "window length", value: "0", expected: "at least 1")) {
+        #expect(throws: DatasetError.invalidArgument(name: "window length", value: "0", expected: "at least 1")) {
             try series.windows(length: 0)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "horizon", value: "-1", expected: "at least 1")) {
+        #expect(throws: DatasetError.invalidArgument(name: "horizon", value: "-1", expected: "at least 1")) {
             try series.windows(length: 1, horizon: -1)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "range", value: "0..<7", expected: "rows within 0..<6")) {
+        #expect(throws: DatasetError.invalidArgument(name: "range", value: "0..<7", expected: "rows within 0..<6")) {
             try series.windows(length: 1, range: 0..<7)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "range", value: "-1..<3", expected: "rows within 0..<6")) {
+        #expect(throws: DatasetError.invalidArgument(name: "range", value: "-1..<3", expected: "rows within 0..<6")) {
             try series.windows(length: 1, range: -1..<3)
         }
     }
@@ -231,7 +250,7 @@ struct ForecastingSeriesTests {
         #expect(zip(restored.values, series.values).allSatisfy { abs($0 - $1) < 1e-5 })
         // Predictions [N, H * C] unscale with the same scaling.
         #expect(try scaling.unscale([0, 0, 0, 0]) == [1.5, 15, 1.5, 15])
-        #expect(throws: DataFileError.featureCountMismatch(source: "<memory>", features: 2, scalingFeatures: 1)) {
+        #expect(throws: DatasetError.featureCountMismatch(source: "<memory>", features: 2, scalingFeatures: 1)) {
             try series.scaled(FeatureScaling(mean: [0], deviation: [1]))
         }
         // An empty or out-of-range fit is the identity, never a trap.
@@ -248,7 +267,8 @@ struct ForecastingSeriesTests {
         try ForecastingSeries.writeCSV(
             to: url, timestamps: ["Jan 1, 2020", "2020-01-02"], columnNames: ["Sales"],
             actual: [1.5, 2], predicted: [1.25, 0.1])
-        #expect(try String(contentsOf: url, encoding: .utf8)
+        #expect(
+            try String(contentsOf: url, encoding: .utf8)
                 == "timestamp,Sales_actual,Sales_predicted\n\"Jan 1, 2020\",1.5,1.25\n2020-01-02,2.0,0.1\n")
         let back = try ForecastingSeries(contentsOf: url)
         #expect(back.timestamps == ["Jan 1, 2020", "2020-01-02"])
@@ -257,7 +277,9 @@ struct ForecastingSeriesTests {
         // Replacing it leaves one file; without actual values those fields are empty.
         try ForecastingSeries.writeCSV(
             to: url, timestamps: ["t"], columnNames: ["a", "b"], actual: nil, predicted: [1, 2])
-        #expect(try String(contentsOf: url, encoding: .utf8) == "timestamp,a_actual,a_predicted,b_actual,b_predicted\nt,,1.0,,2.0\n")
+        #expect(
+            try String(contentsOf: url, encoding: .utf8)
+                == "timestamp,a_actual,a_predicted,b_actual,b_predicted\nt,,1.0,,2.0\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["forecast.csv"])
     }
 
@@ -266,17 +288,24 @@ struct ForecastingSeriesTests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let orphan = directory.appendingPathComponent("no/such/dir/f.csv")
-        #expect(throws: DataFileError.io(path: orphan.path, operation: "create", code: ENOENT)) {
-            try ForecastingSeries.writeCSV(to: orphan, timestamps: ["t"], columnNames: ["a"], actual: nil, predicted: [1])
+        #expect(throws: DatasetError.io(path: orphan.path, operation: "create", code: ENOENT)) {
+            try ForecastingSeries.writeCSV(
+                to: orphan, timestamps: ["t"], columnNames: ["a"], actual: nil, predicted: [1])
         }
         let url = directory.appendingPathComponent("f.csv")
-        #expect(throws: DataFileError.invalidArgument(
-            name: "predicted value count", value: "1", expected: "2 rows x 1 columns")) {
-            try ForecastingSeries.writeCSV(to: url, timestamps: ["t", "u"], columnNames: ["a"], actual: nil, predicted: [1])
+        #expect(
+            throws: DatasetError.invalidArgument(
+                name: "predicted value count", value: "1", expected: "2 rows x 1 columns")
+        ) {
+            try ForecastingSeries.writeCSV(
+                to: url, timestamps: ["t", "u"], columnNames: ["a"], actual: nil, predicted: [1])
         }
-        #expect(throws: DataFileError.invalidArgument(
-            name: "actual value count", value: "3", expected: "1 rows x 1 columns")) {
-            try ForecastingSeries.writeCSV(to: url, timestamps: ["t"], columnNames: ["a"], actual: [1, 2, 3], predicted: [1])
+        #expect(
+            throws: DatasetError.invalidArgument(
+                name: "actual value count", value: "3", expected: "1 rows x 1 columns")
+        ) {
+            try ForecastingSeries.writeCSV(
+                to: url, timestamps: ["t"], columnNames: ["a"], actual: [1, 2, 3], predicted: [1])
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
@@ -285,7 +314,8 @@ struct ForecastingSeriesTests {
 
     @Test("random mutations of a valid file parse or throw, never trap")
     func fuzz() {
-        let original = Array("\u{FEFF}Month,\"Sales, k\",Units\r\n\"Jan, 1\",1.5,2\r\n1949-02,-2e1,\"3\"\n1949-03, 4 ,5\n".utf8)
+        let original = Array(
+            "\u{FEFF}Month,\"Sales, k\",Units\r\n\"Jan, 1\",1.5,2\r\n1949-02,-2e1,\"3\"\n1949-03, 4 ,5\n".utf8)
         expectParsesOrRefuses(original, seed: 0xC5) { bytes in
             let series = try ForecastingSeries(bytes: bytes, source: "fuzz.csv")
             #expect(series.columnCount >= 1 && series.length >= 1)
@@ -299,22 +329,26 @@ struct ForecastingSeriesTests {
     @Test("malformed fixture files are refused with their specific errors")
     func malformedFixtures() throws {
         let folder = SampleData.malformed.appendingPathComponent("csv")
-        let expected: [String: (String) -> DataFileError] = [
+        let expected: [String: (String) -> DatasetError] = [
             "ragged-row": { .raggedRow(path: $0, line: 4, expected: 2, found: 3) },
             "unterminated-quote": {
-                .unexpected(path: $0, line: 3, column: 1,
-                            expected: "a closing '\"' for the field opened here, before the end of the file", found: "")
+                .unexpected(
+                    path: $0, line: 3, column: 1,
+                    expected: "a closing '\"' for the field opened here, before the end of the file", found: "")
             },
             "text-after-quote": {
-                .unexpected(path: $0, line: 2, column: 11, expected: "',' or the end of the line after a closing quote",
-                            found: "a")
+                .unexpected(
+                    path: $0, line: 2, column: 11, expected: "',' or the end of the line after a closing quote",
+                    found: "a")
             },
             "not-a-number": { .unexpected(path: $0, line: 3, column: 9, expected: "a number", found: "1,234") },
             "missing-value": { .missingValue(path: $0, line: 4, column: 9) },
             "infinite-value": { .nonFiniteValue(path: $0, line: 2, column: 9, found: "inf") },
             "header-only": { .noData(path: $0) },
-            "utf16": { .notUTF8(path: $0, byteOffset: 0) },
+            "utf16": { .notUTF8(path: $0, byteOffset: 0) }
         ]
-        try replayMalformedFixtures(in: folder, extension: ".csv", expected: expected) { url in _ = try ForecastingSeries(contentsOf: url) }
+        try replayMalformedFixtures(in: folder, extension: ".csv", expected: expected) { url in
+            _ = try ForecastingSeries(contentsOf: url)
+        }
     }
 }

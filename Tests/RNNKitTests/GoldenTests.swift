@@ -8,7 +8,8 @@ enum Golden {
         .deletingLastPathComponent().appendingPathComponent("Fixtures/golden")
 
     static var caseNames: [String] {
-        let manifest = (try? String(contentsOf: directory.appendingPathComponent("MANIFEST.txt"), encoding: .utf8)) ?? ""
+        let manifest =
+            (try? String(contentsOf: directory.appendingPathComponent("MANIFEST.txt"), encoding: .utf8)) ?? ""
         return manifest.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".safetensors") }
     }
 
@@ -32,10 +33,12 @@ enum Golden {
         case .oneToMany: timeSteps = targetsTensor.shape[1]
         default: timeSteps = inputs.shape[1]
         }
-        let batchInputs: SequenceBatch.Inputs = c.input.readsTokens
+        let batchInputs: SequenceBatch.Inputs =
+            c.input.readsTokens
             ? .tokens(try inputs.integers().map { Int32($0) }) : .features(try inputs.floats())
         let lengths = vectorInput ? nil : try file.tensor("lengths").integers().map { Int32($0) }
-        let targets: SequenceBatch.Targets = targetsTensor.dtype == .float32
+        let targets: SequenceBatch.Targets =
+            targetsTensor.dtype == .float32
             ? .values(try targetsTensor.floats()) : .classes(try targetsTensor.integers().map { Int32($0) })
         var decoderInputs: [Float]?
         var decoderTimeSteps = 0
@@ -44,26 +47,33 @@ enum Golden {
             decoderInputs = try decoder.floats()
             decoderTimeSteps = decoder.shape[1]
         }
-        return SequenceBatch(count: count, timeSteps: timeSteps, inputs: batchInputs, lengths: lengths,
-                             decoderInputs: decoderInputs, decoderTimeSteps: decoderTimeSteps, targets: targets)
+        return SequenceBatch(
+            count: count, timeSteps: timeSteps, inputs: batchInputs, lengths: lengths,
+            decoderInputs: decoderInputs, decoderTimeSteps: decoderTimeSteps, targets: targets)
     }
 }
 
 /// `|got - ref| <= tolerance * max(|ref|, max |ref| over the tensor)`: float32
 /// rounding relative to the tensor's scale (see the fixtures' README).
-func expectClose(_ got: [Float], _ reference: [Float], tolerance: Double = 1e-5, _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(got.count == reference.count, "\(what): \(got.count) values, expected \(reference.count)", sourceLocation: sourceLocation)
+func expectClose(
+    _ got: [Float], _ reference: [Float], tolerance: Double = 1e-5, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        got.count == reference.count, "\(what): \(got.count) values, expected \(reference.count)",
+        sourceLocation: sourceLocation)
     guard got.count == reference.count else { return }
     let scale = reference.map { abs(Double($0)) }.max() ?? 0
     var worst = 0.0, worstIndex = 0
     for index in got.indices {
-        let excess = abs(Double(got[index]) - Double(reference[index])) / max(abs(Double(reference[index])), scale, 1e-30)
+        let excess =
+            abs(Double(got[index]) - Double(reference[index])) / max(abs(Double(reference[index])), scale, 1e-30)
         if excess > worst { (worst, worstIndex) = (excess, index) }
     }
-    #expect(worst <= tolerance,
-            "\(what)[\(worstIndex)]: got \(got[worstIndex]), expected \(reference[worstIndex]) (relative \(worst))",
-            sourceLocation: sourceLocation)
+    #expect(
+        worst <= tolerance,
+        "\(what)[\(worstIndex)]: got \(got[worstIndex]), expected \(reference[worstIndex]) (relative \(worst))",
+        sourceLocation: sourceLocation)
 }
 
 @Test(arguments: Golden.caseNames)
@@ -90,23 +100,38 @@ func matchesPyTorch(_ name: String) throws {
     expectClose([Float(loss)], try file.floats("loss"), tolerance: tolerance, "loss")
     var squares = 0.0
     for parameter in model.parameterNames {
-        expectClose(gradients[parameter]!, try file.floats("grad.\(parameter)"), tolerance: tolerance, "grad.\(parameter)")
+        expectClose(
+            gradients[parameter]!, try file.floats("grad.\(parameter)"), tolerance: tolerance, "grad.\(parameter)")
         squares += gradients[parameter]!.reduce(0) { $0 + Double($1) * Double($1) }
     }
     expectClose([Float(squares.squareRoot())], try file.floats("grad_norm"), tolerance: tolerance, "grad_norm")
 
     // Three full-batch steps of each optimiser from the same start.
     func number(_ key: String) throws -> Float {
-        guard let text = file.metadata[key], let value = Double(text) else { throw ModelError.metadata(key: key, problem: "missing", source: name) }
+        guard let text = file.metadata[key], let value = Double(text) else {
+            throw ModelError.metadata(key: key, problem: "missing", source: name)
+        }
         return Float(value)
     }
     let runs: [(prefix: String, optimizer: Optimizer, clipping: GradientClipping)] = [
-        ("sgd", .sgd(learningRate: try number("sgd_lr"), momentum: try number("sgd_momentum"),
-                     weightDecay: try number("sgd_weight_decay")), .none),
-        ("sgd_clipped", .sgd(learningRate: try number("sgd_clipped_lr"), momentum: try number("sgd_clipped_momentum"),
-                             weightDecay: try number("sgd_clipped_weight_decay")), .norm(try number("clip_norm"))),
-        ("adam", .adam(learningRate: try number("adam_lr"), beta1: try number("adam_beta1"), beta2: try number("adam_beta2"),
-                       epsilon: try number("adam_eps"), weightDecay: try number("adam_weight_decay")), .none),
+        (
+            "sgd",
+            .sgd(
+                learningRate: try number("sgd_lr"), momentum: try number("sgd_momentum"),
+                weightDecay: try number("sgd_weight_decay")), .none
+        ),
+        (
+            "sgd_clipped",
+            .sgd(
+                learningRate: try number("sgd_clipped_lr"), momentum: try number("sgd_clipped_momentum"),
+                weightDecay: try number("sgd_clipped_weight_decay")), .norm(try number("clip_norm"))
+        ),
+        (
+            "adam",
+            .adam(
+                learningRate: try number("adam_lr"), beta1: try number("adam_beta1"), beta2: try number("adam_beta2"),
+                epsilon: try number("adam_eps"), weightDecay: try number("adam_weight_decay")), .none
+        )
     ]
     for run in runs {
         let trained = model.copy()
@@ -116,8 +141,9 @@ func matchesPyTorch(_ name: String) throws {
         // of near-zero gradients moves their updates by a little more.
         let tolerance = (run.prefix == "adam" ? 3e-5 : 1e-5) * slack
         for parameter in model.parameterNames {
-            expectClose(trained.parameter(parameter)!, try file.floats("\(run.prefix).\(parameter)"), tolerance: tolerance,
-                        "\(run.prefix).\(parameter)")
+            expectClose(
+                trained.parameter(parameter)!, try file.floats("\(run.prefix).\(parameter)"), tolerance: tolerance,
+                "\(run.prefix).\(parameter)")
         }
     }
 }

@@ -16,7 +16,8 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
     var timeSteps = 4
 
     var testDescription: String {
-        "\(cell.rawValue) \(bidirectional ? "bi" : "uni") l\(layers) \(variableLengths ? "var" : "equal") \(topology.rawValue) \(input) \(classes ? "ce" : "mse") \(head) \(count)x\(timeSteps)"
+        "\(cell.rawValue) \(bidirectional ? "bi" : "uni") l\(layers) \(variableLengths ? "var" : "equal") "
+            + "\(topology.rawValue) \(input) \(classes ? "ce" : "mse") \(head) \(count)x\(timeSteps)"
     }
 
     static var all: [GradientCase] {
@@ -26,52 +27,70 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
                 for layers in [1, 2] {
                     for variableLengths in [false, true] {
                         for topology in [Topology.manyToMany, .manyToOne, .encoderDecoder] {
-                            cases.append(GradientCase(cell: cell, bidirectional: bidirectional, layers: layers,
-                                                      variableLengths: variableLengths, topology: topology))
+                            cases.append(
+                                GradientCase(
+                                    cell: cell, bidirectional: bidirectional, layers: layers,
+                                    variableLengths: variableLengths, topology: topology))
                         }
                     }
                     for topology in [Topology.oneToOne, .oneToMany] {
-                        cases.append(GradientCase(cell: cell, bidirectional: bidirectional, layers: layers,
-                                                  variableLengths: false, topology: topology,
-                                                  input: .dense(features: topology == .oneToMany ? 2 : 3)))
+                        cases.append(
+                            GradientCase(
+                                cell: cell, bidirectional: bidirectional, layers: layers,
+                                variableLengths: false, topology: topology,
+                                input: .dense(features: topology == .oneToMany ? 2 : 3)))
                     }
                 }
             }
-            cases.append(GradientCase(cell: cell, bidirectional: true, layers: 2, variableLengths: true,
-                                      topology: .manyToMany, input: .embedding(vocabularySize: 5, dimension: 3), classes: true))
-            cases.append(GradientCase(cell: cell, bidirectional: false, layers: 1, variableLengths: true,
-                                      topology: .manyToOne, input: .oneHot(vocabularySize: 4), classes: true))
+            cases.append(
+                GradientCase(
+                    cell: cell, bidirectional: true, layers: 2, variableLengths: true,
+                    topology: .manyToMany, input: .embedding(vocabularySize: 5, dimension: 3), classes: true))
+            cases.append(
+                GradientCase(
+                    cell: cell, bidirectional: false, layers: 1, variableLengths: true,
+                    topology: .manyToOne, input: .oneHot(vocabularySize: 4), classes: true))
             // Without a head, the loss reads the top layer's output directly.
-            cases.append(GradientCase(cell: cell, bidirectional: true, layers: 2, variableLengths: true,
-                                      topology: .manyToMany, head: .identity))
-            cases.append(GradientCase(cell: cell, bidirectional: false, layers: 1, variableLengths: true,
-                                      topology: .manyToOne, classes: true, head: .identity))
+            cases.append(
+                GradientCase(
+                    cell: cell, bidirectional: true, layers: 2, variableLengths: true,
+                    topology: .manyToMany, head: .identity))
+            cases.append(
+                GradientCase(
+                    cell: cell, bidirectional: false, layers: 1, variableLengths: true,
+                    topology: .manyToOne, classes: true, head: .identity))
         }
         // Weight gradients are summed in regions of about 768 positions: 2
         // rows of 400 steps take two regions per unit, in both directions.
         for cell in [CellKind.rnnTanh, .lstm, .gru] {
-            cases.append(GradientCase(cell: cell, bidirectional: true, layers: 2, variableLengths: true,
-                                      topology: .manyToMany, count: 2, timeSteps: 400))
+            cases.append(
+                GradientCase(
+                    cell: cell, bidirectional: true, layers: 2, variableLengths: true,
+                    topology: .manyToMany, count: 2, timeSteps: 400))
         }
-        cases.append(GradientCase(cell: .gru, bidirectional: true, layers: 1, variableLengths: false,
-                                  topology: .manyToMany, input: .oneHot(vocabularySize: 4), classes: true,
-                                  count: 2, timeSteps: 400))
+        cases.append(
+            GradientCase(
+                cell: .gru, bidirectional: true, layers: 1, variableLengths: false,
+                topology: .manyToMany, input: .oneHot(vocabularySize: 4), classes: true,
+                count: 2, timeSteps: 400))
         return cases
     }
 }
 
 @Test(arguments: GradientCase.all)
 func gradientsMatchFiniteDifferences(_ testCase: GradientCase) throws {
-    let configuration = ModelConfiguration(cell: testCase.cell, input: testCase.input, hiddenSize: 3,
-                                           layers: testCase.layers, bidirectional: testCase.bidirectional,
-                                           outputSize: testCase.head == .identity ? 3 * (testCase.bidirectional ? 2 : 1) : 2,
-                                           topology: testCase.topology, head: testCase.head)
+    let configuration = ModelConfiguration(
+        cell: testCase.cell, input: testCase.input, hiddenSize: 3,
+        layers: testCase.layers, bidirectional: testCase.bidirectional,
+        outputSize: testCase.head == .identity ? 3 * (testCase.bidirectional ? 2 : 1) : 2,
+        topology: testCase.topology, head: testCase.head)
     let model = try Model(configuration, seed: 7)
     model.scaleParameters(by: 1.5)
     var factory = BatchFactory(seed: 11)
-    let batch = factory.batch(for: configuration, count: testCase.count, timeSteps: testCase.timeSteps,
-                              variableLengths: testCase.variableLengths,
-                              decoderTimeSteps: 3, classes: testCase.classes)
+    let batch = factory.batch(
+        for: configuration, count: testCase.count, timeSteps: testCase.timeSteps,
+        variableLengths: testCase.variableLengths,
+        decoderTimeSteps: 3, classes: testCase.classes)
     let trainer = Trainer(model: model, optimizer: .sgd(learningRate: 0), threads: 1)
     let (_, analytic) = try trainer.gradients(batch)
     try expectGradientsMatchFiniteDifferences(model: model, analytic: analytic, kinks: testCase.cell == .rnnReLU) {
@@ -83,8 +102,10 @@ func gradientsMatchFiniteDifferences(_ testCase: GradientCase) throws {
 /// central differences of `loss`, which reads the model's current weights.
 /// - Parameter kinks: whether the model has ReLU kinks, where the gradient
 ///   is one of the one-sided derivatives.
-func expectGradientsMatchFiniteDifferences(model: Model, analytic: [String: [Float]], kinks: Bool,
-                                           loss currentLoss: () throws -> Double) throws {
+func expectGradientsMatchFiniteDifferences(
+    model: Model, analytic: [String: [Float]], kinks: Bool,
+    loss currentLoss: () throws -> Double
+) throws {
     var generator = SeededGenerator(seed: 3)
     let epsilon: Float = 4e-3
     // A layer norm bends sharply where a row's spread is small, so the
@@ -120,8 +141,9 @@ func expectGradientsMatchFiniteDifferences(model: Model, analytic: [String: [Flo
                 let backward = (center - (try loss(offset: -step))) / Double(step)
                 numeric = agrees(forward, Double(gradient[index]), relativeTolerance) ? forward : backward
             }
-            #expect(agrees(numeric, Double(gradient[index]), relativeTolerance),
-                    "\(name)[\(index)]: analytic \(gradient[index]), numeric \(numeric)")
+            #expect(
+                agrees(numeric, Double(gradient[index]), relativeTolerance),
+                "\(name)[\(index)]: analytic \(gradient[index]), numeric \(numeric)")
         }
     }
 }

@@ -7,8 +7,10 @@ import Testing
 // the address space) or was used silently. Each must be a typed error.
 
 private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, outputs: Int = 2) throws -> Model {
-    try Model(ModelConfiguration(cell: .gru, input: .dense(features: features), hiddenSize: 3, outputSize: outputs,
-                                 topology: topology), seed: 1)
+    try Model(
+        ModelConfiguration(
+            cell: .gru, input: .dense(features: features), hiddenSize: 3, outputSize: outputs,
+            topology: topology), seed: 1)
 }
 
 @Test func batchSizesThatOverflowAreRefused() throws {
@@ -20,19 +22,24 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
         try model.outputs(for: SequenceBatch(count: 1 << 30, timeSteps: 1 << 20, inputs: .features([1])))
     }
     // A decoder length is read by encoder-decoder models only.
-    let outputs = try model.outputs(for: SequenceBatch(count: 2, timeSteps: 1, inputs: .features([1, 2, 3, 4]),
-                                                       decoderTimeSteps: Int.max))
+    let outputs = try model.outputs(
+        for: SequenceBatch(
+            count: 2, timeSteps: 1, inputs: .features([1, 2, 3, 4]),
+            decoderTimeSteps: Int.max))
     #expect(outputs.count == 4)
 }
 
 @Test func configurationSizesThatOverflowAreRefused() {
     let configurations = [
-        ModelConfiguration(cell: .lstm, input: .embedding(vocabularySize: Int.max, dimension: 2), hiddenSize: 4,
-                           outputSize: 2, topology: .manyToOne),
-        ModelConfiguration(cell: .gru, input: .dense(features: 2), hiddenSize: Int.max, bidirectional: true,
-                           outputSize: 2, topology: .manyToMany, head: .identity),
-        ModelConfiguration(cell: .lstm, input: .dense(features: 1 << 24), hiddenSize: 1 << 24, layers: 1024,
-                           bidirectional: true, outputSize: 1, topology: .encoderDecoder),
+        ModelConfiguration(
+            cell: .lstm, input: .embedding(vocabularySize: Int.max, dimension: 2), hiddenSize: 4,
+            outputSize: 2, topology: .manyToOne),
+        ModelConfiguration(
+            cell: .gru, input: .dense(features: 2), hiddenSize: Int.max, bidirectional: true,
+            outputSize: 2, topology: .manyToMany, head: .identity),
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 1 << 24), hiddenSize: 1 << 24, layers: 1024,
+            bidirectional: true, outputSize: 1, topology: .encoderDecoder)
     ]
     for configuration in configurations {
         #expect(throws: ModelError.self) { try Model(configuration) }
@@ -49,7 +56,7 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
     }
     let corpus = try TextCorpus(text: "abcdefghij")
     var generator = SeededGenerator(seed: 1)
-    #expect(throws: DataFileError.self) {
+    #expect(throws: DatasetError.self) {
         try corpus.randomWindowStarts(count: Int.max, length: 3, range: 0..<10, using: &generator)
     }
 }
@@ -59,7 +66,7 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
     let batch = SequenceBatch(count: 1, timeSteps: 2, inputs: .features([1, 2, 3, 4]), targets: .values([0, 1, 1, 0]))
     let settings: [(Optimizer, GradientClipping)] = [
         (.sgd(learningRate: .nan), .none), (.sgd(learningRate: -0.1), .none), (.adam(beta1: 1), .none),
-        (.adam(), .norm(-1)), (.adam(), .value(.nan)),
+        (.adam(), .norm(-1)), (.adam(), .value(.nan))
     ]
     let before = model.parameter("rnn.weight_hh_l0")!
     for (optimizer, clipping) in settings {
@@ -72,7 +79,8 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
 @Test func aCheckpointWithAnImpossibleStepOrMomentIsRefused() throws {
     let model = try denseModel()
     let trainer = Trainer(model: model, optimizer: .adam(), threads: 1)
-    try trainer.step(SequenceBatch(count: 1, timeSteps: 2, inputs: .features([1, 2, 3, 4]), targets: .values([0, 1, 1, 0])))
+    try trainer.step(
+        SequenceBatch(count: 1, timeSteps: 2, inputs: .features([1, 2, 3, 4]), targets: .values([0, 1, 1, 0])))
     var late = trainer.checkpoint()
     late.file.metadata["optimizer_step"] = String(Int.max)
     #expect(throws: ModelError.self) { try trainer.restoreOptimizer(from: late) }
@@ -90,14 +98,17 @@ private func denseModel(_ topology: Topology = .manyToMany, features: Int = 2, o
 
 @Test func aScalingThatOverflowsTheDataIsRefused() throws {
     let scaling = try FeatureScaling(mean: [0], deviation: [Float.leastNonzeroMagnitude])
-    #expect(throws: DataFileError.self) { try scaling.scale([1, 2]) }
-    #expect(throws: DataFileError.self) { try FeatureScaling(mean: [0], deviation: [1e38]).unscale([10]) }
+    #expect(throws: DatasetError.self) { try scaling.scale([1, 2]) }
+    #expect(throws: DatasetError.self) { try FeatureScaling(mean: [0], deviation: [1e38]).unscale([10]) }
     #expect(try scaling.scale([0]) == [0])
 }
 
 @Test func classNamesThatRepeatAreRefused() {
     let file = Array("@problemName t\n@univariate true\n@classLabel true a b\n@data\n1,2:a\n".utf8)
-    #expect(throws: DataFileError.invalidArgument(name: "classNames", value: "naming 'b' twice", expected: "distinct class names")) {
+    #expect(
+        throws: DatasetError.invalidArgument(
+            name: "classNames", value: "naming 'b' twice", expected: "distinct class names")
+    ) {
         try TimeSeriesClassificationSet(bytes: file, source: "t.ts", classNames: ["b", "b", "a"])
     }
 }

@@ -6,9 +6,10 @@ import Testing
 struct JSONTests {
     @Test("parses every kind of value")
     func parsesValues() throws {
-        let value = try JSONValue(parsing: #" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d"}, "e": 0, "f": -0.0} "#)
+        let value = try JSONValue(
+            parsing: #" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d"}, "e": 0, "f": -0.0} "#)
         let expected: JSONValue = [
-            "a": [1, -2500.0, true, false, nil], "b": ["c": "d"], "e": 0, "f": .number(-0.0),
+            "a": [1, -2500.0, true, false, nil], "b": ["c": "d"], "e": 0, "f": .number(-0.0)
         ]
         #expect(value == expected)
         #expect(value.objectValue?.keys == ["a", "b", "e", "f"])
@@ -30,31 +31,33 @@ struct JSONTests {
         #expect(try JSONValue(parsing: "\"é😀\"") == .string("é😀"))
     }
 
-    @Test("malformed documents throw errors that say where", arguments: [
-        ("", JSONParseError.unexpectedEnd(expected: "a JSON value")),
-        ("[1,]", .unexpectedByte(UInt8(ascii: "]"), offset: 3, expected: "a JSON value")),
-        ("{\"a\":1,}", .unexpectedByte(UInt8(ascii: "}"), offset: 7, expected: "a string key")),
-        ("{\"a\" 1}", .unexpectedByte(UInt8(ascii: "1"), offset: 5, expected: "':'")),
-        ("{\"a\":1 \"b\":2}", .unexpectedByte(UInt8(ascii: "\""), offset: 7, expected: "',' or '}'")),
-        ("{\"a\":1,\"a\":2}", .duplicateKey("a", offset: 7)),
-        ("[1 2]", .unexpectedByte(UInt8(ascii: "2"), offset: 3, expected: "',' or ']'")),
-        ("1 2", .trailingContent(offset: 2)),
-        ("tru", .unexpectedEnd(expected: "'true'")),
-        ("nul!", .unexpectedByte(UInt8(ascii: "!"), offset: 3, expected: "'null'")),
-        ("01", .invalidNumber(offset: 0)),
-        ("-", .invalidNumber(offset: 0)),
-        ("1.", .invalidNumber(offset: 0)),
-        (".5", .unexpectedByte(UInt8(ascii: "."), offset: 0, expected: "a JSON value")),
-        ("1e+", .invalidNumber(offset: 0)),
-        ("+1", .unexpectedByte(UInt8(ascii: "+"), offset: 0, expected: "a JSON value")),
-        ("\"abc", .unexpectedEnd(expected: "'\"' closing the string")),
-        ("\"a\tb\"", .controlCharacterInString(offset: 2)),
-        ("\"\\x\"", .invalidEscape(offset: 1)),
-        ("\"\\u12g4\"", .invalidUnicodeEscape(offset: 1)),
-        ("\"\\ud83d\"", .unpairedSurrogate(offset: 1)),
-        ("\"\\ud83d\\u0041\"", .unpairedSurrogate(offset: 1)),
-        ("\"\\ude00\"", .unpairedSurrogate(offset: 1)),
-    ])
+    @Test(
+        "malformed documents throw errors that say where",
+        arguments: [
+            ("", JSONParseError.unexpectedEnd(expected: "a JSON value")),
+            ("[1,]", .unexpectedByte(UInt8(ascii: "]"), offset: 3, expected: "a JSON value")),
+            ("{\"a\":1,}", .unexpectedByte(UInt8(ascii: "}"), offset: 7, expected: "a string key")),
+            ("{\"a\" 1}", .unexpectedByte(UInt8(ascii: "1"), offset: 5, expected: "':'")),
+            ("{\"a\":1 \"b\":2}", .unexpectedByte(UInt8(ascii: "\""), offset: 7, expected: "',' or '}'")),
+            ("{\"a\":1,\"a\":2}", .duplicateKey("a", offset: 7)),
+            ("[1 2]", .unexpectedByte(UInt8(ascii: "2"), offset: 3, expected: "',' or ']'")),
+            ("1 2", .trailingContent(offset: 2)),
+            ("tru", .unexpectedEnd(expected: "'true'")),
+            ("nul!", .unexpectedByte(UInt8(ascii: "!"), offset: 3, expected: "'null'")),
+            ("01", .invalidNumber(offset: 0)),
+            ("-", .invalidNumber(offset: 0)),
+            ("1.", .invalidNumber(offset: 0)),
+            (".5", .unexpectedByte(UInt8(ascii: "."), offset: 0, expected: "a JSON value")),
+            ("1e+", .invalidNumber(offset: 0)),
+            ("+1", .unexpectedByte(UInt8(ascii: "+"), offset: 0, expected: "a JSON value")),
+            ("\"abc", .unexpectedEnd(expected: "'\"' closing the string")),
+            ("\"a\tb\"", .controlCharacterInString(offset: 2)),
+            ("\"\\x\"", .invalidEscape(offset: 1)),
+            ("\"\\u12g4\"", .invalidUnicodeEscape(offset: 1)),
+            ("\"\\ud83d\"", .unpairedSurrogate(offset: 1)),
+            ("\"\\ud83d\\u0041\"", .unpairedSurrogate(offset: 1)),
+            ("\"\\ude00\"", .unpairedSurrogate(offset: 1))
+        ])
     func malformed(_ text: String, _ expected: JSONParseError) {
         #expect(throws: expected) { try JSONValue(parsing: text) }
     }
@@ -66,7 +69,7 @@ struct JSONTests {
             ([0x22, 0x61, 0xED, 0xA0, 0x80, 0x22], 2),  // encoded surrogate
             ([0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], 1),  // beyond U+10FFFF
             ([0x22, 0xE2, 0x82], 1),  // truncated sequence
-            ([0x22, 0x80, 0x22], 1),  // lone continuation byte
+            ([0x22, 0x80, 0x22], 1)  // lone continuation byte
         ]
         for (bytes, offset) in samples {
             #expect(throws: JSONParseError.invalidUTF8(offset: offset)) { try JSONValue(parsing: bytes) }
@@ -86,7 +89,7 @@ struct JSONTests {
         let value: JSONValue = [
             "name": "quote \" slash \\ newline \n bell \u{7} del \u{7F} é 😀",
             "loss": .number(0.1), "tiny": .number(1e-5), "big": .number(1e20), "nan": .number(.nan),
-            "epochs": [1, 2, 3], "empty": [:], "none": nil, "ok": true,
+            "epochs": [1, 2, 3], "empty": [:], "none": nil, "ok": true
         ]
         let text = value.serialized()
         #expect(

@@ -4,8 +4,10 @@ import RNNKernels
 
 /// A shape that cannot fit is refused from an estimate, before allocating.
 @Test func oversizedBatchShapeIsRefusedBeforeAllocating() throws {
-    let model = try Model(ModelConfiguration(cell: .lstm, input: .dense(features: 8), hiddenSize: 512,
-                                             outputSize: 4, topology: .manyToMany), seed: 0)
+    let model = try Model(
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 8), hiddenSize: 512,
+            outputSize: 4, topology: .manyToMany), seed: 0)
     let engine = Engine(model: model, threads: 1, withGradients: true)
     #expect {
         try engine.reserve(rows: 100_000, timeSteps: 10_000, decoderTimeSteps: 0)
@@ -18,8 +20,10 @@ import RNNKernels
 
 @Test func oversizedModelIsRefused() {
     #expect(throws: ModelError.self) {
-        try Model(ModelConfiguration(cell: .lstm, input: .dense(features: 8), hiddenSize: 30_000, layers: 2,
-                                     outputSize: 4, topology: .manyToMany))
+        try Model(
+            ModelConfiguration(
+                cell: .lstm, input: .dense(features: 8), hiddenSize: 30_000, layers: 2,
+                outputSize: 4, topology: .manyToMany))
     }
 }
 
@@ -32,23 +36,30 @@ import RNNKernels
 /// every kind of buffer a model can need: embeddings, an encoder, a
 /// many-to-one head, outputs computed in place, inference without gradients.
 @Test(arguments: [
-    ModelConfiguration(cell: .lstm, input: .dense(features: 5), hiddenSize: 6, outputSize: 6, topology: .manyToMany,
-                       head: .identity),
-    ModelConfiguration(cell: .gru, input: .embedding(vocabularySize: 11, dimension: 3), hiddenSize: 4, layers: 2,
-                       bidirectional: true, outputSize: 11, topology: .manyToOne),
-    ModelConfiguration(cell: .rnnTanh, input: .oneHot(vocabularySize: 7), hiddenSize: 5, outputSize: 7, topology: .manyToMany),
-    ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 4, layers: 2, outputSize: 2,
-                       topology: .encoderDecoder),
-    ModelConfiguration(cell: .gru, input: .dense(features: 3), hiddenSize: 4, outputSize: 3, topology: .oneToMany),
+    ModelConfiguration(
+        cell: .lstm, input: .dense(features: 5), hiddenSize: 6, outputSize: 6, topology: .manyToMany,
+        head: .identity),
+    ModelConfiguration(
+        cell: .gru, input: .embedding(vocabularySize: 11, dimension: 3), hiddenSize: 4, layers: 2,
+        bidirectional: true, outputSize: 11, topology: .manyToOne),
+    ModelConfiguration(
+        cell: .rnnTanh, input: .oneHot(vocabularySize: 7), hiddenSize: 5, outputSize: 7, topology: .manyToMany),
+    ModelConfiguration(
+        cell: .lstm, input: .dense(features: 3), hiddenSize: 4, layers: 2, outputSize: 2,
+        topology: .encoderDecoder),
+    ModelConfiguration(cell: .gru, input: .dense(features: 3), hiddenSize: 4, outputSize: 3, topology: .oneToMany)
 ])
 func workspaceSizeEstimateCountsEveryBuffer(configuration: ModelConfiguration) throws {
     let model = try Model(configuration, seed: 0)
     for withGradients in [true, false] {
-        let workspace = ShardWorkspace(model: model, kernels: .current, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
-                                       withGradients: withGradients)
-        let plan = ShardWorkspace.plan(model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
-                                       withGradients: withGradients)
-        #expect(plan.floatCount == alignedFloats(in: workspace), "\(configuration.topology), gradients: \(withGradients)")
+        let workspace = ShardWorkspace(
+            model: model, kernels: .current, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
+            withGradients: withGradients)
+        let plan = ShardWorkspace.plan(
+            model: model, rowCapacity: 7, timeCapacity: 9, decoderTimeCapacity: 4,
+            withGradients: withGradients)
+        #expect(
+            plan.floatCount == alignedFloats(in: workspace), "\(configuration.topology), gradients: \(withGradients)")
     }
 }
 

@@ -16,12 +16,15 @@ struct ModelFileMutator {
         String(repeating: "9", count: 100_000), "true", "false", "True", "nan", "inf", "lstm", "gru", "rnn_tanh",
         "rnn_relu", "LSTM", "lstm\u{0}", "ℓstm", "🦀", "many_to_many", "many_to_one", "one_to_one", "one_to_many",
         "encoder_decoder", "linear", "identity", "dense", "embedding", "one_hot", "rnnkit-model", "rnnkit-checkpoint",
-        "4000", "12000", "[]", #"["a"]"#, #"["a","a"]"#, #"["ab"]"#, "[1]", "[", "{}", #"["\u0000","b","c"]"#, #"["e","é","e\u0301"]"#,
-        #"["👩‍👩‍👧","🦀","x"]"#, "adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)", "281474976710657",
+        "4000", "12000", "[]", #"["a"]"#, #"["a","a"]"#, #"["ab"]"#, "[1]", "[", "{}", #"["\u0000","b","c"]"#,
+        #"["e","é","e\u0301"]"#,
+        #"["👩‍👩‍👧","🦀","x"]"#, "adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)", "281474976710657"
     ]
-    static let keys = ["format", "cell", "input_size", "hidden_size", "num_layers", "bidirectional", "output_size",
-                       "topology", "head", "input_kind", "vocab_size", "embedding_dim", "vocabulary", "optimizer",
-                       "optimizer_step", "progress.step", "", "🦀", "Cell", "cell "]
+    static let keys = [
+        "format", "cell", "input_size", "hidden_size", "num_layers", "bidirectional", "output_size",
+        "topology", "head", "input_kind", "vocab_size", "embedding_dim", "vocabulary", "optimizer",
+        "optimizer_step", "progress.step", "", "🦀", "Cell", "cell "
+    ]
 
     private mutating func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(generator.next() % UInt64(bound)) }
     private mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
@@ -39,7 +42,8 @@ struct ModelFileMutator {
             case 5: result.metadata[pick(Self.keys)] = pick(Self.values)
             case 6 where !keys.isEmpty:
                 let key = pick(keys)
-                result.metadata[key.uppercased() + (below(2) == 0 ? " " : "")] = result.metadata.removeValue(forKey: key)
+                result.metadata[key.uppercased() + (below(2) == 0 ? " " : "")] = result.metadata.removeValue(
+                    forKey: key)
             case 7 where !names.isEmpty: result.tensors[pick(names)] = nil
             case 8 where !names.isEmpty:
                 // A tensor under a name it does not have, or one too many.
@@ -53,7 +57,9 @@ struct ModelFileMutator {
                 case 1: shape.reverse()
                 case 2: shape.insert(1, at: below(shape.count + 1))
                 default:
-                    result.tensors[name] = below(2) == 0 ? Tensor(doubles: values.map(Double.init), shape: shape)
+                    result.tensors[name] =
+                        below(2) == 0
+                        ? Tensor(doubles: values.map(Double.init), shape: shape)
                         : Tensor(int64: values.map { Int64($0.rounded()) }, shape: shape)
                     continue
                 }
@@ -68,8 +74,9 @@ struct ModelFileMutator {
 
 /// What a model file or checkpoint loader may throw: a typed error that says something.
 private func expectTypedRefusal(_ error: any Error) {
-    #expect((error is ModelError || error is SafetensorsError) && !String(describing: error).isEmpty,
-            "\(type(of: error)): \(error)")
+    #expect(
+        (error is ModelError || error is SafetensorsError) && !String(describing: error).isEmpty,
+        "\(type(of: error)): \(error)")
 }
 
 /// A model that loaded from a mutated file works: it runs a small batch,
@@ -77,7 +84,8 @@ private func expectTypedRefusal(_ error: any Error) {
 private func exercise(_ model: Model) throws {
     var factory = BatchFactory(seed: 1)
     let c = model.configuration
-    _ = try model.outputs(for: factory.batch(for: c, count: 2, timeSteps: 3, variableLengths: true, decoderTimeSteps: 2), threads: 1)
+    _ = try model.outputs(
+        for: factory.batch(for: c, count: 2, timeSteps: 3, variableLengths: true, decoderTimeSteps: 2), threads: 1)
     if !c.vocabulary.isEmpty, c.topology == .manyToMany, c.input.readsTokens, c.outputSize == c.vocabulary.count {
         _ = try model.sampleText(prime: "", length: 5, temperature: 1, seed: 1)
     }
@@ -87,16 +95,21 @@ private func exercise(_ model: Model) throws {
 /// head and a vocabulary.
 private func sampleModels() throws -> [Model] {
     try [
-        ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 4, layers: 2, bidirectional: true,
-                           outputSize: 2, topology: .manyToMany),
-        ModelConfiguration(cell: .gru, input: .embedding(vocabularySize: 5, dimension: 3), hiddenSize: 4,
-                           outputSize: 3, topology: .manyToOne),
-        ModelConfiguration(cell: .rnnTanh, input: .oneHot(vocabularySize: 3), hiddenSize: 2, outputSize: 3,
-                           topology: .manyToMany, vocabulary: ["a", "b", "c"]),
-        ModelConfiguration(cell: .rnnReLU, input: .dense(features: 2), hiddenSize: 3, outputSize: 2,
-                           topology: .encoderDecoder),
-        ModelConfiguration(cell: .lstm, input: .dense(features: 2), hiddenSize: 3, bidirectional: true,
-                           outputSize: 6, topology: .manyToMany, head: .identity),
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 3), hiddenSize: 4, layers: 2, bidirectional: true,
+            outputSize: 2, topology: .manyToMany),
+        ModelConfiguration(
+            cell: .gru, input: .embedding(vocabularySize: 5, dimension: 3), hiddenSize: 4,
+            outputSize: 3, topology: .manyToOne),
+        ModelConfiguration(
+            cell: .rnnTanh, input: .oneHot(vocabularySize: 3), hiddenSize: 2, outputSize: 3,
+            topology: .manyToMany, vocabulary: ["a", "b", "c"]),
+        ModelConfiguration(
+            cell: .rnnReLU, input: .dense(features: 2), hiddenSize: 3, outputSize: 2,
+            topology: .encoderDecoder),
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 2), hiddenSize: 3, bidirectional: true,
+            outputSize: 6, topology: .manyToMany, head: .identity)
     ].enumerated().map { try Model($0.element, seed: UInt64($0.offset)) }
 }
 
@@ -111,7 +124,8 @@ private func sampleModels() throws -> [Model] {
         for iteration in 0..<600 {
             let mutated = mutator.mutate(original)
             do {
-                let file = iteration % 10 == 0
+                let file =
+                    iteration % 10 == 0
                     ? try SafetensorsFile(bytes: mutated.serialized(), source: "fuzz \(index).\(iteration)") : mutated
                 try exercise(try Model(file: file))
                 loaded += 1
@@ -134,14 +148,18 @@ private func sampleModels() throws -> [Model] {
         let trainer = Trainer(model: model, optimizer: optimizer, threads: 1)
         var factory = BatchFactory(seed: 2)
         let c = model.configuration
-        try trainer.step(factory.batch(for: c, count: 3, timeSteps: 3, variableLengths: false, decoderTimeSteps: 2,
-                                       classes: c.input.readsTokens && c.head == .linear))
+        try trainer.step(
+            factory.batch(
+                for: c, count: 3, timeSteps: 3, variableLengths: false, decoderTimeSteps: 2,
+                classes: c.input.readsTokens && c.head == .linear))
         let original = trainer.checkpoint(progress: ["step": "1", "epoch": "0"], history: ["train_loss": [1]]).file
         for iteration in 0..<300 {
             let mutated = mutator.mutate(original)
             do {
                 let bytes = try mutated.serialized()
-                let file = iteration % 10 == 0 ? try SafetensorsFile(bytes: bytes, source: "fuzz \(index).\(iteration)") : mutated
+                let file =
+                    iteration % 10 == 0
+                    ? try SafetensorsFile(bytes: bytes, source: "fuzz \(index).\(iteration)") : mutated
                 guard file.metadata["format"] == "rnnkit-checkpoint" else { continue }
                 let checkpoint = Checkpoint(file: file)
                 let restored = try checkpoint.model()

@@ -6,11 +6,14 @@ import Testing
 // with the identity matrix and zero bias would compute, with no head tensors.
 
 @Suite struct OutputHeadTests {
-    private func pair(_ cell: CellKind, bidirectional: Bool, topology: Topology = .manyToMany) throws -> (bare: Model, identityLinear: Model) {
+    private func pair(_ cell: CellKind, bidirectional: Bool, topology: Topology = .manyToMany) throws -> (
+        bare: Model, identityLinear: Model
+    ) {
         let width = 5 * (bidirectional ? 2 : 1)
         func configuration(_ head: OutputHead) -> ModelConfiguration {
-            ModelConfiguration(cell: cell, input: .dense(features: 3), hiddenSize: 5, layers: 2,
-                               bidirectional: bidirectional, outputSize: width, topology: topology, head: head)
+            ModelConfiguration(
+                cell: cell, input: .dense(features: 3), hiddenSize: 5, layers: 2,
+                bidirectional: bidirectional, outputSize: width, topology: topology, head: head)
         }
         let bare = try Model(configuration(.identity), seed: 4)
         let linear = try Model(configuration(.linear), seed: 4)
@@ -30,8 +33,10 @@ import Testing
         let batch = factory.batch(for: bare.configuration, count: 6, timeSteps: 4, variableLengths: true)
         // x·1 + 0 is exact, so outputs and every recurrent gradient agree to the bit.
         #expect(try bare.outputs(for: batch, threads: 1) == linear.outputs(for: batch, threads: 1))
-        let (bareLoss, bareGradients) = try Trainer(model: bare, optimizer: .sgd(learningRate: 0), threads: 1).gradients(batch)
-        let (linearLoss, linearGradients) = try Trainer(model: linear, optimizer: .sgd(learningRate: 0), threads: 1).gradients(batch)
+        let (bareLoss, bareGradients) = try Trainer(model: bare, optimizer: .sgd(learningRate: 0), threads: 1)
+            .gradients(batch)
+        let (linearLoss, linearGradients) = try Trainer(model: linear, optimizer: .sgd(learningRate: 0), threads: 1)
+            .gradients(batch)
         #expect(bareLoss == linearLoss)
         for name in bare.parameterNames { #expect(bareGradients[name] == linearGradients[name], "\(name)") }
     }
@@ -47,8 +52,9 @@ import Testing
     }
 
     @Test func aBareModelsOutputIsItsTopLayer() {
-        let wrongWidth = ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 5, bidirectional: true,
-                                            outputSize: 5, topology: .manyToMany, head: .identity)
+        let wrongWidth = ModelConfiguration(
+            cell: .lstm, input: .dense(features: 3), hiddenSize: 5, bidirectional: true,
+            outputSize: 5, topology: .manyToMany, head: .identity)
         #expect(throws: ModelError.self) { try wrongWidth.validate() }
     }
 }

@@ -4,9 +4,9 @@ import Testing
 @testable import RNNKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // MARK: - Helpers
@@ -71,7 +71,10 @@ struct SafetensorsTests {
     @Test("dtype byte sizes")
     func dtypeByteSizes() {
         let sizes = Dictionary(uniqueKeysWithValues: TensorDType.allCases.map { ($0.rawValue, $0.byteSize) })
-        #expect(sizes == ["F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1])
+        #expect(
+            sizes == [
+                "F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1
+            ])
     }
 
     /// The exact bytes `safetensors.torch.save` (safetensors 0.8.0) wrote for
@@ -90,7 +93,7 @@ struct SafetensorsTests {
             0x00, 0x00, 0x00, 0x3F, 0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x20, 0x40,
             0x80, 0x3F, 0x20, 0xBE,  // scale
             0x00, 0x3C, 0x00, 0xC0, 0x00, 0x38,  // bias
-            0x01, 0x00,  // mask
+            0x01, 0x00  // mask
         ]
         let bytes = safetensorsBytes(header, data: data)
         #expect(bytes.count == 396)
@@ -111,7 +114,9 @@ struct SafetensorsTests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("model.safetensors")
-        let metadata = ["format": "pt", "note": "quote \" backslash \\ newline \n tab \t nul \u{0} é 😀", "": "empty key"]
+        let metadata = [
+            "format": "pt", "note": "quote \" backslash \\ newline \n tab \t nul \u{0} é 😀", "": "empty key"
+        ]
         let original = SafetensorsFile(metadata: metadata, tensors: try tensorOfEveryDType())
 
         try original.write(to: url)
@@ -196,15 +201,20 @@ struct SafetensorsTests {
 
     @Test("looking up a tensor checks name, dtype and shape")
     func lookupErrors() throws {
-        let file = SafetensorsFile(tensors: ["weight": Tensor(floats: [1, 2, 3, 4, 5, 6], shape: [2, 3])], source: "m.st")
+        let file = SafetensorsFile(
+            tensors: ["weight": Tensor(floats: [1, 2, 3, 4, 5, 6], shape: [2, 3])], source: "m.st")
         #expect(try file.floats("weight", shape: [2, 3]) == [1, 2, 3, 4, 5, 6])
         #expect(throws: SafetensorsError.missingTensor(source: "m.st", tensor: "bias")) {
             try file.tensor("bias")
         }
-        #expect(throws: SafetensorsError.wrongShape(source: "m.st", tensor: "weight", expected: [3, 2], actual: [2, 3])) {
+        #expect(throws: SafetensorsError.wrongShape(source: "m.st", tensor: "weight", expected: [3, 2], actual: [2, 3]))
+        {
             try file.floats("weight", shape: [3, 2])
         }
-        #expect(throws: SafetensorsError.wrongDType(source: "m.st", tensor: "weight", expected: [.float64], actual: .float32)) {
+        #expect(
+            throws: SafetensorsError.wrongDType(
+                source: "m.st", tensor: "weight", expected: [.float64], actual: .float32)
+        ) {
             try file.tensor("weight", dtype: .float64)
         }
         #expect(
@@ -223,7 +233,8 @@ struct SafetensorsTests {
         #expect(try SafetensorsFile(bytes: unpadded, source: "u").tensors["a"]?.bytes == [1, 2, 3])
 
         let spaced = safetensorsBytes(
-            " \n{\"__metadata__\": null, \"a\": {\"dtype\": \"U8\", \"shape\": [], \"data_offsets\": [0, 1], \"x\": 1}}\t  ",
+            " \n{\"__metadata__\": null, \"a\": {\"dtype\": \"U8\", \"shape\": [], \"data_offsets\": [0, 1], \"x\": "
+                + "1}}\t  ",
             data: [9])
         let file = try SafetensorsFile(bytes: spaced, source: "s")
         #expect(file.metadata.isEmpty)
@@ -303,7 +314,8 @@ struct SafetensorsTests {
                 expected: .missingField(source: s, tensor: "w", field: "data_offsets")),
             MalformedCase(
                 name: "dtype not a string",
-                bytes: safetensorsBytes(header(#""w":{"dtype":4,"shape":[],"data_offsets":[0,4]}"#), data: [0, 0, 0, 0]),
+                bytes: safetensorsBytes(
+                    header(#""w":{"dtype":4,"shape":[],"data_offsets":[0,4]}"#), data: [0, 0, 0, 0]),
                 expected: .invalidField(
                     source: s, tensor: "w", field: "dtype", expected: "a string such as \"F32\"", found: "4")),
             MalformedCase(
@@ -327,7 +339,8 @@ struct SafetensorsTests {
                     source: s, tensor: "w", field: "shape[0]", expected: "a non-negative integer", found: "1.5")),
             MalformedCase(
                 name: "dimension beyond Int",
-                bytes: safetensorsBytes(header(#""w":{"dtype":"U8","shape":[18446744073709551616],"data_offsets":[0,0]}"#)),
+                bytes: safetensorsBytes(
+                    header(#""w":{"dtype":"U8","shape":[18446744073709551616],"data_offsets":[0,0]}"#)),
                 expected: .invalidField(
                     source: s, tensor: "w", field: "shape[0]", expected: "a non-negative integer",
                     found: "1.8446744073709552e+19")),
@@ -337,7 +350,8 @@ struct SafetensorsTests {
                 expected: .elementCountOverflow(source: s, tensor: "w", shape: [1 << 40, 1 << 40], dtype: .float32)),
             MalformedCase(
                 name: "byte count overflows: F64 [2^61]",
-                bytes: safetensorsBytes(header(entry("w", "F64", [1 << 61], 0, 8)), data: [UInt8](repeating: 0, count: 8)),
+                bytes: safetensorsBytes(
+                    header(entry("w", "F64", [1 << 61], 0, 8)), data: [UInt8](repeating: 0, count: 8)),
                 expected: .elementCountOverflow(source: s, tensor: "w", shape: [1 << 61], dtype: .float64)),
             MalformedCase(
                 name: "data_offsets with one integer",
@@ -368,7 +382,8 @@ struct SafetensorsTests {
             MalformedCase(
                 name: "offsets span the wrong size",
                 bytes: safetensorsBytes(header(entry("w", "F32", [3], 0, 8)), data: [UInt8](repeating: 0, count: 8)),
-                expected: .sizeMismatch(source: s, tensor: "w", dtype: .float32, shape: [3], expectedBytes: 12, actualBytes: 8)),
+                expected: .sizeMismatch(
+                    source: s, tensor: "w", dtype: .float32, shape: [3], expectedBytes: 12, actualBytes: 8)),
             MalformedCase(
                 name: "overlapping tensors",
                 bytes: safetensorsBytes(
@@ -411,7 +426,7 @@ struct SafetensorsTests {
             MalformedCase(
                 name: "metadata value not a string",
                 bytes: safetensorsBytes(#"{"__metadata__":{"epoch":3}}"#),
-                expected: .metadataValueNotString(source: s, key: "epoch", found: "3")),
+                expected: .metadataValueNotString(source: s, key: "epoch", found: "3"))
         ]
     }()
 
@@ -446,7 +461,9 @@ struct SafetensorsTests {
         let url = directory.appendingPathComponent("huge.safetensors")
         // A sparse file just over the 100 MB header limit, which takes no disk.
         let size = UInt64(SafetensorsFile.maxHeaderLength) + 16
-        #expect(FileManager.default.createFile(atPath: url.path, contents: Data(safetensorsBytes([], headerLength: size - 8))))
+        #expect(
+            FileManager.default.createFile(
+                atPath: url.path, contents: Data(safetensorsBytes([], headerLength: size - 8))))
         let handle = try FileHandle(forWritingTo: url)
         try handle.truncate(atOffset: size)
         try handle.close()
@@ -542,7 +559,7 @@ struct SafetensorsTests {
             },
             "unknown-dtype": { .unknownDType(source: $0, tensor: "w", dtype: "F128") },
             "offsets-beyond-data": { .offsetsBeyondData(source: $0, tensor: "w", end: 16, dataSize: 8) },
-            "deep-nesting": { .headerNotJSON(source: $0, .nestingTooDeep(offset: 64, limit: 64)) },
+            "deep-nesting": { .headerNotJSON(source: $0, .nestingTooDeep(offset: 64, limit: 64)) }
         ]
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             .filter { $0.hasSuffix(".safetensors") }.sorted()
@@ -571,7 +588,7 @@ struct SafetensorsTests {
                 "weight_ih_l0": Tensor(floats: (0..<12).map(Float.init), shape: [4, 3]),
                 "bias_ih_l0": Tensor(floats: [1, 2, 3, 4], shape: [4]),
                 "steps": Tensor(int64: [1, -1], shape: [2]),
-                "empty": Tensor(int32: [], shape: [0]),
+                "empty": Tensor(int32: [], shape: [0])
             ]
         ).serialized()
         let jsonBytes = Array(#"{}[]",:0-9e.\u"#.utf8)
@@ -630,13 +647,18 @@ struct SafetensorsTests {
 /// A model whose weights overflowed is not written: reading the file back
 /// would refuse it anyway, so writing it would only lose the previous one.
 @Test func aModelWithNonFiniteWeightsIsNotWritten() throws {
-    let model = try Model(ModelConfiguration(cell: .gru, input: .dense(features: 2), hiddenSize: 3, outputSize: 1,
-                                             topology: .manyToOne), seed: 1)
+    let model = try Model(
+        ModelConfiguration(
+            cell: .gru, input: .dense(features: 2), hiddenSize: 3, outputSize: 1,
+            topology: .manyToOne), seed: 1)
     var weights = model.parameter("rnn.weight_hh_l0")!
     weights[4] = -.infinity
     try model.setParameter("rnn.weight_hh_l0", to: weights)
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("nonfinite-\(UUID().uuidString).safetensors")
-    #expect(throws: ModelError.nonFiniteParameter(name: "rnn.weight_hh_l0", element: 4, value: -.infinity, source: url.path)) {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "nonfinite-\(UUID().uuidString).safetensors")
+    #expect(
+        throws: ModelError.nonFiniteParameter(name: "rnn.weight_hh_l0", element: 4, value: -.infinity, source: url.path)
+    ) {
         try model.write(to: url)
     }
     #expect(!FileManager.default.fileExists(atPath: url.path))

@@ -11,7 +11,8 @@ enum ScaleGolden {
     static let directory = Golden.directory.deletingLastPathComponent().appendingPathComponent("golden-scale")
 
     static var caseNames: [String] {
-        let manifest = (try? String(contentsOf: directory.appendingPathComponent("MANIFEST.txt"), encoding: .utf8)) ?? ""
+        let manifest =
+            (try? String(contentsOf: directory.appendingPathComponent("MANIFEST.txt"), encoding: .utf8)) ?? ""
         return manifest.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".safetensors") }
     }
 
@@ -64,11 +65,12 @@ struct ScaleCase {
         self.file = file
         let integer = { (key: String) throws -> Int in try #require(Int(file.metadata[key] ?? ""), "\(key)") }
         let features = try integer("input_size")
-        let input: InputEncoding = switch file.metadata["input_kind"] {
-        case "one_hot": .oneHot(vocabularySize: features)
-        case "embedding": .embedding(vocabularySize: features, dimension: try integer("embedding_dim"))
-        default: .dense(features: features)
-        }
+        let input: InputEncoding =
+            switch file.metadata["input_kind"] {
+            case "one_hot": .oneHot(vocabularySize: features)
+            case "embedding": .embedding(vocabularySize: features, dimension: try integer("embedding_dim"))
+            default: .dense(features: features)
+            }
         configuration = ModelConfiguration(
             cell: try #require(CellKind(rawValue: file.metadata["cell"] ?? "")), input: input,
             hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
@@ -96,9 +98,11 @@ struct ScaleCase {
             if Self.isLayerNormGain(name) {
                 // 1 + spread·u, formed in double and rounded once, as the script does.
                 let spread = Double(try number("ln_gain_spread"))
-                try model.setParameter(name, to: draw.uniform(name, count: count).map { Float(1 + spread * Double($0)) })
+                try model.setParameter(
+                    name, to: draw.uniform(name, count: count).map { Float(1 + spread * Double($0)) })
             } else {
-                try model.setParameter(name, to: draw.uniform(name, count: count, scale: name.hasPrefix("embedding.") ? 1 : scale))
+                try model.setParameter(
+                    name, to: draw.uniform(name, count: count, scale: name.hasPrefix("embedding.") ? 1 : scale))
             }
         }
         return model
@@ -118,10 +122,12 @@ struct ScaleCase {
         let features = c.input.readsTokens ? 1 : c.input.rnnInputSize
         let outputs = c.outputSize
         let perStep = c.topology.outputsPerStep
-        let inputs: SequenceBatch.Inputs = c.input.readsTokens
+        let inputs: SequenceBatch.Inputs =
+            c.input.readsTokens
             ? .tokens(draw.integers("inputs", count: n * encoderSteps, below: c.vocabularySize!))
             : .features(draw.uniform("inputs", count: n * encoderSteps * features))
-        let targets: SequenceBatch.Targets = file.metadata["loss"] == "cross_entropy"
+        let targets: SequenceBatch.Targets =
+            file.metadata["loss"] == "cross_entropy"
             ? .classes(draw.integers("targets", count: perStep ? n * timeSteps : n, below: outputs))
             : .values(draw.uniform("targets", count: (perStep ? n * timeSteps : n) * outputs))
         let batch = SequenceBatch(
@@ -142,8 +148,9 @@ struct ScaleCase {
         // "grad.rnn.weight_hh_l0" and "adam.rnn.weight_hh_l0" share the positions of "rnn.weight_hh_l0".
         let tensor = key.split(separator: ".", maxSplits: 1).last!
         let positions = try file.integers("index.\(tensor)")
-        try #require(positions.count == reference.count && positions.allSatisfy { $0 < values.count },
-                     "\(name) \(key): \(values.count) values for positions up to \(positions.max() ?? 0)")
+        try #require(
+            positions.count == reference.count && positions.allSatisfy { $0 < values.count },
+            "\(name) \(key): \(values.count) values for positions up to \(positions.max() ?? 0)")
         let (unit, norm, pytorchError) = (Double(stats[0]), Double(stats[1]), Double(stats[2]))
         let tolerance = ScaleGolden.tolerance(pytorchError: pytorchError, adam: key.hasPrefix("adam"))
         var worst = (error: 0.0, index: 0)
@@ -151,23 +158,35 @@ struct ScaleCase {
             let error = abs(Double(values[position]) - Double(reference[sample])) / unit
             if error > worst.error { worst = (error, sample) }
         }
-        #expect(worst.error <= tolerance,
-                "\(name) \(key)[\(positions[worst.index])]: got \(values[positions[worst.index]]), float64 reference \(reference[worst.index]); error \(worst.error) of \(key.hasPrefix("adam") ? "the step size" : "the tensor's scale"), PyTorch float32's \(pytorchError)",
-                sourceLocation: sourceLocation)
+        let scale = key.hasPrefix("adam") ? "the step size" : "the tensor's scale"
+        let position = positions[worst.index]
+        #expect(
+            worst.error <= tolerance,
+            """
+            \(name) \(key)[\(position)]: got \(values[position]), float64 reference \(reference[worst.index]); \
+            error \(worst.error) of \(scale), PyTorch float32's \(pytorchError)
+            """,
+            sourceLocation: sourceLocation)
         let ours = values.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
-        #expect(abs(ours - norm) <= 1e-4 * max(norm, 1e-30),
-                "\(name) \(key): norm \(ours), float64 reference \(norm)", sourceLocation: sourceLocation)
+        #expect(
+            abs(ours - norm) <= 1e-4 * max(norm, 1e-30),
+            "\(name) \(key): norm \(ours), float64 reference \(norm)", sourceLocation: sourceLocation)
     }
 
     func optimizer(for run: String) throws -> (Optimizer, GradientClipping) {
-        let optimizer: Optimizer = run.hasPrefix("adam")
-            ? .adam(learningRate: try number("adam_lr"), beta1: try number("adam_beta1"), beta2: try number("adam_beta2"),
-                    epsilon: try number("adam_eps"))
+        let optimizer: Optimizer =
+            run.hasPrefix("adam")
+            ? .adam(
+                learningRate: try number("adam_lr"), beta1: try number("adam_beta1"), beta2: try number("adam_beta2"),
+                epsilon: try number("adam_eps"))
             : run == "sgd"
-                ? .sgd(learningRate: try number("sgd_lr"), momentum: try number("sgd_momentum"),
-                       weightDecay: try number("sgd_weight_decay"))
+                ? .sgd(
+                    learningRate: try number("sgd_lr"), momentum: try number("sgd_momentum"),
+                    weightDecay: try number("sgd_weight_decay"))
                 : .sgd(learningRate: try number("sgd_lr"))
-        let clipping: GradientClipping = run.hasSuffix("clip_norm") ? .norm(try number("\(run)_limit"))
+        let clipping: GradientClipping =
+            run.hasSuffix("clip_norm")
+            ? .norm(try number("\(run)_limit"))
             : run == "sgd_clip_value" ? .value(try number("\(run)_limit")) : .none
         return (optimizer, clipping)
     }
@@ -195,9 +214,13 @@ func matchesPyTorchAtScale(_ name: String) throws {
 
         // Loss and gradients: the batch-wide normalisation and the shard tree.
         let (loss, gradients) = try Trainer(model: start, optimizer: .sgd(learningRate: 0), threads: 1).gradients(batch)
-        let (loss3, gradients3) = try Trainer(model: start, optimizer: .sgd(learningRate: 0), threads: 3).gradients(batch)
-        #expect(loss.bitPattern == loss3.bitPattern && gradients.mapValues { $0.map(\.bitPattern) }
-                == gradients3.mapValues { $0.map(\.bitPattern) }, "\(name): gradients differ on 3 threads")
+        let (loss3, gradients3) = try Trainer(model: start, optimizer: .sgd(learningRate: 0), threads: 3).gradients(
+            batch)
+        #expect(
+            loss.bitPattern == loss3.bitPattern
+                && gradients.mapValues { $0.map(\.bitPattern) }
+                    == gradients3.mapValues { $0.map(\.bitPattern) },
+            "\(name): gradients differ on 3 threads")
         expectClose([Float(loss)], try fixture.file.floats("loss"), "\(name) loss")
         for parameter in start.parameterNames { try fixture.expectMatches(gradients[parameter]!, "grad.\(parameter)") }
     }
@@ -212,7 +235,8 @@ func matchesPyTorchAtScale(_ name: String) throws {
             // Truncated BPTT: each chunk starts from the previous one's final state.
             var state = try RecurrentState.zeros(for: model.configuration, count: fixture.batchSize)
             for start in stride(from: 0, to: fixture.timeSteps, by: fixture.chunk) {
-                let report = try trainer.step(try fixture.batch(steps: start..<start + fixture.chunk), initialState: state)
+                let report = try trainer.step(
+                    try fixture.batch(steps: start..<start + fixture.chunk), initialState: state)
                 losses.append(Float(report.loss))
                 state = try #require(report.finalState)
             }

@@ -28,12 +28,14 @@ struct TensorDatasetTests {
 
     private var validInputs: Tensor { Tensor(floats: Self.inputs, shape: [2, 3, 2]) }
 
-    @Test("every kind of target round-trips through a file", arguments: [
-        TensorDataset.Targets.sequences((0..<6).map(Float.init), features: 1),
-        .vectors([0.5, -0.5, 1, 2], features: 2),
-        .classes([3, 0]),
-        .sequenceClasses([0, 1, 2, 2, -100, -100]),
-    ])
+    @Test(
+        "every kind of target round-trips through a file",
+        arguments: [
+            TensorDataset.Targets.sequences((0..<6).map(Float.init), features: 1),
+            .vectors([0.5, -0.5, 1, 2], features: 2),
+            .classes([3, 0]),
+            .sequenceClasses([0, 1, 2, 2, -100, -100])
+        ])
     func roundTrip(_ targets: TensorDataset.Targets) throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -66,7 +68,7 @@ struct TensorDatasetTests {
             file: file([
                 "inputs": Tensor(doubles: Self.inputs.map(Double.init), shape: [2, 3, 2]),
                 "targets": Tensor(int32: [1, 0], shape: [2]),
-                "lengths": Tensor(int32: [2, 3], shape: [2]),
+                "lengths": Tensor(int32: [2, 3], shape: [2])
             ]))
         #expect(data.inputs == Self.inputs)
         #expect(data.targets == .classes([1, 0]))
@@ -79,7 +81,7 @@ struct TensorDatasetTests {
             file: file([
                 "inputs": validInputs,
                 "targets": Tensor(int64: [5, -100, -7, 1, 2, -1], shape: [2, 3]),
-                "lengths": Tensor(int64: [1, 2], shape: [2]),
+                "lengths": Tensor(int64: [1, 2], shape: [2])
             ]))
         #expect(padded.targets == .sequenceClasses([5, -100, -7, 1, 2, -1]))
 
@@ -91,68 +93,131 @@ struct TensorDatasetTests {
                 file: file([
                     "inputs": validInputs,
                     "targets": Tensor(int64: [5, -100, -7, 1, -3, -1], shape: [2, 3]),
-                    "lengths": Tensor(int64: [1, 2], shape: [2]),
+                    "lengths": Tensor(int64: [1, 2], shape: [2])
                 ]))
         }
         // Without lengths, every step is valid.
-        #expect(throws: DatasetError.negativeLabel(source: "<memory>", tensor: "targets", position: [0, 1], value: -100)) {
+        #expect(
+            throws: DatasetError.negativeLabel(source: "<memory>", tensor: "targets", position: [0, 1], value: -100)
+        ) {
             try dataset(.sequenceClasses([0, -100, 0, 0, 0, 0]))
         }
     }
 
     static let malformedCases: [([String: Tensor], DatasetError)] = [
-        (["targets": Tensor(int64: [1, 0], shape: [2])],
-         DatasetError.missingTensor(source: "data.safetensors", tensor: "inputs")),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2])],
-         .missingTensor(source: "data.safetensors", tensor: "targets")),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
-          "length": Tensor(int64: [1, 1], shape: [2])],
-         .unexpectedTensor(source: "data.safetensors", tensor: "length")),
-        (["inputs": Tensor(floats: inputs, shape: [6, 2]), "targets": Tensor(int64: [1, 0], shape: [2])],
-         .wrongRank(source: "data.safetensors", tensor: "inputs", shape: [6, 2], expected: "[N, T, I]")),
-        (["inputs": Tensor(int32: [Int32](repeating: 0, count: 12), shape: [2, 3, 2]),
-          "targets": Tensor(int64: [1, 0], shape: [2])],
-         .wrongDType(source: "data.safetensors", tensor: "inputs", expected: "F32", actual: .int32)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(floats: [1, 0], shape: [2])],
-         .wrongRank(source: "data.safetensors", tensor: "targets", shape: [2],
-                    expected: "[N, T, O] or [N, O] for float targets")),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [1, 2, 1])],
-         .wrongRank(source: "data.safetensors", tensor: "targets", shape: [1, 2, 1],
-                    expected: "[N] or [N, T] for class labels")),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(floats: [1, 2, 3], shape: [3, 1])],
-         .countMismatch(source: "data.safetensors", tensor: "targets", count: 3, expected: 2)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0, 1, 0], shape: [2, 2])],
-         .timeStepsMismatch(source: "data.safetensors", tensor: "targets", timeSteps: 2, expected: 3)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]),
-          "targets": Tensor(floats: [Float](repeating: 0, count: 8), shape: [2, 4, 1])],
-         .timeStepsMismatch(source: "data.safetensors", tensor: "targets", timeSteps: 4, expected: 3)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
-          "lengths": Tensor(int64: [3, 0], shape: [2])],
-         .lengthOutOfRange(source: "data.safetensors", index: 1, value: 0, timeSteps: 3)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
-          "lengths": Tensor(int64: [4, 1], shape: [2])],
-         .lengthOutOfRange(source: "data.safetensors", index: 0, value: 4, timeSteps: 3)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
-          "lengths": Tensor(int64: [1, 1, 1], shape: [3])],
-         .countMismatch(source: "data.safetensors", tensor: "lengths", count: 3, expected: 2)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
-          "lengths": Tensor(floats: [1, 1], shape: [2])],
-         .wrongDType(source: "data.safetensors", tensor: "lengths", expected: "I64 or I32", actual: .float32)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]),
-          "targets": try! Tensor(dtype: .bool, shape: [2], bytes: [1, 0])],
-         .wrongDType(source: "data.safetensors", tensor: "targets",
-                     expected: "F32 (regression) or I64/I32 (class labels)", actual: .bool)),
-        (["inputs": Tensor(floats: [], shape: [0, 3, 2]), "targets": Tensor(int64: [], shape: [0])],
-         .emptyDimension(source: "data.safetensors", tensor: "inputs", shape: [0, 3, 2])),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(floats: [], shape: [2, 0])],
-         .emptyDimension(source: "data.safetensors", tensor: "targets", shape: [2, 0])),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, -2], shape: [2])],
-         .negativeLabel(source: "data.safetensors", tensor: "targets", position: [1], value: -2)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 1 << 31], shape: [2])],
-         .labelOutOfRange(source: "data.safetensors", tensor: "targets", position: [1], value: 1 << 31)),
-        (["inputs": Tensor(floats: inputs, shape: [2, 3, 2]),
-          "targets": Tensor(int64: [0, 0, 0, 0, 0, -(1 << 40)], shape: [2, 3])],
-         .labelOutOfRange(source: "data.safetensors", tensor: "targets", position: [1, 2], value: -(1 << 40))),
+        (
+            ["targets": Tensor(int64: [1, 0], shape: [2])],
+            DatasetError.missingTensor(source: "data.safetensors", tensor: "inputs")
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2])],
+            .missingTensor(source: "data.safetensors", tensor: "targets")
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
+                "length": Tensor(int64: [1, 1], shape: [2])
+            ],
+            .unexpectedTensor(source: "data.safetensors", tensor: "length")
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [6, 2]), "targets": Tensor(int64: [1, 0], shape: [2])],
+            .wrongRank(source: "data.safetensors", tensor: "inputs", shape: [6, 2], expected: "[N, T, I]")
+        ),
+        (
+            [
+                "inputs": Tensor(int32: [Int32](repeating: 0, count: 12), shape: [2, 3, 2]),
+                "targets": Tensor(int64: [1, 0], shape: [2])
+            ],
+            .wrongDType(source: "data.safetensors", tensor: "inputs", expected: "F32", actual: .int32)
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(floats: [1, 0], shape: [2])],
+            .wrongRank(
+                source: "data.safetensors", tensor: "targets", shape: [2],
+                expected: "[N, T, O] or [N, O] for float targets")
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [1, 2, 1])],
+            .wrongRank(
+                source: "data.safetensors", tensor: "targets", shape: [1, 2, 1],
+                expected: "[N] or [N, T] for class labels")
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(floats: [1, 2, 3], shape: [3, 1])],
+            .countMismatch(source: "data.safetensors", tensor: "targets", count: 3, expected: 2)
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0, 1, 0], shape: [2, 2])],
+            .timeStepsMismatch(source: "data.safetensors", tensor: "targets", timeSteps: 2, expected: 3)
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]),
+                "targets": Tensor(floats: [Float](repeating: 0, count: 8), shape: [2, 4, 1])
+            ],
+            .timeStepsMismatch(source: "data.safetensors", tensor: "targets", timeSteps: 4, expected: 3)
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
+                "lengths": Tensor(int64: [3, 0], shape: [2])
+            ],
+            .lengthOutOfRange(source: "data.safetensors", index: 1, value: 0, timeSteps: 3)
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
+                "lengths": Tensor(int64: [4, 1], shape: [2])
+            ],
+            .lengthOutOfRange(source: "data.safetensors", index: 0, value: 4, timeSteps: 3)
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
+                "lengths": Tensor(int64: [1, 1, 1], shape: [3])
+            ],
+            .countMismatch(source: "data.safetensors", tensor: "lengths", count: 3, expected: 2)
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 0], shape: [2]),
+                "lengths": Tensor(floats: [1, 1], shape: [2])
+            ],
+            .wrongDType(source: "data.safetensors", tensor: "lengths", expected: "I64 or I32", actual: .float32)
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]),
+                "targets": try! Tensor(dtype: .bool, shape: [2], bytes: [1, 0])
+            ],
+            .wrongDType(
+                source: "data.safetensors", tensor: "targets",
+                expected: "F32 (regression) or I64/I32 (class labels)", actual: .bool)
+        ),
+        (
+            ["inputs": Tensor(floats: [], shape: [0, 3, 2]), "targets": Tensor(int64: [], shape: [0])],
+            .emptyDimension(source: "data.safetensors", tensor: "inputs", shape: [0, 3, 2])
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(floats: [], shape: [2, 0])],
+            .emptyDimension(source: "data.safetensors", tensor: "targets", shape: [2, 0])
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, -2], shape: [2])],
+            .negativeLabel(source: "data.safetensors", tensor: "targets", position: [1], value: -2)
+        ),
+        (
+            ["inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [1, 1 << 31], shape: [2])],
+            .labelOutOfRange(source: "data.safetensors", tensor: "targets", position: [1], value: 1 << 31)
+        ),
+        (
+            [
+                "inputs": Tensor(floats: inputs, shape: [2, 3, 2]),
+                "targets": Tensor(int64: [0, 0, 0, 0, 0, -(1 << 40)], shape: [2, 3])
+            ],
+            .labelOutOfRange(source: "data.safetensors", tensor: "targets", position: [1, 2], value: -(1 << 40))
+        )
     ]
 
     @Test("malformed data sets throw their specific errors", arguments: malformedCases)
@@ -178,7 +243,8 @@ struct TensorDatasetTests {
             try TensorDataset.Inputs(file: file(["input": validInputs]))
         }
 
-        let perStep = ModelConfiguration(cell: .gru, input: .dense(features: 2), hiddenSize: 4, outputSize: 3, topology: .manyToMany)
+        let perStep = ModelConfiguration(
+            cell: .gru, input: .dense(features: 2), hiddenSize: 4, outputSize: 3, topology: .manyToMany)
         try unlabelled.check(fits: perStep)
         var wrongWidth = perStep
         wrongWidth.input = .dense(features: 5)
@@ -195,20 +261,24 @@ struct TensorDatasetTests {
         var inputs = Self.inputs
         inputs[1 * 6 + 2 * 2 + 1] = .nan  // [n: 1, t: 2, i: 1]
         #expect(
-            throws: DatasetError.nonFiniteValue(
+            throws: DatasetError.nonFiniteTensorValue(
                 source: "data.safetensors", tensor: "inputs", position: [1, 2, 1], value: "nan")
         ) {
             try TensorDataset(
                 file: file([
-                    "inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [0, 0], shape: [2]),
+                    "inputs": Tensor(floats: inputs, shape: [2, 3, 2]), "targets": Tensor(int64: [0, 0], shape: [2])
                 ]))
         }
         #expect(
-            throws: DatasetError.nonFiniteValue(source: "<memory>", tensor: "targets", position: [0, 1, 0], value: "-inf")
+            throws: DatasetError.nonFiniteTensorValue(
+                source: "<memory>", tensor: "targets", position: [0, 1, 0], value: "-inf")
         ) {
             try dataset(.sequences([0, -.infinity, 0, 0, 0, 0], features: 1))
         }
-        #expect(throws: DatasetError.nonFiniteValue(source: "<memory>", tensor: "targets", position: [1, 0], value: "inf")) {
+        #expect(
+            throws: DatasetError.nonFiniteTensorValue(
+                source: "<memory>", tensor: "targets", position: [1, 0], value: "inf")
+        ) {
             try dataset(.vectors([0, .infinity], features: 1))
         }
     }
@@ -235,7 +305,8 @@ struct TensorDatasetTests {
             try dataset(.classes([0, 0]), lengths: [3, -1])
         }
         #expect(throws: DatasetError.emptyDimension(source: "<memory>", tensor: "inputs", shape: [2, 0, 2])) {
-            try TensorDataset(inputs: [], count: 2, timeSteps: 0, inputSize: 2, targets: .classes([0, 0]), lengths: [1, 1])
+            try TensorDataset(
+                inputs: [], count: 2, timeSteps: 0, inputSize: 2, targets: .classes([0, 0]), lengths: [1, 1])
         }
         #expect(
             throws: DatasetError.sizeOverflow(source: "<memory>", tensor: "inputs", shape: [1 << 40, 1 << 40, 1])
@@ -250,7 +321,9 @@ struct TensorDatasetTests {
             DatasetError.lengthOutOfRange(source: "train.safetensors", index: 4, value: 0, timeSteps: 50).description
                 == "train.safetensors: lengths[4] is 0, expected a value in 1...50")
         #expect(
-            DatasetError.nonFiniteValue(source: "train.safetensors", tensor: "inputs", position: [3, 7, 1], value: "nan")
-                .description == "train.safetensors: inputs[3, 7, 1] is nan; values must be finite, padding included")
+            DatasetError.nonFiniteTensorValue(
+                source: "train.safetensors", tensor: "inputs", position: [3, 7, 1], value: "nan"
+            )
+            .description == "train.safetensors: inputs[3, 7, 1] is nan; values must be finite, padding included")
     }
 }

@@ -9,11 +9,14 @@ struct BatchFactory {
 
     init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
-    mutating func batch(for c: ModelConfiguration, count: Int, timeSteps: Int, variableLengths: Bool,
-                        decoderTimeSteps: Int = 0, classes: Bool = false) -> SequenceBatch {
+    mutating func batch(
+        for c: ModelConfiguration, count: Int, timeSteps: Int, variableLengths: Bool,
+        decoderTimeSteps: Int = 0, classes: Bool = false
+    ) -> SequenceBatch {
         let vectorInput = c.topology == .oneToOne || c.topology == .oneToMany
         let steps = c.topology == .oneToOne ? 1 : timeSteps
-        let lengths: [Int32]? = variableLengths && !vectorInput
+        let lengths: [Int32]? =
+            variableLengths && !vectorInput
             ? (0..<count).map { $0 == 0 ? Int32(steps) : Int32(1 + Int(generator.next() % UInt64(steps))) } : nil
         let inputSteps = vectorInput ? 1 : steps
         let inputs: SequenceBatch.Inputs
@@ -22,15 +25,18 @@ struct BatchFactory {
         } else {
             inputs = .features((0..<count * inputSteps * c.input.rnnInputSize).map { _ in generator.uniform(-1, 1) })
         }
-        let decoderInputs: [Float]? = c.topology == .encoderDecoder
+        let decoderInputs: [Float]? =
+            c.topology == .encoderDecoder
             ? (0..<count * decoderTimeSteps * c.input.rnnInputSize).map { _ in generator.uniform(-1, 1) } : nil
         let outputSteps = c.topology == .encoderDecoder ? decoderTimeSteps : steps
         let positions = c.topology.outputsPerStep ? count * outputSteps : count
-        let targets: SequenceBatch.Targets = classes
+        let targets: SequenceBatch.Targets =
+            classes
             ? .classes((0..<positions).map { _ in Int32(generator.next() % UInt64(c.outputSize)) })
             : .values((0..<positions * c.outputSize).map { _ in generator.uniform(-1, 1) })
-        return SequenceBatch(count: count, timeSteps: steps, inputs: inputs, lengths: lengths,
-                             decoderInputs: decoderInputs, decoderTimeSteps: decoderTimeSteps, targets: targets)
+        return SequenceBatch(
+            count: count, timeSteps: steps, inputs: inputs, lengths: lengths,
+            decoderInputs: decoderInputs, decoderTimeSteps: decoderTimeSteps, targets: targets)
     }
 }
 
@@ -43,8 +49,10 @@ extension Model {
 
 /// Loads every `*.ext` file in `folder` and expects the error `expected`
 /// names for it (keyed by file name without the extension).
-func replayMalformedFixtures(in folder: URL, extension ext: String, expected: [String: (String) -> DataFileError],
-                             load: (URL) throws -> Void) throws {
+func replayMalformedFixtures(
+    in folder: URL, extension ext: String, expected: [String: (String) -> DatasetError],
+    load: (URL) throws -> Void
+) throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(ext) }.sorted()
     #expect(files.count == expected.count)
     for file in files {
@@ -59,8 +67,10 @@ func replayMalformedFixtures(in folder: URL, extension ext: String, expected: [S
 
 /// Feeds `parse` 3000 seeded mutations of `original` (with the iteration
 /// number): each must parse, passing the closure's own checks, or throw a
-/// `DataFileError` that says something; a good share must do each.
-func expectParsesOrRefuses(_ original: [UInt8], seed: UInt64, parse: (_ iteration: Int, _ bytes: [UInt8]) throws -> Void) {
+/// `DatasetError` that says something; a good share must do each.
+func expectParsesOrRefuses(
+    _ original: [UInt8], seed: UInt64, parse: (_ iteration: Int, _ bytes: [UInt8]) throws -> Void
+) {
     var mutator = ByteMutator(seed: seed)
     var (parsed, refused) = (0, 0)
     for iteration in 0..<3000 {
@@ -69,7 +79,7 @@ func expectParsesOrRefuses(_ original: [UInt8], seed: UInt64, parse: (_ iteratio
             parsed += 1
         } catch {
             refused += 1
-            #expect(error is DataFileError && !String(describing: error).isEmpty, "\(error)")
+            #expect(error is DatasetError && !String(describing: error).isEmpty, "\(error)")
         }
     }
     #expect(parsed > 100 && refused > 100, "parsed \(parsed), refused \(refused)")

@@ -35,7 +35,7 @@ struct TextCorpusTests {
         #expect(corpus.decode(corpus.tokens) == "hello")
         #expect(try corpus.encode("hole") == [1, 3, 2, 0])
         #expect(corpus.decode([0, 4, -1]) == "e\u{FFFD}\u{FFFD}")
-        #expect(throws: DataFileError.unknownCharacter(source: "<memory>", character: "x", offset: 2)) {
+        #expect(throws: DatasetError.unknownCharacter(source: "<memory>", character: "x", offset: 2)) {
             try corpus.encode("hex")
         }
     }
@@ -57,10 +57,14 @@ struct TextCorpusTests {
 
     @Test("empty text, one repeated character and bad UTF-8 are refused")
     func refused() throws {
-        #expect(throws: DataFileError.emptyFile(path: "<memory>")) { try TextCorpus(text: "") }
-        #expect(throws: DataFileError.emptyFile(path: "e.txt")) { try TextCorpus(bytes: [0xEF, 0xBB, 0xBF], source: "e.txt") }
-        #expect(throws: DataFileError.tooFewDistinctCharacters(path: "<memory>", found: 1)) { try TextCorpus(text: "aaaa") }
-        #expect(throws: DataFileError.notUTF8(path: "l.txt", byteOffset: 3)) {
+        #expect(throws: DatasetError.emptyFile(path: "<memory>")) { try TextCorpus(text: "") }
+        #expect(throws: DatasetError.emptyFile(path: "e.txt")) {
+            try TextCorpus(bytes: [0xEF, 0xBB, 0xBF], source: "e.txt")
+        }
+        #expect(throws: DatasetError.tooFewDistinctCharacters(path: "<memory>", found: 1)) {
+            try TextCorpus(text: "aaaa")
+        }
+        #expect(throws: DatasetError.notUTF8(path: "l.txt", byteOffset: 3)) {
             try TextCorpus(bytes: Array("caf".utf8) + [0xE9], source: "l.txt")
         }
         // Ideographs from plane 2 on, each its own grapheme; the compatibility
@@ -76,28 +80,30 @@ struct TextCorpusTests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("none.txt")
-        #expect(throws: DataFileError.io(path: missing.path, operation: "open", code: ENOENT)) {
+        #expect(throws: DatasetError.io(path: missing.path, operation: "open", code: ENOENT)) {
             try TextCorpus(contentsOf: missing)
         }
     }
 
     // MARK: UTF-8
 
-    @Test("the first invalid UTF-8 sequence is found", arguments: [
-        ([0x61, 0x62], nil),
-        ([0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0xEF, 0xBF, 0xBF, 0xF4, 0x8F, 0xBF, 0xBF], nil),
-        ([0x80], 0),                          // a lone continuation byte
-        ([0x61, 0xC0, 0x80], 1),              // overlong NUL
-        ([0xC1, 0xBF], 0),                    // overlong
-        ([0xE0, 0x80, 0xAF], 0),              // overlong three-byte form
-        ([0xED, 0xA0, 0x80], 0),              // a UTF-16 surrogate
-        ([0xF0, 0x80, 0x80, 0x80], 0),        // overlong four-byte form
-        ([0xF4, 0x90, 0x80, 0x80], 0),        // past U+10FFFF
-        ([0xF5, 0x80, 0x80, 0x80], 0),
-        ([0x61, 0x62, 0xE2, 0x82], 2),        // cut short by the end
-        ([0xE2, 0x82, 0x41], 0),              // cut short by ASCII
-        ([0x41, 0xFF], 1),
-    ] as [([UInt8], Int?)])
+    @Test(
+        "the first invalid UTF-8 sequence is found",
+        arguments: [
+            ([0x61, 0x62], nil),
+            ([0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0xEF, 0xBF, 0xBF, 0xF4, 0x8F, 0xBF, 0xBF], nil),
+            ([0x80], 0),  // a lone continuation byte
+            ([0x61, 0xC0, 0x80], 1),  // overlong NUL
+            ([0xC1, 0xBF], 0),  // overlong
+            ([0xE0, 0x80, 0xAF], 0),  // overlong three-byte form
+            ([0xED, 0xA0, 0x80], 0),  // a UTF-16 surrogate
+            ([0xF0, 0x80, 0x80, 0x80], 0),  // overlong four-byte form
+            ([0xF4, 0x90, 0x80, 0x80], 0),  // past U+10FFFF
+            ([0xF5, 0x80, 0x80, 0x80], 0),
+            ([0x61, 0x62, 0xE2, 0x82], 2),  // cut short by the end
+            ([0xE2, 0x82, 0x41], 0),  // cut short by ASCII
+            ([0x41, 0xFF], 1)
+        ] as [([UInt8], Int?)])
     func utf8(_ bytes: [UInt8], _ offset: Int?) {
         #expect(_firstInvalidUTF8Offset(in: bytes) == offset)
     }
@@ -105,13 +111,17 @@ struct TextCorpusTests {
     @Test("the UTF-8 check agrees with the standard library on random bytes")
     func utf8AgreesWithStandardLibrary() {
         var generator = SeededGenerator(seed: 8)
-        let pieces: [[UInt8]] = [[0x61], [0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x98, 0x80], [0x80], [0xC0],
-                                 [0xE0], [0xED, 0xA0], [0xF4, 0x90], [0xFF], [0xF0, 0x9F]]
+        let pieces: [[UInt8]] = [
+            [0x61], [0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x98, 0x80], [0x80], [0xC0],
+            [0xE0], [0xED, 0xA0], [0xF4, 0x90], [0xFF], [0xF0, 0x9F]
+        ]
         for _ in 0..<2000 {
             var bytes: [UInt8] = []
             for _ in 0..<Int(generator.next() % 8) {
-                bytes += generator.next() % 3 == 0
-                    ? [UInt8(truncatingIfNeeded: generator.next())] : pieces[Int(generator.next() % UInt64(pieces.count))]
+                bytes +=
+                    generator.next() % 3 == 0
+                    ? [UInt8(truncatingIfNeeded: generator.next())]
+                    : pieces[Int(generator.next() % UInt64(pieces.count))]
             }
             let offset = _firstInvalidUTF8Offset(in: bytes)
             #expect((offset == nil) == (String(validating: bytes, as: UTF8.self) != nil))
@@ -137,27 +147,36 @@ struct TextCorpusTests {
     @Test("windows refuse starts past the end, empty starts and too short a text")
     func windowErrors() throws {
         let corpus = try TextCorpus(text: "abcdefgh")
-        #expect(throws: DataFileError.invalidArgument(
-            name: "window start", value: "4", expected: "0...3, so that 4 tokens and their targets fit in 8")) {
+        #expect(
+            throws: DatasetError.invalidArgument(
+                name: "window start", value: "4", expected: "0...3, so that 4 tokens and their targets fit in 8")
+        ) {
             try corpus.windows(starts: [0, 4], length: 4)
         }
-        #expect(throws: DataFileError.invalidArgument(
-            name: "window start", value: "-1", expected: "0...3, so that 4 tokens and their targets fit in 8")) {
+        #expect(
+            throws: DatasetError.invalidArgument(
+                name: "window start", value: "-1", expected: "0...3, so that 4 tokens and their targets fit in 8")
+        ) {
             try corpus.windows(starts: [-1], length: 4)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "window starts", value: "[]", expected: "at least one start")) {
+        #expect(
+            throws: DatasetError.invalidArgument(name: "window starts", value: "[]", expected: "at least one start")
+        ) {
             try corpus.windows(starts: [], length: 4)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "window length", value: "0", expected: "at least 1")) {
+        #expect(throws: DatasetError.invalidArgument(name: "window length", value: "0", expected: "at least 1")) {
             try corpus.windows(starts: [0], length: 0)
         }
-        #expect(throws: DataFileError.tooFewRows(source: "<memory>", rows: 8, needed: 9)) {
+        #expect(throws: DatasetError.tooFewRows(source: "<memory>", rows: 8, needed: 9)) {
             try corpus.windows(starts: [0], length: 8)
         }
-        #expect(throws: DataFileError.tooFewRows(source: "<memory>", rows: 8, needed: .max)) {
+        #expect(throws: DatasetError.tooFewRows(source: "<memory>", rows: 8, needed: .max)) {
             try corpus.windows(starts: [0], length: .max)
         }
-        #expect(throws: DataFileError.invalidArgument(name: "range", value: "2..<9", expected: "token positions within 0..<8")) {
+        #expect(
+            throws: DatasetError.invalidArgument(
+                name: "range", value: "2..<9", expected: "token positions within 0..<8")
+        ) {
             try corpus.consecutiveWindowStarts(length: 2, range: 2..<9)
         }
     }
@@ -184,7 +203,9 @@ struct TextCorpusTests {
         #expect(starts == (try corpus.randomWindowStarts(count: 50, length: 5, range: 10..<40, using: &second)))
         #expect(starts.allSatisfy { (10...34).contains($0) })
         for count in [0, Int.max] {
-            #expect(throws: DataFileError.invalidArgument(name: "window count", value: "\(count)", expected: "1...16777216")) {
+            #expect(
+                throws: DatasetError.invalidArgument(name: "window count", value: "\(count)", expected: "1...16777216")
+            ) {
                 try corpus.randomWindowStarts(count: count, length: 5, range: 10..<40, using: &first)
             }
         }
@@ -217,14 +238,16 @@ struct TextCorpusTests {
     @Test("malformed fixture files are refused with their specific errors")
     func malformedFixtures() throws {
         let folder = SampleData.malformed.appendingPathComponent("text")
-        let expected: [String: (String) -> DataFileError] = [
+        let expected: [String: (String) -> DatasetError] = [
             "empty": { .emptyFile(path: $0) },
             "bom-only": { .emptyFile(path: $0) },
             "one-character": { .tooFewDistinctCharacters(path: $0, found: 1) },
             "latin1": { .notUTF8(path: $0, byteOffset: 3) },
             "truncated-sequence": { .notUTF8(path: $0, byteOffset: 9) },
-            "surrogate": { .notUTF8(path: $0, byteOffset: 6) },
+            "surrogate": { .notUTF8(path: $0, byteOffset: 6) }
         ]
-        try replayMalformedFixtures(in: folder, extension: ".txt", expected: expected) { url in _ = try TextCorpus(contentsOf: url) }
+        try replayMalformedFixtures(in: folder, extension: ".txt", expected: expected) { url in
+            _ = try TextCorpus(contentsOf: url)
+        }
     }
 }

@@ -4,9 +4,9 @@ import Testing
 @testable import RNNKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // MARK: - Helpers shared by the data set tests
@@ -39,7 +39,8 @@ func writeDataFile(_ name: String, _ bytes: [UInt8], in directory: URL) throws -
 struct ByteMutator {
     var generator: SeededGenerator
     /// Bytes that mean something to one of the formats, and some that break UTF-8.
-    static let interesting: [UInt8] = Array(":,\n\r@#?\" -.e019nai".utf8) + [0xFF, 0xC3, 0xA9, 0x80, 0xEF, 0xBB, 0xBF, 0x00]
+    static let interesting: [UInt8] =
+        Array(":,\n\r@#?\" -.e019nai".utf8) + [0xFF, 0xC3, 0xA9, 0x80, 0xEF, 0xBB, 0xBF, 0x00]
 
     init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
@@ -78,18 +79,21 @@ struct ByteMutator {
 struct TimeSeriesClassificationTests {
     private func parse(
         _ text: String, classNames: [String]? = nil, missingValues: TimeSeriesClassificationSet.MissingValues = .reject
-    ) throws(DataFileError) -> TimeSeriesClassificationSet {
+    ) throws(DatasetError) -> TimeSeriesClassificationSet {
         try TimeSeriesClassificationSet(
             bytes: Array(text.utf8), source: "t.ts", classNames: classNames, missingValues: missingValues)
     }
 
-    private static let header = "@problemName Toy\n@univariate false\n@dimensions 2\n@equalLength false\n"
+    private static let header =
+        "@problemName Toy\n@univariate false\n@dimensions 2\n@equalLength false\n"
         + "@classLabel true a b c\n@data\n"
 
     // MARK: Real files
 
-    @Test("JapaneseVowels: 12 dimensions, 9 classes, variable lengths",
-          .enabled(if: SampleData.has("ucr-uea/JapaneseVowels_TRAIN.ts") && SampleData.has("ucr-uea/JapaneseVowels_TEST.ts")))
+    @Test(
+        "JapaneseVowels: 12 dimensions, 9 classes, variable lengths",
+        .enabled(
+            if: SampleData.has("ucr-uea/JapaneseVowels_TRAIN.ts") && SampleData.has("ucr-uea/JapaneseVowels_TEST.ts")))
     func japaneseVowels() throws {
         let train = try TimeSeriesClassificationSet(contentsOf: SampleData.url("ucr-uea/JapaneseVowels_TRAIN.ts"))
         #expect(train.name == "JapaneseVowels")
@@ -123,8 +127,9 @@ struct TimeSeriesClassificationTests {
         #expect(test.classNames == train.classNames)
     }
 
-    @Test("GunPoint: 50 train and 150 test cases of length 150, 2 classes",
-          .enabled(if: SampleData.has("ucr-uea/GunPoint_TRAIN.ts") && SampleData.has("ucr-uea/GunPoint_TEST.ts")))
+    @Test(
+        "GunPoint: 50 train and 150 test cases of length 150, 2 classes",
+        .enabled(if: SampleData.has("ucr-uea/GunPoint_TRAIN.ts") && SampleData.has("ucr-uea/GunPoint_TEST.ts")))
     func gunPoint() throws {
         let train = try TimeSeriesClassificationSet(contentsOf: SampleData.url("ucr-uea/GunPoint_TRAIN.ts"))
         let test = try TimeSeriesClassificationSet(
@@ -139,8 +144,11 @@ struct TimeSeriesClassificationTests {
         #expect(Set(test.labels) == [0, 1])
     }
 
-    @Test("ItalyPowerDemand: 67 train and 1029 test cases of length 24",
-          .enabled(if: SampleData.has("ucr-uea/ItalyPowerDemand_TRAIN.ts") && SampleData.has("ucr-uea/ItalyPowerDemand_TEST.ts")))
+    @Test(
+        "ItalyPowerDemand: 67 train and 1029 test cases of length 24",
+        .enabled(
+            if: SampleData.has("ucr-uea/ItalyPowerDemand_TRAIN.ts")
+                && SampleData.has("ucr-uea/ItalyPowerDemand_TEST.ts")))
     func italyPowerDemand() throws {
         let train = try TimeSeriesClassificationSet(contentsOf: SampleData.url("ucr-uea/ItalyPowerDemand_TRAIN.ts"))
         let test = try TimeSeriesClassificationSet(
@@ -182,7 +190,8 @@ struct TimeSeriesClassificationTests {
     @Test("CR LF, a byte-order mark, blank lines, comments and spaces change nothing")
     func lenientSyntax() throws {
         let plain = try parse(Self.header + "1,2,3:4,5:a\n6:7:c\n")
-        let messy = "\u{FEFF}# comment\r\n\r\n@PROBLEMNAME Toy\r\n@Univariate FALSE\r\n  @dimensions 2  \r\n"
+        let messy =
+            "\u{FEFF}# comment\r\n\r\n@PROBLEMNAME Toy\r\n@Univariate FALSE\r\n  @dimensions 2  \r\n"
             + "@equallength false\r\n@classLabel true a b c\r\n# more\r\n@data\r\n\r\n 1 , 2,3 :4,5: a \r\n\t\r\n6:7:c"
         let set = try parse(messy)
         #expect(set.values == plain.values)
@@ -205,7 +214,8 @@ struct TimeSeriesClassificationTests {
         let test = try parse(Self.header + "1:2:c\n3:4:a\n", classNames: ["c", "b", "a"])
         #expect(test.classNames == ["c", "b", "a"])
         #expect(test.labels == [0, 2])
-        #expect(throws: DataFileError.unknownClassLabel(path: "t.ts", line: 8, column: 5, label: "b", known: ["c", "a"])) {
+        #expect(throws: DatasetError.unknownClassLabel(path: "t.ts", line: 8, column: 5, label: "b", known: ["c", "a"]))
+        {
             try parse(Self.header + "1:2:c\n3:4:b\n", classNames: ["c", "a"])
         }
     }
@@ -213,17 +223,19 @@ struct TimeSeriesClassificationTests {
     @Test("missing values are refused by default, or carried forward")
     func missingValues() throws {
         let text = Self.header + "?,1,?,?,4:5,?:b\n"
-        #expect(throws: DataFileError.missingValue(path: "t.ts", line: 7, column: 1)) { try parse(text) }
+        #expect(throws: DatasetError.missingValue(path: "t.ts", line: 7, column: 1)) { try parse(text) }
         let filled = try parse(text, missingValues: .carryForward)
         #expect(filled.values == [1, 5, 1, 5, 1, 5, 1, 5, 4, 5])
         // NaN counts as missing only when filling.
         #expect(try parse(Self.header + "1,NaN:2:a\n", missingValues: .carryForward).values == [1, 2, 1, 2])
-        #expect(throws: DataFileError.nonFiniteValue(path: "t.ts", line: 7, column: 3, found: "NaN")) {
+        #expect(throws: DatasetError.nonFiniteValue(path: "t.ts", line: 7, column: 3, found: "NaN")) {
             try parse(Self.header + "1,NaN:2:a\n")
         }
-        #expect(throws: DataFileError.unexpected(
-            path: "t.ts", line: 7, column: 3, expected: "a value in dimension 2 to fill its missing values from",
-            found: "only missing values")) {
+        #expect(
+            throws: DatasetError.unexpected(
+                path: "t.ts", line: 7, column: 3, expected: "a value in dimension 2 to fill its missing values from",
+                found: "only missing values")
+        ) {
             try parse(Self.header + "1:?,?:a\n", missingValues: .carryForward)
         }
     }
@@ -233,28 +245,34 @@ struct TimeSeriesClassificationTests {
     @Test("descriptions read path:line:column: expected, found")
     func descriptions() {
         #expect(
-            DataFileError.unexpected(path: "GunPoint_TRAIN.ts", line: 12, column: 57, expected: "a number", found: "abc")
+            DatasetError.unexpected(path: "GunPoint_TRAIN.ts", line: 12, column: 57, expected: "a number", found: "abc")
                 .description == "GunPoint_TRAIN.ts:12:57: expected a number, found 'abc'")
         #expect(
-            DataFileError.unknownClassLabel(path: "t.ts", line: 3, column: 9, label: "7", known: ["1", "2"])
+            DatasetError.unknownClassLabel(path: "t.ts", line: 3, column: 9, label: "7", known: ["1", "2"])
                 .description == "t.ts:3:9: unknown class label '7', expected one of '1', '2'")
-        #expect(DataFileError.notUTF8(path: "x.txt", byteOffset: 5).description
+        #expect(
+            DatasetError.notUTF8(path: "x.txt", byteOffset: 5).description
                 == "x.txt: not UTF-8: invalid byte sequence at byte offset 5")
-        #expect(DataFileError.io(path: "/no/such.ts", operation: "open", code: ENOENT).description
+        #expect(
+            DatasetError.io(path: "/no/such.ts", operation: "open", code: ENOENT).description
                 == "/no/such.ts: open failed: No such file or directory (errno \(ENOENT))")
-        #expect(DataFileError.unknownCharacter(source: "c", character: "\u{7}", offset: 2).description
+        #expect(
+            DatasetError.unknownCharacter(source: "c", character: "\u{7}", offset: 2).description
                 == "c: character '\\u{07}' at offset 2 is not in the vocabulary")
-        let error = DataFileError.dimensionCount(path: "t.ts", line: 4, expected: 1, found: 3)
+        let error = DatasetError.dimensionCount(path: "t.ts", line: 4, expected: 1, found: 3)
         #expect(error.description == "t.ts:4: expected 1 dimension, found 3")
     }
 
     @Test("a value that is not a number is reported at its line and column")
     func notANumber() throws {
-        let file = String(repeating: "#\n", count: 3) + "@classLabel true 1 2\n@data\n"
+        let file =
+            String(repeating: "#\n", count: 3) + "@classLabel true 1 2\n@data\n"
             + "0.5,0.25,abc,1:2\n"
         let bytes = Array(file.utf8)
-        #expect(throws: DataFileError.unexpected(
-            path: "GunPoint_TRAIN.ts", line: 6, column: 10, expected: "a number", found: "abc")) {
+        #expect(
+            throws: DatasetError.unexpected(
+                path: "GunPoint_TRAIN.ts", line: 6, column: 10, expected: "a number", found: "abc")
+        ) {
             try TimeSeriesClassificationSet(bytes: bytes, source: "GunPoint_TRAIN.ts")
         }
         do {
@@ -264,75 +282,153 @@ struct TimeSeriesClassificationTests {
         }
     }
 
-    @Test("every malformed-file error names what and where", arguments: [
-        ("", DataFileError.emptyFile(path: "t.ts")),
-        ("\u{FEFF} \r\n\n", .emptyFile(path: "t.ts")),
-        ("@classLabel true 1\n", .missingHeader(path: "t.ts", header: "@data")),
-        ("@problemName X\n@data\n1:1\n", .missingHeader(path: "t.ts", header: "@classLabel")),
-        ("@classLabel true 1\n@data\n\n# nothing\n", .noData(path: "t.ts")),
-        ("@classLabel true 1\n@data\n1,2,3\n",
-         .unexpected(path: "t.ts", line: 3, column: 6, expected: "':' and a class label after the values", found: "")),
-        ("@classLabel true 1\n@data\n1,2,3: \n",
-         .unexpected(path: "t.ts", line: 3, column: 7, expected: "a class label after the last ':'", found: "")),
-        ("@classLabel true 1\n@data\n1,,3:1\n", .unexpected(path: "t.ts", line: 3, column: 3, expected: "a number", found: "")),
-        ("@classLabel true 1\n@data\n1,2,:1\n", .unexpected(path: "t.ts", line: 3, column: 5, expected: "a number", found: "")),
-        ("@classLabel true 1\n@data\n1,inf:1\n", .nonFiniteValue(path: "t.ts", line: 3, column: 3, found: "inf")),
-        ("@classLabel true 1\n@data\n1e39:1\n", .nonFiniteValue(path: "t.ts", line: 3, column: 1, found: "1e39")),
-        ("@classLabel true 1 2\n@data\n1:3\n",
-         .unknownClassLabel(path: "t.ts", line: 3, column: 3, label: "3", known: ["1", "2"])),
-        ("@dimensions 2\n@classLabel true 1\n@data\n1:2:1\n1:1\n",
-         .dimensionCount(path: "t.ts", line: 5, expected: 2, found: 1)),
-        ("@classLabel true 1\n@data\n1:2:1\n1:2:3:1\n", .dimensionCount(path: "t.ts", line: 4, expected: 2, found: 3)),
-        ("@univariate true\n@classLabel true 1\n@data\n1:2:1\n", .dimensionCount(path: "t.ts", line: 4, expected: 1, found: 2)),
-        ("@equalLength true\n@seriesLength 3\n@classLabel true 1\n@data\n1,2,3:1\n1,2:1\n",
-         .seriesLength(path: "t.ts", line: 6, dimension: 1, expected: 3, found: 2)),
-        ("@equalLength true\n@classLabel true 1\n@data\n1,2:3,4:1\n1,2:3:1\n",
-         .seriesLength(path: "t.ts", line: 5, dimension: 2, expected: 2, found: 1)),
-        ("@timeStamps true\n", .unexpected(path: "t.ts", line: 1, column: 13,
-                                           expected: "false: time-stamped data is not supported", found: "true")),
-        ("@classLabel false\n", .unexpected(
-            path: "t.ts", line: 1, column: 13,
-            expected: "true and the class labels: only classification problems are supported", found: "false")),
-        ("@classLabel true\n", .unexpected(path: "t.ts", line: 1, column: 17, expected: "class labels after 'true'", found: "")),
-        ("@classLabel true a b a\n", .unexpected(path: "t.ts", line: 1, column: 22, expected: "distinct class labels", found: "a")),
-        ("@targetLabel true\n", .unexpected(
-            path: "t.ts", line: 1, column: 1, expected: "@classLabel: regression problems are not supported",
-            found: "@targetLabel")),
-        ("@seriesLength -3\n", .unexpected(path: "t.ts", line: 1, column: 15, expected: "a positive integer", found: "-3")),
-        ("@seriesLength 99999999999999999999999\n", .unexpected(
-            path: "t.ts", line: 1, column: 15, expected: "a positive integer", found: "99999999999999999999999")),
-        ("@univariate maybe\n", .unexpected(path: "t.ts", line: 1, column: 13, expected: "true or false", found: "maybe")),
-        ("@univariate true false\n", .unexpected(
-            path: "t.ts", line: 1, column: 18, expected: "the end of the line after @univariate", found: "false")),
-        ("@missing false\n@missing false\n", .unexpected(
-            path: "t.ts", line: 2, column: 1, expected: "one @missing line only", found: "@missing")),
-        ("@colour blue\n", .unexpected(
-            path: "t.ts", line: 1, column: 1,
-            expected: "@problemName, @timeStamps, @missing, @univariate, @dimensions, @equalLength, @seriesLength, "
-                + "@classLabel or @data", found: "@colour")),
-        ("1,2:1\n", .unexpected(path: "t.ts", line: 1, column: 1,
-                                expected: "a header line starting with '@', or '@data'", found: "1,2:1")),
-        ("@classLabel true 1\n@data\n1:1\n@missing false\n", .unexpected(
-            path: "t.ts", line: 4, column: 1, expected: "a case: values, then ':' and the class label",
-            found: "@missing false")),
-        ("@classLabel true 1\n@data extra\n", .unexpected(
-            path: "t.ts", line: 2, column: 7, expected: "the end of the line after @data", found: "extra")),
-        ("@univariate true\n@dimensions 3\n@classLabel true 1\n@data\n", .unexpected(
-            path: "t.ts", line: 4, column: 1, expected: "@dimensions 1 for a problem declared @univariate true",
-            found: "@dimensions 3")),
-    ] as [(String, DataFileError)])
-    func malformed(_ text: String, _ expected: DataFileError) {
+    @Test(
+        "every malformed-file error names what and where",
+        arguments: [
+            ("", DatasetError.emptyFile(path: "t.ts")),
+            ("\u{FEFF} \r\n\n", .emptyFile(path: "t.ts")),
+            ("@classLabel true 1\n", .missingHeader(path: "t.ts", header: "@data")),
+            ("@problemName X\n@data\n1:1\n", .missingHeader(path: "t.ts", header: "@classLabel")),
+            ("@classLabel true 1\n@data\n\n# nothing\n", .noData(path: "t.ts")),
+            (
+                "@classLabel true 1\n@data\n1,2,3\n",
+                .unexpected(
+                    path: "t.ts", line: 3, column: 6, expected: "':' and a class label after the values", found: "")
+            ),
+            (
+                "@classLabel true 1\n@data\n1,2,3: \n",
+                .unexpected(path: "t.ts", line: 3, column: 7, expected: "a class label after the last ':'", found: "")
+            ),
+            (
+                "@classLabel true 1\n@data\n1,,3:1\n",
+                .unexpected(path: "t.ts", line: 3, column: 3, expected: "a number", found: "")
+            ),
+            (
+                "@classLabel true 1\n@data\n1,2,:1\n",
+                .unexpected(path: "t.ts", line: 3, column: 5, expected: "a number", found: "")
+            ),
+            ("@classLabel true 1\n@data\n1,inf:1\n", .nonFiniteValue(path: "t.ts", line: 3, column: 3, found: "inf")),
+            ("@classLabel true 1\n@data\n1e39:1\n", .nonFiniteValue(path: "t.ts", line: 3, column: 1, found: "1e39")),
+            (
+                "@classLabel true 1 2\n@data\n1:3\n",
+                .unknownClassLabel(path: "t.ts", line: 3, column: 3, label: "3", known: ["1", "2"])
+            ),
+            (
+                "@dimensions 2\n@classLabel true 1\n@data\n1:2:1\n1:1\n",
+                .dimensionCount(path: "t.ts", line: 5, expected: 2, found: 1)
+            ),
+            (
+                "@classLabel true 1\n@data\n1:2:1\n1:2:3:1\n",
+                .dimensionCount(path: "t.ts", line: 4, expected: 2, found: 3)
+            ),
+            (
+                "@univariate true\n@classLabel true 1\n@data\n1:2:1\n",
+                .dimensionCount(path: "t.ts", line: 4, expected: 1, found: 2)
+            ),
+            (
+                "@equalLength true\n@seriesLength 3\n@classLabel true 1\n@data\n1,2,3:1\n1,2:1\n",
+                .seriesLength(path: "t.ts", line: 6, dimension: 1, expected: 3, found: 2)
+            ),
+            (
+                "@equalLength true\n@classLabel true 1\n@data\n1,2:3,4:1\n1,2:3:1\n",
+                .seriesLength(path: "t.ts", line: 5, dimension: 2, expected: 2, found: 1)
+            ),
+            (
+                "@timeStamps true\n",
+                .unexpected(
+                    path: "t.ts", line: 1, column: 13,
+                    expected: "false: time-stamped data is not supported", found: "true")
+            ),
+            (
+                "@classLabel false\n",
+                .unexpected(
+                    path: "t.ts", line: 1, column: 13,
+                    expected: "true and the class labels: only classification problems are supported", found: "false")
+            ),
+            (
+                "@classLabel true\n",
+                .unexpected(path: "t.ts", line: 1, column: 17, expected: "class labels after 'true'", found: "")
+            ),
+            (
+                "@classLabel true a b a\n",
+                .unexpected(path: "t.ts", line: 1, column: 22, expected: "distinct class labels", found: "a")
+            ),
+            (
+                "@targetLabel true\n",
+                .unexpected(
+                    path: "t.ts", line: 1, column: 1, expected: "@classLabel: regression problems are not supported",
+                    found: "@targetLabel")
+            ),
+            (
+                "@seriesLength -3\n",
+                .unexpected(path: "t.ts", line: 1, column: 15, expected: "a positive integer", found: "-3")
+            ),
+            (
+                "@seriesLength 99999999999999999999999\n",
+                .unexpected(
+                    path: "t.ts", line: 1, column: 15, expected: "a positive integer", found: "99999999999999999999999")
+            ),
+            (
+                "@univariate maybe\n",
+                .unexpected(path: "t.ts", line: 1, column: 13, expected: "true or false", found: "maybe")
+            ),
+            (
+                "@univariate true false\n",
+                .unexpected(
+                    path: "t.ts", line: 1, column: 18, expected: "the end of the line after @univariate", found: "false"
+                )
+            ),
+            (
+                "@missing false\n@missing false\n",
+                .unexpected(
+                    path: "t.ts", line: 2, column: 1, expected: "one @missing line only", found: "@missing")
+            ),
+            (
+                "@colour blue\n",
+                .unexpected(
+                    path: "t.ts", line: 1, column: 1,
+                    expected:
+                        "@problemName, @timeStamps, @missing, @univariate, @dimensions, @equalLength, @seriesLength, "
+                        + "@classLabel or @data", found: "@colour")
+            ),
+            (
+                "1,2:1\n",
+                .unexpected(
+                    path: "t.ts", line: 1, column: 1,
+                    expected: "a header line starting with '@', or '@data'", found: "1,2:1")
+            ),
+            (
+                "@classLabel true 1\n@data\n1:1\n@missing false\n",
+                .unexpected(
+                    path: "t.ts", line: 4, column: 1, expected: "a case: values, then ':' and the class label",
+                    found: "@missing false")
+            ),
+            (
+                "@classLabel true 1\n@data extra\n",
+                .unexpected(
+                    path: "t.ts", line: 2, column: 7, expected: "the end of the line after @data", found: "extra")
+            ),
+            (
+                "@univariate true\n@dimensions 3\n@classLabel true 1\n@data\n",
+                .unexpected(
+                    path: "t.ts", line: 4, column: 1, expected: "@dimensions 1 for a problem declared @univariate true",
+                    found: "@dimensions 3")
+            )
+        ] as [(String, DatasetError)])
+    func malformed(_ text: String, _ expected: DatasetError) {
         #expect(throws: expected) { try parse(text) }
     }
 
     @Test("columns count Unicode scalars, not bytes; long tokens are shortened")
     func columnsAndExcerpts() {
-        #expect(throws: DataFileError.unknownClassLabel(path: "t.ts", line: 3, column: 5, label: "żółw", known: ["ż"])) {
+        #expect(throws: DatasetError.unknownClassLabel(path: "t.ts", line: 3, column: 5, label: "żółw", known: ["ż"])) {
             try parse("@classLabel true ż\n@data\nééé:żółw\n")
         }
         let long = String(repeating: "x", count: 100)
-        #expect(throws: DataFileError.unexpected(
-            path: "t.ts", line: 3, column: 1, expected: "a number", found: String(repeating: "x", count: 40) + "…")) {
+        #expect(
+            throws: DatasetError.unexpected(
+                path: "t.ts", line: 3, column: 1, expected: "a number", found: String(repeating: "x", count: 40) + "…")
+        ) {
             try parse("@classLabel true 1\n@data\n\(long):1\n")
         }
     }
@@ -340,7 +436,7 @@ struct TimeSeriesClassificationTests {
     @Test("bytes that are not UTF-8 are reported by offset")
     func notUTF8() {
         let bytes = Array("@classLabel true 1\n@data\n1".utf8) + [0xE9] + Array(":1\n".utf8)
-        #expect(throws: DataFileError.notUTF8(path: "t.ts", byteOffset: 26)) {
+        #expect(throws: DatasetError.notUTF8(path: "t.ts", byteOffset: 26)) {
             try TimeSeriesClassificationSet(bytes: bytes, source: "t.ts")
         }
     }
@@ -351,8 +447,11 @@ struct TimeSeriesClassificationTests {
         let long = (0..<3000).map { _ in "1" }.joined(separator: ",") + ":1\n"
         let text = "@classLabel true 1\n@data\n" + long + String(repeating: "1:1\n", count: 2000)
         let limit = 2 * text.utf8.count + 4096
-        #expect(throws: DataFileError.tooLarge(
-            path: "t.ts", what: "values to pad 2001 cases of 1 dimension to 3000 steps", count: 6_003_000, limit: limit)) {
+        #expect(
+            throws: DatasetError.tooLarge(
+                path: "t.ts", what: "values to pad 2001 cases of 1 dimension to 3000 steps", count: 6_003_000,
+                limit: limit)
+        ) {
             try parse(text)
         }
     }
@@ -360,8 +459,10 @@ struct TimeSeriesClassificationTests {
     @Test("at most maxClasses classes")
     func classLimit() {
         let labels = (0...TimeSeriesClassificationSet.maxClasses).map(String.init).joined(separator: " ")
-        #expect(throws: DataFileError.tooLarge(
-            path: "t.ts", what: "class labels in @classLabel", count: 65537, limit: 65536)) {
+        #expect(
+            throws: DatasetError.tooLarge(
+                path: "t.ts", what: "class labels in @classLabel", count: 65537, limit: 65536)
+        ) {
             try parse("@classLabel true \(labels)\n@data\n1:0\n")
         }
     }
@@ -371,10 +472,10 @@ struct TimeSeriesClassificationTests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("missing.ts")
-        #expect(throws: DataFileError.io(path: missing.path, operation: "open", code: ENOENT)) {
+        #expect(throws: DatasetError.io(path: missing.path, operation: "open", code: ENOENT)) {
             try TimeSeriesClassificationSet(contentsOf: missing)
         }
-        #expect(throws: DataFileError.io(path: directory.path, operation: "read", code: EISDIR)) {
+        #expect(throws: DatasetError.io(path: directory.path, operation: "read", code: EISDIR)) {
             try TimeSeriesClassificationSet(contentsOf: directory)
         }
         let url = try writeDataFile("ok.ts", Array("@classLabel true 1\n@data\n1,2:1\n".utf8), in: directory)
@@ -398,7 +499,7 @@ struct TimeSeriesClassificationTests {
 
         // A constant dimension gets deviation 1.
         #expect(try parse(Self.header + "2,2:1,3:a\n").fitScaling().deviation == [1, 1])
-        #expect(throws: DataFileError.featureCountMismatch(source: "t.ts", features: 2, scalingFeatures: 1)) {
+        #expect(throws: DatasetError.featureCountMismatch(source: "t.ts", features: 2, scalingFeatures: 1)) {
             try set.normalized(using: FeatureScaling(mean: [0], deviation: [1]))
         }
     }
@@ -410,10 +511,13 @@ struct TimeSeriesClassificationTests {
         #expect(try JSONDecoder().decode(FeatureScaling.self, from: data) == scaling)
         let bad = Data(#"{"mean":[1,2],"deviation":[1,0]}"#.utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(FeatureScaling.self, from: bad) }
-        #expect(throws: DataFileError.self) { try FeatureScaling(mean: [1], deviation: [1, 2]) }
+        #expect(throws: DatasetError.self) { try FeatureScaling(mean: [1], deviation: [1, 2]) }
         #expect(try scaling.unscale(scaling.scale([1, 2, 3, 4])) == [1, 2, 3, 4])
-        #expect(throws: DataFileError.invalidArgument(
-            name: "value count", value: "3", expected: "a multiple of 2, the number of features the scaling was fitted on")) {
+        #expect(
+            throws: DatasetError.invalidArgument(
+                name: "value count", value: "3",
+                expected: "a multiple of 2, the number of features the scaling was fitted on")
+        ) {
             try scaling.scale([1, 2, 3])
         }
     }
@@ -439,7 +543,7 @@ struct TimeSeriesClassificationTests {
     @Test("malformed fixture files are refused with their specific errors")
     func malformedFixtures() throws {
         let folder = SampleData.malformed.appendingPathComponent("ts")
-        let expected: [String: (String) -> DataFileError] = [
+        let expected: [String: (String) -> DatasetError] = [
             "not-a-number": { .unexpected(path: $0, line: 10, column: 15, expected: "a number", found: "1.2.3") },
             "missing-value": { .missingValue(path: $0, line: 10, column: 7) },
             "nan-value": { .nonFiniteValue(path: $0, line: 11, column: 5, found: "NaN") },
@@ -448,11 +552,14 @@ struct TimeSeriesClassificationTests {
             "dimension-count": { .dimensionCount(path: $0, line: 11, expected: 2, found: 1) },
             "series-length": { .seriesLength(path: $0, line: 10, dimension: 1, expected: 4, found: 3) },
             "timestamps": {
-                .unexpected(path: $0, line: 2, column: 13, expected: "false: time-stamped data is not supported",
-                            found: "true")
+                .unexpected(
+                    path: $0, line: 2, column: 13, expected: "false: time-stamped data is not supported",
+                    found: "true")
             },
-            "latin1": { .notUTF8(path: $0, byteOffset: 16) },
+            "latin1": { .notUTF8(path: $0, byteOffset: 16) }
         ]
-        try replayMalformedFixtures(in: folder, extension: ".ts", expected: expected) { url in _ = try TimeSeriesClassificationSet(contentsOf: url) }
+        try replayMalformedFixtures(in: folder, extension: ".ts", expected: expected) { url in
+            _ = try TimeSeriesClassificationSet(contentsOf: url)
+        }
     }
 }

@@ -6,23 +6,28 @@ import RNNKit
 // cancellation keep the bits of an uninterrupted run, progress arrives after
 // every step, and early stopping follows its documented rule.
 
-private let configuration = ModelConfiguration(cell: .lstm, input: .dense(features: 3), hiddenSize: 8,
-                                               outputSize: 1, topology: .manyToOne)
+private let configuration = ModelConfiguration(
+    cell: .lstm, input: .dense(features: 3), hiddenSize: 8,
+    outputSize: 1, topology: .manyToOne)
 
 /// 20 sequences of up to 6 steps: with mini-batches of 6, every epoch ends on a short batch of 2.
 private func sequences(seed: UInt64 = 5) -> SequenceBatch {
     var generator = SeededGenerator(seed: seed)
     let inputs = (0..<20 * 6 * 3).map { _ in generator.uniform(-1, 1) }
     let targets: [Float] = (0..<20).map { (row: Int) -> Float in inputs[row * 18] - inputs[row * 18 + 1] }
-    return SequenceBatch(count: 20, timeSteps: 6, inputs: .features(inputs), lengths: (0..<20).map { Int32(2 + $0 % 5) },
-                         targets: .values(targets))
+    return SequenceBatch(
+        count: 20, timeSteps: 6, inputs: .features(inputs), lengths: (0..<20).map { Int32(2 + $0 % 5) },
+        targets: .values(targets))
 }
 
 /// A plateau schedule (so that an epoch's loss sum crosses a resume) and shuffled epochs.
-private func settings(steps: Int, checkpointing: TrainingRun.Checkpointing? = nil,
-                      earlyStopping: TrainingRun.EarlyStopping? = nil) -> TrainingRun.Settings {
-    TrainingRun.Settings(optimizer: .adam(learningRate: 1e-2), schedule: .plateau(factor: 0.5, patience: 0), clipping: .norm(1),
-                         batchSize: 6, seed: 3, steps: steps, threads: 1, checkpointing: checkpointing, earlyStopping: earlyStopping)
+private func settings(
+    steps: Int, checkpointing: TrainingRun.Checkpointing? = nil,
+    earlyStopping: TrainingRun.EarlyStopping? = nil
+) -> TrainingRun.Settings {
+    TrainingRun.Settings(
+        optimizer: .adam(learningRate: 1e-2), schedule: .plateau(factor: 0.5, patience: 0), clipping: .norm(1),
+        batchSize: 6, seed: 3, steps: steps, threads: 1, checkpointing: checkpointing, earlyStopping: earlyStopping)
 }
 
 private func weights(_ model: Model) -> [[Float]] { model.parameterNames.map { model.parameter($0)! } }
@@ -40,12 +45,15 @@ private func temporaryCheckpoint() -> URL {
     defer { try? FileManager.default.removeItem(at: url) }
     // Saves at steps 5 and 10; the second run picks up at step 10, inside the third epoch.
     let first = try Model(configuration, seed: 1)
-    _ = try TrainingRun(settings: settings(steps: 12, checkpointing: .init(url: url, everySteps: 5)), batch: data).run(model: first)
+    _ = try TrainingRun(settings: settings(steps: 12, checkpointing: .init(url: url, everySteps: 5)), batch: data).run(
+        model: first)
     let checkpoint = try Checkpoint(contentsOf: url)
     #expect(checkpoint.progress["step"] == "10")
     let resumed = try checkpoint.model()
-    let summary = try TrainingRun(settings: settings(steps: 17, checkpointing: .init(url: url, resume: checkpoint)), batch: data)
-        .run(model: resumed)
+    let summary = try TrainingRun(
+        settings: settings(steps: 17, checkpointing: .init(url: url, resume: checkpoint)), batch: data
+    )
+    .run(model: resumed)
 
     #expect(weights(resumed) == weights(straight))
     #expect(summary.steps == 17 && summary.stepsThisRun == 7)
@@ -58,11 +66,14 @@ private func temporaryCheckpoint() -> URL {
     let url = temporaryCheckpoint()
     defer { try? FileManager.default.removeItem(at: url) }
     let model = try Model(configuration, seed: 1)
-    _ = try TrainingRun(settings: settings(steps: 4, checkpointing: .init(url: url, everySteps: 2)), batch: sequences()).run(model: model)
+    _ = try TrainingRun(settings: settings(steps: 4, checkpointing: .init(url: url, everySteps: 2)), batch: sequences())
+        .run(model: model)
     let checkpoint = try Checkpoint(contentsOf: url)
     var other = settings(steps: 8, checkpointing: .init(url: url, resume: checkpoint))
     other.batchSize = 5
-    #expect(throws: TrainingRunError.resumeSettingsMismatch(saved: settings(steps: 4).signature, current: other.signature)) {
+    #expect(
+        throws: TrainingRunError.resumeSettingsMismatch(saved: settings(steps: 4).signature, current: other.signature)
+    ) {
         try TrainingRun(settings: other, batch: sequences()).run(model: try checkpoint.model())
     }
 }
@@ -73,8 +84,9 @@ private func temporaryCheckpoint() -> URL {
     defer { try? FileManager.default.removeItem(at: url) }
     let cancellation = TrainingCancellation()
     let model = try Model(configuration, seed: 1)
-    let run = TrainingRun(settings: settings(steps: 9, checkpointing: .init(url: url)), batch: data,
-                          progress: { if $0.step == 3 { cancellation.cancel() } }, cancellation: cancellation)
+    let run = TrainingRun(
+        settings: settings(steps: 9, checkpointing: .init(url: url)), batch: data,
+        progress: { if $0.step == 3 { cancellation.cancel() } }, cancellation: cancellation)
     // Cancelled during step 3's report, the run stops after step 4.
     do {
         _ = try run.run(model: model)
@@ -88,14 +100,16 @@ private func temporaryCheckpoint() -> URL {
 
     // Resuming from it ends where an uninterrupted run does.
     let resumed = try checkpoint.model()
-    _ = try TrainingRun(settings: settings(steps: 9, checkpointing: .init(url: url, resume: checkpoint)), batch: data).run(model: resumed)
+    _ = try TrainingRun(settings: settings(steps: 9, checkpointing: .init(url: url, resume: checkpoint)), batch: data)
+        .run(model: resumed)
     let straight = try Model(configuration, seed: 1)
     _ = try TrainingRun(settings: settings(steps: 9), batch: data).run(model: straight)
     #expect(weights(resumed) == weights(straight))
 }
 
 @Test func cancellingWithoutCheckpointingThrowsWithoutOne() throws {
-    let run = TrainingRun(settings: settings(steps: 9), batch: sequences(), cancellation: TrainingCancellation(polling: { true }))
+    let run = TrainingRun(
+        settings: settings(steps: 9), batch: sequences(), cancellation: TrainingCancellation(polling: { true }))
     #expect(throws: TrainingCancelled.self) { try run.run(model: try Model(configuration, seed: 1)) }
 }
 
@@ -104,8 +118,9 @@ private func temporaryCheckpoint() -> URL {
     let model = try Model(configuration, seed: 1)
     let scorer = Trainer(model: model, optimizer: .adam())
     let validation = sequences(seed: 6)
-    let run = TrainingRun(settings: settings(steps: 12), batch: sequences(), validation: { try scorer.loss(validation) },
-                          progress: { reports.append($0) })
+    let run = TrainingRun(
+        settings: settings(steps: 12), batch: sequences(), validation: { try scorer.loss(validation) },
+        progress: { reports.append($0) })
     let summary = try run.run(model: model)
     #expect(reports.map(\.step) == Array(1...12))
     #expect(reports.map(\.isFinal) == Array(repeating: false, count: 11) + [true])
@@ -137,8 +152,9 @@ func aWorseningValidationLossStopsAfterPatienceRounds(patience: Int) throws {
     let model = try Model(configuration, seed: 1)
     // The second round is the best; every later one is worse.
     let script = ScriptedValidation(model: model, losses: [2, 1] + (1...20).map { 1 + Double($0) / 10 })
-    let run = TrainingRun(settings: settings(steps: 100, earlyStopping: .init(patience: patience, restoreBest: true)),
-                          batch: sequences(), validation: script.score)
+    let run = TrainingRun(
+        settings: settings(steps: 100, earlyStopping: .init(patience: patience, restoreBest: true)),
+        batch: sequences(), validation: script.score)
     let summary = try run.run(model: model)
 
     // Rounds come about every tenth of the budget; the run ends on the round that stops it.
@@ -153,8 +169,10 @@ func aWorseningValidationLossStopsAfterPatienceRounds(patience: Int) throws {
 @Test func withoutRestoreBestTheLastWeightsStay() throws {
     let model = try Model(configuration, seed: 1)
     let script = ScriptedValidation(model: model, losses: [1, 2, 3])
-    let summary = try TrainingRun(settings: settings(steps: 100, earlyStopping: .init(patience: 2)), batch: sequences(),
-                                  validation: script.score).run(model: model)
+    let summary = try TrainingRun(
+        settings: settings(steps: 100, earlyStopping: .init(patience: 2)), batch: sequences(),
+        validation: script.score
+    ).run(model: model)
     #expect(summary.stopReason == .earlyStopped && summary.validationCurve.count == 3)
     #expect(summary.best == summary.validationCurve[0])
     #expect(weights(model) == script.weightsAtRound.last!)
@@ -163,8 +181,10 @@ func aWorseningValidationLossStopsAfterPatienceRounds(patience: Int) throws {
 @Test func anImprovingValidationLossNeverStopsEarly() throws {
     let model = try Model(configuration, seed: 1)
     let script = ScriptedValidation(model: model, losses: (0..<20).map { 1 - Double($0) / 40 })
-    let summary = try TrainingRun(settings: settings(steps: 100, earlyStopping: .init(patience: 1, restoreBest: true)),
-                                  batch: sequences(), validation: script.score).run(model: model)
+    let summary = try TrainingRun(
+        settings: settings(steps: 100, earlyStopping: .init(patience: 1, restoreBest: true)),
+        batch: sequences(), validation: script.score
+    ).run(model: model)
     #expect(summary.stopReason == .budgetSpent && summary.steps == 100)
     #expect(summary.validationCurve.count >= 10)
     #expect(summary.best?.step == 100)
@@ -178,8 +198,10 @@ func aWorseningValidationLossStopsAfterPatienceRounds(patience: Int) throws {
     #expect(TrainingRun.EarlyStopping.improves(5, on: nil))
     let model = try Model(configuration, seed: 1)
     let script = ScriptedValidation(model: model, losses: [1, 0.99995, 0.99992, 0.99991])
-    let summary = try TrainingRun(settings: settings(steps: 100, earlyStopping: .init(patience: 3)), batch: sequences(),
-                                  validation: script.score).run(model: model)
+    let summary = try TrainingRun(
+        settings: settings(steps: 100, earlyStopping: .init(patience: 3)), batch: sequences(),
+        validation: script.score
+    ).run(model: model)
     #expect(summary.stopReason == .earlyStopped && summary.validationCurve.count == 4)
 }
 
@@ -188,8 +210,10 @@ func aWorseningValidationLossStopsAfterPatienceRounds(patience: Int) throws {
     let losses: [Double] = [3, 2, 2.5, 1, 1.5, 1.6, 1.7, 1.8, 1.9, 2]
     let straight = try Model(configuration, seed: 1)
     let straightScript = ScriptedValidation(model: straight, losses: losses)
-    let straightSummary = try TrainingRun(settings: settings(steps: 100, earlyStopping: .init(patience: 3, restoreBest: true)),
-                                          batch: data, validation: straightScript.score).run(model: straight)
+    let straightSummary = try TrainingRun(
+        settings: settings(steps: 100, earlyStopping: .init(patience: 3, restoreBest: true)),
+        batch: data, validation: straightScript.score
+    ).run(model: straight)
     #expect(straightSummary.stopReason == .earlyStopped && straightSummary.validationCurve.count == 7)
     #expect(straightSummary.best == straightSummary.validationCurve[3])
     #expect(straightSummary.validationCurve[4].step < 55 && straightSummary.validationCurve[5].step > 55)
@@ -200,17 +224,22 @@ func aWorseningValidationLossStopsAfterPatienceRounds(patience: Int) throws {
     let first = try Model(configuration, seed: 1)
     let cancellation = TrainingCancellation()
     let firstScript = ScriptedValidation(model: first, losses: losses)
-    let interrupted = TrainingRun(settings: settings(steps: 100, checkpointing: .init(url: url),
-                                                     earlyStopping: .init(patience: 3, restoreBest: true)),
-                                  batch: data, validation: firstScript.score,
-                                  progress: { if $0.step == 55 { cancellation.cancel() } }, cancellation: cancellation)
+    let interrupted = TrainingRun(
+        settings: settings(
+            steps: 100, checkpointing: .init(url: url),
+            earlyStopping: .init(patience: 3, restoreBest: true)),
+        batch: data, validation: firstScript.score,
+        progress: { if $0.step == 55 { cancellation.cancel() } }, cancellation: cancellation)
     #expect(throws: TrainingCancelled.self) { try interrupted.run(model: first) }
     let checkpoint = try Checkpoint(contentsOf: url)
     let resumed = try checkpoint.model()
     let resumedScript = ScriptedValidation(model: resumed, losses: Array(losses.dropFirst(5)))
-    let summary = try TrainingRun(settings: settings(steps: 100, checkpointing: .init(url: url, resume: checkpoint),
-                                                     earlyStopping: .init(patience: 3, restoreBest: true)),
-                                  batch: data, validation: resumedScript.score).run(model: resumed)
+    let summary = try TrainingRun(
+        settings: settings(
+            steps: 100, checkpointing: .init(url: url, resume: checkpoint),
+            earlyStopping: .init(patience: 3, restoreBest: true)),
+        batch: data, validation: resumedScript.score
+    ).run(model: resumed)
     #expect(summary.stopReason == .earlyStopped && summary.steps == straightSummary.steps)
     #expect(summary.best == straightSummary.best)
     #expect(weights(resumed) == weights(straight))
@@ -224,12 +253,15 @@ func aWorseningValidationLossStopsAfterPatienceRounds(patience: Int) throws {
         try TrainingRun(settings: noLimit, batch: sequences()).run(model: model)
     }
     #expect(throws: TrainingRunError.invalidSetting("early stopping needs a validation scorer")) {
-        try TrainingRun(settings: settings(steps: 5, earlyStopping: .init(patience: 2)), batch: sequences()).run(model: model)
+        try TrainingRun(settings: settings(steps: 5, earlyStopping: .init(patience: 2)), batch: sequences()).run(
+            model: model)
     }
 }
 
 @Test func trainingDivergedKeepsItsMessage() {
     let error = TrainingDiverged(steps: 3, checkpoint: URL(fileURLWithPath: "/tmp/c.safetensors"))
-    #expect(error.description == "training diverged: 3 consecutive steps had a non-finite loss or gradient and were skipped "
-        + "(try a lower --lr or --clip); the last good checkpoint /tmp/c.safetensors is intact")
+    #expect(
+        error.description
+            == "training diverged: 3 consecutive steps had a non-finite loss or gradient and were skipped "
+            + "(try a lower --lr or --clip); the last good checkpoint /tmp/c.safetensors is intact")
 }

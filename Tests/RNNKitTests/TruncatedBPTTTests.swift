@@ -15,15 +15,17 @@ extension SequenceBatch {
                 values[(row * timeSteps + steps.lowerBound) * width..<(row * timeSteps + steps.upperBound) * width]
             }
         }
-        let slicedInputs: Inputs = switch inputs {
-        case .features(let values): .features(slice(values))
-        case .tokens(let values): .tokens(slice(values))
-        }
-        let slicedTargets: Targets? = switch targets {
-        case .values(let values)?: .values(slice(values))
-        case .classes(let labels)?: .classes(slice(labels))
-        case nil: nil
-        }
+        let slicedInputs: Inputs =
+            switch inputs {
+            case .features(let values): .features(slice(values))
+            case .tokens(let values): .tokens(slice(values))
+            }
+        let slicedTargets: Targets? =
+            switch targets {
+            case .values(let values)?: .values(slice(values))
+            case .classes(let labels)?: .classes(slice(labels))
+            case nil: nil
+            }
         return SequenceBatch(count: count, timeSteps: steps.count, inputs: slicedInputs, targets: slicedTargets)
     }
 }
@@ -63,12 +65,14 @@ private func chunkRanges() -> [Range<Int>] {
 /// in the other, which must not differ either.
 @Test(arguments: CellKind.allCases, [InputEncoding.dense(features: 3), .embedding(vocabularySize: 7, dimension: 4)])
 func chunkedRunsMatchTheWholeSequence(_ cell: CellKind, input: InputEncoding) throws {
-    let configuration = ModelConfiguration(cell: cell, input: input, hiddenSize: 21, layers: 2,
-                                           outputSize: input.readsTokens ? 7 : 2, topology: .manyToMany)
+    let configuration = ModelConfiguration(
+        cell: cell, input: input, hiddenSize: 21, layers: 2,
+        outputSize: input.readsTokens ? 7 : 2, topology: .manyToMany)
     let model = try Model(configuration, seed: 4)
     var factory = BatchFactory(seed: 6)
-    let batch = factory.batch(for: configuration, count: 45, timeSteps: chunkLengths.reduce(0, +), variableLengths: false,
-                              classes: input.readsTokens)
+    let batch = factory.batch(
+        for: configuration, count: 45, timeSteps: chunkLengths.reduce(0, +), variableLengths: false,
+        classes: input.readsTokens)
     let whole = try model.run(batch, threads: 2)
 
     var outputs: [[Float]] = []
@@ -96,11 +100,13 @@ func chunkedRunsMatchTheWholeSequence(_ cell: CellKind, input: InputEncoding) th
 /// over a permutation of 70 rows (three shards) carries each row's state.
 @Test(arguments: CellKind.allCases)
 func chunkedStepsOnChosenRowsCarryEachRowsState(_ cell: CellKind) throws {
-    let configuration = ModelConfiguration(cell: cell, input: .dense(features: 3), hiddenSize: 10, layers: 2,
-                                           outputSize: 2, topology: .manyToMany)
+    let configuration = ModelConfiguration(
+        cell: cell, input: .dense(features: 3), hiddenSize: 10, layers: 2,
+        outputSize: 2, topology: .manyToMany)
     let model = try Model(configuration, seed: 8)
     var factory = BatchFactory(seed: 12)
-    let batch = factory.batch(for: configuration, count: 80, timeSteps: chunkLengths.reduce(0, +), variableLengths: false)
+    let batch = factory.batch(
+        for: configuration, count: 80, timeSteps: chunkLengths.reduce(0, +), variableLengths: false)
     var generator = SeededGenerator(seed: 5)
     let rows = Array(Array(0..<batch.count).shuffled(using: &generator).prefix(70))
     let whole = try model.run(batch, threads: 2).finalState
@@ -131,14 +137,18 @@ func chunkedStepsOnChosenRowsCarryEachRowsState(_ cell: CellKind) throws {
 /// but the inputs and its own state, carries over exactly.
 @Test(arguments: CellKind.allCases)
 func chunkedBidirectionalRunsCarryOnlyTheFirstForwardDirection(_ cell: CellKind) throws {
-    let configuration = ModelConfiguration(cell: cell, input: .dense(features: 3), hiddenSize: 9, layers: 2,
-                                           bidirectional: true, outputSize: 2, topology: .manyToMany)
+    let configuration = ModelConfiguration(
+        cell: cell, input: .dense(features: 3), hiddenSize: 9, layers: 2,
+        bidirectional: true, outputSize: 2, topology: .manyToMany)
     let model = try Model(configuration, seed: 2)
     var factory = BatchFactory(seed: 3)
-    let batch = factory.batch(for: configuration, count: 40, timeSteps: chunkLengths.reduce(0, +), variableLengths: false)
+    let batch = factory.batch(
+        for: configuration, count: 40, timeSteps: chunkLengths.reduce(0, +), variableLengths: false)
     let whole = try model.run(batch, threads: 2).finalState
     var state: RecurrentState?
-    for steps in chunkRanges() { state = try model.run(batch.timeSlice(steps), initialState: state, threads: 2).finalState }
+    for steps in chunkRanges() {
+        state = try model.run(batch.timeSlice(steps), initialState: state, threads: 2).finalState
+    }
     let chunked = try #require(state)
     // Unit 0 is layer 0 forward; the units after it hold other directions and layers.
     let unit = whole.count * whole.hiddenSize
@@ -153,8 +163,9 @@ func chunkedBidirectionalRunsCarryOnlyTheFirstForwardDirection(_ cell: CellKind)
 /// from zeros, or the state would not be read at all.
 @Test(arguments: CellKind.allCases, [false, true])
 func gradientsWithAnInitialStateMatchFiniteDifferences(_ cell: CellKind, bidirectional: Bool) throws {
-    let configuration = ModelConfiguration(cell: cell, input: .dense(features: 3), hiddenSize: 3, layers: 2,
-                                           bidirectional: bidirectional, outputSize: 2, topology: .manyToMany)
+    let configuration = ModelConfiguration(
+        cell: cell, input: .dense(features: 3), hiddenSize: 3, layers: 2,
+        bidirectional: bidirectional, outputSize: 2, topology: .manyToMany)
     let model = try Model(configuration, seed: 7)
     model.scaleParameters(by: 1.5)
     var factory = BatchFactory(seed: 11)

@@ -9,7 +9,9 @@ import RNNKernels
 let otherKernelSelections: [KernelSelection] = {
     guard ProcessInfo.processInfo.environment["RNNKIT_ISA"] == nil else { return [] }
     return KernelSelection.runnableInstructionSets
-        .flatMap { [KernelSelection(instructionSet: $0), KernelSelection(instructionSet: $0, usesSpecializedKernels: false)] }
+        .flatMap {
+            [KernelSelection(instructionSet: $0), KernelSelection(instructionSet: $0, usesSpecializedKernels: false)]
+        }
         .filter { $0 != KernelSelection.current }
 }()
 
@@ -19,8 +21,10 @@ let otherKernelSelections: [KernelSelection] = {
 /// choose a variant, so that every thread of every engine runs it.
 @Test(.enabled(if: !otherKernelSelections.isEmpty), arguments: otherKernelSelections)
 func goldenReferencesPassOnEveryVariant(_ selection: KernelSelection) throws {
-    let environment = ["RNNKIT_ISA": selection.instructionSet.rawValue,
-                       "RNNKIT_KERNELS": selection.usesSpecializedKernels ? "specialized" : "generic"]
+    let environment = [
+        "RNNKIT_ISA": selection.instructionSet.rawValue,
+        "RNNKIT_KERNELS": selection.usesSpecializedKernels ? "specialized" : "generic"
+    ]
     let (status, log) = try runTestsInChildProcess(filter: "matchesPyTorch", environment: environment)
     let expectedCases = Golden.caseNames.count + ScaleGolden.caseNames.count
     #expect(status == 0, "\(selection): \(log.suffix(4000))")

@@ -89,8 +89,12 @@ extension Kernels {
 
     private func checkShape(m: Int, n: Int, k: Int, lda: Int, transposeA: Bool, ldb: Int, transposeB: Bool, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM: negative shape m=\(m) n=\(n) k=\(k)")
-        precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
-        precondition(ldb >= (transposeB ? k : n), "GEMM: ldb=\(ldb) is narrower than op(B)'s storage width \(transposeB ? k : n)")
+        precondition(
+            lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)"
+        )
+        precondition(
+            ldb >= (transposeB ? k : n), "GEMM: ldb=\(ldb) is narrower than op(B)'s storage width \(transposeB ? k : n)"
+        )
         precondition(ldc >= n, "GEMM: ldc=\(ldc) is narrower than C's width n=\(n)")
     }
 
@@ -125,12 +129,16 @@ extension Kernels {
         m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch
     ) {
-        precondition(m >= 0 && k >= 0 && first.n >= 0 && second.n >= 0,
-                     "GEMM: negative shape m=\(m) k=\(k) n=\(first.n), \(second.n)")
-        precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
+        precondition(
+            m >= 0 && k >= 0 && first.n >= 0 && second.n >= 0,
+            "GEMM: negative shape m=\(m) k=\(k) n=\(first.n), \(second.n)")
+        precondition(
+            lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)"
+        )
         func check(_ product: GEMMProduct) {
-            precondition(product.ldb >= (product.transposeB ? k : product.n),
-                         "GEMM: ldb=\(product.ldb) is narrower than op(B)'s storage width \(product.transposeB ? k : product.n)")
+            precondition(
+                product.ldb >= (product.transposeB ? k : product.n),
+                "GEMM: ldb=\(product.ldb) is narrower than op(B)'s storage width \(product.transposeB ? k : product.n)")
             precondition(product.ldc >= product.n, "GEMM: ldc=\(product.ldc) is narrower than C's width n=\(product.n)")
         }
         check(first)
@@ -178,11 +186,16 @@ extension Kernels {
     ) {
         let k = packedB.rows
         precondition(m >= 0, "GEMM: negative row count m=\(m)")
-        precondition(columns.lowerBound >= 0 && columns.upperBound <= packedB.columns,
-                     "GEMM: columns \(columns) outside the packed matrix's 0..<\(packedB.columns)")
-        precondition(lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)")
+        precondition(
+            columns.lowerBound >= 0 && columns.upperBound <= packedB.columns,
+            "GEMM: columns \(columns) outside the packed matrix's 0..<\(packedB.columns)")
+        precondition(
+            lda >= (transposeA ? m : k), "GEMM: lda=\(lda) is narrower than op(A)'s storage width \(transposeA ? m : k)"
+        )
         precondition(ldc >= columns.upperBound, "GEMM: ldc=\(ldc) is narrower than the columns written, \(columns)")
-        precondition(packedB.kernels.selection == selection, "GEMM: the matrix was packed by \(packedB.kernels.selection), not \(selection)")
+        precondition(
+            packedB.kernels.selection == selection,
+            "GEMM: the matrix was packed by \(packedB.kernels.selection), not \(selection)")
         backend.multiply(
             m: m, a: a, lda: lda, transposeA: transposeA,
             panels: packedB.storage.baseAddress, rows: k, columnCount: packedB.columns, columns: columns,

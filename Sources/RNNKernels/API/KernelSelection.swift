@@ -1,17 +1,17 @@
 @_exported import KernelInterface
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 #if arch(x86_64)
-import KernelsAVX2
-import KernelsAVX512
-import KernelsBaseline
+    import KernelsAVX2
+    import KernelsAVX512
+    import KernelsBaseline
 #elseif arch(arm64)
-import KernelsNEON
+    import KernelsNEON
 #endif
 
 /// Which compiled kernels run: the instruction-set variant, and whether the
@@ -70,7 +70,8 @@ public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
     }
 
     private func checkedRunnable() -> KernelSelection {
-        precondition(Self.runnableInstructionSets.contains(instructionSet), "KernelSelection: \(instructionSet) cannot run here")
+        precondition(
+            Self.runnableInstructionSets.contains(instructionSet), "KernelSelection: \(instructionSet) cannot run here")
         return self
     }
 
@@ -97,14 +98,20 @@ private struct EnvironmentSelection {
                 if KernelSelection.runnableInstructionSets.contains(named) {
                     instructionSet = named
                 } else {
-                    problems.append("RNNKIT_ISA=\(requested) asks for \(named), which "
-                        + (named.backend == nil ? "this build does not contain"
-                            : "this CPU cannot run (it lacks \(ProcessorFeatures.host.missing(for: named).joined(separator: ", ")))")
-                        + "; runnable here: \(KernelSelection.runnableInstructionSets.map(\.rawValue).joined(separator: ", "))")
+                    problems.append(
+                        "RNNKIT_ISA=\(requested) asks for \(named), which "
+                            + (named.backend == nil
+                                ? "this build does not contain"
+                                : "this CPU cannot run (it lacks "
+                                    + "\(ProcessorFeatures.host.missing(for: named).joined(separator: ", ")))")
+                            + "; runnable here: "
+                            + "\(KernelSelection.runnableInstructionSets.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
             } else {
-                problems.append("RNNKIT_ISA=\(requested) is not one of "
-                    + InstructionSet.allCases.map(\.rawValue).joined(separator: ", "))
+                problems.append(
+                    "RNNKIT_ISA=\(requested) is not one of "
+                        + InstructionSet.allCases.map(\.rawValue).joined(separator: ", "))
             }
         }
         var specialized = true
@@ -122,16 +129,16 @@ extension InstructionSet {
     /// This variant's kernels, when this binary contains them.
     var backend: (any KernelBackend.Type)? {
         #if arch(x86_64)
-        switch self {
-        case .avx512: KernelsAVX512.Backend.self
-        case .avx2: KernelsAVX2.Backend.self
-        case .baseline: KernelsBaseline.Backend.self
-        case .neon: nil
-        }
+            switch self {
+            case .avx512: KernelsAVX512.Backend.self
+            case .avx2: KernelsAVX2.Backend.self
+            case .baseline: KernelsBaseline.Backend.self
+            case .neon: nil
+            }
         #elseif arch(arm64)
-        self == .neon ? KernelsNEON.Backend.self : nil
+            self == .neon ? KernelsNEON.Backend.self : nil
         #else
-        nil
+            nil
         #endif
     }
 }

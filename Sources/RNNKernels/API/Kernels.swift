@@ -20,8 +20,9 @@ public struct Kernels: Sendable {
 
     /// The kernels of `selection`, which this binary and CPU must be able to run.
     public init(_ selection: KernelSelection) {
-        precondition(KernelSelection.runnableInstructionSets.contains(selection.instructionSet),
-                     "Kernels: \(selection.instructionSet) cannot run here")
+        precondition(
+            KernelSelection.runnableInstructionSets.contains(selection.instructionSet),
+            "Kernels: \(selection.instructionSet) cannot run here")
         self.selection = selection
         backend = selection.instructionSet.backend!
     }
@@ -60,10 +61,13 @@ extension Kernels {
     }
 
     /// `sums[j] += Σ_i matrix[i, j]`, rows summed in increasing order.
-    public func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
-                                     into sums: UnsafeMutablePointer<Float>) {
-        backend.accumulateColumnSums(matrix, rows: rows, columns: columns, rowStride: rowStride,
-                                     into: sums)
+    public func accumulateColumnSums(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+        into sums: UnsafeMutablePointer<Float>
+    ) {
+        backend.accumulateColumnSums(
+            matrix, rows: rows, columns: columns, rowStride: rowStride,
+            into: sums)
     }
 
     /// `Σ values[i]²` accumulated in double precision, in a fixed order.
@@ -92,23 +96,29 @@ extension Kernels {
 
     /// PyTorch's SGD: `g += wd p`; `b = μ b + g` (b = g on the first step);
     /// `p -= lr b` (plain `p -= lr g` without momentum).
-    public func sgdUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                          momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
-                          momentum: Float, weightDecay: Float, firstStep: Bool) {
-        backend.sgdUpdate(parameters: parameters, gradients: gradients, momentum: buffer, count: count,
-                          learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
-                          firstStep: firstStep)
+    public func sgdUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
+        momentum: Float, weightDecay: Float, firstStep: Bool
+    ) {
+        backend.sgdUpdate(
+            parameters: parameters, gradients: gradients, momentum: buffer, count: count,
+            learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
+            firstStep: firstStep)
     }
 
     /// PyTorch's Adam (L2 weight decay added to the gradient, bias-corrected moments):
     /// `p -= lr / (1 - β1^t) * m / (sqrt(v) / sqrt(1 - β2^t) + eps)`.
-    public func adamUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                           firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
-                           count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
-                           weightDecay: Float, step: Int) {
-        backend.adamUpdate(parameters: parameters, gradients: gradients, firstMoment: firstMoment, secondMoment: secondMoment,
-                           count: count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                           weightDecay: weightDecay, step: step)
+    public func adamUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
+        count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+        weightDecay: Float, step: Int
+    ) {
+        backend.adamUpdate(
+            parameters: parameters, gradients: gradients, firstMoment: firstMoment, secondMoment: secondMoment,
+            count: count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, step: step)
     }
 }
 
@@ -119,15 +129,19 @@ extension Kernels {
     /// Softmax cross-entropy of one row of logits against `label`: returns
     /// `logsumexp(x) - x[label]` and overwrites the logits with
     /// `scale * (softmax(x) - onehot(label))`.
-    public func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int,
-                                    scale: Float) -> Double {
+    public func softmaxCrossEntropy(
+        _ logits: UnsafeMutablePointer<Float>, count: Int, label: Int,
+        scale: Float
+    ) -> Double {
         backend.softmaxCrossEntropy(logits, count: count, label: label, scale: scale)
     }
 
     /// Squared error of one row: returns `Σ (y - t)²` and overwrites the
     /// outputs with `scale * 2 (y - t)`.
-    public func squaredError(_ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
-                             count: Int, scale: Float) -> Double {
+    public func squaredError(
+        _ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
+        count: Int, scale: Float
+    ) -> Double {
         backend.squaredError(outputs, targets: targets, count: count, scale: scale)
     }
 }

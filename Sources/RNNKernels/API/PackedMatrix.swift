@@ -47,10 +47,12 @@ public final class PackedMatrix: @unchecked Sendable {
     ///   - transposed: Whether op(B) is the transpose of what `b` holds.
     /// - Complexity: O(k·n).
     public func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool) {
-        precondition(ldb >= (transposed ? rows : columns),
-                     "PackedMatrix.pack: ldb=\(ldb) is narrower than B's storage width \(transposed ? rows : columns)")
+        precondition(
+            ldb >= (transposed ? rows : columns),
+            "PackedMatrix.pack: ldb=\(ldb) is narrower than B's storage width \(transposed ? rows : columns)")
         guard rows > 0, columns > 0 else { return }
-        kernels.backend.pack(b, ldb: ldb, transposed: transposed, rows: rows, columns: columns,
-                               into: storage.baseAddress)
+        kernels.backend.pack(
+            b, ldb: ldb, transposed: transposed, rows: rows, columns: columns,
+            into: storage.baseAddress)
     }
 }

@@ -40,10 +40,12 @@ public struct CellStep {
     /// The cell's own parameters that its kernels read (a GRU's `b_hh`).
     public var cellParameters: UnsafePointer<Float>?
 
-    public init(rows: Int, hiddenSize: Int, time: Int, lengths: UnsafePointer<Int32>?,
-                gates: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>,
-                hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int,
-                units: Range<Int>? = nil) {
+    public init(
+        rows: Int, hiddenSize: Int, time: Int, lengths: UnsafePointer<Int32>?,
+        gates: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>,
+        hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        units: Range<Int>? = nil
+    ) {
         self.rows = rows
         self.hiddenSize = hiddenSize
         self.units = units ?? 0..<hiddenSize
@@ -81,8 +83,10 @@ public struct CellGradientStep {
     /// backward overwrites with the previous step's, `[rows, hiddenSize]`.
     public var cell: UnsafeMutablePointer<Float>?
 
-    public init(hidden: UnsafePointer<Float>, output: UnsafePointer<Float>?, outputStride: Int,
-                previousHidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>? = nil) {
+    public init(
+        hidden: UnsafePointer<Float>, output: UnsafePointer<Float>?, outputStride: Int,
+        previousHidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>? = nil
+    ) {
         self.hidden = hidden
         self.output = output
         self.outputStride = outputStride
@@ -98,8 +102,10 @@ public struct CellKernelPair: Sendable {
     public let forward: @Sendable (CellStep) -> Void
     public let backward: @Sendable (CellStep, CellGradientStep) -> Void
 
-    public init(forward: @escaping @Sendable (CellStep) -> Void,
-                backward: @escaping @Sendable (CellStep, CellGradientStep) -> Void) {
+    public init(
+        forward: @escaping @Sendable (CellStep) -> Void,
+        backward: @escaping @Sendable (CellStep, CellGradientStep) -> Void
+    ) {
         self.forward = forward
         self.backward = backward
     }

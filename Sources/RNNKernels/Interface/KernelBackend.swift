@@ -25,8 +25,9 @@ public protocol KernelBackend: SendableMetatype {
     static func multiply(
         m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch)
-    static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, rows: Int, columns: Int,
-                     into panels: UnsafeMutablePointer<Float>)
+    static func pack(
+        _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, rows: Int, columns: Int,
+        into panels: UnsafeMutablePointer<Float>)
     static func multiply(
         m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         panels: UnsafePointer<Float>, rows: Int, columnCount: Int, columns: Range<Int>,
@@ -43,25 +44,31 @@ public protocol KernelBackend: SendableMetatype {
     // MARK: Element-wise passes
 
     static func add(_ other: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, count: Int)
-    static func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
-                                     into sums: UnsafeMutablePointer<Float>)
+    static func accumulateColumnSums(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+        into sums: UnsafeMutablePointer<Float>)
     static func sumOfSquares(_ values: UnsafePointer<Float>, count: Int) -> Double
     static func scale(_ values: UnsafeMutablePointer<Float>, count: Int, by factor: Float)
     static func clamp(_ values: UnsafeMutablePointer<Float>, count: Int, limit: Float)
     static func treeReduce(_ buffers: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, range: Range<Int>)
-    static func sgdUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                          momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
-                          momentum: Float, weightDecay: Float, firstStep: Bool)
-    static func adamUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                           firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
-                           count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
-                           weightDecay: Float, step: Int)
+    static func sgdUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
+        momentum: Float, weightDecay: Float, firstStep: Bool)
+    static func adamUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
+        count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+        weightDecay: Float, step: Int)
 
     // MARK: Losses and activations
 
-    static func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int, scale: Float) -> Double
-    static func squaredError(_ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
-                             count: Int, scale: Float) -> Double
+    static func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int, scale: Float)
+        -> Double
+    static func squaredError(
+        _ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
+        count: Int, scale: Float
+    ) -> Double
     static func exp(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int)
     static func sigmoid(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int)
     static func tanh(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int)

@@ -25,7 +25,9 @@ package struct ProcessorFeatures: Sendable {
     /// The features `instructionSet` needs that are absent, by name (for
     /// messages); empty when it can run.
     package func missing(for instructionSet: InstructionSet) -> [String] {
-        guard instructionSet.architecture == Self.architecture else { return ["an \(instructionSet.architecture) processor"] }
+        guard instructionSet.architecture == Self.architecture else {
+            return ["an \(instructionSet.architecture) processor"]
+        }
         return Self.requirements(of: instructionSet).filter { !has($0) }.map(\.name)
     }
 
@@ -33,11 +35,11 @@ package struct ProcessorFeatures: Sendable {
     package func runnable(_ compiled: [InstructionSet]) -> [InstructionSet] { compiled.filter(supports) }
 
     #if arch(x86_64)
-    private static let architecture = "x86-64"
+        private static let architecture = "x86-64"
     #elseif arch(arm64)
-    private static let architecture = "arm64"
+        private static let architecture = "arm64"
     #else
-    private static let architecture = "other"
+        private static let architecture = "other"
     #endif
 
     /// One CPUID or XCR0 bit.
@@ -49,12 +51,13 @@ package struct ProcessorFeatures: Sendable {
     }
 
     package func has(_ feature: Feature) -> Bool {
-        let value: UInt64 = switch feature.word {
-        case .leaf1ECX: UInt64(words.leaf1_ecx)
-        case .leaf7EBX: UInt64(words.leaf7_ebx)
-        case .extended1ECX: UInt64(words.extended1_ecx)
-        case .xcr0: words.xcr0
-        }
+        let value: UInt64 =
+            switch feature.word {
+            case .leaf1ECX: UInt64(words.leaf1_ecx)
+            case .leaf7EBX: UInt64(words.leaf7_ebx)
+            case .extended1ECX: UInt64(words.extended1_ecx)
+            case .xcr0: words.xcr0
+            }
         return value >> UInt64(feature.bit) & 1 == 1
     }
 
@@ -76,7 +79,7 @@ package struct ProcessorFeatures: Sendable {
         Feature(name: "SSE4.1", word: .leaf1ECX, bit: 19),
         Feature(name: "SSE4.2", word: .leaf1ECX, bit: 20),
         Feature(name: "POPCNT", word: .leaf1ECX, bit: 23),
-        Feature(name: "LAHF/SAHF", word: .extended1ECX, bit: 0),
+        Feature(name: "LAHF/SAHF", word: .extended1ECX, bit: 0)
     ]
     private static let level3: [Feature] = [
         Feature(name: "FMA", word: .leaf1ECX, bit: 12),
@@ -90,7 +93,7 @@ package struct ProcessorFeatures: Sendable {
         Feature(name: "BMI2", word: .leaf7EBX, bit: 8),
         Feature(name: "LZCNT", word: .extended1ECX, bit: 5),
         Feature(name: "OS support for SSE state (XCR0.SSE)", word: .xcr0, bit: 1),
-        Feature(name: "OS support for AVX state (XCR0.AVX)", word: .xcr0, bit: 2),
+        Feature(name: "OS support for AVX state (XCR0.AVX)", word: .xcr0, bit: 2)
     ]
     private static let level4: [Feature] = [
         Feature(name: "AVX512F", word: .leaf7EBX, bit: 16),
@@ -100,6 +103,6 @@ package struct ProcessorFeatures: Sendable {
         Feature(name: "AVX512VL", word: .leaf7EBX, bit: 31),
         Feature(name: "OS support for opmask state (XCR0.opmask)", word: .xcr0, bit: 5),
         Feature(name: "OS support for zmm0-15 upper halves (XCR0.ZMM_Hi256)", word: .xcr0, bit: 6),
-        Feature(name: "OS support for zmm16-31 (XCR0.Hi16_ZMM)", word: .xcr0, bit: 7),
+        Feature(name: "OS support for zmm16-31 (XCR0.Hi16_ZMM)", word: .xcr0, bit: 7)
     ]
 }

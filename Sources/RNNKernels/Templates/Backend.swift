@@ -17,20 +17,24 @@ public enum Backend: KernelBackend {
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>?, scratch: GEMMScratch
     ) {
-        GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                      c: c, ldc: ldc, accumulate: accumulate, bias: bias, scratch: scratch)
+        GEMM.multiply(
+            m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+            c: c, ldc: ldc, accumulate: accumulate, bias: bias, scratch: scratch)
     }
 
     public static func multiply(
         m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         _ first: GEMMProduct, _ second: GEMMProduct, accumulate: Bool, scratch: GEMMScratch
     ) {
-        GEMM.multiply(m: m, k: k, a: a, lda: lda, transposeA: transposeA, first, second,
-                      accumulate: accumulate, scratch: scratch)
+        GEMM.multiply(
+            m: m, k: k, a: a, lda: lda, transposeA: transposeA, first, second,
+            accumulate: accumulate, scratch: scratch)
     }
 
-    public static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, rows: Int, columns: Int,
-                            into panels: UnsafeMutablePointer<Float>) {
+    public static func pack(
+        _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, rows: Int, columns: Int,
+        into panels: UnsafeMutablePointer<Float>
+    ) {
         GEMM.packB(b, ldb: ldb, transposed: transposed, depth: 0..<rows, columns: 0..<columns, into: panels)
     }
 
@@ -42,8 +46,9 @@ public enum Backend: KernelBackend {
         if specialized, let kernel = Specialized.packedMultiply(k: rows, n: columnCount) {
             kernel(m, a, lda, transposeA, panels, columns, c, ldc, accumulate, scratch)
         } else {
-            GEMM.multiply(m: m, a: a, lda: lda, transposeA: transposeA, panels: panels, k: rows, columns: columns,
-                          c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+            GEMM.multiply(
+                m: m, a: a, lda: lda, transposeA: transposeA, panels: panels, k: rows, columns: columns,
+                c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
         }
     }
 
@@ -61,8 +66,10 @@ public enum Backend: KernelBackend {
         VectorOps.add(other, into: row, count: count)
     }
 
-    public static func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
-                                            into sums: UnsafeMutablePointer<Float>) {
+    public static func accumulateColumnSums(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+        into sums: UnsafeMutablePointer<Float>
+    ) {
         VectorOps.accumulateColumnSums(matrix, rows: rows, columns: columns, rowStride: rowStride, into: sums)
     }
 
@@ -78,35 +85,46 @@ public enum Backend: KernelBackend {
         VectorOps.clamp(values, count: count, limit: limit)
     }
 
-    public static func treeReduce(_ buffers: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, range: Range<Int>) {
+    public static func treeReduce(_ buffers: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, range: Range<Int>)
+    {
         VectorOps.treeReduce(buffers, count: count, range: range)
     }
 
-    public static func sgdUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                                 momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
-                                 momentum: Float, weightDecay: Float, firstStep: Bool) {
-        VectorOps.sgdUpdate(parameters: parameters, gradients: gradients, momentum: buffer, count: count,
-                            learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, firstStep: firstStep)
+    public static func sgdUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
+        momentum: Float, weightDecay: Float, firstStep: Bool
+    ) {
+        VectorOps.sgdUpdate(
+            parameters: parameters, gradients: gradients, momentum: buffer, count: count,
+            learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, firstStep: firstStep)
     }
 
-    public static func adamUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                                  firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
-                                  count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
-                                  weightDecay: Float, step: Int) {
-        VectorOps.adamUpdate(parameters: parameters, gradients: gradients, firstMoment: firstMoment,
-                             secondMoment: secondMoment, count: count, learningRate: learningRate,
-                             beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, step: step)
+    public static func adamUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
+        count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+        weightDecay: Float, step: Int
+    ) {
+        VectorOps.adamUpdate(
+            parameters: parameters, gradients: gradients, firstMoment: firstMoment,
+            secondMoment: secondMoment, count: count, learningRate: learningRate,
+            beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, step: step)
     }
 
     // MARK: Losses and activations
 
-    public static func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int,
-                                           scale: Float) -> Double {
+    public static func softmaxCrossEntropy(
+        _ logits: UnsafeMutablePointer<Float>, count: Int, label: Int,
+        scale: Float
+    ) -> Double {
         LossKernel.softmaxCrossEntropy(logits, count: count, label: label, scale: scale)
     }
 
-    public static func squaredError(_ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
-                                    count: Int, scale: Float) -> Double {
+    public static func squaredError(
+        _ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
+        count: Int, scale: Float
+    ) -> Double {
         LossKernel.squaredError(outputs, targets: targets, count: count, scale: scale)
     }
 
@@ -127,8 +145,8 @@ public enum Backend: KernelBackend {
     }
 }
 
-/// A packed multiply generated for one shape: `GEMM.multiply(m:a:lda:transposeA:panels:k:columns:c:ldc:accumulate:scratch:)`
-/// with the depth and width fixed.
+/// A packed multiply generated for one shape:
+/// `GEMM.multiply(m:a:lda:transposeA:panels:k:columns:c:ldc:accumulate:scratch:)` with the depth and width fixed.
 typealias PackedMultiplyKernel = (
     _ m: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ transposeA: Bool, _ panels: UnsafePointer<Float>,
     _ columns: Range<Int>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ scratch: GEMMScratch

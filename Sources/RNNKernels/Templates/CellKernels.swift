@@ -118,8 +118,9 @@ enum VanillaRNN {
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
                     store(Vector(), gates + offset, lanes: lanes)
-                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
-                          previous + offset, lanes: lanes)
+                    store(
+                        gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                        previous + offset, lanes: lanes)
                     return
                 }
                 let h = load(gates + offset, lanes: lanes)
@@ -173,7 +174,8 @@ enum LSTMKernel: CellKernel {
 
     @inline(__always)
     static func backward(_ step: CellStep, _ gradient: CellGradientStep, hiddenSize size: Int) {
-        let previousCell = UnsafePointer(step.previousCell.unsafelyUnwrapped), cell = UnsafePointer(step.cell.unsafelyUnwrapped)
+        let previousCell = UnsafePointer(step.previousCell.unsafelyUnwrapped),
+            cell = UnsafePointer(step.cell.unsafelyUnwrapped)
         let cellGradient = gradient.cell.unsafelyUnwrapped
         for row in 0..<step.rows {
             let gates = step.gates + row * 4 * size
@@ -184,8 +186,9 @@ enum LSTMKernel: CellKernel {
                 let dh = gradient.hiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes)
                 guard active else {
                     for gate in 0..<4 { store(Vector(), gates + gate * size + offset, lanes: lanes) }
-                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
-                          previous + offset, lanes: lanes)
+                    store(
+                        gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                        previous + offset, lanes: lanes)
                     return
                 }
                 let i = load(gates + offset, lanes: lanes)
@@ -223,7 +226,8 @@ enum GRUKernel: CellKernel {
 
     @inline(__always)
     static func forward(_ step: CellStep, hiddenSize size: Int) {
-        let recurrent = UnsafePointer(step.recurrent.unsafelyUnwrapped), recurrentBias = step.cellParameters.unsafelyUnwrapped
+        let recurrent = UnsafePointer(step.recurrent.unsafelyUnwrapped),
+            recurrentBias = step.cellParameters.unsafelyUnwrapped
         let candidateRecurrent = step.saved.unsafelyUnwrapped
         for row in 0..<step.rows {
             guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
@@ -236,8 +240,11 @@ enum GRUKernel: CellKernel {
             let output = step.output + row * step.outputStride
             forEachChunk(of: step.units) { offset, lanes in
                 let hr = load(hiddenPart + offset, lanes: lanes) + load(recurrentBias + offset, lanes: lanes)
-                let hz = load(hiddenPart + size + offset, lanes: lanes) + load(recurrentBias + size + offset, lanes: lanes)
-                let hn = load(hiddenPart + 2 * size + offset, lanes: lanes) + load(recurrentBias + 2 * size + offset, lanes: lanes)
+                let hz =
+                    load(hiddenPart + size + offset, lanes: lanes) + load(recurrentBias + size + offset, lanes: lanes)
+                let hn =
+                    load(hiddenPart + 2 * size + offset, lanes: lanes)
+                    + load(recurrentBias + 2 * size + offset, lanes: lanes)
                 let r = vectorSigmoid(load(gates + offset, lanes: lanes) + hr)
                 let z = vectorSigmoid(load(gates + size + offset, lanes: lanes) + hz)
                 let n = vectorTanh(multiplyAdd(r, hn, load(gates + 2 * size + offset, lanes: lanes)))
@@ -270,8 +277,9 @@ enum GRUKernel: CellKernel {
                         store(Vector(), hiddenSide + gate * size + offset, lanes: lanes)
                     }
                     store(Vector(), candidate + offset, lanes: lanes)
-                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
-                          previous + offset, lanes: lanes)
+                    store(
+                        gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                        previous + offset, lanes: lanes)
                     return
                 }
                 let r = load(gates + offset, lanes: lanes)
@@ -326,7 +334,8 @@ enum LayerNormLSTMKernel: CellKernel {
     @inline(__always)
     static func forward(_ step: CellStep, hiddenSize size: Int) {
         let previousCell = step.previousCell.unsafelyUnwrapped, cell = step.cell.unsafelyUnwrapped
-        let recurrent = UnsafePointer(step.recurrent.unsafelyUnwrapped), parameters = step.cellParameters.unsafelyUnwrapped
+        let recurrent = UnsafePointer(step.recurrent.unsafelyUnwrapped),
+            parameters = step.cellParameters.unsafelyUnwrapped
         let width = 4 * size, savedWidth = savedWidth(hiddenSize: size)
         let inputGain = parameters, inputBias = parameters + width
         let recurrentGain = parameters + 2 * width, recurrentBias = parameters + 3 * width
@@ -344,9 +353,11 @@ enum LayerNormLSTMKernel: CellKernel {
             forEachChunk(width) { offset, lanes in
                 let a = (load(gates + offset, lanes: lanes) - inputMean) * inputScale
                 let r = (load(projection + offset, lanes: lanes) - recurrentMean) * recurrentScale
-                let input = multiplyAdd(load(inputGain + offset, lanes: lanes), a, load(inputBias + offset, lanes: lanes))
-                let pre = multiplyAdd(load(recurrentGain + offset, lanes: lanes), r,
-                                      input + load(recurrentBias + offset, lanes: lanes))
+                let input = multiplyAdd(
+                    load(inputGain + offset, lanes: lanes), a, load(inputBias + offset, lanes: lanes))
+                let pre = multiplyAdd(
+                    load(recurrentGain + offset, lanes: lanes), r,
+                    input + load(recurrentBias + offset, lanes: lanes))
                 store(a, saved + 4 * size + offset, lanes: lanes)
                 store(r, saved + 8 * size + offset, lanes: lanes)
                 store(pre, gates + offset, lanes: lanes)
@@ -368,7 +379,8 @@ enum LayerNormLSTMKernel: CellKernel {
             let hidden = step.hidden + row * size, output = step.output + row * step.outputStride
             forEachChunk(size) { offset, lanes in
                 let normalized = (load(cellRow + offset, lanes: lanes) - cellMean) * cellScale
-                let n = multiplyAdd(load(cellGain + offset, lanes: lanes), normalized, load(cellBias + offset, lanes: lanes))
+                let n = multiplyAdd(
+                    load(cellGain + offset, lanes: lanes), normalized, load(cellBias + offset, lanes: lanes))
                 let h = load(gates + 3 * size + offset, lanes: lanes) * vectorTanh(n)
                 store(normalized, saved + 16 * size + offset, lanes: lanes)
                 store(h, hidden + offset, lanes: lanes)
@@ -398,8 +410,9 @@ enum LayerNormLSTMKernel: CellKernel {
                 projection.update(repeating: 0, count: width)
                 saved.update(repeating: 0, count: 18 * size)
                 forEachChunk(size) { offset, lanes in
-                    store(gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
-                          previous + offset, lanes: lanes)
+                    store(
+                        gradient.carriedHiddenGradient(row: row, hiddenSize: size, offset: offset, lanes: lanes),
+                        previous + offset, lanes: lanes)
                 }
                 continue
             }
@@ -481,7 +494,9 @@ enum LayerNormLSTMKernel: CellKernel {
         var squares = Vector()
         forEachChunk(count) { offset, lanes in
             var deviation = load(values + offset, lanes: lanes) - mean
-            if lanes < Vector.scalarCount { deviation = deviation.replacing(with: 0, where: laneIndices .>= Float(lanes)) }
+            if lanes < Vector.scalarCount {
+                deviation = deviation.replacing(with: 0, where: laneIndices .>= Float(lanes))
+            }
             squares = multiplyAdd(deviation, deviation, squares)
         }
         let variance = squares.sum() / Float(count)

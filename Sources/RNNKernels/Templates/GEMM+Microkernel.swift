@@ -48,7 +48,8 @@ extension GEMM {
                     // hundreds of KiB): fetch it while this tile computes, or the
                     // tile's first FMAs wait for it.
                     // After the last row panel comes the first one of the next column panel.
-                    let (nextIndex, nextColumn) = index + 1 < rowPanels.count ? (index + 1, lowerColumn) : (0, upperColumn)
+                    let (nextIndex, nextColumn) =
+                        index + 1 < rowPanels.count ? (index + 1, lowerColumn) : (0, upperColumn)
                     let next = c + rowPanels.firstRow(of: nextIndex) * ldc + nextColumn
                     for row in 0..<rowPanels.rows(of: nextIndex) {
                         rnn_prefetch_for_update(next + row * ldc)
@@ -56,8 +57,9 @@ extension GEMM {
                     }
                 }
                 if width == microColumns {
-                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: cTile, ldc: ldc, loadsC: loadsC,
-                                inline: inlinesTiles)
+                    microkernel(
+                        rows: tileRows, depth: depth, a: a, b: b, c: cTile, ldc: ldc, loadsC: loadsC,
+                        inline: inlinesTiles)
                 } else {
                     // The tile's column j is panel column j, so C's columns land at an offset.
                     let tileColumns = tile + (lowerColumn - panelStart)
@@ -66,8 +68,9 @@ extension GEMM {
                             (tileColumns + row * microColumns).update(from: cTile + row * ldc, count: width)
                         }
                     }
-                    microkernel(rows: tileRows, depth: depth, a: a, b: b, c: tile, ldc: microColumns, loadsC: loadsC,
-                                inline: inlinesTiles)
+                    microkernel(
+                        rows: tileRows, depth: depth, a: a, b: b, c: tile, ldc: microColumns, loadsC: loadsC,
+                        inline: inlinesTiles)
                     for row in 0..<tileRows {
                         (cTile + row * ldc).update(from: tileColumns + row * microColumns, count: width)
                     }
@@ -108,22 +111,40 @@ extension GEMM {
     // partial row panel skips the padding rows' FMAs (small batches in the
     // recurrent multiply) instead of computing and discarding them. Out of
     // line: the call per tile is nothing next to its 12·depth FMAs.
-    @inline(never) static func microkernel6(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+    @inline(never) static func microkernel6(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        loadsC: Bool
+    ) {
         microkernelBody(rows: 6, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel5(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+    @inline(never) static func microkernel5(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        loadsC: Bool
+    ) {
         microkernelBody(rows: 5, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel4(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+    @inline(never) static func microkernel4(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        loadsC: Bool
+    ) {
         microkernelBody(rows: 4, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel3(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+    @inline(never) static func microkernel3(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        loadsC: Bool
+    ) {
         microkernelBody(rows: 3, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel2(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+    @inline(never) static func microkernel2(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        loadsC: Bool
+    ) {
         microkernelBody(rows: 2, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
-    @inline(never) static func microkernel1(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, loadsC: Bool) {
+    @inline(never) static func microkernel1(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        loadsC: Bool
+    ) {
         microkernelBody(rows: 1, depth: depth, a: a, b: b, c: c, ldc: ldc, loadsC: loadsC)
     }
 

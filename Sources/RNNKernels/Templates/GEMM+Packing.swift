@@ -26,8 +26,9 @@ extension GEMM {
         }
         for index in 0..<panels.count {
             let firstRow = rows.lowerBound + panels.firstRow(of: index)
-            packRowPanel(a + firstRow * lda + depth.lowerBound, lda: lda, rows: panels.rows(of: index),
-                         depth: depthCount, into: packed + index * panelSize)
+            packRowPanel(
+                a + firstRow * lda + depth.lowerBound, lda: lda, rows: panels.rows(of: index),
+                depth: depthCount, into: packed + index * panelSize)
         }
     }
 
@@ -104,8 +105,9 @@ extension GEMM {
                         let r6 = loadOctet(rows + 6 * ldb + kk), r7 = loadOctet(rows + 7 * ldb + kk)
                         let destination = panel + kk * microColumns + 8 * eighth
                         for lane in 0..<8 {
-                            storeOctet(Octet(r0[lane], r1[lane], r2[lane], r3[lane], r4[lane], r5[lane], r6[lane], r7[lane]),
-                                       destination + lane * microColumns)
+                            storeOctet(
+                                Octet(r0[lane], r1[lane], r2[lane], r3[lane], r4[lane], r5[lane], r6[lane], r7[lane]),
+                                destination + lane * microColumns)
                         }
                     }
                 }
@@ -158,7 +160,9 @@ extension GEMM {
         let depthCount = depth.count
         let panelSize = microRows * depthCount
         // Panels of `microRows` rows come first.
-        let fullPanels = panels.baseRows == microRows ? panels.count
+        let fullPanels =
+            panels.baseRows == microRows
+            ? panels.count
             : panels.baseRows == microRows - 1 ? panels.longPanels : 0
         for index in fullPanels..<panels.count {
             (packed + index * panelSize).update(repeating: 0, count: panelSize)

@@ -36,13 +36,15 @@ enum GEMM {
             let blockColumns = min(columnBlock, n - firstColumn)
             for firstDepth in stride(from: 0, to: k, by: depthBlock) {
                 let depth = firstDepth..<min(firstDepth + depthBlock, k)
-                packB(b, ldb: ldb, transposed: transposeB,
-                      depth: depth, columns: firstColumn..<firstColumn + blockColumns, into: packedB)
+                packB(
+                    b, ldb: ldb, transposed: transposeB,
+                    depth: depth, columns: firstColumn..<firstColumn + blockColumns, into: packedB)
                 guard firstDepth == 0, !accumulate, let bias else {
-                    multiplyRowBlocks(m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
-                                      packedB: packedB, panelStride: depth.count * microColumns, columns: 0..<blockColumns,
-                                      c: c + firstColumn, ldc: ldc, loadsC: accumulate || firstDepth > 0,
-                                      scratch: scratch, inlinesTiles: false)
+                    multiplyRowBlocks(
+                        m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
+                        packedB: packedB, panelStride: depth.count * microColumns, columns: 0..<blockColumns,
+                        c: c + firstColumn, ldc: ldc, loadsC: accumulate || firstDepth > 0,
+                        scratch: scratch, inlinesTiles: false)
                     continue
                 }
                 // A bias start: each row block of C is filled with the bias just
@@ -50,11 +52,13 @@ enum GEMM {
                 // all of C first would write it out to memory and read it back).
                 for firstRow in stride(from: 0, to: m, by: rowBlock) {
                     let blockRows = min(rowBlock, m - firstRow), block = c + firstRow * ldc + firstColumn
-                    VectorOps.broadcastRows(bias + firstColumn, into: block, rows: blockRows, columns: blockColumns, rowStride: ldc)
-                    multiplyRowBlocks(m: blockRows, a: a + (transposeA ? firstRow : firstRow * lda), lda: lda, transposeA: transposeA,
-                                      depth: depth, packedB: packedB, panelStride: depth.count * microColumns,
-                                      columns: 0..<blockColumns, c: block, ldc: ldc, loadsC: true,
-                                      scratch: scratch, inlinesTiles: false)
+                    VectorOps.broadcastRows(
+                        bias + firstColumn, into: block, rows: blockRows, columns: blockColumns, rowStride: ldc)
+                    multiplyRowBlocks(
+                        m: blockRows, a: a + (transposeA ? firstRow : firstRow * lda), lda: lda, transposeA: transposeA,
+                        depth: depth, packedB: packedB, panelStride: depth.count * microColumns,
+                        columns: 0..<blockColumns, c: block, ldc: ldc, loadsC: true,
+                        scratch: scratch, inlinesTiles: false)
                 }
             }
         }
@@ -70,12 +74,14 @@ enum GEMM {
     ) {
         let secondPanel = (first.n + microColumns - 1) / microColumns
         guard m > 0, k > 0, (secondPanel * microColumns + second.n) <= columnBlock else {
-            multiply(m: m, n: first.n, k: k, a: a, lda: lda, transposeA: transposeA,
-                     b: first.b, ldb: first.ldb, transposeB: first.transposeB,
-                     c: first.c, ldc: first.ldc, accumulate: accumulate, scratch: scratch)
-            multiply(m: m, n: second.n, k: k, a: a, lda: lda, transposeA: transposeA,
-                     b: second.b, ldb: second.ldb, transposeB: second.transposeB,
-                     c: second.c, ldc: second.ldc, accumulate: accumulate, scratch: scratch)
+            multiply(
+                m: m, n: first.n, k: k, a: a, lda: lda, transposeA: transposeA,
+                b: first.b, ldb: first.ldb, transposeB: first.transposeB,
+                c: first.c, ldc: first.ldc, accumulate: accumulate, scratch: scratch)
+            multiply(
+                m: m, n: second.n, k: k, a: a, lda: lda, transposeA: transposeA,
+                b: second.b, ldb: second.ldb, transposeB: second.transposeB,
+                c: second.c, ldc: second.ldc, accumulate: accumulate, scratch: scratch)
             return
         }
         let packedA = scratch.packedA.baseAddress, packedB = scratch.packedB.baseAddress
@@ -83,11 +89,17 @@ enum GEMM {
             let depth = firstDepth..<min(firstDepth + depthBlock, k)
             let panelStride = depth.count * microColumns
             let secondB = packedB + secondPanel * panelStride
-            packB(first.b, ldb: first.ldb, transposed: first.transposeB, depth: depth, columns: 0..<first.n, into: packedB)
-            packB(second.b, ldb: second.ldb, transposed: second.transposeB, depth: depth, columns: 0..<second.n, into: secondB)
+            packB(
+                first.b, ldb: first.ldb, transposed: first.transposeB, depth: depth, columns: 0..<first.n, into: packedB
+            )
+            packB(
+                second.b, ldb: second.ldb, transposed: second.transposeB, depth: depth, columns: 0..<second.n,
+                into: secondB)
             for firstRow in stride(from: 0, to: m, by: rowBlock) {
                 let blockRows = min(rowBlock, m - firstRow)
-                packA(a, lda: lda, transposed: transposeA, rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
+                packA(
+                    a, lda: lda, transposed: transposeA, rows: firstRow..<firstRow + blockRows, depth: depth,
+                    into: packedA)
                 func multiplyBlock(_ product: GEMMProduct, panels: UnsafePointer<Float>) {
                     macroKernel(
                         rows: blockRows, depth: depth.count,
@@ -114,9 +126,10 @@ enum GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
         scratch: GEMMScratch
     ) {
-        multiplyPacked(m: m, a: a, lda: lda, transposeA: transposeA, panels: panels, k: k, columns: columns,
-                       c: c, ldc: ldc, accumulate: accumulate, scratch: scratch,
-                       depthBlock: depthBlock, inlinesTiles: false)
+        multiplyPacked(
+            m: m, a: a, lda: lda, transposeA: transposeA, panels: panels, k: k, columns: columns,
+            c: c, ldc: ldc, accumulate: accumulate, scratch: scratch,
+            depthBlock: depthBlock, inlinesTiles: false)
     }
 
     /// The packed multiply's body, inlined into the entry above and into the
@@ -139,10 +152,11 @@ enum GEMM {
         }
         for firstDepth in stride(from: 0, to: k, by: depthBlock) {
             let depth = firstDepth..<min(firstDepth + depthBlock, k)
-            multiplyRowBlocks(m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
-                              packedB: panels + firstDepth * microColumns, panelStride: k * microColumns, columns: columns,
-                              c: c, ldc: ldc, loadsC: accumulate || firstDepth > 0,
-                              scratch: scratch, inlinesTiles: inlinesTiles)
+            multiplyRowBlocks(
+                m: m, a: a, lda: lda, transposeA: transposeA, depth: depth,
+                packedB: panels + firstDepth * microColumns, panelStride: k * microColumns, columns: columns,
+                c: c, ldc: ldc, loadsC: accumulate || firstDepth > 0,
+                scratch: scratch, inlinesTiles: inlinesTiles)
         }
     }
 
@@ -158,8 +172,9 @@ enum GEMM {
         let packedA = scratch.packedA.baseAddress
         for firstRow in stride(from: 0, to: m, by: rowBlock) {
             let blockRows = min(rowBlock, m - firstRow)
-            packA(a, lda: lda, transposed: transposeA,
-                  rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
+            packA(
+                a, lda: lda, transposed: transposeA,
+                rows: firstRow..<firstRow + blockRows, depth: depth, into: packedA)
             macroKernel(
                 rows: blockRows, depth: depth.count,
                 packedA: packedA, packedB: packedB, panelStride: panelStride, columns: columns,

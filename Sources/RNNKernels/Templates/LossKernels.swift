@@ -6,7 +6,9 @@ enum LossKernel {
     /// Softmax cross-entropy of one row of logits against `label`: returns
     /// `logsumexp(x) - x[label]` and overwrites the logits with
     /// `scale * (softmax(x) - onehot(label))`.
-    static func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int, scale: Float) -> Double {
+    static func softmaxCrossEntropy(_ logits: UnsafeMutablePointer<Float>, count: Int, label: Int, scale: Float)
+        -> Double
+    {
         let labelLogit = logits[label]
         var maximum = -Float.infinity
         for index in 0..<count { maximum = max(maximum, logits[index]) }
@@ -15,7 +17,9 @@ enum LossKernel {
         forEachChunk(count) { offset, lanes in
             let exponential = vectorExp(load(logits + offset, lanes: lanes) - shift)
             // Lanes past the row's end hold exp(-max): mask them out of the sum.
-            sum += lanes == Vector.scalarCount ? exponential
+            sum +=
+                lanes == Vector.scalarCount
+                ? exponential
                 : exponential.replacing(with: 0, where: Vector.laneIndices .>= Float(lanes))
             store(exponential, logits + offset, lanes: lanes)
         }
@@ -31,8 +35,10 @@ enum LossKernel {
 
     /// Squared error of one row: returns `Σ (y - t)²` and overwrites the
     /// outputs with `scale * 2 (y - t)`.
-    static func squaredError(_ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
-                             count: Int, scale: Float) -> Double {
+    static func squaredError(
+        _ outputs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Float>,
+        count: Int, scale: Float
+    ) -> Double {
         var total = Vector()
         let factor = Vector(repeating: 2 * scale)
         forEachChunk(count) { offset, lanes in

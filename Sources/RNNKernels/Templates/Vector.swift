@@ -75,5 +75,9 @@ func load(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> Vector {
 
 @inline(__always)
 func store(_ value: Vector, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
-    if lanes == Vector.scalarCount { storeVector(value, pointer) } else { storePartialVector(value, pointer, count: lanes) }
+    if lanes == Vector.scalarCount {
+        storeVector(value, pointer)
+    } else {
+        storePartialVector(value, pointer, count: lanes)
+    }
 }

@@ -37,7 +37,8 @@ func vectorExp(_ x: Vector) -> Vector {
     p = multiplyAdd(p, r * r, r + 1)
     // 2^n from bits: adding 1.5 * 2^23 leaves the integer n in the low mantissa bits.
     let shifter = Vector(repeating: 12_582_912)
-    let integer = unsafeBitCast(n + shifter, to: Vector.MaskStorage.self) &- unsafeBitCast(shifter, to: Vector.MaskStorage.self)
+    let integer =
+        unsafeBitCast(n + shifter, to: Vector.MaskStorage.self) &- unsafeBitCast(shifter, to: Vector.MaskStorage.self)
     return p * unsafeBitCast((integer &+ 127) &<< 23, to: Vector.self)
 }
 
@@ -79,8 +80,10 @@ enum Activation {
     }
 
     @inline(__always)
-    static func map(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
-                    _ function: (Vector) -> Vector) {
+    static func map(
+        _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
+        _ function: (Vector) -> Vector
+    ) {
         let width = Vector.scalarCount
         var index = 0
         while index + width <= count {
@@ -88,8 +91,9 @@ enum Activation {
             index += width
         }
         if index < count {
-            storePartialVector(function(loadPartialVector(input + index, count: count - index)),
-                               output + index, count: count - index)
+            storePartialVector(
+                function(loadPartialVector(input + index, count: count - index)),
+                output + index, count: count - index)
         }
     }
 }

@@ -5,8 +5,10 @@
 
 enum VectorOps {
     /// Copies `row` (`columns` floats) into each of `rows` rows of `matrix`.
-    static func broadcastRows(_ row: UnsafePointer<Float>, into matrix: UnsafeMutablePointer<Float>,
-                              rows: Int, columns: Int, rowStride: Int) {
+    static func broadcastRows(
+        _ row: UnsafePointer<Float>, into matrix: UnsafeMutablePointer<Float>,
+        rows: Int, columns: Int, rowStride: Int
+    ) {
         for index in 0..<rows { (matrix + index * rowStride).update(from: row, count: columns) }
     }
 
@@ -20,8 +22,10 @@ enum VectorOps {
     /// `sums[j] += Σ_i matrix[i, j]`, rows summed in increasing order.
     ///
     /// Streams the matrix once, row by row, into `sums` (which stays in cache).
-    static func accumulateColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
-                                     into sums: UnsafeMutablePointer<Float>) {
+    static func accumulateColumnSums(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+        into sums: UnsafeMutablePointer<Float>
+    ) {
         for row in 0..<rows { add(matrix + row * rowStride, into: sums, count: columns) }
     }
 
@@ -72,7 +76,9 @@ enum VectorOps {
         while stride < count {
             var index = 0
             while index + stride < count {
-                add(buffers[index + stride] + range.lowerBound, into: buffers[index] + range.lowerBound, count: range.count)
+                add(
+                    buffers[index + stride] + range.lowerBound, into: buffers[index] + range.lowerBound,
+                    count: range.count)
                 index += 2 * stride
             }
             stride *= 2
@@ -81,9 +87,11 @@ enum VectorOps {
 
     /// PyTorch's SGD: `g += wd p`; `b = μ b + g` (b = g on the first step);
     /// `p -= lr b` (plain `p -= lr g` without momentum).
-    static func sgdUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                          momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
-                          momentum: Float, weightDecay: Float, firstStep: Bool) {
+    static func sgdUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        momentum buffer: UnsafeMutablePointer<Float>?, count: Int, learningRate: Float,
+        momentum: Float, weightDecay: Float, firstStep: Bool
+    ) {
         let lr = Vector(repeating: learningRate), mu = Vector(repeating: momentum), wd = Vector(repeating: weightDecay)
         forEachChunk(count) { offset, lanes in
             let p = load(parameters + offset, lanes: lanes)
@@ -98,10 +106,12 @@ enum VectorOps {
 
     /// PyTorch's Adam (L2 weight decay added to the gradient, bias-corrected moments):
     /// `p -= lr / (1 - β1^t) * m / (sqrt(v) / sqrt(1 - β2^t) + eps)`.
-    static func adamUpdate(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                           firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
-                           count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
-                           weightDecay: Float, step: Int) {
+    static func adamUpdate(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+        firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
+        count: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+        weightDecay: Float, step: Int
+    ) {
         let correction1 = 1 - Float(power(Double(beta1), step))
         let correction2 = 1 - Float(power(Double(beta2), step))
         let stepSize = Vector(repeating: learningRate / correction1)

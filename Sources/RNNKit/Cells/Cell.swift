@@ -72,8 +72,10 @@ extension Cell {
     /// PyTorch's four tensors: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
     static func tensors(inputSize: Int, hiddenSize: Int) -> [CellTensor] {
         let gates = gateCount * hiddenSize
-        return [CellTensor("weight_ih", [gates, inputSize]), CellTensor("weight_hh", [gates, hiddenSize]),
-                CellTensor("bias_ih", [gates]), CellTensor("bias_hh", [gates])]
+        return [
+            CellTensor("weight_ih", [gates, inputSize]), CellTensor("weight_hh", [gates, hiddenSize]),
+            CellTensor("bias_ih", [gates]), CellTensor("bias_hh", [gates])
+        ]
     }
 
     static var hasCellState: Bool { false }

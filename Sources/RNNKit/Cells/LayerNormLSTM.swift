@@ -17,11 +17,15 @@ enum LayerNormLSTM: Cell {
 
     static func tensors(inputSize: Int, hiddenSize: Int) -> [CellTensor] {
         let gates = 4 * hiddenSize
-        return [CellTensor("weight_ih", [gates, inputSize]), CellTensor("weight_hh", [gates, hiddenSize]),
-                CellTensor("ln_ih_weight", [gates], initial: .constant(1)), CellTensor("ln_ih_bias", [gates], initial: .constant(0)),
-                CellTensor("ln_hh_weight", [gates], initial: .constant(1)), CellTensor("ln_hh_bias", [gates], initial: .constant(0)),
-                CellTensor("ln_cell_weight", [hiddenSize], initial: .constant(1)),
-                CellTensor("ln_cell_bias", [hiddenSize], initial: .constant(0))]
+        return [
+            CellTensor("weight_ih", [gates, inputSize]), CellTensor("weight_hh", [gates, hiddenSize]),
+            CellTensor("ln_ih_weight", [gates], initial: .constant(1)),
+            CellTensor("ln_ih_bias", [gates], initial: .constant(0)),
+            CellTensor("ln_hh_weight", [gates], initial: .constant(1)),
+            CellTensor("ln_hh_bias", [gates], initial: .constant(0)),
+            CellTensor("ln_cell_weight", [hiddenSize], initial: .constant(1)),
+            CellTensor("ln_cell_bias", [hiddenSize], initial: .constant(0))
+        ]
     }
 
     /// Each projection is normalised on its own.
@@ -36,7 +40,9 @@ enum LayerNormLSTM: Cell {
     static var gatesWithOwnRecurrentGradient: Int { 4 }
 
     static func gradientSums(hiddenSize h: Int) -> [(tensor: String, column: Int)] {
-        [("ln_ih_weight", 4 * h), ("ln_hh_weight", 8 * h), ("ln_ih_bias", 12 * h), ("ln_hh_bias", 12 * h),
-         ("ln_cell_weight", 16 * h), ("ln_cell_bias", 17 * h)]
+        [
+            ("ln_ih_weight", 4 * h), ("ln_hh_weight", 8 * h), ("ln_ih_bias", 12 * h), ("ln_hh_bias", 12 * h),
+            ("ln_cell_weight", 16 * h), ("ln_cell_bias", 17 * h)
+        ]
     }
 }

@@ -55,13 +55,13 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///   - url: The file.
     ///   - timestampColumn: The timestamp column's name; if `nil`, chosen by
     ///     name as described above.
-    /// - Throws: ``DataFileError`` naming the first problem and its position.
-    public init(contentsOf url: URL, timestampColumn: String? = nil) throws(DataFileError) {
+    /// - Throws: ``DatasetError`` naming the first problem and its position.
+    public init(contentsOf url: URL, timestampColumn: String? = nil) throws(DatasetError) {
         try self.init(bytes: _readDataFile(url), source: url.path, timestampColumn: timestampColumn)
     }
 
     /// Parses the bytes of a CSV file; `source` names it in errors.
-    public init(bytes: [UInt8], source: String, timestampColumn: String? = nil) throws(DataFileError) {
+    public init(bytes: [UInt8], source: String, timestampColumn: String? = nil) throws(DatasetError) {
         let text = try _TextBytes(bytes, path: source)
         var reader = _CSVReader(text: text)
         var fields: [_CSVReader.Field] = []
@@ -139,18 +139,22 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///   - timestamps: One per row, at least one row.
     ///   - columnNames: The value columns, at least one.
     ///   - values: `[timestamps.count, columnNames.count]` row-major, all finite.
-    /// - Throws: ``DataFileError/invalidArgument(name:value:expected:)`` if
+    /// - Throws: ``DatasetError/invalidArgument(name:value:expected:)`` if
     ///   the counts disagree or a value is not finite.
-    public init(timestamps: [String], columnNames: [String], values: [Float], timestampColumn: String = "timestamp",
-                source: String = "<memory>") throws(DataFileError) {
+    public init(
+        timestamps: [String], columnNames: [String], values: [Float], timestampColumn: String = "timestamp",
+        source: String = "<memory>"
+    ) throws(DatasetError) {
         guard !timestamps.isEmpty, !columnNames.isEmpty else {
-            throw .invalidArgument(name: "series shape", value: "\(timestamps.count) x \(columnNames.count)",
-                                   expected: "at least one row and one column")
+            throw .invalidArgument(
+                name: "series shape", value: "\(timestamps.count) x \(columnNames.count)",
+                expected: "at least one row and one column")
         }
         let (expected, overflow) = timestamps.count.multipliedReportingOverflow(by: columnNames.count)
         guard !overflow, values.count == expected else {
-            throw .invalidArgument(name: "value count", value: "\(values.count)",
-                                   expected: "\(timestamps.count) rows x \(columnNames.count) columns")
+            throw .invalidArgument(
+                name: "value count", value: "\(values.count)",
+                expected: "\(timestamps.count) rows x \(columnNames.count) columns")
         }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw .invalidArgument(name: "values[\(bad)]", value: "\(values[bad])", expected: "a finite number")
@@ -204,14 +208,16 @@ public struct ForecastingSeries: Sendable, Equatable {
     /// - Returns: `count` N = `range.count - length - horizon + 1`, inputs
     ///   `.features` `[N, T, columns]`, targets `.values` `[N, H * columns]`
     ///   (step-major: the next step's columns, then the one after).
-    /// - Throws: ``DataFileError/tooFewRows(source:rows:needed:)`` if `range`
+    /// - Throws: ``DatasetError/tooFewRows(source:rows:needed:)`` if `range`
     ///   holds fewer than `length + horizon` rows;
-    ///   ``DataFileError/invalidArgument(name:value:expected:)`` for a
+    ///   ``DatasetError/invalidArgument(name:value:expected:)`` for a
     ///   non-positive length or horizon, or a range outside the series;
-    ///   ``DataFileError/tooLarge(path:what:count:limit:)`` beyond ``maxWindowValues``.
-    public func windows(length: Int, horizon: Int = 1, range: Range<Int>? = nil) throws(DataFileError) -> SequenceBatch {
+    ///   ``DatasetError/tooLarge(path:what:count:limit:)`` beyond ``maxWindowValues``.
+    public func windows(length: Int, horizon: Int = 1, range: Range<Int>? = nil) throws(DatasetError) -> SequenceBatch {
         let range = range ?? 0..<self.length
-        guard length >= 1 else { throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1") }
+        guard length >= 1 else {
+            throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1")
+        }
         guard horizon >= 1 else { throw .invalidArgument(name: "horizon", value: "\(horizon)", expected: "at least 1") }
         try checkRange(range)
         let (needed, overflow) = length.addingReportingOverflow(horizon)
@@ -223,8 +229,9 @@ public struct ForecastingSeries: Sendable, Equatable {
         let (inputCount, overflow1) = count.multipliedReportingOverflow(by: length * columns)
         let (targetCount, overflow2) = count.multipliedReportingOverflow(by: horizon * columns)
         guard !overflow1, !overflow2, inputCount <= Self.maxWindowValues - targetCount else {
-            throw .tooLarge(path: source, what: "values in \(count) windows of \(length) + \(horizon) steps x \(columns) columns",
-                            count: overflow1 || overflow2 ? .max : inputCount + targetCount, limit: Self.maxWindowValues)
+            throw .tooLarge(
+                path: source, what: "values in \(count) windows of \(length) + \(horizon) steps x \(columns) columns",
+                count: overflow1 || overflow2 ? .max : inputCount + targetCount, limit: Self.maxWindowValues)
         }
         var inputs: [Float] = []
         inputs.reserveCapacity(inputCount)
@@ -261,9 +268,9 @@ public struct ForecastingSeries: Sendable, Equatable {
 
     /// The series with every column scaled, `(value - mean) / deviation`.
     ///
-    /// - Throws: ``DataFileError/featureCountMismatch(source:features:scalingFeatures:)``
+    /// - Throws: ``DatasetError/featureCountMismatch(source:features:scalingFeatures:)``
     ///   if `scaling` was fitted on another number of columns.
-    public func scaled(_ scaling: FeatureScaling) throws(DataFileError) -> ForecastingSeries {
+    public func scaled(_ scaling: FeatureScaling) throws(DatasetError) -> ForecastingSeries {
         try checkColumns(scaling)
         return ForecastingSeries(self, values: try scaling.scale(values))
     }
@@ -271,18 +278,18 @@ public struct ForecastingSeries: Sendable, Equatable {
     /// The inverse of ``scaled(_:)``. For a model's predictions (targets of
     /// ``windows(length:horizon:range:)``, innermost dimension the columns),
     /// use ``FeatureScaling/unscale(_:)``.
-    public func unscaled(_ scaling: FeatureScaling) throws(DataFileError) -> ForecastingSeries {
+    public func unscaled(_ scaling: FeatureScaling) throws(DatasetError) -> ForecastingSeries {
         try checkColumns(scaling)
         return ForecastingSeries(self, values: try scaling.unscale(values))
     }
 
-    private func checkColumns(_ scaling: FeatureScaling) throws(DataFileError) {
+    private func checkColumns(_ scaling: FeatureScaling) throws(DatasetError) {
         guard scaling.features == columnCount else {
             throw .featureCountMismatch(source: source, features: columnCount, scalingFeatures: scaling.features)
         }
     }
 
-    private func checkRange(_ range: Range<Int>) throws(DataFileError) {
+    private func checkRange(_ range: Range<Int>) throws(DatasetError) {
         guard range.lowerBound >= 0, range.upperBound <= length else {
             throw .invalidArgument(name: "range", value: "\(range)", expected: "rows within 0..<\(length)")
         }
@@ -308,12 +315,12 @@ public struct ForecastingSeries: Sendable, Equatable {
     ///     none (the actual columns are then left empty).
     ///   - predicted: The forecasts `[rows, C]`, in data units (see
     ///     ``FeatureScaling/unscale(_:)``).
-    /// - Throws: ``DataFileError/invalidArgument(name:value:expected:)`` if the
-    ///   counts disagree, ``DataFileError/io(path:operation:code:)`` if writing fails.
+    /// - Throws: ``DatasetError/invalidArgument(name:value:expected:)`` if the
+    ///   counts disagree, ``DatasetError/io(path:operation:code:)`` if writing fails.
     public static func writeCSV(
         to url: URL, timestamps: [String], timestampColumn: String = "timestamp", columnNames: [String],
         actual: [Float]?, predicted: [Float]
-    ) throws(DataFileError) {
+    ) throws(DatasetError) {
         let rows = timestamps.count
         let columns = columnNames.count
         guard columns >= 1 else {
@@ -321,15 +328,18 @@ public struct ForecastingSeries: Sendable, Equatable {
         }
         let (expected, overflow) = rows.multipliedReportingOverflow(by: columns)
         guard !overflow, predicted.count == expected else {
-            throw .invalidArgument(name: "predicted value count", value: "\(predicted.count)",
-                                   expected: "\(rows) rows x \(columns) columns")
+            throw .invalidArgument(
+                name: "predicted value count", value: "\(predicted.count)",
+                expected: "\(rows) rows x \(columns) columns")
         }
         if let actual, actual.count != expected {
-            throw .invalidArgument(name: "actual value count", value: "\(actual.count)",
-                                   expected: "\(rows) rows x \(columns) columns")
+            throw .invalidArgument(
+                name: "actual value count", value: "\(actual.count)",
+                expected: "\(rows) rows x \(columns) columns")
         }
 
-        var text = ([timestampColumn] + columnNames.flatMap { ["\($0)_actual", "\($0)_predicted"] })
+        var text =
+            ([timestampColumn] + columnNames.flatMap { ["\($0)_actual", "\($0)_predicted"] })
             .map(quotedField).joined(separator: ",") + "\n"
         for row in 0..<rows {
             text += quotedField(timestamps[row])
@@ -350,130 +360,9 @@ public struct ForecastingSeries: Sendable, Equatable {
 
     /// A CSV field, quoted if it holds a comma, quote, line break or edge space.
     private static func quotedField(_ field: String) -> String {
-        let needsQuotes = field.contains { $0 == "," || $0 == "\"" || $0.isNewline }
+        let needsQuotes =
+            field.contains { $0 == "," || $0 == "\"" || $0.isNewline }
             || field.first == " " || field.last == " "
         return needsQuotes ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
-    }
-}
-
-// MARK: - CSV records
-
-/// An RFC 4180 record reader over checked UTF-8 bytes, tracking lines.
-struct _CSVReader {
-    /// One field of a record, as positions in the bytes.
-    struct Field {
-        /// The field's first byte (its opening quote, if quoted).
-        var start: Int
-        /// The field's content: inside the quotes if quoted.
-        var content: Range<Int>
-        var quoted: Bool
-        /// Whether the content holds `""` pairs that stand for one quote.
-        var escapedQuotes: Bool
-        var line: Int
-        var lineStart: Int
-    }
-
-    let text: _TextBytes
-    private var offset: Int
-    private var line = 1
-    private var lineStart: Int
-
-    init(text: _TextBytes) {
-        self.text = text
-        offset = text.start
-        lineStart = text.start
-    }
-
-    private var bytes: [UInt8] { text.bytes }
-
-    /// Reads the next record that is not a blank line; returns the line it
-    /// starts on and its number of fields, or nil at the end of the file.
-    /// Only the first `limit` fields are kept in `fields`, so that a record of
-    /// a million empty fields cannot take 48 bytes of memory per byte of file.
-    mutating func nextRecord(into fields: inout [Field], limit: Int) throws(DataFileError) -> (line: Int, fieldCount: Int)? {
-        while true {
-            guard offset < bytes.count else { return nil }
-            let recordLine = line
-            let count = try readRecord(into: &fields, limit: limit)
-            let blank = count == 1 && !fields[0].quoted && text.trimmed(fields[0].content).isEmpty
-            if !blank { return (recordLine, count) }
-        }
-    }
-
-    private mutating func readRecord(into fields: inout [Field], limit: Int) throws(DataFileError) -> Int {
-        let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf: UInt8 = 0x0A, cr: UInt8 = 0x0D
-        fields.removeAll(keepingCapacity: true)
-        var count = 0
-        while true {
-            let start = offset
-            let fieldLine = line, fieldLineStart = lineStart
-            var content: Range<Int>
-            var escapedQuotes = false
-            let quoted = offset < bytes.count && bytes[offset] == quote
-            if quoted {
-                offset += 1
-                let contentStart = offset
-                while true {
-                    guard offset < bytes.count else {
-                        throw .unexpected(
-                            path: text.path, line: fieldLine, column: text.column(of: start, lineStart: fieldLineStart),
-                            expected: "a closing '\"' for the field opened here, before the end of the file", found: "")
-                    }
-                    let byte = bytes[offset]
-                    if byte == quote {
-                        if offset + 1 < bytes.count, bytes[offset + 1] == quote {
-                            escapedQuotes = true
-                            offset += 2
-                            continue
-                        }
-                        break
-                    }
-                    offset += 1
-                    if byte == lf || (byte == cr && (offset == bytes.count || bytes[offset] != lf)) {
-                        line += 1
-                        lineStart = offset
-                    }
-                }
-                content = contentStart..<offset
-                offset += 1  // the closing quote
-                while offset < bytes.count, _isWhitespace(bytes[offset]) { offset += 1 }
-                if offset < bytes.count, bytes[offset] != comma, bytes[offset] != lf, bytes[offset] != cr {
-                    throw .unexpected(
-                        path: text.path, line: line, column: text.column(of: offset, lineStart: lineStart),
-                        expected: "',' or the end of the line after a closing quote", found: text.scalar(at: offset))
-                }
-            } else {
-                while offset < bytes.count, bytes[offset] != comma, bytes[offset] != lf, bytes[offset] != cr {
-                    offset += 1
-                }
-                content = start..<offset
-            }
-            count += 1
-            if fields.count < limit {
-                fields.append(Field(start: start, content: content, quoted: quoted, escapedQuotes: escapedQuotes,
-                                    line: fieldLine, lineStart: fieldLineStart))
-            }
-            guard offset < bytes.count else { return count }
-            let byte = bytes[offset]
-            offset += 1
-            if byte == comma { continue }
-            if byte == cr, offset < bytes.count, bytes[offset] == lf { offset += 1 }
-            line += 1
-            lineStart = offset
-            return count
-        }
-    }
-
-    /// A field's text: quotes removed and `""` unescaped if quoted, trimmed of
-    /// spaces and tabs if not.
-    func string(_ field: Field) -> String {
-        if !field.quoted { return String(decoding: bytes[text.trimmed(field.content)], as: UTF8.self) }
-        let raw = String(decoding: bytes[field.content], as: UTF8.self)
-        return field.escapedQuotes ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
-    }
-
-    /// Where a field starts, 1-based.
-    func line(of field: Field) -> (line: Int, column: Int) {
-        (field.line, text.column(of: field.start, lineStart: field.lineStart))
     }
 }

@@ -39,7 +39,10 @@ extension TensorDataset {
         try sequences.checkInputs(of: c)
         let perStep = c.topology.outputsPerStep
         guard perStep == (topology == .manyToMany), c.topology != .oneToMany, c.topology != .encoderDecoder else {
-            throw .inputMismatch("the model is \(c.topology.rawValue) but the data's targets are \(topology == .manyToMany ? "per step" : "per sequence")")
+            throw .inputMismatch(
+                "the model is \(c.topology.rawValue) but the data's targets are "
+                    + "\(topology == .manyToMany ? "per step" : "per sequence")"
+            )
         }
         switch targets {
         case .sequences(_, let width), .vectors(_, let width):
@@ -48,7 +51,8 @@ extension TensorDataset {
             }
         case .classes, .sequenceClasses:
             guard outputSize <= c.outputSize else {
-                throw .inputMismatch("the data has class labels up to \(outputSize - 1), the model only \(c.outputSize) classes")
+                throw .inputMismatch(
+                    "the data has class labels up to \(outputSize - 1), the model only \(c.outputSize) classes")
             }
         }
     }
@@ -65,8 +69,9 @@ extension TensorDataset.Inputs {
     public func check(fits c: ModelConfiguration) throws(ModelError) {
         try checkInputs(of: c)
         guard c.topology != .oneToMany, c.topology != .encoderDecoder else {
-            throw .inputMismatch("the model is \(c.topology.rawValue); predicting from a data set of input sequences "
-                                 + "needs a many_to_many, many_to_one or one_to_one model")
+            throw .inputMismatch(
+                "the model is \(c.topology.rawValue); predicting from a data set of input sequences "
+                    + "needs a many_to_many, many_to_one or one_to_one model")
         }
     }
 

@@ -73,7 +73,9 @@ public struct TensorDataset: Sendable, Equatable {
     ) throws {
         let source = "<memory>"
         try self.init(
-            Inputs(inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths, source: source),
+            Inputs(
+                inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths,
+                source: source),
             targets: targets, source: source)
     }
 
@@ -151,7 +153,8 @@ public struct TensorDataset: Sendable, Equatable {
         case .classes(let labels):
             try Self.checkElements(labels.count, shape: [count], tensor: "targets", source: source)
             if let index = labels.firstIndex(where: { $0 < 0 }) {
-                throw DatasetError.negativeLabel(source: source, tensor: "targets", position: [index], value: Int(labels[index]))
+                throw DatasetError.negativeLabel(
+                    source: source, tensor: "targets", position: [index], value: Int(labels[index]))
             }
         case .sequenceClasses(let labels):
             try Self.checkElements(labels.count, shape: [count, timeSteps], tensor: "targets", source: source)
@@ -241,7 +244,8 @@ extension TensorDataset {
             }
             let inputs = try TensorDataset.floats(inputsTensor, name: "inputs", source: source)
             guard inputsTensor.shape.count == 3 else {
-                throw DatasetError.wrongRank(source: source, tensor: "inputs", shape: inputsTensor.shape, expected: "[N, T, I]")
+                throw DatasetError.wrongRank(
+                    source: source, tensor: "inputs", shape: inputsTensor.shape, expected: "[N, T, I]")
             }
             let (count, timeSteps, inputSize) = (inputsTensor.shape[0], inputsTensor.shape[1], inputsTensor.shape[2])
 
@@ -249,18 +253,21 @@ extension TensorDataset {
             if let lengthsTensor = file.tensors["lengths"] {
                 let values = try TensorDataset.integers(lengthsTensor, name: "lengths", source: source)
                 guard lengthsTensor.shape.count == 1 else {
-                    throw DatasetError.wrongRank(source: source, tensor: "lengths", shape: lengthsTensor.shape, expected: "[N]")
+                    throw DatasetError.wrongRank(
+                        source: source, tensor: "lengths", shape: lengthsTensor.shape, expected: "[N]")
                 }
                 try TensorDataset.checkCount(lengthsTensor, "lengths", count, source)
                 lengths = try values.enumerated().map { index, value in
                     guard value >= 1, value <= timeSteps, let length = Int32(exactly: value) else {
-                        throw DatasetError.lengthOutOfRange(source: source, index: index, value: value, timeSteps: timeSteps)
+                        throw DatasetError.lengthOutOfRange(
+                            source: source, index: index, value: value, timeSteps: timeSteps)
                     }
                     return length
                 }
             }
-            try self.init(inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths,
-                          source: source)
+            try self.init(
+                inputs: inputs, count: count, timeSteps: timeSteps, inputSize: inputSize, lengths: lengths,
+                source: source)
         }
 
         /// The one initializer that stores, validating sizes, values and lengths.
@@ -270,10 +277,12 @@ extension TensorDataset {
             try TensorDataset.checkFinite(inputs, shape: inputShape, tensor: "inputs", source: source)
             if let lengths {
                 guard lengths.count == count else {
-                    throw DatasetError.countMismatch(source: source, tensor: "lengths", count: lengths.count, expected: count)
+                    throw DatasetError.countMismatch(
+                        source: source, tensor: "lengths", count: lengths.count, expected: count)
                 }
                 for (index, length) in lengths.enumerated() where length < 1 || Int(length) > timeSteps {
-                    throw DatasetError.lengthOutOfRange(source: source, index: index, value: Int(length), timeSteps: timeSteps)
+                    throw DatasetError.lengthOutOfRange(
+                        source: source, index: index, value: Int(length), timeSteps: timeSteps)
                 }
             }
             self.count = count
@@ -292,7 +301,8 @@ extension TensorDataset {
         guard tensor.dtype.isFloatingPoint else {
             throw DatasetError.wrongDType(
                 source: source, tensor: name,
-                expected: name == "targets" ? "F32 (regression) or I64/I32 (class labels)" : "F32", actual: tensor.dtype)
+                expected: name == "targets" ? "F32 (regression) or I64/I32 (class labels)" : "F32", actual: tensor.dtype
+            )
         }
         return try tensor.floats()
     }
@@ -336,7 +346,7 @@ extension TensorDataset {
 
     fileprivate static func checkFinite(_ values: [Float], shape: [Int], tensor: String, source: String) throws {
         if let index = values.firstIndex(where: { !$0.isFinite }) {
-            throw DatasetError.nonFiniteValue(
+            throw DatasetError.nonFiniteTensorValue(
                 source: source, tensor: tensor, position: _position(of: index, in: shape),
                 value: values[index].description)
         }
@@ -352,65 +362,4 @@ func _position(of index: Int, in shape: [Int]) -> [Int] {
         remainder /= shape[axis]
     }
     return position
-}
-
-/// Why tensors do not form a ``TensorDataset``.
-public enum DatasetError: Error, CustomStringConvertible, Equatable {
-    /// A required tensor (`inputs` or `targets`) is absent.
-    case missingTensor(source: String, tensor: String)
-    /// A tensor other than `inputs`, `targets` and `lengths` (a misspelling, usually).
-    case unexpectedTensor(source: String, tensor: String)
-    /// A tensor has an element type the data set cannot use.
-    case wrongDType(source: String, tensor: String, expected: String, actual: TensorDType)
-    /// A tensor has the wrong number of dimensions.
-    case wrongRank(source: String, tensor: String, shape: [Int], expected: String)
-    /// A dimension that must be at least 1 is zero or negative.
-    case emptyDimension(source: String, tensor: String, shape: [Int])
-    /// A tensor's size overflows `Int`.
-    case sizeOverflow(source: String, tensor: String, shape: [Int])
-    /// An array holds another number of elements than its shape needs.
-    case elementCountMismatch(source: String, tensor: String, shape: [Int], expected: Int, actual: Int)
-    /// A tensor's first dimension differs from the number of input sequences.
-    case countMismatch(source: String, tensor: String, count: Int, expected: Int)
-    /// A tensor's time dimension differs from that of `inputs`.
-    case timeStepsMismatch(source: String, tensor: String, timeSteps: Int, expected: Int)
-    /// `lengths[index]` is outside `1...timeSteps`.
-    case lengthOutOfRange(source: String, index: Int, value: Int, timeSteps: Int)
-    /// A NaN or infinity at `position` (`[n, t, i]` for inputs).
-    case nonFiniteValue(source: String, tensor: String, position: [Int], value: String)
-    /// A negative class label at a valid (unpadded) position.
-    case negativeLabel(source: String, tensor: String, position: [Int], value: Int)
-    /// A class label that does not fit in `Int32`.
-    case labelOutOfRange(source: String, tensor: String, position: [Int], value: Int)
-
-    public var description: String {
-        switch self {
-        case .missingTensor(let source, let tensor):
-            "\(source): no tensor named '\(tensor)'; a data set needs 'inputs' [N, T, I] and 'targets'"
-        case .unexpectedTensor(let source, let tensor):
-            "\(source): unexpected tensor '\(tensor)'; a data set holds only 'inputs', 'targets' and 'lengths'"
-        case .wrongDType(let source, let tensor, let expected, let actual):
-            "\(source): tensor '\(tensor)' has dtype \(actual.rawValue), expected \(expected)"
-        case .wrongRank(let source, let tensor, let shape, let expected):
-            "\(source): tensor '\(tensor)' has shape \(shape), expected \(expected)"
-        case .emptyDimension(let source, let tensor, let shape):
-            "\(source): tensor '\(tensor)' has shape \(shape); every dimension must be at least 1"
-        case .sizeOverflow(let source, let tensor, let shape):
-            "\(source): tensor '\(tensor)' shape \(shape) is too large: its element count overflows"
-        case .elementCountMismatch(let source, let tensor, let shape, let expected, let actual):
-            "\(source): '\(tensor)' has \(actual) values, but shape \(shape) needs \(expected)"
-        case .countMismatch(let source, let tensor, let count, let expected):
-            "\(source): tensor '\(tensor)' has \(count) sequences, but 'inputs' has \(expected)"
-        case .timeStepsMismatch(let source, let tensor, let timeSteps, let expected):
-            "\(source): tensor '\(tensor)' has \(timeSteps) time steps, but 'inputs' has \(expected)"
-        case .lengthOutOfRange(let source, let index, let value, let timeSteps):
-            "\(source): lengths[\(index)] is \(value), expected a value in 1...\(timeSteps)"
-        case .nonFiniteValue(let source, let tensor, let position, let value):
-            "\(source): \(tensor)\(position) is \(value); values must be finite, padding included"
-        case .negativeLabel(let source, let tensor, let position, let value):
-            "\(source): \(tensor)\(position) is \(value); class labels at valid steps must be non-negative"
-        case .labelOutOfRange(let source, let tensor, let position, let value):
-            "\(source): \(tensor)\(position) is \(value), which does not fit in a 32-bit label"
-        }
-    }
 }

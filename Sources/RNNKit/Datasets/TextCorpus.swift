@@ -29,15 +29,15 @@ public struct TextCorpus: Sendable, Equatable {
 
     /// Reads a UTF-8 text file.
     ///
-    /// - Throws: ``DataFileError/notUTF8(path:byteOffset:)`` with the offset of
-    ///   the first invalid byte sequence, ``DataFileError/emptyFile(path:)``,
-    ///   ``DataFileError/tooFewDistinctCharacters(path:found:)``, or an I/O error.
-    public init(contentsOf url: URL) throws(DataFileError) {
+    /// - Throws: ``DatasetError/notUTF8(path:byteOffset:)`` with the offset of
+    ///   the first invalid byte sequence, ``DatasetError/emptyFile(path:)``,
+    ///   ``DatasetError/tooFewDistinctCharacters(path:found:)``, or an I/O error.
+    public init(contentsOf url: URL) throws(DatasetError) {
         try self.init(bytes: _readDataFile(url), source: url.path)
     }
 
     /// Decodes UTF-8 bytes; `source` names them in errors.
-    public init(bytes: [UInt8], source: String) throws(DataFileError) {
+    public init(bytes: [UInt8], source: String) throws(DatasetError) {
         if let offset = _firstInvalidUTF8Offset(in: bytes) { throw .notUTF8(path: source, byteOffset: offset) }
         let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         try self.init(text: String(decoding: bytes[start...], as: UTF8.self), source: source)
@@ -45,10 +45,10 @@ public struct TextCorpus: Sendable, Equatable {
 
     /// Tokenizes a text.
     ///
-    /// - Throws: ``DataFileError/emptyFile(path:)`` for an empty text,
-    ///   ``DataFileError/tooFewDistinctCharacters(path:found:)`` for a text of
+    /// - Throws: ``DatasetError/emptyFile(path:)`` for an empty text,
+    ///   ``DatasetError/tooFewDistinctCharacters(path:found:)`` for a text of
     ///   one repeated character.
-    public init(text: String, source: String = "<memory>") throws(DataFileError) {
+    public init(text: String, source: String = "<memory>") throws(DatasetError) {
         guard !text.isEmpty else { throw .emptyFile(path: source) }
         // One pass numbering characters as they first appear, then renumber in sorted order.
         var firstSeen: [Character: Int32] = [:]
@@ -60,8 +60,9 @@ public struct TextCorpus: Sendable, Equatable {
                 provisional.append(token)
             } else {
                 guard characters.count < Self.maxVocabularySize, let token = Int32(exactly: characters.count) else {
-                    throw .tooLarge(path: source, what: "distinct characters", count: characters.count + 1,
-                                    limit: Self.maxVocabularySize)
+                    throw .tooLarge(
+                        path: source, what: "distinct characters", count: characters.count + 1,
+                        limit: Self.maxVocabularySize)
                 }
                 firstSeen[character] = token
                 characters.append(character)
@@ -79,9 +80,9 @@ public struct TextCorpus: Sendable, Equatable {
 
     /// Token indices of `text`'s characters.
     ///
-    /// - Throws: ``DataFileError/unknownCharacter(source:character:offset:)``
+    /// - Throws: ``DatasetError/unknownCharacter(source:character:offset:)``
     ///   for the first character not in ``vocabulary``.
-    public func encode(_ text: String) throws(DataFileError) -> [Int32] {
+    public func encode(_ text: String) throws(DatasetError) -> [Int32] {
         var index: [Character: Int32] = [:]
         for (token, character) in vocabulary.enumerated() { index[character] = Int32(token) }
         var encoded: [Int32] = []
@@ -123,11 +124,11 @@ public struct TextCorpus: Sendable, Equatable {
     ///
     /// - Returns: inputs `.tokens` `[N, length]`, targets `.classes` `[N, length]`,
     ///   for a many-to-many model.
-    /// - Throws: ``DataFileError/tooFewRows(source:rows:needed:)`` if the text
-    ///   is shorter than `length + 1`; ``DataFileError/invalidArgument(name:value:expected:)``
+    /// - Throws: ``DatasetError/tooFewRows(source:rows:needed:)`` if the text
+    ///   is shorter than `length + 1`; ``DatasetError/invalidArgument(name:value:expected:)``
     ///   for no starts, a non-positive length, or a start whose window (with its
     ///   target) would pass the end of the text.
-    public func windows(starts: [Int], length: Int) throws(DataFileError) -> SequenceBatch {
+    public func windows(starts: [Int], length: Int) throws(DatasetError) -> SequenceBatch {
         let lastStart = try lastWindowStart(length: length, in: 0..<tokens.count)
         guard !starts.isEmpty else {
             throw .invalidArgument(name: "window starts", value: "[]", expected: "at least one start")
@@ -145,19 +146,20 @@ public struct TextCorpus: Sendable, Equatable {
             inputs.append(contentsOf: tokens[start..<(start + length)])
             targets.append(contentsOf: tokens[(start + 1)..<(start + length + 1)])
         }
-        return SequenceBatch(count: starts.count, timeSteps: length, inputs: .tokens(inputs), targets: .classes(targets))
+        return SequenceBatch(
+            count: starts.count, timeSteps: length, inputs: .tokens(inputs), targets: .classes(targets))
     }
 
     /// The starts of consecutive, non-overlapping windows over `range`, in
     /// order: `range.lowerBound`, `+ length`, … as long as a window and its
     /// targets fit. The same every time: use it for validation.
-    public func consecutiveWindowStarts(length: Int, range: Range<Int>) throws(DataFileError) -> [Int] {
+    public func consecutiveWindowStarts(length: Int, range: Range<Int>) throws(DatasetError) -> [Int] {
         let lastStart = try lastWindowStart(length: length, in: range)
         return Array(stride(from: range.lowerBound, through: lastStart, by: length))
     }
 
     /// ``windows(starts:length:)`` at ``consecutiveWindowStarts(length:range:)``.
-    public func consecutiveWindows(length: Int, range: Range<Int>) throws(DataFileError) -> SequenceBatch {
+    public func consecutiveWindows(length: Int, range: Range<Int>) throws(DatasetError) -> SequenceBatch {
         try windows(starts: consecutiveWindowStarts(length: length, range: range), length: length)
     }
 
@@ -165,7 +167,7 @@ public struct TextCorpus: Sendable, Equatable {
     /// whose window and targets lie in `range`.
     public func randomWindowStarts(
         count: Int, length: Int, range: Range<Int>, using generator: inout some RandomNumberGenerator
-    ) throws(DataFileError) -> [Int] {
+    ) throws(DatasetError) -> [Int] {
         let lastStart = try lastWindowStart(length: length, in: range)
         guard (1...(1 << 24)).contains(count) else {
             throw .invalidArgument(name: "window count", value: "\(count)", expected: "1...\(1 << 24)")
@@ -174,10 +176,13 @@ public struct TextCorpus: Sendable, Equatable {
     }
 
     /// The last start at which `length` tokens and their targets fit in `range`.
-    private func lastWindowStart(length: Int, in range: Range<Int>) throws(DataFileError) -> Int {
-        guard length >= 1 else { throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1") }
+    private func lastWindowStart(length: Int, in range: Range<Int>) throws(DatasetError) -> Int {
+        guard length >= 1 else {
+            throw .invalidArgument(name: "window length", value: "\(length)", expected: "at least 1")
+        }
         guard range.lowerBound >= 0, range.upperBound <= tokens.count else {
-            throw .invalidArgument(name: "range", value: "\(range)", expected: "token positions within 0..<\(tokens.count)")
+            throw .invalidArgument(
+                name: "range", value: "\(range)", expected: "token positions within 0..<\(tokens.count)")
         }
         guard length < range.count else {
             throw .tooFewRows(source: source, rows: range.count, needed: length == .max ? .max : length + 1)

@@ -39,24 +39,32 @@ extension TimeSeriesClassificationSet {
         let name = url.lastPathComponent
         guard let range = name.range(of: "_TRAIN.", options: [.caseInsensitive, .backwards]) else { return nil }
         let spelled = name[range] == "_TRAIN." ? "_TEST." : "_test."
-        let test = url.deletingLastPathComponent().appendingPathComponent(name.replacingCharacters(in: range, with: spelled))
+        let test = url.deletingLastPathComponent().appendingPathComponent(
+            name.replacingCharacters(in: range, with: spelled))
         return FileManager.default.fileExists(atPath: test.path) ? test : nil
     }
 
     /// Reads a `.ts` file for `model`, numbering classes as the model file
     /// records (see `DataMetadata`); `modelBatch(for:metadata:)` prepares it.
-    public static func read(_ url: URL, for model: Model, metadata: DataMetadata) throws -> TimeSeriesClassificationSet {
+    public static func read(_ url: URL, for model: Model, metadata: DataMetadata) throws -> TimeSeriesClassificationSet
+    {
         if let kind = metadata.kind, kind != .timeSeriesClassification {
-            throw ModelError.metadata(key: DataMetadata.Key.kind, problem: "is '\(kind.rawValue)': this model cannot classify a .ts set",
-                                      source: metadata.source)
+            throw ModelError.metadata(
+                key: DataMetadata.Key.kind, problem: "is '\(kind.rawValue)': this model cannot classify a .ts set",
+                source: metadata.source)
         }
-        let set = try TimeSeriesClassificationSet(contentsOf: url, classNames: try metadata.strings(DataMetadata.Key.classNames))
+        let set = try TimeSeriesClassificationSet(
+            contentsOf: url, classNames: try metadata.strings(DataMetadata.Key.classNames))
         let c = model.configuration
         guard c.topology == .manyToOne, case .dense = c.input else {
-            throw ModelError.inputMismatch("\(metadata.source) is a \(c.topology.rawValue) model on \(c.input.readsTokens ? "tokens" : "features"); a .ts set needs a many_to_one model on features")
+            throw ModelError.inputMismatch(
+                "\(metadata.source) is a \(c.topology.rawValue) model on "
+                    + "\(c.input.readsTokens ? "tokens" : "features"); a .ts set needs a many_to_one model on features"
+            )
         }
         guard set.classNames.count <= c.outputSize else {
-            throw ModelError.inputMismatch("\(url.lastPathComponent) has \(set.classNames.count) classes, the model only \(c.outputSize)")
+            throw ModelError.inputMismatch(
+                "\(url.lastPathComponent) has \(set.classNames.count) classes, the model only \(c.outputSize)")
         }
         return set
     }
@@ -67,7 +75,11 @@ extension TimeSeriesClassificationSet {
         let features = model.configuration.input.rnnInputSize
         guard features == dimensions * patch else {
             let reading = patch > 1 ? " (\(patch) steps of \(features / patch) at a time)" : ""
-            throw ModelError.inputMismatch("the model reads \(features) features per step\(reading), \(URL(fileURLWithPath: source).lastPathComponent) has \(dimensions) dimension\(dimensions == 1 ? "" : "s")")
+            throw ModelError.inputMismatch(
+                "the model reads \(features) features per step\(reading), "
+                    + "\(URL(fileURLWithPath: source).lastPathComponent) has \(dimensions) "
+                    + "dimension\(dimensions == 1 ? "" : "s")"
+            )
         }
         return try modelBatch(scaling: try metadata.scaling, patch: patch)
     }
@@ -94,14 +106,17 @@ extension SequenceBatch {
         for row in rows { selected += values[(row * stride)..<((row + 1) * stride)] }
         var targetSubset: Targets?
         if case .classes(let labels) = targets { targetSubset = .classes(rows.map { labels[$0] }) }
-        return SequenceBatch(count: rows.count, timeSteps: timeSteps, inputs: .features(selected),
-                             lengths: lengths.map { lengths in rows.map { lengths[$0] } }, targets: targetSubset)
+        return SequenceBatch(
+            count: rows.count, timeSteps: timeSteps, inputs: .features(selected),
+            lengths: lengths.map { lengths in rows.map { lengths[$0] } }, targets: targetSubset)
     }
 }
 
 extension Model {
     /// Loss, accuracy and confusion of a many-to-one classifier on `batch`.
-    public func classificationScores(_ batch: SequenceBatch, classNames: [String], threads: Int?) throws -> ClassificationScores {
+    public func classificationScores(_ batch: SequenceBatch, classNames: [String], threads: Int?) throws
+        -> ClassificationScores
+    {
         guard case .classes(let labels) = batch.targets else { preconditionFailure("scoring needs class targets") }
         var unlabelled = batch
         unlabelled.targets = nil
@@ -133,13 +148,15 @@ extension SequenceBatch {
                 for offset in 0..<patch {
                     let source = min(step * patch + offset, length - 1)
                     for feature in 0..<features {
-                        patchedValues[(row * steps + step) * width + offset * features + feature] = values[(row * timeSteps + source) * features + feature]
+                        patchedValues[(row * steps + step) * width + offset * features + feature] =
+                            values[(row * timeSteps + source) * features + feature]
                     }
                 }
             }
         }
         let equal = patchedLengths.allSatisfy { Int($0) == steps }
-        return SequenceBatch(count: count, timeSteps: steps, inputs: .features(patchedValues), lengths: equal ? nil : patchedLengths,
-                             targets: targets)
+        return SequenceBatch(
+            count: count, timeSteps: steps, inputs: .features(patchedValues), lengths: equal ? nil : patchedLengths,
+            targets: targets)
     }
 }

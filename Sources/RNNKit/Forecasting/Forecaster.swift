@@ -45,32 +45,53 @@ public struct Forecaster: Sendable {
     public init(model: Model, metadata: DataMetadata) throws {
         typealias Key = DataMetadata.Key
         guard metadata.kind == .forecasting else {
-            throw ModelError.metadata(key: Key.kind, problem: "is '\(metadata.entries[Key.kind] ?? "")', not 'forecasting': this model was not trained by `rnnkit train --data SERIES.csv`",
-                                      source: metadata.source)
+            throw ModelError.metadata(
+                key: Key.kind,
+                problem:
+                    "is '\(metadata.entries[Key.kind] ?? "")', not 'forecasting': this model was not trained by "
+                    + "`rnnkit train --data SERIES.csv`",
+                source: metadata.source)
         }
         let transformName = try metadata.required(Key.transform, metadata.entries[Key.transform])
         guard let transform = Transform(rawValue: transformName) else {
-            throw ModelError.metadata(key: Key.transform, problem: "must be one of \(Transform.allCases.map(\.rawValue).joined(separator: ", ")), got '\(transformName)'",
-                                      source: metadata.source)
+            throw ModelError.metadata(
+                key: Key.transform,
+                problem:
+                    "must be one of \(Transform.allCases.map(\.rawValue).joined(separator: ", ")), got "
+                    + "'\(transformName)'",
+                source: metadata.source)
         }
-        self.init(model: model, window: try metadata.required(Key.window, try metadata.integer(Key.window)),
-                  horizon: try metadata.required(Key.horizon, try metadata.integer(Key.horizon)), transform: transform,
-                  scaling: try metadata.required(Key.scaling, try metadata.scaling),
-                  columns: try metadata.required(Key.columns, try metadata.strings(Key.columns)),
-                  timestampColumn: metadata.entries[Key.timestampColumn] ?? "timestamp",
-                  season: try metadata.integer(Key.season) ?? 12, testCount: try metadata.integer(Key.testCount, minimum: 0) ?? 12)
+        self.init(
+            model: model, window: try metadata.required(Key.window, try metadata.integer(Key.window)),
+            horizon: try metadata.required(Key.horizon, try metadata.integer(Key.horizon)), transform: transform,
+            scaling: try metadata.required(Key.scaling, try metadata.scaling),
+            columns: try metadata.required(Key.columns, try metadata.strings(Key.columns)),
+            timestampColumn: metadata.entries[Key.timestampColumn] ?? "timestamp",
+            season: try metadata.integer(Key.season) ?? 12,
+            testCount: try metadata.integer(Key.testCount, minimum: 0) ?? 12)
         let c = model.configuration
         guard c.topology == .manyToOne, c.input == .dense(features: columnCount), c.outputSize == horizon * columnCount,
-              scaling.features == columnCount else {
-            throw ModelError.metadata(key: Key.window, problem: "does not match the model: \(c.topology.rawValue) with \(c.input.rnnInputSize) inputs and \(c.outputSize) outputs for \(columnCount) columns and horizon \(horizon)",
-                                      source: metadata.source)
+            scaling.features == columnCount
+        else {
+            throw ModelError.metadata(
+                key: Key.window,
+                problem:
+                    "does not match the model: \(c.topology.rawValue) with \(c.input.rnnInputSize) inputs and "
+                    + "\(c.outputSize) outputs for \(columnCount) columns and horizon \(horizon)",
+                source: metadata.source)
         }
     }
 
-    public init(model: Model, window: Int, horizon: Int, transform: Transform, scaling: FeatureScaling, columns: [String],
-         timestampColumn: String, season: Int, testCount: Int) {
-        (self.model, self.window, self.horizon, self.transform, self.scaling) = (model, window, horizon, transform, scaling)
-        (self.columns, self.timestampColumn, self.season, self.testCount) = (columns, timestampColumn, season, testCount)
+    public init(
+        model: Model, window: Int, horizon: Int, transform: Transform, scaling: FeatureScaling, columns: [String],
+        timestampColumn: String, season: Int, testCount: Int
+    ) {
+        (self.model, self.window, self.horizon, self.transform, self.scaling) = (
+            model, window, horizon, transform, scaling
+        )
+        (self.columns, self.timestampColumn, self.season, self.testCount) = (
+            columns, timestampColumn, season, testCount
+        )
     }
 
     /// Records these settings in `metadata`, for the model file.
@@ -152,7 +173,9 @@ public struct Forecaster: Sendable {
         var predictions: [Float] = []
         for (index, row) in targets.enumerated() {
             let changes = try scaling.unscale(Array(outputs[(index * horizon * c)..<(index * horizon * c + c)]))
-            for column in 0..<c { predictions.append(untransform(changes[column], after: values[(row - 1) * c + column])) }
+            for column in 0..<c {
+                predictions.append(untransform(changes[column], after: values[(row - 1) * c + column]))
+            }
         }
         return predictions
     }

@@ -15,7 +15,9 @@ public struct Checkpoint: Sendable {
 
     /// The training loop's own position and settings, restored verbatim.
     public var progress: [String: String] {
-        file.metadata.filter { $0.key.hasPrefix("progress.") }.reduce(into: [:]) { $0[String($1.key.dropFirst(9))] = $1.value }
+        file.metadata.filter { $0.key.hasPrefix("progress.") }.reduce(into: [:]) {
+            $0[String($1.key.dropFirst(9))] = $1.value
+        }
     }
 
     /// A loop series saved with the checkpoint (`history.<name>`).
@@ -24,7 +26,8 @@ public struct Checkpoint: Sendable {
     public init(contentsOf url: URL) throws {
         file = try SafetensorsFile(contentsOf: url)
         guard file.metadata["format"] == "rnnkit-checkpoint" else {
-            throw ModelError.metadata(key: "format", problem: "is not rnnkit-checkpoint: this is not a checkpoint file", source: file.source)
+            throw ModelError.metadata(
+                key: "format", problem: "is not rnnkit-checkpoint: this is not a checkpoint file", source: file.source)
         }
     }
 
@@ -33,8 +36,10 @@ public struct Checkpoint: Sendable {
     /// The model as it was at the checkpoint.
     public func model() throws -> Model {
         let parameters = file.tensors.filter { name, _ in !name.hasPrefix("optimizer.") && !name.hasPrefix("history.") }
-        let metadata = file.metadata.filter { !$0.key.hasPrefix("progress.") && !$0.key.hasPrefix("optimizer")
-            && !$0.key.hasPrefix("schedule") && $0.key != "format" }
+        let metadata = file.metadata.filter {
+            !$0.key.hasPrefix("progress.") && !$0.key.hasPrefix("optimizer")
+                && !$0.key.hasPrefix("schedule") && $0.key != "format"
+        }
         return try Model(file: SafetensorsFile(metadata: metadata, tensors: parameters, source: file.source))
     }
 
@@ -60,7 +65,9 @@ extension Trainer {
                 file.tensors["optimizer.\(name).\(entry.name)"] = Tensor(floats: values, shape: entry.shape)
             }
         }
-        for (name, values) in history { file.tensors["history.\(name)"] = Tensor(floats: values, shape: [values.count]) }
+        for (name, values) in history {
+            file.tensors["history.\(name)"] = Tensor(floats: values, shape: [values.count])
+        }
         return Checkpoint(file: file)
     }
 
@@ -70,22 +77,31 @@ extension Trainer {
     public func restoreOptimizer(from checkpoint: Checkpoint) throws {
         let source = checkpoint.file.source
         guard checkpoint.file.metadata["optimizer"] == optimizer.description else {
-            throw ModelError.metadata(key: "optimizer", problem: "is \(checkpoint.file.metadata["optimizer"] ?? "missing"), but this run uses \(optimizer.description)", source: source)
+            throw ModelError.metadata(
+                key: "optimizer",
+                problem:
+                    "is \(checkpoint.file.metadata["optimizer"] ?? "missing"), but this run uses "
+                    + "\(optimizer.description)",
+                source: source)
         }
         // A step count no run reaches in practice, far from where counting on overflows.
-        guard let text = checkpoint.file.metadata["optimizer_step"], let step = Int(text), (0...(1 << 48)).contains(step) else {
+        guard let text = checkpoint.file.metadata["optimizer_step"], let step = Int(text),
+            (0...(1 << 48)).contains(step)
+        else {
             throw ModelError.metadata(key: "optimizer_step", problem: "must be an integer in 0...2^48", source: source)
         }
         // Checkpoints of constant-rate runs carry no schedule.
         let savedSchedule = checkpoint.file.metadata["schedule"] ?? LearningRateSchedule.constant.description
         guard savedSchedule == schedule.description else {
-            throw ModelError.metadata(key: "schedule", problem: "is \(savedSchedule), but this run uses \(schedule)", source: source)
+            throw ModelError.metadata(
+                key: "schedule", problem: "is \(savedSchedule), but this run uses \(schedule)", source: source)
         }
         var scheduler = LearningRateScheduler(schedule: schedule, baseRate: Double(optimizer.learningRate))
         if schedule != .constant {
             guard let text = checkpoint.file.metadata["schedule_state"], scheduler.restore(text) else {
-                throw ModelError.metadata(key: "schedule_state", problem: "must be 'epoch=N lr=X best=X bad_epochs=N' with a finite lr >= 0",
-                                          source: source)
+                throw ModelError.metadata(
+                    key: "schedule_state", problem: "must be 'epoch=N lr=X best=X bad_epochs=N' with a finite lr >= 0",
+                    source: source)
             }
         }
         for (name, buffer) in optimizerBuffers {
@@ -95,7 +111,9 @@ extension Trainer {
                 if let bad = values.firstIndex(where: { !$0.isFinite }) {
                     throw ModelError.nonFiniteParameter(name: key, element: bad, value: values[bad], source: source)
                 }
-                values.withUnsafeBufferPointer { (buffer.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+                values.withUnsafeBufferPointer {
+                    (buffer.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count)
+                }
             }
         }
         restoreStepCount(step)

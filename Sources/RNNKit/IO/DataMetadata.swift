@@ -58,7 +58,7 @@ public struct DataMetadata: Sendable {
             guard let text = entries[Key.scaling] else { return nil }
             let problem = "must be JSON {\"mean\": [numbers], \"deviation\": [positive numbers]} of equal length"
             guard let object = (try? JSONValue(parsing: text))?.objectValue,
-                  let mean = object["mean"].flatMap(Self.floats), let deviation = object["deviation"].flatMap(Self.floats)
+                let mean = object["mean"].flatMap(Self.floats), let deviation = object["deviation"].flatMap(Self.floats)
             else { throw ModelError.metadata(key: Key.scaling, problem: problem, source: source) }
             do {
                 return try FeatureScaling(mean: mean, deviation: deviation)
@@ -70,15 +70,18 @@ public struct DataMetadata: Sendable {
 
     public mutating func setScaling(_ scaling: FeatureScaling) {
         let numbers = { (values: [Float]) in JSONValue.array(values.map { .number(Double($0)) }) }
-        entries[Key.scaling] = JSONValue.object(["mean": numbers(scaling.mean), "deviation": numbers(scaling.deviation)]).serialized()
+        entries[Key.scaling] = JSONValue.object(["mean": numbers(scaling.mean), "deviation": numbers(scaling.deviation)]
+        ).serialized()
     }
 
     /// The JSON array of strings under `key`, if any; throws when it is malformed.
     public func strings(_ key: String) throws -> [String]? {
         guard let text = entries[key] else { return nil }
         guard let items = (try? JSONValue(parsing: text))?.arrayValue, !items.isEmpty,
-              case let strings = items.compactMap(\.stringValue), strings.count == items.count else {
-            throw ModelError.metadata(key: key, problem: "must be a JSON array of strings, got '\(text.prefix(80))'", source: source)
+            case let strings = items.compactMap(\.stringValue), strings.count == items.count
+        else {
+            throw ModelError.metadata(
+                key: key, problem: "must be a JSON array of strings, got '\(text.prefix(80))'", source: source)
         }
         return strings
     }
@@ -94,7 +97,8 @@ public struct DataMetadata: Sendable {
         guard let text = entries[key] else { return nil }
         let maximum = 1 << 24
         guard let value = Int(text), value >= minimum, value <= maximum else {
-            throw ModelError.metadata(key: key, problem: "must be an integer in \(minimum)...\(maximum), got '\(text)'", source: source)
+            throw ModelError.metadata(
+                key: key, problem: "must be an integer in \(minimum)...\(maximum), got '\(text)'", source: source)
         }
         return value
     }
@@ -102,8 +106,9 @@ public struct DataMetadata: Sendable {
     /// `value`, or an error naming `key` as missing.
     public func required<T>(_ key: String, _ value: T?) throws -> T {
         guard let value else {
-            throw ModelError.metadata(key: key, problem: "is missing; was the model trained by `rnnkit train` on this kind of data?",
-                                      source: source)
+            throw ModelError.metadata(
+                key: key, problem: "is missing; was the model trained by `rnnkit train` on this kind of data?",
+                source: source)
         }
         return value
     }

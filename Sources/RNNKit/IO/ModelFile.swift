@@ -16,7 +16,7 @@ extension ModelConfiguration {
             "bidirectional": bidirectional ? "true" : "false",
             "output_size": String(outputSize),
             "topology": topology.rawValue,
-            "head": head.rawValue,
+            "head": head.rawValue
         ]
         switch input {
         case .dense: entries["input_kind"] = "dense"
@@ -50,16 +50,25 @@ extension ModelConfiguration {
         }
         let cellName = try value("cell")
         guard let cell = CellKind(rawValue: cellName) else {
-            throw .metadata(key: "cell", problem: "must be one of \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(cellName)'",
-                            source: source)
+            throw .metadata(
+                key: "cell",
+                problem:
+                    "must be one of \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(cellName)'",
+                source: source)
         }
         let topologyName = try value("topology")
         guard let topology = Topology(rawValue: topologyName) else {
-            throw .metadata(key: "topology", problem: "must be one of \(Topology.allCases.map(\.rawValue).joined(separator: ", ")), got '\(topologyName)'", source: source)
+            throw .metadata(
+                key: "topology",
+                problem:
+                    "must be one of \(Topology.allCases.map(\.rawValue).joined(separator: ", ")), got "
+                    + "'\(topologyName)'",
+                source: source)
         }
         let bidirectionalText = try value("bidirectional")
         guard let bidirectional = ["true": true, "false": false, "True": true, "False": false][bidirectionalText] else {
-            throw .metadata(key: "bidirectional", problem: "must be true or false, got '\(bidirectionalText)'", source: source)
+            throw .metadata(
+                key: "bidirectional", problem: "must be true or false, got '\(bidirectionalText)'", source: source)
         }
         let inputSize = try integer("input_size")
         let kind = metadata["input_kind"] ?? (tensorNames.contains("embedding.weight") ? "embedding" : "dense")
@@ -68,7 +77,9 @@ extension ModelConfiguration {
         case "dense": input = .dense(features: inputSize)
         case "embedding": input = .embedding(vocabularySize: try integer("vocab_size"), dimension: inputSize)
         case "one_hot": input = .oneHot(vocabularySize: inputSize)
-        default: throw .metadata(key: "input_kind", problem: "must be dense, embedding or one_hot, got '\(kind)'", source: source)
+        default:
+            throw .metadata(
+                key: "input_kind", problem: "must be dense, embedding or one_hot, got '\(kind)'", source: source)
         }
         // Files from before heads were optional have a linear head.
         let headName = metadata["head"] ?? OutputHead.linear.rawValue
@@ -80,13 +91,15 @@ extension ModelConfiguration {
             let items = (try? JSONValue(parsing: text))?.arrayValue ?? []
             let characters = items.compactMap(\.stringValue)
             guard !items.isEmpty, characters.count == items.count, characters.allSatisfy({ $0.count == 1 }) else {
-                throw .metadata(key: "vocabulary", problem: "must be a JSON array of one-character strings", source: source)
+                throw .metadata(
+                    key: "vocabulary", problem: "must be a JSON array of one-character strings", source: source)
             }
             vocabulary = characters.map { Character($0) }
         }
-        self.init(cell: cell, input: input, hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
-                  bidirectional: bidirectional, outputSize: try integer("output_size"), topology: topology,
-                  vocabulary: vocabulary, head: head)
+        self.init(
+            cell: cell, input: input, hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
+            bidirectional: bidirectional, outputSize: try integer("output_size"), topology: topology,
+            vocabulary: vocabulary, head: head)
         do {
             try validate()
         } catch {
@@ -109,24 +122,35 @@ extension Model {
         try Model.checkProcessor()
         let source = file.source
         if file.metadata["format"] == "rnnkit-checkpoint" {
-            throw ModelError.metadata(key: "format", problem: "is rnnkit-checkpoint: this is a training checkpoint, not a model file (read it with Checkpoint, or continue training with --resume)", source: source)
+            throw ModelError.metadata(
+                key: "format",
+                problem:
+                    "is rnnkit-checkpoint: this is a training checkpoint, not a model file (read it with Checkpoint, "
+                    + "or continue training with --resume)",
+                source: source)
         }
-        let configuration = try ModelConfiguration(metadata: file.metadata, tensorNames: Set(file.tensors.keys), source: source)
+        let configuration = try ModelConfiguration(
+            metadata: file.metadata, tensorNames: Set(file.tensors.keys), source: source)
         let layout = ParameterLayout(configuration: configuration)
         // Every tensor's shape is checked before the parameters are allocated,
         // so that the file's own size bounds the allocation, whatever sizes
         // its metadata claims.
         for entry in layout.entries {
-            guard let tensor = file.tensors[entry.name] else { throw ModelError.missingParameter(name: entry.name, source: source) }
+            guard let tensor = file.tensors[entry.name] else {
+                throw ModelError.missingParameter(name: entry.name, source: source)
+            }
             guard tensor.shape == entry.shape else {
-                throw ModelError.parameterShape(name: entry.name, expected: entry.shape, actual: tensor.shape, source: source)
+                throw ModelError.parameterShape(
+                    name: entry.name, expected: entry.shape, actual: tensor.shape, source: source)
             }
         }
         let parameters = try Model.allocate(count: layout.totalCount)
         for entry in layout.entries {
             let values = try file.floats(entry.name)
             guard let bad = values.firstIndex(where: { !$0.isFinite }) else {
-                values.withUnsafeBufferPointer { (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+                values.withUnsafeBufferPointer {
+                    (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count)
+                }
                 continue
             }
             throw ModelError.nonFiniteParameter(name: entry.name, element: bad, value: values[bad], source: source)
@@ -146,8 +170,9 @@ extension Model {
         for entry in layout.entries {
             tensors[entry.name] = Tensor(floats: parameter(entry.name)!, shape: entry.shape)
         }
-        return SafetensorsFile(metadata: configuration.metadata.merging(extraMetadata) { current, _ in current },
-                               tensors: tensors)
+        return SafetensorsFile(
+            metadata: configuration.metadata.merging(extraMetadata) { current, _ in current },
+            tensors: tensors)
     }
 
     /// Writes the model atomically: a reader never sees a partial file.
@@ -159,7 +184,8 @@ extension Model {
         for entry in layout.entries {
             let values = parameters.baseAddress + entry.offset
             if let bad = (0..<entry.count).first(where: { !values[$0].isFinite }) {
-                throw ModelError.nonFiniteParameter(name: entry.name, element: bad, value: values[bad], source: url.path)
+                throw ModelError.nonFiniteParameter(
+                    name: entry.name, element: bad, value: values[bad], source: url.path)
             }
         }
         try safetensors(extraMetadata: extraMetadata).write(to: url)

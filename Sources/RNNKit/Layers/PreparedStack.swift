@@ -23,11 +23,15 @@ final class PreparedStack: @unchecked Sendable {
         self.shape = shape
         self.kernels = kernels
         let gates = shape.gateWidth, hidden = shape.hiddenSize
-        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: hidden, columns: gates, kernels: kernels) }
-        recurrentBackward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: gates, columns: hidden, kernels: kernels) }
+        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: hidden, columns: gates, kernels: kernels)
+        }
+        recurrentBackward = (0..<shape.unitCount).map { _ in
+            PackedMatrix(rows: gates, columns: hidden, kernels: kernels)
+        }
         inputBias = (0..<shape.unitCount).map { _ in AlignedBuffer(count: gates) }
         cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
-        inputColumns = shape.oneHotInput ? (0..<shape.directions).map { _ in AlignedBuffer(count: shape.inputSize * gates) } : []
+        inputColumns =
+            shape.oneHotInput ? (0..<shape.directions).map { _ in AlignedBuffer(count: shape.inputSize * gates) } : []
     }
 
     func refresh(from parameters: UnsafePointer<Float>) {

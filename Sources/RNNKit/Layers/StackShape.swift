@@ -52,13 +52,14 @@ struct StackShape: Sendable {
             for direction in 0..<c.directions {
                 let suffix = ParameterLayout.suffix(layer: layer, direction: direction)
                 func entry(_ name: String) -> ParameterLayout.Entry? { layout.entry("\(prefix).\(name)\(suffix)") }
-                offsets.append(Offsets(
-                    weightIH: entry("weight_ih")!.offset, weightHH: entry("weight_hh")!.offset,
-                    biasIH: entry("bias_ih")?.offset, biasHH: entry("bias_hh")?.offset,
-                    kernelParameters: type.kernelParameters.map { (entry($0)!.offset, entry($0)!.count) },
-                    gradientSums: type.gradientSums(hiddenSize: c.hiddenSize).map {
-                        (entry($0.tensor)!.offset, entry($0.tensor)!.count, $0.column)
-                    }))
+                offsets.append(
+                    Offsets(
+                        weightIH: entry("weight_ih")!.offset, weightHH: entry("weight_hh")!.offset,
+                        biasIH: entry("bias_ih")?.offset, biasHH: entry("bias_hh")?.offset,
+                        kernelParameters: type.kernelParameters.map { (entry($0)!.offset, entry($0)!.count) },
+                        gradientSums: type.gradientSums(hiddenSize: c.hiddenSize).map {
+                            (entry($0.tensor)!.offset, entry($0.tensor)!.count, $0.column)
+                        }))
             }
         }
         self.offsets = offsets
@@ -79,9 +80,10 @@ struct StackShape: Sendable {
     @inline(__always)
     func tensors(of unit: Int, in buffer: UnsafeMutablePointer<Float>) -> UnitTensors {
         let offsets = offsets[unit]
-        return UnitTensors(weightIH: RowMajor(buffer + offsets.weightIH, width: layerInputSize(unit / directions)),
-                           weightHH: RowMajor(buffer + offsets.weightHH, width: hiddenSize),
-                           biasIH: offsets.biasIH.map { buffer + $0 }, biasHH: offsets.biasHH.map { buffer + $0 })
+        return UnitTensors(
+            weightIH: RowMajor(buffer + offsets.weightIH, width: layerInputSize(unit / directions)),
+            weightHH: RowMajor(buffer + offsets.weightHH, width: hiddenSize),
+            biasIH: offsets.biasIH.map { buffer + $0 }, biasHH: offsets.biasHH.map { buffer + $0 })
     }
 
     /// Unit `unit`'s tensors in read-only `buffer`, only read through.

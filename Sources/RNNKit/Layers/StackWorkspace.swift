@@ -71,8 +71,10 @@ final class StackWorkspace {
         self.cellKernels = cellKernels
         self.rowCapacity = rowCapacity
         self.timeCapacity = timeCapacity
-        let buffers = Self.plan(shape: shape, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
-                                forTraining: forTraining).allocate()
+        let buffers = Self.plan(
+            shape: shape, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
+            forTraining: forTraining
+        ).allocate()
         outputBuffers = buffers.floats(.outputs)
         gateBuffers = buffers.floats(.gates)
         stateBuffers = buffers.floats(.states)
@@ -91,14 +93,16 @@ final class StackWorkspace {
     /// The buffers of `StackWorkspace`, one role per stored buffer property.
     enum Buffer: Hashable {
         case outputs, gates, states, cells, saved, recurrentProjection, hiddenGradients, cellGradient,
-             inputGradients, finalHiddenStates, finalCellStates, initialHiddenGradient, initialCellGradient
+            inputGradients, finalHiddenStates, finalCellStates, initialHiddenGradient, initialCellGradient
     }
 
     /// The buffers a workspace of this shape allocates: what `init` takes,
     /// and what the memory check counts before allocating. The cell decides
     /// the cell-state buffers, the width of `saved` and an apart recurrent
     /// projection.
-    static func plan(shape: StackShape, rowCapacity rows: Int, timeCapacity steps: Int, forTraining: Bool) -> BufferPlan<Buffer> {
+    static func plan(shape: StackShape, rowCapacity rows: Int, timeCapacity steps: Int, forTraining: Bool)
+        -> BufferPlan<Buffer>
+    {
         let units = shape.unitCount, perStep = rows * shape.hiddenSize, positions = steps * rows
         var plan = BufferPlan<Buffer>()
         plan.floats(.outputs, count: positions * shape.outputWidth, copies: shape.layers)
@@ -184,9 +188,11 @@ final class StackWorkspace {
     ///   - initialHidden: `[units, rows, hidden]`, or nil for zeros; likewise `initialCell`.
     ///   - team: the threads that run the shard; with more than one, each
     ///     timestep is split by hidden units and the other GEMMs by columns.
-    func forward(input: StackInput, rows: Int, timeSteps: Int, lengths: UnsafePointer<Int32>?,
-                 initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?,
-                 parameters: UnsafePointer<Float>, prepared: PreparedStack, team: WorkerTeam) {
+    func forward(
+        input: StackInput, rows: Int, timeSteps: Int, lengths: UnsafePointer<Int32>?,
+        initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?,
+        parameters: UnsafePointer<Float>, prepared: PreparedStack, team: WorkerTeam
+    ) {
         precondition(rows <= rowCapacity && timeSteps <= timeCapacity, "shard exceeds its workspace")
         self.rows = rows
         self.timeSteps = timeSteps
@@ -228,9 +234,10 @@ final class StackWorkspace {
     private func projectRecurrent(_ step: CellStep, unit: Int, units: Range<Int>, scratch: GEMMScratch) {
         let recurrent = step.recurrent
         forEachGateBlock(of: units) { columns in
-            kernels.multiply(m: rows, a: step.previousHidden, lda: shape.hiddenSize, transposeA: false,
-                             packedB: pass!.prepared.recurrentForward[unit], columns: columns,
-                             c: recurrent ?? step.gates, ldc: shape.gateWidth, accumulate: recurrent == nil, scratch: scratch)
+            kernels.multiply(
+                m: rows, a: step.previousHidden, lda: shape.hiddenSize, transposeA: false,
+                packedB: pass!.prepared.recurrentForward[unit], columns: columns,
+                c: recurrent ?? step.gates, ldc: shape.gateWidth, accumulate: recurrent == nil, scratch: scratch)
         }
     }
 
@@ -248,16 +255,19 @@ final class StackWorkspace {
     /// Processing step `stepIndex` of `unit` for hidden units `units` of the
     /// rows `rowRange` (all rows when nil), as the cell kernels see it, with
     /// the buffers the cell asked for.
-    private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>, rows rowRange: Range<Int>? = nil) -> CellStep {
+    private func cellStep(unit: Int, step stepIndex: Int, units: Range<Int>, rows rowRange: Range<Int>? = nil)
+        -> CellStep
+    {
         let direction = unit % shape.directions, hidden = shape.hiddenSize
         let (time, previous, current) = slots(step: stepIndex, direction: direction)
         let first = rowRange?.lowerBound ?? 0
         let states = states(of: unit)
-        var step = CellStep(rows: rowRange?.count ?? rows, hiddenSize: hidden, time: time, lengths: lengths.map { $0 + first },
-                            gates: gates(of: unit).at(time, row: first),
-                            previousHidden: states.at(previous, row: first), hidden: states.at(current, row: first),
-                            output: output(of: unit / shape.directions).at(time, row: first, column: direction * hidden),
-                            outputStride: shape.outputWidth, units: units)
+        var step = CellStep(
+            rows: rowRange?.count ?? rows, hiddenSize: hidden, time: time, lengths: lengths.map { $0 + first },
+            gates: gates(of: unit).at(time, row: first),
+            previousHidden: states.at(previous, row: first), hidden: states.at(current, row: first),
+            output: output(of: unit / shape.directions).at(time, row: first, column: direction * hidden),
+            outputStride: shape.outputWidth, units: units)
         if let cells = cells(of: unit) {
             step.previousCell = UnsafePointer(cells.at(previous, row: first))
             step.cell = cells.at(current, row: first)
@@ -302,9 +312,10 @@ final class StackWorkspace {
             return
         }
         let width = shape.layerInputSize(layer)
-        kernels.multiply(m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input).base, lda: width,
-                         transposeA: false, b: weights(of: unit).weightIH.row(columns.lowerBound),
-                         ldb: width, transposeB: true, bias: bias, c: gates.base, ldc: gateWidth, scratch: scratch)
+        kernels.multiply(
+            m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input).base, lda: width,
+            transposeA: false, b: weights(of: unit).weightIH.row(columns.lowerBound),
+            ldb: width, transposeB: true, bias: bias, c: gates.base, ldc: gateWidth, scratch: scratch)
     }
 
     /// Unit `unit`'s weights and biases in the pass's parameters.
@@ -325,10 +336,12 @@ final class StackWorkspace {
     ///   - wantsInputGradient: whether to return the gradient with respect to dense input (for an embedding).
     /// - Returns: `[T, rows, inputSize]` input gradient when asked for.
     @discardableResult
-    func backward(outputGradient: UnsafePointer<Float>?, finalHiddenGradient: UnsafePointer<Float>?,
-                  finalCellGradient: UnsafePointer<Float>?, input: StackInput, wantsInputGradient: Bool,
-                  parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                  prepared: PreparedStack, team: WorkerTeam) -> UnsafePointer<Float>? {
+    func backward(
+        outputGradient: UnsafePointer<Float>?, finalHiddenGradient: UnsafePointer<Float>?,
+        finalCellGradient: UnsafePointer<Float>?, input: StackInput, wantsInputGradient: Bool,
+        parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+        prepared: PreparedStack, team: WorkerTeam
+    ) -> UnsafePointer<Float>? {
         pass = Pass(parameters: parameters, prepared: prepared, gradients: gradients)
         defer { pass = nil }
         let hidden = shape.hiddenSize, perStep = rows * hidden
@@ -339,11 +352,12 @@ final class StackWorkspace {
         for layer in stride(from: shape.layers - 1, through: 0, by: -1) {
             for direction in 0..<shape.directions {
                 let unit = layer * shape.directions + direction
-                var flow = GradientFlow(running: RowMajor(hiddenGradients.0.baseAddress, width: hidden),
-                                        previous: RowMajor(hiddenGradients.1.baseAddress, width: hidden),
-                                        output: layerOutputGradient.map {
-                                            TimeMajor(reading: $0, rows: rows, width: shape.outputWidth)
-                                        })
+                var flow = GradientFlow(
+                    running: RowMajor(hiddenGradients.0.baseAddress, width: hidden),
+                    previous: RowMajor(hiddenGradients.1.baseAddress, width: hidden),
+                    output: layerOutputGradient.map {
+                        TimeMajor(reading: $0, rows: rows, width: shape.outputWidth)
+                    })
                 setInitial(flow.running.base, from: finalHiddenGradient?.at(unit), count: perStep)
                 if let cellGradient {
                     setInitial(cellGradient.baseAddress, from: finalCellGradient?.at(unit), count: perStep)
@@ -367,7 +381,8 @@ final class StackWorkspace {
                 if sums > 0 { run(.gradientSums(unit: unit), over: sums, on: team) }
                 perUnit(initialHiddenGradient.baseAddress).at(unit).update(from: flow.running.base, count: perStep)
                 if let cellGradient, let initialCellGradient {
-                    perUnit(initialCellGradient.baseAddress).at(unit).update(from: cellGradient.baseAddress, count: perStep)
+                    perUnit(initialCellGradient.baseAddress).at(unit).update(
+                        from: cellGradient.baseAddress, count: perStep)
                 }
             }
             // The gradient with respect to this layer's input: Σ_directions dGates · W_ih.
@@ -416,35 +431,42 @@ final class StackWorkspace {
             let columns = part.clamped(to: start..<start + sum.count)
             if !columns.isEmpty {
                 let first = columns.lowerBound - start
-                kernels.accumulateColumnSums(saved.row(0, column: sum.column + first), rows: positions,
-                                             columns: columns.count, rowStride: shape.savedWidth,
-                                             into: gradients + sum.offset + first)
+                kernels.accumulateColumnSums(
+                    saved.row(0, column: sum.column + first), rows: positions,
+                    columns: columns.count, rowStride: shape.savedWidth,
+                    into: gradients + sum.offset + first)
             }
             start += sum.count
         }
     }
 
     /// `dh_prev += dGates · W_hh` of one backward timestep, hidden columns `columns`.
-    private func backwardRecurrent(unit: Int, step stepIndex: Int, flow: GradientFlow, columns: Range<Int>, scratch: GEMMScratch) {
+    private func backwardRecurrent(
+        unit: Int, step stepIndex: Int, flow: GradientFlow, columns: Range<Int>, scratch: GEMMScratch
+    ) {
         // Where the cell keeps the recurrent projection apart, backward left
         // the recurrent-side gate gradients there; otherwise they are the gates'.
         let (time, _, _) = slots(step: stepIndex, direction: unit % shape.directions)
         let gateGradients = recurrentProjection?.baseAddress ?? gates(of: unit).at(time)
-        kernels.multiply(m: rows, a: gateGradients, lda: shape.gateWidth, transposeA: false,
-                         packedB: pass!.prepared.recurrentBackward[unit], columns: columns,
-                         c: flow.previous.base, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
+        kernels.multiply(
+            m: rows, a: gateGradients, lda: shape.gateWidth, transposeA: false,
+            packedB: pass!.prepared.recurrentBackward[unit], columns: columns,
+            c: flow.previous.base, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
     }
 
     /// `dX = Σ_directions dGates · W_ih` for a layer, positions `positions`.
-    private func propagateToInput(layer: Int, target: UnsafeMutablePointer<Float>, positions: Range<Int>, scratch: GEMMScratch) {
+    private func propagateToInput(
+        layer: Int, target: UnsafeMutablePointer<Float>, positions: Range<Int>, scratch: GEMMScratch
+    ) {
         let width = shape.layerInputSize(layer), gateWidth = shape.gateWidth
         let target = RowMajor(target, width: width)
         for direction in 0..<shape.directions {
             let unit = layer * shape.directions + direction
-            kernels.multiply(m: positions.count, n: width, k: gateWidth,
-                             a: gates(of: unit).position(positions.lowerBound), lda: gateWidth, transposeA: false,
-                             b: weights(of: unit).weightIH.base, ldb: width, transposeB: false,
-                             c: target.row(positions.lowerBound), ldc: width, accumulate: direction > 0, scratch: scratch)
+            kernels.multiply(
+                m: positions.count, n: width, k: gateWidth,
+                a: gates(of: unit).position(positions.lowerBound), lda: gateWidth, transposeA: false,
+                b: weights(of: unit).weightIH.base, ldb: width, transposeB: false,
+                c: target.row(positions.lowerBound), ldc: width, accumulate: direction > 0, scratch: scratch)
         }
     }
 
@@ -456,8 +478,10 @@ final class StackWorkspace {
 
     /// `dW_ih += dGatesᵀ X`, `dW_hh += dGatesᵀ H_prev`, bias sums, over the
     /// processing steps `steps` for the gate rows `gateRows` of the weights.
-    private func accumulateWeightGradients(unit: Int, input: StackInput, steps: Range<Int>, gateRows: Range<Int>,
-                                           scratch: GEMMScratch) {
+    private func accumulateWeightGradients(
+        unit: Int, input: StackInput, steps: Range<Int>, gateRows: Range<Int>,
+        scratch: GEMMScratch
+    ) {
         let layer = unit / shape.directions, direction = unit % shape.directions
         let hidden = shape.hiddenSize, gateWidth = shape.gateWidth
         // The reverse direction processes time backwards.
@@ -469,8 +493,9 @@ final class StackWorkspace {
         // The states preceding steps 0..<T: slots 0..<T forward, 1...T reverse.
         let previousStates = states(of: unit).at((direction == 0 ? 0 : 1) + firstTime)
         if let biasIH = gradients.biasIH {
-            kernels.accumulateColumnSums(gates.row(0, column: gateRows.lowerBound), rows: positions, columns: gateRows.count,
-                                         rowStride: gateWidth, into: biasIH + gateRows.lowerBound)
+            kernels.accumulateColumnSums(
+                gates.row(0, column: gateRows.lowerBound), rows: positions, columns: gateRows.count,
+                rowStride: gateWidth, into: biasIH + gateRows.lowerBound)
         }
         // The gates whose recurrent-side gradient is their gate gradient;
         // the cell keeps the others' in `saved` (a GRU's n: dn * r).
@@ -488,34 +513,40 @@ final class StackWorkspace {
                 let token = Int(tokens[first + position]), row = gates.row(position)
                 for gate in gateRows { weightIH.row(gate)[token] += row[gate] }
             }
-            kernels.multiply(m: direct.count, n: hidden, k: positions, a: gates.row(0, column: direct.lowerBound),
-                             lda: gateWidth, transposeA: true, b: previousStates, ldb: hidden, transposeB: false,
-                             c: directHH, ldc: hidden, accumulate: true, scratch: scratch)
+            kernels.multiply(
+                m: direct.count, n: hidden, k: positions, a: gates.row(0, column: direct.lowerBound),
+                lda: gateWidth, transposeA: true, b: previousStates, ldb: hidden, transposeB: false,
+                c: directHH, ldc: hidden, accumulate: true, scratch: scratch)
         } else {
             // The direct rows' gate gradients serve both weight matrices, packed once.
             let input = denseInput(layer: layer, input).row(first)
-            kernels.multiply(m: direct.count, k: positions, a: gates.row(0, column: direct.lowerBound), lda: gateWidth,
-                             transposeA: true,
-                             GEMMProduct(n: width, b: input, ldb: width, transposeB: false,
-                                         c: weightIH.row(direct.lowerBound), ldc: width),
-                             GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden),
-                             accumulate: true, scratch: scratch)
+            kernels.multiply(
+                m: direct.count, k: positions, a: gates.row(0, column: direct.lowerBound), lda: gateWidth,
+                transposeA: true,
+                GEMMProduct(
+                    n: width, b: input, ldb: width, transposeB: false,
+                    c: weightIH.row(direct.lowerBound), ldc: width),
+                GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden),
+                accumulate: true, scratch: scratch)
             // The other gates' rows: their recurrent side follows below.
             let inputOnly = gateRows.clamped(to: direct.upperBound..<gateWidth)
-            kernels.multiply(m: inputOnly.count, n: width, k: positions, a: gates.row(0, column: inputOnly.lowerBound),
-                             lda: gateWidth, transposeA: true, b: input, ldb: width, transposeB: false,
-                             c: weightIH.row(inputOnly.lowerBound), ldc: width, accumulate: true, scratch: scratch)
+            kernels.multiply(
+                m: inputOnly.count, n: width, k: positions, a: gates.row(0, column: inputOnly.lowerBound),
+                lda: gateWidth, transposeA: true, b: input, ldb: width, transposeB: false,
+                c: weightIH.row(inputOnly.lowerBound), ldc: width, accumulate: true, scratch: scratch)
         }
         guard shape.gatesWithOwnRecurrentGradient > 0, let saved = saved(of: unit) else { return }
         let shared = shape.sharedGradientColumns.upperBound
         let ownRows = gateRows.clamped(to: shared..<gateWidth)
         let own = saved.position(first) + ownRows.lowerBound - shared
-        kernels.multiply(m: ownRows.count, n: hidden, k: positions, a: own, lda: shape.savedWidth, transposeA: true,
-                         b: previousStates, ldb: hidden, transposeB: false,
-                         c: gradients.weightHH.row(ownRows.lowerBound), ldc: hidden, accumulate: true, scratch: scratch)
+        kernels.multiply(
+            m: ownRows.count, n: hidden, k: positions, a: own, lda: shape.savedWidth, transposeA: true,
+            b: previousStates, ldb: hidden, transposeB: false,
+            c: gradients.weightHH.row(ownRows.lowerBound), ldc: hidden, accumulate: true, scratch: scratch)
         if let biasHH = gradients.biasHH {
-            kernels.accumulateColumnSums(own, rows: positions, columns: ownRows.count, rowStride: shape.savedWidth,
-                                         into: biasHH + ownRows.lowerBound)
+            kernels.accumulateColumnSums(
+                own, rows: positions, columns: ownRows.count, rowStride: shape.savedWidth,
+                into: biasHH + ownRows.lowerBound)
         }
     }
 
@@ -566,7 +597,8 @@ extension StackWorkspace: PartJob {
     func runPart(_ part: Range<Int>, scratch: GEMMScratch) {
         switch region {
         case .idle: break
-        case .inputProjection(let unit, let input): projectInput(unit: unit, input: input, columns: part, scratch: scratch)
+        case .inputProjection(let unit, let input):
+            projectInput(unit: unit, input: input, columns: part, scratch: scratch)
         case .forwardStep(let unit, let step): forwardStep(unit: unit, step: step, units: part, scratch: scratch)
         case .recurrentProjection(let unit, let step):
             projectRecurrent(cellStep(unit: unit, step: step, units: part), unit: unit, units: part, scratch: scratch)
@@ -578,7 +610,8 @@ extension StackWorkspace: PartJob {
             backwardRecurrent(unit: unit, step: step, flow: flow, columns: part, scratch: scratch)
         case .weightGradients(let unit, let input, let steps):
             accumulateWeightGradients(unit: unit, input: input, steps: steps, gateRows: part, scratch: scratch)
-        case .inputGradient(let layer, let target): propagateToInput(layer: layer, target: target, positions: part, scratch: scratch)
+        case .inputGradient(let layer, let target):
+            propagateToInput(layer: layer, target: target, positions: part, scratch: scratch)
         }
     }
 }

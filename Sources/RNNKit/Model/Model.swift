@@ -90,7 +90,9 @@ public final class Model: @unchecked Sendable {
         guard values.count == entry.count else {
             throw .parameterShape(name: name, expected: entry.shape, actual: [values.count], source: "setParameter")
         }
-        values.withUnsafeBufferPointer { (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+        values.withUnsafeBufferPointer {
+            (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count)
+        }
     }
 
     /// An independent copy with the same configuration and parameter values.

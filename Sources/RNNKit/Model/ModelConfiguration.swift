@@ -96,8 +96,10 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var vocabulary: [Character]
     public var head: OutputHead
 
-    public init(cell: CellKind, input: InputEncoding, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
-                outputSize: Int, topology: Topology, vocabulary: [Character] = [], head: OutputHead = .linear) {
+    public init(
+        cell: CellKind, input: InputEncoding, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
+        outputSize: Int, topology: Topology, vocabulary: [Character] = [], head: OutputHead = .linear
+    ) {
         self.cell = cell
         self.input = input
         self.hiddenSize = hiddenSize
@@ -129,19 +131,27 @@ public struct ModelConfiguration: Sendable, Equatable {
         // Bounds first, so that no product of sizes below can overflow.
         let limit = 1 << 24
         guard hiddenSize <= limit, input.rnnInputSize <= limit, (vocabularySize ?? 0) <= limit, outputSize <= limit,
-              layers <= 1024 else {
-            throw .invalidConfiguration("a size is beyond what RNNKit supports (hidden \(hiddenSize), input \(input.rnnInputSize), vocabulary \(vocabularySize ?? 0), output \(outputSize), layers \(layers))")
+            layers <= 1024
+        else {
+            throw .invalidConfiguration(
+                "a size is beyond what RNNKit supports (hidden \(hiddenSize), input \(input.rnnInputSize), "
+                    + "vocabulary \(vocabularySize ?? 0), output \(outputSize), layers \(layers))"
+            )
         }
         let parameters = estimatedParameterCount
         guard parameters <= Double(ModelConfiguration.maximumParameterCount) else {
             throw .tooLarge(String(format: "%.3g parameters exceed RNNKit's limit of 2^31", parameters))
         }
         if head == .identity, outputSize != hiddenSize * directions {
-            throw .invalidConfiguration("a model without a head outputs its top layer's \(hiddenSize * directions) features (directions x hidden_size), but output_size is \(outputSize)")
+            throw .invalidConfiguration(
+                "a model without a head outputs its top layer's \(hiddenSize * directions) features (directions x "
+                    + "hidden_size), but output_size is \(outputSize)"
+            )
         }
         if topology == .oneToMany {
             guard case .dense(let features) = input, features == outputSize else {
-                throw .invalidConfiguration("one_to_many feeds outputs back as inputs: it needs dense input with input_size == output_size")
+                throw .invalidConfiguration(
+                    "one_to_many feeds outputs back as inputs: it needs dense input with input_size == output_size")
             }
         }
         if topology == .encoderDecoder, input.readsTokens {
@@ -149,7 +159,10 @@ public struct ModelConfiguration: Sendable, Equatable {
         }
         if !vocabulary.isEmpty {
             guard vocabulary.count == vocabularySize else {
-                throw .invalidConfiguration("vocabulary has \(vocabulary.count) characters but the model reads \(vocabularySize.map(String.init) ?? "dense") tokens")
+                throw .invalidConfiguration(
+                    "vocabulary has \(vocabulary.count) characters but the model reads "
+                        + "\(vocabularySize.map(String.init) ?? "dense") tokens"
+                )
             }
         }
     }
@@ -169,7 +182,9 @@ public struct ModelConfiguration: Sendable, Equatable {
         var count = stack(input: Double(input.rnnInputSize))
         if topology == .encoderDecoder { count *= 2 }
         if head == .linear { count += Double(outputSize) * (hidden * directions + 1) }
-        if case .embedding(let vocabularySize, let dimension) = input { count += Double(vocabularySize) * Double(dimension) }
+        if case .embedding(let vocabularySize, let dimension) = input {
+            count += Double(vocabularySize) * Double(dimension)
+        }
         return count
     }
 
@@ -178,40 +193,6 @@ public struct ModelConfiguration: Sendable, Equatable {
         switch input {
         case .dense: nil
         case .embedding(let vocabularySize, _), .oneHot(let vocabularySize): vocabularySize
-        }
-    }
-}
-
-/// Errors about a model's configuration, parameters or use.
-public enum ModelError: Error, CustomStringConvertible, Equatable {
-    case invalidConfiguration(String)
-    case missingParameter(name: String, source: String)
-    case parameterShape(name: String, expected: [Int], actual: [Int], source: String)
-    case unexpectedParameter(name: String, source: String)
-    /// A parameter holds NaN or an infinity: read from a file, or about to be
-    /// written to one (training that diverged), which is then refused.
-    case nonFiniteParameter(name: String, element: Int, value: Float, source: String)
-    case metadata(key: String, problem: String, source: String)
-    case inputMismatch(String)
-    /// An optimiser or clipping setting no update can use (a NaN or negative rate, say).
-    case invalidSetting(String)
-    case tooLarge(String)
-    case unsupportedProcessor(String)
-
-    public var description: String {
-        switch self {
-        case .invalidConfiguration(let message): "invalid model configuration: \(message)"
-        case .missingParameter(let name, let source): "\(source): missing parameter tensor '\(name)'"
-        case .parameterShape(let name, let expected, let actual, let source):
-            "\(source): parameter '\(name)' has shape \(actual), expected \(expected)"
-        case .unexpectedParameter(let name, let source): "\(source): tensor '\(name)' is not a parameter of this model"
-        case .nonFiniteParameter(let name, let element, let value, let source):
-            "\(source): parameter '\(name)' holds a non-finite value (\(value)) at element \(element)"
-        case .metadata(let key, let problem, let source): "\(source): metadata '\(key)' \(problem)"
-        case .inputMismatch(let message): "data does not fit the model: \(message)"
-        case .invalidSetting(let message): "invalid training setting: \(message)"
-        case .tooLarge(let message): "too large: \(message)"
-        case .unsupportedProcessor(let message): "unsupported processor: \(message)"
         }
     }
 }

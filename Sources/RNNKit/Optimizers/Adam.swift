@@ -14,7 +14,10 @@ public struct Adam: OptimizerRule {
     public var weightDecay: Float
 
     /// The rule with PyTorch's defaults for what is not given.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -26,14 +29,16 @@ public struct Adam: OptimizerRule {
     public var stateNames: [String] { ["exp_avg", "exp_avg_sq"] }
 
     public func validate() throws(ModelError) {
-        try validateAdamSettings(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+        try validateAdamSettings(
+            learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
     }
 
     public func update(_ slice: ParameterSlice, step: Int, learningRate: Float) {
-        slice.kernels.adamUpdate(parameters: slice.parameters, gradients: slice.gradients,
-                                 firstMoment: slice.state(0), secondMoment: slice.state(1),
-                                 count: slice.count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                                 weightDecay: weightDecay, step: step + 1)
+        slice.kernels.adamUpdate(
+            parameters: slice.parameters, gradients: slice.gradients,
+            firstMoment: slice.state(0), secondMoment: slice.state(1),
+            count: slice.count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, step: step + 1)
     }
 
     public var description: String {
@@ -43,15 +48,20 @@ public struct Adam: OptimizerRule {
 
 extension Optimizer {
     /// ``Adam``: `torch.optim.Adam(lr, betas=(beta1, beta2), eps, weight_decay)`.
-    public static func adam(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                            weightDecay: Float = 0) -> Optimizer {
-        Optimizer(Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay))
+    public static func adam(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0
+    ) -> Optimizer {
+        Optimizer(
+            Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay))
     }
 }
 
 /// What `torch.optim.Adam` and `AdamW` refuse, and NaN or infinite values:
 /// a negative rate, decay or epsilon, betas outside `0..<1`.
-func validateAdamSettings(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float) throws(ModelError) {
+func validateAdamSettings(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float)
+    throws(ModelError)
+{
     try requireSetting(learningRate >= 0, "learning rate", learningRate, expected: "a finite value >= 0")
     try requireSetting(beta1 >= 0 && beta1 < 1, "beta1", beta1, expected: "a value in 0..<1")
     try requireSetting(beta2 >= 0 && beta2 < 1, "beta2", beta2, expected: "a value in 0..<1")

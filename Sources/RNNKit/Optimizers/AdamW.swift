@@ -14,7 +14,10 @@ public struct AdamW: OptimizerRule {
     public var weightDecay: Float
 
     /// The rule with PyTorch's defaults for what is not given.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0.01
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -26,18 +29,21 @@ public struct AdamW: OptimizerRule {
     public var stateNames: [String] { ["exp_avg", "exp_avg_sq"] }
 
     public func validate() throws(ModelError) {
-        try validateAdamSettings(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+        try validateAdamSettings(
+            learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
     }
 
     public func update(_ slice: ParameterSlice, step: Int, learningRate: Float) {
         // PyTorch forms the factor in double, then multiplies in the parameters' precision.
         if weightDecay != 0 {
-            slice.kernels.scale(slice.parameters, count: slice.count, by: Float(1 - Double(learningRate) * Double(weightDecay)))
+            slice.kernels.scale(
+                slice.parameters, count: slice.count, by: Float(1 - Double(learningRate) * Double(weightDecay)))
         }
-        slice.kernels.adamUpdate(parameters: slice.parameters, gradients: slice.gradients,
-                                 firstMoment: slice.state(0), secondMoment: slice.state(1),
-                                 count: slice.count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                                 weightDecay: 0, step: step + 1)
+        slice.kernels.adamUpdate(
+            parameters: slice.parameters, gradients: slice.gradients,
+            firstMoment: slice.state(0), secondMoment: slice.state(1),
+            count: slice.count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: 0, step: step + 1)
     }
 
     public var description: String {
@@ -47,8 +53,11 @@ public struct AdamW: OptimizerRule {
 
 extension Optimizer {
     /// ``AdamW``: `torch.optim.AdamW(lr, betas=(beta1, beta2), eps, weight_decay)`.
-    public static func adamW(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                             weightDecay: Float = 0.01) -> Optimizer {
-        Optimizer(AdamW(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay))
+    public static func adamW(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0.01
+    ) -> Optimizer {
+        Optimizer(
+            AdamW(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay))
     }
 }

@@ -46,15 +46,24 @@ public enum LearningRateSchedule: Sendable, Equatable, CustomStringConvertible {
         case .constant: return
         case .step(let size, let gamma):
             guard size >= 1 else { throw .invalidSetting("the step schedule's size is \(size), expected at least 1") }
-            guard gamma >= 0, gamma.isFinite else { throw .invalidSetting("the step schedule's gamma is \(gamma), expected a finite value >= 0") }
+            guard gamma >= 0, gamma.isFinite else {
+                throw .invalidSetting("the step schedule's gamma is \(gamma), expected a finite value >= 0")
+            }
         case .cosine(let steps, let warmup):
-            guard steps >= 1 else { throw .invalidSetting("the cosine schedule spans \(steps) steps, expected at least 1") }
+            guard steps >= 1 else {
+                throw .invalidSetting("the cosine schedule spans \(steps) steps, expected at least 1")
+            }
             guard warmup >= 0, warmup < steps else {
-                throw .invalidSetting("the cosine schedule's warm-up is \(warmup) steps, expected 0..<\(steps) (its steps)")
+                throw .invalidSetting(
+                    "the cosine schedule's warm-up is \(warmup) steps, expected 0..<\(steps) (its steps)")
             }
         case .plateau(let factor, let patience):
-            guard factor >= 0, factor < 1 else { throw .invalidSetting("the plateau factor is \(factor), expected a value in 0..<1") }
-            guard patience >= 0 else { throw .invalidSetting("the plateau patience is \(patience), expected a count >= 0") }
+            guard factor >= 0, factor < 1 else {
+                throw .invalidSetting("the plateau factor is \(factor), expected a value in 0..<1")
+            }
+            guard patience >= 0 else {
+                throw .invalidSetting("the plateau patience is \(patience), expected a count >= 0")
+            }
         }
     }
 
@@ -126,7 +135,8 @@ struct LearningRateScheduler: Equatable {
         if (epoch - 1 - period) % (2 * period) == 0 {
             return rate + (baseRate - minimum) * (1 - cos(Double.pi / Double(period))) / 2
         }
-        return (1 + cos(Double.pi * Double(epoch) / Double(period))) / (1 + cos(Double.pi * Double(epoch - 1) / Double(period)))
+        return (1 + cos(Double.pi * Double(epoch) / Double(period)))
+            / (1 + cos(Double.pi * Double(epoch - 1) / Double(period)))
             * (rate - minimum) + minimum
     }
 
@@ -161,9 +171,10 @@ struct LearningRateScheduler: Equatable {
         }
         // Counts no run reaches in practice, far from where counting on overflows.
         guard fields.count == 4, let epoch = fields["epoch"].flatMap({ Int($0) }), (0...(1 << 48)).contains(epoch),
-              let rate = fields["lr"].flatMap({ Double($0) }), rate >= 0, rate.isFinite,
-              let best = fields["best"].flatMap({ Double($0) }), !best.isNaN,
-              let badEpochs = fields["bad_epochs"].flatMap({ Int($0) }), (0...(1 << 48)).contains(badEpochs) else { return false }
+            let rate = fields["lr"].flatMap({ Double($0) }), rate >= 0, rate.isFinite,
+            let best = fields["best"].flatMap({ Double($0) }), !best.isNaN,
+            let badEpochs = fields["bad_epochs"].flatMap({ Int($0) }), (0...(1 << 48)).contains(badEpochs)
+        else { return false }
         (self.epoch, self.rate, self.best, self.badEpochs) = (epoch, rate, best, badEpochs)
         return true
     }

@@ -52,8 +52,10 @@ public struct ParameterSlice {
     private let stateBases: UnsafePointer<UnsafeMutablePointer<Float>>
     private let offset: Int
 
-    init(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int, kernels: Kernels,
-         stateBases: UnsafePointer<UnsafeMutablePointer<Float>>, offset: Int) {
+    init(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int, kernels: Kernels,
+        stateBases: UnsafePointer<UnsafeMutablePointer<Float>>, offset: Int
+    ) {
         self.parameters = parameters
         self.gradients = gradients
         self.count = count

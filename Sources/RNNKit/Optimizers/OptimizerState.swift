@@ -33,9 +33,11 @@ final class OptimizerState: ChunkJob {
     func runChunk(_ range: Range<Int>) {
         guard let gradients else { return }
         let start = range.lowerBound
-        rule.update(ParameterSlice(parameters: parameters + start, gradients: gradients + start, count: range.count,
-                                   kernels: kernels, stateBases: bases, offset: start),
-                    step: step, learningRate: learningRate)
+        rule.update(
+            ParameterSlice(
+                parameters: parameters + start, gradients: gradients + start, count: range.count,
+                kernels: kernels, stateBases: bases, offset: start),
+            step: step, learningRate: learningRate)
     }
 
     func finishStep() { step += 1 }

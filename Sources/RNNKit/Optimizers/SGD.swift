@@ -27,10 +27,11 @@ public struct SGD: OptimizerRule {
     }
 
     public func update(_ slice: ParameterSlice, step: Int, learningRate: Float) {
-        slice.kernels.sgdUpdate(parameters: slice.parameters, gradients: slice.gradients,
-                                momentum: momentum != 0 ? slice.state(0) : nil, count: slice.count,
-                                learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
-                                firstStep: step == 0)
+        slice.kernels.sgdUpdate(
+            parameters: slice.parameters, gradients: slice.gradients,
+            momentum: momentum != 0 ? slice.state(0) : nil, count: slice.count,
+            learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
+            firstStep: step == 0)
     }
 
     public var description: String { "sgd(lr=\(learningRate), momentum=\(momentum), weight_decay=\(weightDecay))" }

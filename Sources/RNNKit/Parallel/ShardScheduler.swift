@@ -140,7 +140,9 @@ final class ShardScheduler: @unchecked Sendable {
                 }
             }
         case .chunks(let job, let count):
-            for chunk in stride(from: worker, to: chunkCount(count), by: workers) { job.runChunk(chunkRange(chunk, count)) }
+            for chunk in stride(from: worker, to: chunkCount(count), by: workers) {
+                job.runChunk(chunkRange(chunk, count))
+            }
         case .reduce(let pointers, let buffers, let count):
             for chunk in stride(from: worker, to: chunkCount(count), by: workers) {
                 kernels.treeReduce(pointers, count: buffers, range: chunkRange(chunk, count))

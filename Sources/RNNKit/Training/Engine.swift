@@ -39,14 +39,18 @@ final class Engine {
         let shardCount = ShardScheduler.shardCount(rows: rows)
         let shardRows = min(rows, ShardScheduler.shardRows)
         if shardCount <= shards.count, shardRows <= rowCapacity, timeSteps <= timeCapacity,
-           decoderTimeSteps <= decoderTimeCapacity { return }
+            decoderTimeSteps <= decoderTimeCapacity
+        {
+            return
+        }
         let newRows = max(shardRows, rowCapacity)
         let newTime = max(timeSteps, timeCapacity), newDecoderTime = max(decoderTimeSteps, decoderTimeCapacity)
         let newCount = max(shardCount, shards.count)
         try checkMemory(shards: newCount, rows: newRows, timeSteps: newTime, decoderTimeSteps: newDecoderTime)
         shards = (0..<newCount).map { _ in
-            ShardWorkspace(model: model, kernels: kernels, rowCapacity: newRows, timeCapacity: newTime,
-                           decoderTimeCapacity: newDecoderTime, withGradients: withGradients)
+            ShardWorkspace(
+                model: model, kernels: kernels, rowCapacity: newRows, timeCapacity: newTime,
+                decoderTimeCapacity: newDecoderTime, withGradients: withGradients)
         }
         shardLosses.deallocate()
         shardLosses = .allocate(capacity: newCount)
@@ -60,13 +64,20 @@ final class Engine {
     /// Refuses a shape whose buffers would not fit in physical memory, before
     /// allocating anything.
     private func checkMemory(shards: Int, rows: Int, timeSteps: Int, decoderTimeSteps: Int) throws(ModelError) {
-        let bytes = Double(shards) * Double(ShardWorkspace.byteCount(
-            model: model, rowCapacity: rows, timeCapacity: timeSteps, decoderTimeCapacity: decoderTimeSteps,
-            withGradients: withGradients))
+        let bytes =
+            Double(shards)
+            * Double(
+                ShardWorkspace.byteCount(
+                    model: model, rowCapacity: rows, timeCapacity: timeSteps, decoderTimeCapacity: decoderTimeSteps,
+                    withGradients: withGradients))
         let available = Double(ProcessInfo.processInfo.physicalMemory)
         guard bytes < 0.9 * available else {
-            throw .tooLarge(String(format: "this batch shape needs about %.1f GiB of buffers, more than the %.1f GiB of memory here; use a smaller batch or sequence length",
-                                   bytes / 1_073_741_824, available / 1_073_741_824))
+            throw .tooLarge(
+                String(
+                    format:
+                        "this batch shape needs about %.1f GiB of buffers, more than the %.1f GiB of memory here; "
+                        + "use a smaller batch or sequence length",
+                    bytes / 1_073_741_824, available / 1_073_741_824))
         }
     }
 
@@ -90,7 +101,9 @@ final class Engine {
 
     /// The number of output positions (times output width, for MSE) that the
     /// loss averages over.
-    static func normalizer(_ batch: SequenceBatch, rows: [Int], configuration c: ModelConfiguration, loss: LossKind) -> Double {
+    static func normalizer(_ batch: SequenceBatch, rows: [Int], configuration c: ModelConfiguration, loss: LossKind)
+        -> Double
+    {
         var positions = 0
         switch c.topology {
         case .manyToMany: for row in rows { positions += batch.length(of: row) }
@@ -103,7 +116,9 @@ final class Engine {
 
     /// Forward and backward over the batch; leaves the summed gradient in
     /// `shards[0].gradients` and returns the mean loss.
-    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
+    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError)
+        -> Double
+    {
         precondition(withGradients, "engine built for inference only")
         let shardCount = try pass(batch, rows: rows, initialState: initialState, backward: true)
         scheduler.reduce(gradientBuffers.baseAddress!, buffers: shardCount, count: model.layout.totalCount)
@@ -111,7 +126,9 @@ final class Engine {
     }
 
     /// The mean loss without gradients.
-    func forwardLoss(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
+    func forwardLoss(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError)
+        -> Double
+    {
         meanLoss(shardCount: try pass(batch, rows: rows, initialState: initialState, backward: false))
     }
 
@@ -140,7 +157,9 @@ final class Engine {
     private var currentPass: Pass?
 
     /// Loads, runs and scores every shard; returns the shard count.
-    private func pass(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool) throws(ModelError) -> Int {
+    private func pass(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool)
+        throws(ModelError) -> Int
+    {
         guard let targets = batch.targets else { throw .inputMismatch("a loss needs targets") }
         let count = try load(batch, rows: rows)
         normalizer = Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
@@ -156,8 +175,12 @@ final class Engine {
         let stepsPerRow = c.topology.outputsPerStep ? steps : 1
         var result = [Float](repeating: 0, count: count * stepsPerRow * c.outputSize)
         result.withUnsafeMutableBufferPointer { result in
-            run(Pass(batch: batch, rows: count, initialState: initialState,
-                     goal: .outputs(destination: result.baseAddress!, perRow: stepsPerRow * c.outputSize, stepsPerRow: stepsPerRow)))
+            run(
+                Pass(
+                    batch: batch, rows: count, initialState: initialState,
+                    goal: .outputs(
+                        destination: result.baseAddress!, perRow: stepsPerRow * c.outputSize, stepsPerRow: stepsPerRow))
+            )
         }
         return result
     }
@@ -178,8 +201,9 @@ extension Engine: ShardJob {
         let workspace = shards[shard]
         let range = ShardScheduler.shardRange(shard, rows: pass.rows)
         rowIndices.withUnsafeBufferPointer { indices in
-            workspace.load(pass.batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), firstRow: range.lowerBound,
-                           initialState: pass.initialState)
+            workspace.load(
+                pass.batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), firstRow: range.lowerBound,
+                initialState: pass.initialState)
         }
         let parameters = UnsafePointer(model.parameters.baseAddress)
         workspace.forward(parameters: parameters, prepared: prepared, team: team)
@@ -190,7 +214,8 @@ extension Engine: ShardJob {
             workspace.gradients.zero()
             workspace.backward(parameters: parameters, prepared: prepared, team: team)
         case .outputs(let destination, let perRow, let stepsPerRow):
-            workspace.copyOutputs(to: RowMajor(destination, width: perRow).row(range.lowerBound), stepsPerRow: stepsPerRow)
+            workspace.copyOutputs(
+                to: RowMajor(destination, width: perRow).row(range.lowerBound), stepsPerRow: stepsPerRow)
         }
     }
 }
@@ -204,11 +229,13 @@ extension Engine {
             for shard in 0..<ShardScheduler.shardCount(rows: count) {
                 let range = ShardScheduler.shardRange(shard, rows: count)
                 if state.cell == nil {
-                    shards[shard].copyFinalState(hidden: hidden.baseAddress!, cell: nil, firstRow: range.lowerBound, count: count)
+                    shards[shard].copyFinalState(
+                        hidden: hidden.baseAddress!, cell: nil, firstRow: range.lowerBound, count: count)
                 } else {
                     state.cell!.withUnsafeMutableBufferPointer { cell in
-                        shards[shard].copyFinalState(hidden: hidden.baseAddress!, cell: cell.baseAddress!,
-                                                     firstRow: range.lowerBound, count: count)
+                        shards[shard].copyFinalState(
+                            hidden: hidden.baseAddress!, cell: cell.baseAddress!,
+                            firstRow: range.lowerBound, count: count)
                     }
                 }
             }

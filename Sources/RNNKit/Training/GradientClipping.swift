@@ -12,7 +12,9 @@ public enum GradientClipping: Sendable, Equatable {
         switch self {
         case .none: return
         case .norm(let limit), .value(let limit):
-            guard limit > 0, limit.isFinite else { throw .invalidSetting("the clipping limit is \(limit), expected a finite value > 0") }
+            guard limit > 0, limit.isFinite else {
+                throw .invalidSetting("the clipping limit is \(limit), expected a finite value > 0")
+            }
         }
     }
 }

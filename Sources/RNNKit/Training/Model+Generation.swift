@@ -6,7 +6,10 @@ extension Model {
     /// step's output. Returns `[count, steps, O]`.
     public func generate(from inputs: [Float], count: Int, steps: Int) throws(ModelError) -> [Float] {
         guard configuration.topology == .oneToMany else {
-            throw .inputMismatch("generation feeds outputs back as inputs: it needs a one_to_many model, this one is \(configuration.topology.rawValue)")
+            throw .inputMismatch(
+                "generation feeds outputs back as inputs: it needs a one_to_many model, this one is "
+                    + "\(configuration.topology.rawValue)"
+            )
         }
         guard steps > 0 else { throw .inputMismatch("steps must be positive, got \(steps)") }
         let runner = try StepRunner(model: self, count: count)

@@ -11,14 +11,19 @@ extension Model {
     ///   - temperature: divides the logits; below 1 is more conservative.
     ///   - topK: sample only among the k most likely characters.
     /// - Returns: the prime followed by the generated characters.
-    public func sampleText(prime: String, length: Int, temperature: Float = 1, topK: Int? = nil,
-                           seed: UInt64 = 0) throws(ModelError) -> String {
+    public func sampleText(
+        prime: String, length: Int, temperature: Float = 1, topK: Int? = nil,
+        seed: UInt64 = 0
+    ) throws(ModelError) -> String {
         let c = configuration
         let vocabulary = c.vocabulary
-        guard !vocabulary.isEmpty, c.input.readsTokens, c.topology == .manyToMany, c.outputSize == vocabulary.count else {
+        guard !vocabulary.isEmpty, c.input.readsTokens, c.topology == .manyToMany, c.outputSize == vocabulary.count
+        else {
             throw .inputMismatch("sampling text needs a character-level many_to_many model with a vocabulary")
         }
-        guard temperature > 0, temperature.isFinite else { throw .inputMismatch("temperature must be positive, got \(temperature)") }
+        guard temperature > 0, temperature.isFinite else {
+            throw .inputMismatch("temperature must be positive, got \(temperature)")
+        }
         guard length >= 0 else { throw .inputMismatch("length must not be negative, got \(length)") }
         if let topK, topK < 1 { throw .inputMismatch("top-k must be at least 1, got \(topK)") }
         var index: [Character: Int32] = [:]
@@ -26,7 +31,10 @@ extension Model {
         var tokens: [Int32] = []
         for (offset, character) in prime.enumerated() {
             guard let token = index[character] else {
-                throw .inputMismatch("the prime's character \(String(reflecting: String(character))) at position \(offset) is not in the model's vocabulary")
+                throw .inputMismatch(
+                    "the prime's character \(String(reflecting: String(character))) at position \(offset) is not in "
+                        + "the model's vocabulary"
+                )
             }
             tokens.append(token)
         }
@@ -45,7 +53,9 @@ extension Model {
     }
 
     /// Samples an index from softmax(logits / temperature), restricted to the top k.
-    static func draw(from logits: [Float], temperature: Float, topK: Int?, using generator: inout SeededGenerator) -> Int {
+    static func draw(from logits: [Float], temperature: Float, topK: Int?, using generator: inout SeededGenerator)
+        -> Int
+    {
         var candidates = Array(logits.indices)
         if let topK, topK < logits.count {
             candidates = Array(candidates.sorted { logits[$0] > logits[$1] }.prefix(topK))

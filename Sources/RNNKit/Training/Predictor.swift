@@ -17,7 +17,8 @@ public final class Predictor {
     /// - Parameter threads: worker threads; all cores when nil.
     public init(model: Model, threads: Int? = nil) {
         self.model = model
-        engine = Engine(model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: false)
+        engine = Engine(
+            model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: false)
     }
 
     /// The outputs for every sequence of `batch`: `[N, T', O]` for per-step
@@ -31,7 +32,8 @@ public final class Predictor {
     /// The outputs and the final recurrent state (of the decoder, for
     /// encoder-decoder models), starting from `initialState` or zeros.
     public func run(_ batch: SequenceBatch, initialState: RecurrentState? = nil) throws(ModelError)
-        -> (outputs: [Float], finalState: RecurrentState) {
+        -> (outputs: [Float], finalState: RecurrentState)
+    {
         try batch.validate(for: model.configuration, needsTargets: false)
         try initialState?.validate(for: model.configuration, count: batch.count)
         let outputs = try engine.outputs(batch, initialState: initialState)
@@ -47,8 +49,10 @@ extension Model {
     }
 
     /// The outputs and the final recurrent state, starting from `initialState` or zeros.
-    public func run(_ batch: SequenceBatch, initialState: RecurrentState? = nil,
-                    threads: Int? = nil) throws(ModelError) -> (outputs: [Float], finalState: RecurrentState) {
+    public func run(
+        _ batch: SequenceBatch, initialState: RecurrentState? = nil,
+        threads: Int? = nil
+    ) throws(ModelError) -> (outputs: [Float], finalState: RecurrentState) {
         try Predictor(model: self, threads: threads).run(batch, initialState: initialState)
     }
 }

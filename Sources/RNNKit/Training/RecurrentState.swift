@@ -37,18 +37,21 @@ public struct RecurrentState: Sendable, Equatable {
     static func zeroState(for configuration: ModelConfiguration, count: Int) -> RecurrentState {
         let units = configuration.layers * configuration.directions
         let size = units * count * configuration.hiddenSize
-        return RecurrentState(hidden: Array(repeating: 0, count: size),
-                              cell: configuration.cell.hasCellState ? Array(repeating: 0, count: size) : nil,
-                              units: units, count: count, hiddenSize: configuration.hiddenSize)
+        return RecurrentState(
+            hidden: Array(repeating: 0, count: size),
+            cell: configuration.cell.hasCellState ? Array(repeating: 0, count: size) : nil,
+            units: units, count: count, hiddenSize: configuration.hiddenSize)
     }
 
     func validate(for configuration: ModelConfiguration, count expected: Int) throws(ModelError) {
         let units = configuration.layers * configuration.directions
         let size = units * expected * configuration.hiddenSize
         guard self.units == units, count == expected, hiddenSize == configuration.hiddenSize, hidden.count == size,
-              (cell?.count ?? size) == size, (cell != nil) == configuration.cell.hasCellState else {
-            throw .inputMismatch("the initial state must be [\(units), \(expected), \(configuration.hiddenSize)]"
-                                 + (configuration.cell.hasCellState ? " with a cell state" : ""))
+            (cell?.count ?? size) == size, (cell != nil) == configuration.cell.hasCellState
+        else {
+            throw .inputMismatch(
+                "the initial state must be [\(units), \(expected), \(configuration.hiddenSize)]"
+                    + (configuration.cell.hasCellState ? " with a cell state" : ""))
         }
     }
 }

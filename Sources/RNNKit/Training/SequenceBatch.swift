@@ -30,8 +30,10 @@ public struct SequenceBatch: Sendable {
     public var decoderTimeSteps: Int
     public var targets: Targets?
 
-    public init(count: Int, timeSteps: Int, inputs: Inputs, lengths: [Int32]? = nil,
-                decoderInputs: [Float]? = nil, decoderTimeSteps: Int = 0, targets: Targets? = nil) {
+    public init(
+        count: Int, timeSteps: Int, inputs: Inputs, lengths: [Int32]? = nil,
+        decoderInputs: [Float]? = nil, decoderTimeSteps: Int = 0, targets: Targets? = nil
+    ) {
         self.count = count
         self.timeSteps = timeSteps
         self.inputs = inputs
@@ -74,8 +76,13 @@ extension SequenceBatch {
         guard timeSteps > 0 else { throw fail("time steps must be positive, got \(timeSteps)") }
         // Bounds that keep every product of the batch's sizes below from overflowing.
         guard count <= SequenceBatch.maximumCount, timeSteps <= SequenceBatch.maximumTimeSteps,
-              c.topology != .encoderDecoder || decoderTimeSteps <= SequenceBatch.maximumTimeSteps else {
-            throw fail("a batch holds at most \(SequenceBatch.maximumCount) sequences of \(SequenceBatch.maximumTimeSteps) steps, got \(count) x \(c.topology == .encoderDecoder ? max(timeSteps, decoderTimeSteps) : timeSteps)")
+            c.topology != .encoderDecoder || decoderTimeSteps <= SequenceBatch.maximumTimeSteps
+        else {
+            throw fail(
+                "a batch holds at most \(SequenceBatch.maximumCount) sequences of \(SequenceBatch.maximumTimeSteps) "
+                    + "steps, got \(count) x "
+                    + "\(c.topology == .encoderDecoder ? max(timeSteps, decoderTimeSteps) : timeSteps)"
+            )
         }
         if c.topology == .oneToOne, timeSteps != 1 { throw fail("a one_to_one model reads one step, got \(timeSteps)") }
         let inputSteps = vectorInput ? 1 : timeSteps
@@ -84,7 +91,8 @@ extension SequenceBatch {
             guard values.count == _checkedProduct(count, inputSteps, features) else {
                 throw fail("inputs hold \(values.count) floats, expected \(count) x \(inputSteps) x \(features)")
             }
-        case (.tokens(let tokens), .embedding(let vocabularySize, _)), (.tokens(let tokens), .oneHot(let vocabularySize)):
+        case (.tokens(let tokens), .embedding(let vocabularySize, _)),
+            (.tokens(let tokens), .oneHot(let vocabularySize)):
             guard tokens.count == _checkedProduct(count, inputSteps) else {
                 throw fail("inputs hold \(tokens.count) tokens, expected \(count) x \(inputSteps)")
             }
@@ -92,7 +100,10 @@ extension SequenceBatch {
                 let row = index / inputSteps, step = index % inputSteps
                 // Padding may hold anything; the engine never reads it.
                 if step < length(ofUnchecked: row) {
-                    throw fail("token \(token) at sequence \(row), step \(step) is outside the vocabulary 0..<\(vocabularySize)")
+                    throw fail(
+                        "token \(token) at sequence \(row), step \(step) is outside the vocabulary "
+                            + "0..<\(vocabularySize)"
+                    )
                 }
             }
         case (.features, _): throw fail("the model reads tokens but the inputs are float features")
@@ -109,8 +120,10 @@ extension SequenceBatch {
         }
         if c.topology == .encoderDecoder {
             guard let decoderInputs, decoderTimeSteps > 0,
-                  decoderInputs.count == _checkedProduct(count, decoderTimeSteps, c.input.rnnInputSize) else {
-                throw fail("an encoder-decoder model needs decoder inputs of \(count) x steps x \(c.input.rnnInputSize)")
+                decoderInputs.count == _checkedProduct(count, decoderTimeSteps, c.input.rnnInputSize)
+            else {
+                throw fail(
+                    "an encoder-decoder model needs decoder inputs of \(count) x steps x \(c.input.rnnInputSize)")
             }
         }
         guard let targets else {
@@ -131,7 +144,8 @@ extension SequenceBatch {
             guard labels.count == positions else { throw fail("\(labels.count) class labels, expected \(positions)") }
             guard c.topology != .oneToMany else { throw fail("one_to_many models train on float targets") }
             for (index, label) in labels.enumerated() where label < 0 || Int(label) >= c.outputSize {
-                let counted = c.topology.outputsPerStep && c.topology != .encoderDecoder
+                let counted =
+                    c.topology.outputsPerStep && c.topology != .encoderDecoder
                     ? index % outputSteps < length(ofUnchecked: index / outputSteps) : true
                 if counted { throw fail("class label \(label) at position \(index) is outside 0..<\(c.outputSize)") }
             }

@@ -7,10 +7,13 @@ final class PreparedNetwork: @unchecked Sendable {
 
     init(model: Model, kernels: Kernels) {
         let c = model.configuration
-        encoder = c.topology == .encoderDecoder
-            ? PreparedStack(shape: StackShape(prefix: "encoder", configuration: c, layout: model.layout), kernels: kernels)
+        encoder =
+            c.topology == .encoderDecoder
+            ? PreparedStack(
+                shape: StackShape(prefix: "encoder", configuration: c, layout: model.layout), kernels: kernels)
             : nil
-        stack = PreparedStack(shape: StackShape(prefix: "rnn", configuration: c, layout: model.layout), kernels: kernels)
+        stack = PreparedStack(
+            shape: StackShape(prefix: "rnn", configuration: c, layout: model.layout), kernels: kernels)
     }
 
     func refresh(from parameters: UnsafePointer<Float>) {
@@ -78,16 +81,23 @@ final class ShardWorkspace {
     private let headOffsets: (weight: Int, bias: Int)?
     /// The head's `[O, D]` weight and its bias in `buffer` (the parameters
     /// or their gradients); nil without a head.
-    private func head(in buffer: UnsafeMutablePointer<Float>) -> (weight: RowMajor<Float>, bias: UnsafeMutablePointer<Float>)? {
+    private func head(in buffer: UnsafeMutablePointer<Float>) -> (
+        weight: RowMajor<Float>, bias: UnsafeMutablePointer<Float>
+    )? {
         headOffsets.map { (RowMajor(buffer + $0.weight, width: stack.shape.outputWidth), buffer + $0.bias) }
     }
 
-    private func head(reading buffer: UnsafePointer<Float>) -> (weight: RowMajor<Float>, bias: UnsafeMutablePointer<Float>)? {
+    private func head(reading buffer: UnsafePointer<Float>) -> (
+        weight: RowMajor<Float>, bias: UnsafeMutablePointer<Float>
+    )? {
         head(in: UnsafeMutablePointer(mutating: buffer))
     }
     private let embeddingOffset: Int
 
-    init(model: Model, kernels: Kernels, rowCapacity: Int, timeCapacity: Int, decoderTimeCapacity: Int, withGradients: Bool) {
+    init(
+        model: Model, kernels: Kernels, rowCapacity: Int, timeCapacity: Int, decoderTimeCapacity: Int,
+        withGradients: Bool
+    ) {
         let c = model.configuration
         configuration = c
         self.kernels = kernels
@@ -96,13 +106,17 @@ final class ShardWorkspace {
         self.decoderTimeCapacity = decoderTimeCapacity
         let stacks = Self.stacks(of: model, timeCapacity: timeCapacity, decoderTimeCapacity: decoderTimeCapacity)
         encoder = stacks.encoder.map {
-            StackWorkspace(shape: $0, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
-                           forTraining: withGradients)
+            StackWorkspace(
+                shape: $0, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
+                forTraining: withGradients)
         }
-        stack = StackWorkspace(shape: stacks.stack, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: stacks.stackSteps,
-                               forTraining: withGradients)
-        let buffers = Self.plan(model: model, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
-                                decoderTimeCapacity: decoderTimeCapacity, withGradients: withGradients).allocate()
+        stack = StackWorkspace(
+            shape: stacks.stack, kernels: kernels, rowCapacity: rowCapacity, timeCapacity: stacks.stackSteps,
+            forTraining: withGradients)
+        let buffers = Self.plan(
+            model: model, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
+            decoderTimeCapacity: decoderTimeCapacity, withGradients: withGradients
+        ).allocate()
         inputs = buffers.float(.inputs)
         tokens = buffers.int32s(.tokens)
         lengths = buffers.int32s(.lengths)
@@ -128,22 +142,27 @@ final class ShardWorkspace {
     /// The buffers of `ShardWorkspace`, one role per stored buffer or array.
     enum Buffer: Hashable {
         case inputs, tokens, lengths, embedded, decoderInputs, features, featureGradient, ownLogits, targetValues,
-             targetClasses, counted, ownOutputGradient, gradients, initialHidden, initialCell
+            targetClasses, counted, ownOutputGradient, gradients, initialHidden, initialCell
     }
 
     /// The buffers a workspace of this shape allocates, its stacks'
     /// included: what `init` takes, and what the memory check counts
     /// before allocating.
-    static func plan(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
-                     withGradients: Bool) -> BufferPlan<Buffer> {
+    static func plan(
+        model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
+        withGradients: Bool
+    ) -> BufferPlan<Buffer> {
         let c = model.configuration
         let stacks = Self.stacks(of: model, timeCapacity: steps, decoderTimeCapacity: decoderSteps)
         var plan = BufferPlan<Buffer>()
         if let encoder = stacks.encoder {
-            plan.include(StackWorkspace.plan(shape: encoder, rowCapacity: rows, timeCapacity: steps, forTraining: withGradients))
+            plan.include(
+                StackWorkspace.plan(shape: encoder, rowCapacity: rows, timeCapacity: steps, forTraining: withGradients))
         }
-        plan.include(StackWorkspace.plan(shape: stacks.stack, rowCapacity: rows, timeCapacity: stacks.stackSteps,
-                                         forTraining: withGradients))
+        plan.include(
+            StackWorkspace.plan(
+                shape: stacks.stack, rowCapacity: rows, timeCapacity: stacks.stackSteps,
+                forTraining: withGradients))
         let inputWidth = c.input.rnnInputSize, width = stacks.stack.outputWidth
         plan.floats(.inputs, count: c.input.readsTokens ? 0 : steps * rows * inputWidth)
         plan.int32s(.tokens, count: steps * rows)
@@ -170,20 +189,27 @@ final class ShardWorkspace {
 
     /// Bytes a workspace of this shape allocates (its plan's total), to
     /// check a shape against memory before allocating it.
-    static func byteCount(model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
-                          withGradients: Bool) -> Int {
-        plan(model: model, rowCapacity: rows, timeCapacity: steps, decoderTimeCapacity: decoderSteps,
-             withGradients: withGradients).byteCount
+    static func byteCount(
+        model: Model, rowCapacity rows: Int, timeCapacity steps: Int, decoderTimeCapacity decoderSteps: Int,
+        withGradients: Bool
+    ) -> Int {
+        plan(
+            model: model, rowCapacity: rows, timeCapacity: steps, decoderTimeCapacity: decoderSteps,
+            withGradients: withGradients
+        ).byteCount
     }
 
     /// The model's recurrent stacks: an encoder's over the input steps, and
     /// the main stack over the decoder's steps (encoder-decoder) or the input's.
     private static func stacks(of model: Model, timeCapacity: Int, decoderTimeCapacity: Int)
-        -> (encoder: StackShape?, stack: StackShape, stackSteps: Int) {
+        -> (encoder: StackShape?, stack: StackShape, stackSteps: Int)
+    {
         let c = model.configuration, encoderDecoder = c.topology == .encoderDecoder
-        return (encoderDecoder ? StackShape(prefix: "encoder", configuration: c, layout: model.layout) : nil,
-                StackShape(prefix: "rnn", configuration: c, layout: model.layout),
-                encoderDecoder ? decoderTimeCapacity : timeCapacity)
+        return (
+            encoderDecoder ? StackShape(prefix: "encoder", configuration: c, layout: model.layout) : nil,
+            StackShape(prefix: "rnn", configuration: c, layout: model.layout),
+            encoderDecoder ? decoderTimeCapacity : timeCapacity
+        )
     }
 
     /// A per-step model without a head: its outputs are the stack's, and
@@ -210,7 +236,8 @@ final class ShardWorkspace {
     /// Copies the batch rows `batchRows` (and their rows of `initialState`,
     /// which holds the mini-batch's rows in order, this shard's from
     /// `firstRow`) into time-major shard buffers.
-    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>, firstRow: Int, initialState: RecurrentState?) {
+    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>, firstRow: Int, initialState: RecurrentState?)
+    {
         let c = configuration
         rows = batchRows.count
         timeSteps = batch.timeSteps
@@ -246,8 +273,10 @@ final class ShardWorkspace {
 
     /// Copies the batch rows `batchRows` of `values` (`[count, steps, width]`,
     /// sequence-major) into `buffer`, time-major.
-    private func gather(_ values: [Float], steps: Int, width: Int, batchRows: UnsafeBufferPointer<Int>,
-                        into buffer: AlignedBuffer) {
+    private func gather(
+        _ values: [Float], steps: Int, width: Int, batchRows: UnsafeBufferPointer<Int>,
+        into buffer: AlignedBuffer
+    ) {
         let target = TimeMajor(buffer.baseAddress, rows: rows, width: width)
         values.withUnsafeBufferPointer { values in
             let sequences = RowMajor(reading: values.baseAddress!, width: steps * width)
@@ -277,9 +306,12 @@ final class ShardWorkspace {
 
     /// Writes this shard's final states into batch-wide `[units, count, hidden]`
     /// arrays at rows `firstRow...`.
-    func copyFinalState(hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?, firstRow: Int, count: Int) {
+    func copyFinalState(
+        hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?, firstRow: Int, count: Int
+    ) {
         let size = stack.shape.hiddenSize
-        let hidden = TimeMajor(hidden, rows: count, width: size), cell = cell.map { TimeMajor($0, rows: count, width: size) }
+        let hidden = TimeMajor(hidden, rows: count, width: size),
+            cell = cell.map { TimeMajor($0, rows: count, width: size) }
         for unit in 0..<stack.shape.unitCount {
             hidden.at(unit, row: firstRow).update(from: stack.finalHidden(unit: unit), count: rows * size)
             if let cell, let final = stack.finalCell(unit: unit) {
@@ -350,19 +382,22 @@ final class ShardWorkspace {
         }
         var startHidden = initialHidden, startCell = initialCell
         if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
-            encoder.forward(input: .dense(inputs.baseAddress), rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
-                            initialHidden: initialHidden, initialCell: initialCell,
-                            parameters: parameters, prepared: encoderPrepared, team: team)
+            encoder.forward(
+                input: .dense(inputs.baseAddress), rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
+                initialHidden: initialHidden, initialCell: initialCell,
+                parameters: parameters, prepared: encoderPrepared, team: team)
             encoder.gatherFinalStates()
             startHidden = UnsafePointer(encoder.finalHiddenStates.baseAddress)
             startCell = encoder.finalCellStates.map { UnsafePointer($0.baseAddress) }
-            stack.forward(input: .dense(decoderInputs.baseAddress), rows: rows, timeSteps: decoderTimeSteps, lengths: nil,
-                          initialHidden: startHidden, initialCell: startCell,
-                          parameters: parameters, prepared: prepared.stack, team: team)
+            stack.forward(
+                input: .dense(decoderInputs.baseAddress), rows: rows, timeSteps: decoderTimeSteps, lengths: nil,
+                initialHidden: startHidden, initialCell: startCell,
+                parameters: parameters, prepared: prepared.stack, team: team)
         } else {
-            stack.forward(input: stackInput, rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
-                          initialHidden: startHidden, initialCell: startCell,
-                          parameters: parameters, prepared: prepared.stack, team: team)
+            stack.forward(
+                input: stackInput, rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
+                initialHidden: startHidden, initialCell: startCell,
+                parameters: parameters, prepared: prepared.stack, team: team)
         }
         if let features {
             let width = stack.shape.outputWidth, features = RowMajor(features.baseAddress, width: width)
@@ -389,9 +424,10 @@ final class ShardWorkspace {
             logits.update(from: input, count: positions.count * width)
             return
         }
-        kernels.multiply(m: positions.count, n: outputs, k: width, a: input, lda: width, transposeA: false,
-                         b: head.weight.base, ldb: width, transposeB: true,
-                         bias: head.bias, c: logits, ldc: outputs, scratch: scratch)
+        kernels.multiply(
+            m: positions.count, n: outputs, k: width, a: input, lda: width, transposeA: false,
+            b: head.weight.base, ldb: width, transposeB: true,
+            bias: head.bias, c: logits, ldc: outputs, scratch: scratch)
     }
 
     // MARK: Loss
@@ -412,7 +448,8 @@ final class ShardWorkspace {
             }
             switch kind {
             case .crossEntropy:
-                total += kernels.softmaxCrossEntropy(row, count: outputs, label: Int(targetClasses[position]), scale: scale)
+                total += kernels.softmaxCrossEntropy(
+                    row, count: outputs, label: Int(targetClasses[position]), scale: scale)
             case .meanSquaredError:
                 total += kernels.squaredError(row, targets: targetValues.row(position), count: outputs, scale: scale)
             }
@@ -431,8 +468,9 @@ final class ShardWorkspace {
         // Head: dW = dYᵀ X, db = Σ dY, dX = dY W (dX = dY without a head).
         if let head = head(in: grads) {
             run(.headWeightGradient, over: width, on: team)
-            kernels.accumulateColumnSums(logits.base, rows: positions, columns: c.outputSize,
-                                         rowStride: c.outputSize, into: head.bias)
+            kernels.accumulateColumnSums(
+                logits.base, rows: positions, columns: c.outputSize,
+                rowStride: c.outputSize, into: head.bias)
         }
         let stackSteps = c.topology == .encoderDecoder ? decoderTimeSteps : timeSteps
         if let featureGradient {
@@ -448,20 +486,23 @@ final class ShardWorkspace {
             run(.headInputGradient(parameters, into: outputGradient), over: positions, on: team)
         }
         if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
-            stack.backward(outputGradient: outputGradient, finalHiddenGradient: nil, finalCellGradient: nil,
-                           input: .dense(decoderInputs.baseAddress), wantsInputGradient: false,
-                           parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
+            stack.backward(
+                outputGradient: outputGradient, finalHiddenGradient: nil, finalCellGradient: nil,
+                input: .dense(decoderInputs.baseAddress), wantsInputGradient: false,
+                parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
             // The decoder's initial state is the encoder's final state.
-            encoder.backward(outputGradient: nil, finalHiddenGradient: stack.initialHiddenGradient.baseAddress,
-                             finalCellGradient: stack.initialCellGradient?.baseAddress,
-                             input: .dense(inputs.baseAddress), wantsInputGradient: false,
-                             parameters: parameters, gradients: grads, prepared: encoderPrepared, team: team)
+            encoder.backward(
+                outputGradient: nil, finalHiddenGradient: stack.initialHiddenGradient.baseAddress,
+                finalCellGradient: stack.initialCellGradient?.baseAddress,
+                input: .dense(inputs.baseAddress), wantsInputGradient: false,
+                parameters: parameters, gradients: grads, prepared: encoderPrepared, team: team)
             return
         }
-        let inputGradient = stack.backward(outputGradient: outputGradient, finalHiddenGradient: nil,
-                                           finalCellGradient: nil, input: stackInput,
-                                           wantsInputGradient: embedded != nil,
-                                           parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
+        let inputGradient = stack.backward(
+            outputGradient: outputGradient, finalHiddenGradient: nil,
+            finalCellGradient: nil, input: stackInput,
+            wantsInputGradient: embedded != nil,
+            parameters: parameters, gradients: grads, prepared: prepared.stack, team: team)
         if case .embedding(_, let dimension) = c.input, let inputGradient {
             let table = RowMajor(grads + embeddingOffset, width: dimension)
             let inputGradient = RowMajor(reading: inputGradient, width: dimension)
@@ -475,25 +516,30 @@ final class ShardWorkspace {
     private func accumulateHeadWeightGradient(columns: Range<Int>, scratch: GEMMScratch) {
         guard let head = head(in: gradients.baseAddress) else { return }
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        kernels.multiply(m: outputs, n: columns.count, k: positions, a: logits.base, lda: outputs, transposeA: true,
-                         b: headInput.row(0, column: columns.lowerBound), ldb: width, transposeB: false,
-                         c: head.weight.row(0, column: columns.lowerBound), ldc: width, accumulate: true,
-                         scratch: scratch)
+        kernels.multiply(
+            m: outputs, n: columns.count, k: positions, a: logits.base, lda: outputs, transposeA: true,
+            b: headInput.row(0, column: columns.lowerBound), ldb: width, transposeB: false,
+            c: head.weight.row(0, column: columns.lowerBound), ldc: width, accumulate: true,
+            scratch: scratch)
     }
 
     /// `destination = dY W_head` (or `dY` without a head) for the rows `rows` of
     /// `dY` (positions, or many-to-one rows).
-    private func propagateThroughHead(parameters: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
-                                      rows: Range<Int>, scratch: GEMMScratch) {
+    private func propagateThroughHead(
+        parameters: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+        rows: Range<Int>, scratch: GEMMScratch
+    ) {
         let outputs = configuration.outputSize, width = stack.shape.outputWidth
-        let gradient = logits.row(rows.lowerBound), destination = RowMajor(destination, width: width).row(rows.lowerBound)
+        let gradient = logits.row(rows.lowerBound),
+            destination = RowMajor(destination, width: width).row(rows.lowerBound)
         guard let head = head(reading: parameters) else {
             destination.update(from: gradient, count: rows.count * width)
             return
         }
-        kernels.multiply(m: rows.count, n: width, k: outputs, a: gradient, lda: outputs, transposeA: false,
-                         b: head.weight.base, ldb: width, transposeB: false,
-                         c: destination, ldc: width, accumulate: false, scratch: scratch)
+        kernels.multiply(
+            m: rows.count, n: width, k: outputs, a: gradient, lda: outputs, transposeA: false,
+            b: head.weight.base, ldb: width, transposeB: false,
+            c: destination, ldc: width, accumulate: false, scratch: scratch)
     }
 
     // MARK: Parallel regions

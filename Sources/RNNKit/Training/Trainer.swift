@@ -45,13 +45,16 @@ public final class Trainer {
     /// - Parameters:
     ///   - schedule: how the learning rate moves from the optimiser's.
     ///   - threads: worker threads, at most `maximumThreads`; all cores when nil.
-    public init(model: Model, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
-                clipping: GradientClipping = .none, threads: Int? = nil) {
+    public init(
+        model: Model, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
+        clipping: GradientClipping = .none, threads: Int? = nil
+    ) {
         self.model = model
         self.optimizer = optimizer
         self.schedule = schedule
         self.clipping = clipping
-        engine = Engine(model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
+        engine = Engine(
+            model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
         state = OptimizerState(rule: optimizer.rule, parameters: model.parameters, kernels: engine.kernels)
         rateScheduler = LearningRateScheduler(schedule: schedule, baseRate: Double(optimizer.learningRate))
     }
@@ -96,7 +99,9 @@ public final class Trainer {
     ///   schedule or the clipping cannot be used, ``ModelError/inputMismatch(_:)`` when the
     ///   batch, rows or state do not fit the model.
     @discardableResult
-    public func step(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError) -> StepReport {
+    public func step(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError)
+        -> StepReport
+    {
         try optimizer.validate()
         try schedule.validate()
         try clipping.validate()
@@ -129,7 +134,9 @@ public final class Trainer {
 
     /// The mean loss on `rows` of `batch` (forward only, nothing updated),
     /// starting from `initialState` (rows in the order of `rows`) or zeros.
-    public func loss(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError) -> Double {
+    public func loss(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError)
+        -> Double
+    {
         try batch.validate(for: model.configuration, needsTargets: true)
         try initialState?.validate(for: model.configuration, count: rows?.count ?? batch.count)
         return try engine.forwardLoss(batch, rows: rows, initialState: initialState)
@@ -139,7 +146,8 @@ public final class Trainer {
     /// inspection and tests; a training loop uses `step`), starting from
     /// `initialState` or zeros. Gradients do not flow into the state.
     public func gradients(_ batch: SequenceBatch, initialState: RecurrentState? = nil) throws(ModelError)
-        -> (loss: Double, gradients: [String: [Float]]) {
+        -> (loss: Double, gradients: [String: [Float]])
+    {
         try batch.validate(for: model.configuration, needsTargets: true)
         try initialState?.validate(for: model.configuration, count: batch.count)
         let loss = try engine.forwardBackward(batch, rows: nil, initialState: initialState)

@@ -15,8 +15,9 @@ public struct TrainingDiverged: Error, CustomStringConvertible, Sendable {
 
     /// `steps` consecutive steps were skipped for a non-finite loss or gradient.
     public init(steps: Int, checkpoint: URL?) {
-        self.init(reason: "\(steps) consecutive steps had a non-finite loss or gradient and were skipped",
-                  checkpoint: checkpoint)
+        self.init(
+            reason: "\(steps) consecutive steps had a non-finite loss or gradient and were skipped",
+            checkpoint: checkpoint)
     }
 
     public var description: String {

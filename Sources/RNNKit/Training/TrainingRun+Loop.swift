@@ -35,8 +35,9 @@ struct _TrainingLoop {
         definition = run
         settings = run.settings
         self.model = model
-        trainer = Trainer(model: model, optimizer: settings.optimizer, schedule: settings.schedule,
-                          clipping: settings.clipping, threads: settings.threads)
+        trainer = Trainer(
+            model: model, optimizer: settings.optimizer, schedule: settings.schedule,
+            clipping: settings.clipping, threads: settings.threads)
     }
 
     mutating func train() throws -> TrainingSummary {
@@ -108,7 +109,8 @@ struct _TrainingLoop {
                 if let checkpointing = settings.checkpointing {
                     let sinceCheckpoint = (ContinuousClock.now - lastCheckpoint).inSeconds
                     if checkpointing.everySteps.map({ position.step % $0 == 0 }) == true
-                        || checkpointing.everySeconds.map({ sinceCheckpoint >= $0 }) == true {
+                        || checkpointing.everySeconds.map({ sinceCheckpoint >= $0 }) == true
+                    {
                         try save(to: checkpointing.url)
                     }
                 }
@@ -116,12 +118,13 @@ struct _TrainingLoop {
             if let progress = definition.progress {
                 let elapsed = self.elapsed
                 let thisRun = max((ContinuousClock.now - start).inSeconds, 1e-9)
-                progress(TrainingProgress(
-                    step: position.step, totalSteps: settings.steps, smoothedLoss: smoothedLoss,
-                    validationLoss: summary.validationCurve.last?.loss, skippedSteps: summary.skippedSteps,
-                    sequencesPerSecond: Double(summary.sequencesThisRun) / thisRun, elapsed: elapsed,
-                    estimatedRemaining: done > 0 ? max(0, elapsed / done - elapsed) : nil,
-                    isFinal: done >= 1 || stopping))
+                progress(
+                    TrainingProgress(
+                        step: position.step, totalSteps: settings.steps, smoothedLoss: smoothedLoss,
+                        validationLoss: summary.validationCurve.last?.loss, skippedSteps: summary.skippedSteps,
+                        sequencesPerSecond: Double(summary.sequencesThisRun) / thisRun, elapsed: elapsed,
+                        estimatedRemaining: done > 0 ? max(0, elapsed / done - elapsed) : nil,
+                        isFinal: done >= 1 || stopping))
             }
             if stopping {
                 summary.stopReason = .earlyStopped
@@ -185,10 +188,12 @@ struct _TrainingLoop {
             "train_step": summary.trainingCurve.map { Float($0.step) },
             "train_loss": summary.trainingCurve.map { Float($0.loss) },
             "validation_step": summary.validationCurve.map { Float($0.step) },
-            "validation_loss": summary.validationCurve.map { Float($0.loss) },
+            "validation_loss": summary.validationCurve.map { Float($0.loss) }
         ]
-        var progress = ["step": String(position.step), "epoch": String(position.epoch),
-                        "cursor": String(position.cursor), "seconds": String(elapsed), "signature": settings.signature]
+        var progress = [
+            "step": String(position.step), "epoch": String(position.epoch),
+            "cursor": String(position.cursor), "seconds": String(elapsed), "signature": settings.signature
+        ]
         if settings.schedule.isMetricDriven {
             progress["epoch_loss_sum"] = String(epochLoss.sum)
             progress["epoch_loss_steps"] = String(epochLoss.steps)
@@ -215,8 +220,9 @@ struct _TrainingLoop {
         try trainer.restoreOptimizer(from: checkpoint)
         func count(_ key: String) throws(TrainingRunError) -> Int {
             guard let value = Int(saved[key] ?? "0"), (0...Self.largestCount).contains(value) else {
-                throw .invalidResumeProgress(key: key, value: saved[key] ?? "",
-                                             expected: "a count this run could have saved")
+                throw .invalidResumeProgress(
+                    key: key, value: saved[key] ?? "",
+                    expected: "a count this run could have saved")
             }
             return value
         }
@@ -233,8 +239,9 @@ struct _TrainingLoop {
         if let earlyStopping = settings.earlyStopping {
             roundsWithoutImprovement = try count(EarlyStoppingKey.rounds)
             if saved[EarlyStoppingKey.bestStep] != nil {
-                best = LossPoint(step: try count(EarlyStoppingKey.bestStep),
-                                 loss: try number(EarlyStoppingKey.bestLoss))
+                best = LossPoint(
+                    step: try count(EarlyStoppingKey.bestStep),
+                    loss: try number(EarlyStoppingKey.bestLoss))
             }
             if earlyStopping.restoreBest, best != nil {
                 bestWeights = try model.parameterNames.map { name in

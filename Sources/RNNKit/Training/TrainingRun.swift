@@ -57,11 +57,13 @@ public struct TrainingRun {
         /// Stop when the validation loss stops improving; needs a `validation` scorer.
         public var earlyStopping: EarlyStopping?
 
-        public init(optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
-                    clipping: GradientClipping = .none, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
-                    steps: Int? = nil, seconds: Double? = nil,
-                    threads: Int? = nil, averagingShare: Double = 0, maximumBadSteps: Int = 10,
-                    checkpointing: Checkpointing? = nil, earlyStopping: EarlyStopping? = nil) {
+        public init(
+            optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
+            clipping: GradientClipping = .none, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
+            steps: Int? = nil, seconds: Double? = nil,
+            threads: Int? = nil, averagingShare: Double = 0, maximumBadSteps: Int = 10,
+            checkpointing: Checkpointing? = nil, earlyStopping: EarlyStopping? = nil
+        ) {
             self.optimizer = optimizer
             self.schedule = schedule
             self.clipping = clipping
@@ -158,9 +160,11 @@ public struct TrainingRun {
     ///   - validation: scores the model on held-out data, returning a loss.
     ///   - progress: called after every step.
     ///   - cancellation: checked once per step.
-    public init(settings: Settings, data: @escaping (_ epoch: Int) throws -> SequenceBatch,
-                validation: (() throws -> Double)? = nil, progress: ((TrainingProgress) -> Void)? = nil,
-                cancellation: TrainingCancellation? = nil) {
+    public init(
+        settings: Settings, data: @escaping (_ epoch: Int) throws -> SequenceBatch,
+        validation: (() throws -> Double)? = nil, progress: ((TrainingProgress) -> Void)? = nil,
+        cancellation: TrainingCancellation? = nil
+    ) {
         self.settings = settings
         self.data = data
         self.validation = validation
@@ -169,10 +173,13 @@ public struct TrainingRun {
     }
 
     /// A run over the same in-memory sequences every epoch.
-    public init(settings: Settings, batch: SequenceBatch, validation: (() throws -> Double)? = nil,
-                progress: ((TrainingProgress) -> Void)? = nil, cancellation: TrainingCancellation? = nil) {
-        self.init(settings: settings, data: { _ in batch }, validation: validation, progress: progress,
-                  cancellation: cancellation)
+    public init(
+        settings: Settings, batch: SequenceBatch, validation: (() throws -> Double)? = nil,
+        progress: ((TrainingProgress) -> Void)? = nil, cancellation: TrainingCancellation? = nil
+    ) {
+        self.init(
+            settings: settings, data: { _ in batch }, validation: validation, progress: progress,
+            cancellation: cancellation)
     }
 
     /// Trains `model` in place until the step or time limit is spent or

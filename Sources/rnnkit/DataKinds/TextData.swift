@@ -120,7 +120,7 @@ enum TextData: DataKind {
         guard range.count >= 2 else { throw UsageError("\(data.lastPathComponent): too little text to score (\(range.count) characters)") }
         let tokens = try corpus.tokens[range].enumerated().map { offset, token -> Int32 in
             guard let mapped = mapping[Int(token)] else {
-                throw DataFileError.unknownCharacter(source: data.path, character: corpus.vocabulary[Int(token)], offset: range.lowerBound + offset)
+                throw DatasetError.unknownCharacter(source: data.path, character: corpus.vocabulary[Int(token)], offset: range.lowerBound + offset)
             }
             return mapped
         }

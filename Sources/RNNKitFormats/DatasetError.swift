@@ -1,15 +1,16 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// Why a data file (a UCR/UEA `.ts` file, a forecasting CSV, a text corpus)
-/// could not be read, or why a data set could not be used as asked.
+/// Why a data set could not be read or used: a data file (a UCR/UEA `.ts`
+/// file, a forecasting CSV, a text corpus) that does not parse, tensors that
+/// do not form a ``TensorDataset``, or a data set that cannot do what was asked.
 ///
 /// Positions are 1-based: `line` counts the lines of the file (CR LF, LF and,
 /// in CSV, a lone CR each end one), `column` counts Unicode scalars from the
@@ -21,7 +22,7 @@ import Darwin
 /// ```
 /// GunPoint_TRAIN.ts:22:57: expected a number, found 'abc'
 /// ```
-public enum DataFileError: Error, CustomStringConvertible, Equatable {
+public enum DatasetError: Error, CustomStringConvertible, Equatable {
     // MARK: Reading
 
     /// A system call failed; `operation` says which, `code` is its `errno`
@@ -77,6 +78,35 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable {
     /// An argument outside what the operation accepts.
     case invalidArgument(name: String, value: String, expected: String)
 
+    // MARK: Tensor sets
+
+    /// A required tensor (`inputs` or `targets`) is absent.
+    case missingTensor(source: String, tensor: String)
+    /// A tensor other than `inputs`, `targets` and `lengths` (a misspelling, usually).
+    case unexpectedTensor(source: String, tensor: String)
+    /// A tensor has an element type the data set cannot use.
+    case wrongDType(source: String, tensor: String, expected: String, actual: TensorDType)
+    /// A tensor has the wrong number of dimensions.
+    case wrongRank(source: String, tensor: String, shape: [Int], expected: String)
+    /// A dimension that must be at least 1 is zero or negative.
+    case emptyDimension(source: String, tensor: String, shape: [Int])
+    /// A tensor's size overflows `Int`.
+    case sizeOverflow(source: String, tensor: String, shape: [Int])
+    /// An array holds another number of elements than its shape needs.
+    case elementCountMismatch(source: String, tensor: String, shape: [Int], expected: Int, actual: Int)
+    /// A tensor's first dimension differs from the number of input sequences.
+    case countMismatch(source: String, tensor: String, count: Int, expected: Int)
+    /// A tensor's time dimension differs from that of `inputs`.
+    case timeStepsMismatch(source: String, tensor: String, timeSteps: Int, expected: Int)
+    /// `lengths[index]` is outside `1...timeSteps`.
+    case lengthOutOfRange(source: String, index: Int, value: Int, timeSteps: Int)
+    /// A NaN or infinity at `position` (`[n, t, i]` for inputs).
+    case nonFiniteTensorValue(source: String, tensor: String, position: [Int], value: String)
+    /// A negative class label at a valid (unpadded) position.
+    case negativeLabel(source: String, tensor: String, position: [Int], value: Int)
+    /// A class label that does not fit in `Int32`.
+    case labelOutOfRange(source: String, tensor: String, position: [Int], value: Int)
+
     public var description: String {
         switch self {
         case .io(let path, let operation, let code):
@@ -114,12 +144,40 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable {
         case .tooFewRows(let source, let rows, let needed):
             return "\(source): \(rows) rows are too few: one window needs \(needed)"
         case .featureCountMismatch(let source, let features, let scalingFeatures):
-            return "\(source): the data has \(features) features per step, but the scaling was fitted on \(scalingFeatures)"
+            return
+                "\(source): the data has \(features) features per step, but the scaling was fitted on "
+                + "\(scalingFeatures)"
         case .unknownCharacter(let source, let character, let offset):
             let escaped = String(character).unicodeScalars.map { $0.escaped(asASCII: false) }.joined()
             return "\(source): character '\(escaped)' at offset \(offset) is not in the vocabulary"
         case .invalidArgument(let name, let value, let expected):
             return "invalid \(name) \(value): expected \(expected)"
+        case .missingTensor(let source, let tensor):
+            return "\(source): no tensor named '\(tensor)'; a data set needs 'inputs' [N, T, I] and 'targets'"
+        case .unexpectedTensor(let source, let tensor):
+            return "\(source): unexpected tensor '\(tensor)'; a data set holds only 'inputs', 'targets' and 'lengths'"
+        case .wrongDType(let source, let tensor, let expected, let actual):
+            return "\(source): tensor '\(tensor)' has dtype \(actual.rawValue), expected \(expected)"
+        case .wrongRank(let source, let tensor, let shape, let expected):
+            return "\(source): tensor '\(tensor)' has shape \(shape), expected \(expected)"
+        case .emptyDimension(let source, let tensor, let shape):
+            return "\(source): tensor '\(tensor)' has shape \(shape); every dimension must be at least 1"
+        case .sizeOverflow(let source, let tensor, let shape):
+            return "\(source): tensor '\(tensor)' shape \(shape) is too large: its element count overflows"
+        case .elementCountMismatch(let source, let tensor, let shape, let expected, let actual):
+            return "\(source): '\(tensor)' has \(actual) values, but shape \(shape) needs \(expected)"
+        case .countMismatch(let source, let tensor, let count, let expected):
+            return "\(source): tensor '\(tensor)' has \(count) sequences, but 'inputs' has \(expected)"
+        case .timeStepsMismatch(let source, let tensor, let timeSteps, let expected):
+            return "\(source): tensor '\(tensor)' has \(timeSteps) time steps, but 'inputs' has \(expected)"
+        case .lengthOutOfRange(let source, let index, let value, let timeSteps):
+            return "\(source): lengths[\(index)] is \(value), expected a value in 1...\(timeSteps)"
+        case .nonFiniteTensorValue(let source, let tensor, let position, let value):
+            return "\(source): \(tensor)\(position) is \(value); values must be finite, padding included"
+        case .negativeLabel(let source, let tensor, let position, let value):
+            return "\(source): \(tensor)\(position) is \(value); class labels at valid steps must be non-negative"
+        case .labelOutOfRange(let source, let tensor, let position, let value):
+            return "\(source): \(tensor)\(position) is \(value), which does not fit in a 32-bit label"
         }
     }
 
