@@ -9,17 +9,17 @@ import PackageDescription
 // Kernels are optimized in every configuration, so that `swift test` in debug
 // runs them at full speed.
 #if arch(x86_64)
-let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = [
-    ("KernelsAVX512", "AVX512", ["-Xcc", "-march=x86-64-v4"]),
-    ("KernelsAVX2", "AVX2", ["-Xcc", "-march=x86-64-v3"]),
-    ("KernelsBaseline", "Baseline", ["-Xcc", "-march=x86-64"]),
-]
+    let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = [
+        ("KernelsAVX512", "AVX512", ["-Xcc", "-march=x86-64-v4"]),
+        ("KernelsAVX2", "AVX2", ["-Xcc", "-march=x86-64-v3"]),
+        ("KernelsBaseline", "Baseline", ["-Xcc", "-march=x86-64"])
+    ]
 #elseif arch(arm64)
-let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = [
-    ("KernelsNEON", "NEON", []),
-]
+    let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = [
+        ("KernelsNEON", "NEON", [])
+    ]
 #else
-let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = []
+    let kernelVariants: [(name: String, directory: String, targetFlags: [String])] = []
 #endif
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
 // `RNNKIT_FUZZING=1 swift build --product rnnkit-fuzz` (Tests/fuzz.sh) makes the
@@ -38,7 +38,7 @@ let package = Package(
     products: [
         .library(name: "RNNKit", targets: ["RNNKit"]),
         .executable(name: "rnnkit", targets: ["rnnkit"]),
-        .executable(name: "rnnkit-bench", targets: ["rnnkit-bench"]),
+        .executable(name: "rnnkit-bench", targets: ["rnnkit-bench"])
     ],
     targets: [
         // MARK: - Public API
@@ -49,12 +49,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "rnnkit",
-            dependencies: ["RNNKit", "RNNKitFormats"],
+            dependencies: ["RNNKit", "RNNKitFormats", "CommandLineOptions"],
             resources: [.copy("Resources/tinyshakespeare.txt")]
         ),
         .executableTarget(
             name: "rnnkit-bench",
-            dependencies: ["RNNKit", "RNNKernels"],
+            dependencies: ["RNNKit", "RNNKernels", "CommandLineOptions"],
             path: "Benchmarks/rnnkit-bench"
         ),
 
@@ -67,6 +67,9 @@ let package = Package(
             name: "RNNKitFormats",
             swiftSettings: readers
         ),
+        // Option parsing and generated help, shared by the tool and the bench
+        // (KernelGenerator keeps its own: it builds before everything else).
+        .target(name: "CommandLineOptions"),
         .target(
             name: "RNNKernels",
             dependencies: ["KernelInterface"] + kernelVariants.map { .target(name: $0.name) },
@@ -78,54 +81,55 @@ let package = Package(
             dependencies: ["CRNNSupport"],
             path: "Sources/RNNKernels/Interface",
             swiftSettings: optimized
-        ),
-    ] + kernelVariants.map { variant in
-        .target(
-            name: variant.name,
-            dependencies: ["KernelInterface", "CRNNSupport"],
-            path: "Sources/RNNKernels/\(variant.directory)",
-            swiftSettings: [.unsafeFlags(variant.targetFlags)] + optimized,
-            plugins: ["KernelGeneratorPlugin"]
         )
-    } + [
-        .executableTarget(
-            name: "KernelGenerator",
-            path: "Sources/KernelGenerator"
-        ),
-        .plugin(
-            name: "KernelGeneratorPlugin",
-            capability: .buildTool(),
-            dependencies: ["KernelGenerator"]
-        ),
-        .target(
-            name: "CRNNSupport",
-            cSettings: [.unsafeFlags(["-O2"])]
-        ),
-
-        // MARK: - Tests
-        .testTarget(
-            name: "RNNKernelsTests",
-            dependencies: ["RNNKernels", "CRNNSupport"]
-        ),
-        .testTarget(
-            name: "RNNKitTests",
-            dependencies: ["RNNKit", "RNNKitFormats", "RNNKernels", "AllocationCounter"]
-        ),
-        .target(
-            name: "AllocationCounter",
-            path: "Tests/AllocationCounter"
-        ),
-        .testTarget(
-            name: "CommandLineTests",
-            dependencies: ["RNNKit", "RNNKitFormats", "RNNKernels", "rnnkit"]
-        ),
-        // The readers' fuzz harness; a plain build replays inputs (Tests/fuzz.sh).
-        .executableTarget(
-            name: "rnnkit-fuzz",
-            dependencies: ["RNNKit", "RNNKitFormats"],
-            path: "Tests/Fuzz",
-            swiftSettings: fuzzing ? [.define("FUZZING"), .unsafeFlags(fuzzerFlags)] : [],
-            linkerSettings: fuzzing ? [.unsafeFlags(fuzzerFlags)] : []
-        ),
     ]
+        + kernelVariants.map { variant in
+            .target(
+                name: variant.name,
+                dependencies: ["KernelInterface", "CRNNSupport"],
+                path: "Sources/RNNKernels/\(variant.directory)",
+                swiftSettings: [.unsafeFlags(variant.targetFlags)] + optimized,
+                plugins: ["KernelGeneratorPlugin"]
+            )
+        } + [
+            .executableTarget(
+                name: "KernelGenerator",
+                path: "Sources/KernelGenerator"
+            ),
+            .plugin(
+                name: "KernelGeneratorPlugin",
+                capability: .buildTool(),
+                dependencies: ["KernelGenerator"]
+            ),
+            .target(
+                name: "CRNNSupport",
+                cSettings: [.unsafeFlags(["-O2"])]
+            ),
+
+            // MARK: - Tests
+            .testTarget(
+                name: "RNNKernelsTests",
+                dependencies: ["RNNKernels", "CRNNSupport"]
+            ),
+            .testTarget(
+                name: "RNNKitTests",
+                dependencies: ["RNNKit", "RNNKitFormats", "RNNKernels", "AllocationCounter"]
+            ),
+            .target(
+                name: "AllocationCounter",
+                path: "Tests/AllocationCounter"
+            ),
+            .testTarget(
+                name: "CommandLineTests",
+                dependencies: ["RNNKit", "RNNKitFormats", "RNNKernels", "rnnkit"]
+            ),
+            // The readers' fuzz harness; a plain build replays inputs (Tests/fuzz.sh).
+            .executableTarget(
+                name: "rnnkit-fuzz",
+                dependencies: ["RNNKit", "RNNKitFormats"],
+                path: "Tests/Fuzz",
+                swiftSettings: fuzzing ? [.define("FUZZING"), .unsafeFlags(fuzzerFlags)] : [],
+                linkerSettings: fuzzing ? [.unsafeFlags(fuzzerFlags)] : []
+            )
+        ]
 )

@@ -13,8 +13,10 @@ enum ChildError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .launch(let shape, let reason): "\(shape): could not start the measuring process: \(reason)"
-        case .exited(let shape, let status): "\(shape): the measuring process exited with status \(status) (its message is above)"
-        case .unreadableOutput(let shape, let output): "\(shape): unreadable result line from the measuring process: '\(output)'"
+        case .exited(let shape, let status):
+            "\(shape): the measuring process exited with status \(status) (its message is above)"
+        case .unreadableOutput(let shape, let output):
+            "\(shape): unreadable result line from the measuring process: '\(output)'"
         }
     }
 }
@@ -23,7 +25,7 @@ enum ChildProcess {
     /// This executable's path: `/proc/self/exe` resolved on Linux.
     static var executablePath: String {
         #if os(Linux)
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+            if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
         #endif
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
     }
@@ -32,13 +34,17 @@ enum ChildProcess {
     ///
     /// - Parameter environment: Variables set for the child on top of this
     ///   process's environment (`RNNKIT_ISA`, `RNNKIT_KERNELS`).
-    static func measure(_ shape: BenchShape, threads: Int, minTime: Double, inference: Bool,
-                        environment: [String: String] = [:]) throws(ChildError) -> ShapeMeasurement {
+    static func measure(
+        _ shape: BenchShape, threads: Int, minTime: Double, inference: Bool,
+        environment: [String: String] = [:]
+    ) throws(ChildError) -> ShapeMeasurement {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executablePath)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.arguments = ["--child", "--shape", shape.name, "--threads", String(threads),
-                             "--min-time", String(minTime), inference ? "--inference" : "--no-inference"]
+        process.arguments = [
+            "--child", "--shape", shape.name, "--threads", String(threads),
+            "--min-time", String(minTime), inference ? "--inference" : "--no-inference"
+        ]
         let output = Pipe()
         process.standardOutput = output
         do { try process.run() } catch { throw .launch(shape: shape.name, reason: "\(error)") }
@@ -59,8 +65,9 @@ enum ChildProcess {
     static func runAsChild(_ options: BenchOptions) -> Never {
         guard let shape = options.shapes.first else { fail("--child needs a --shape", status: 2) }
         do {
-            let result = try Measurement.run(shape, threads: options.threads, minTime: options.minTime,
-                                             inference: options.inference)
+            let result = try Measurement.run(
+                shape, threads: options.threads, minTime: options.minTime,
+                inference: options.inference)
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             let data = try encoder.encode(result)

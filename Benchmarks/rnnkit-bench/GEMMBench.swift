@@ -18,7 +18,7 @@ enum GEMMBench {
         Problem(name: "recurrent backward (32 x H x 4H, packed)", m: 32, n: 256, k: 1024, packed: true),
         Problem(name: "weight gradient (4H x H x T*32, Aᵀ)", m: 1024, n: 256, k: 3200, transposeA: true),
         Problem(name: "large recurrent forward (32 x 2048 x 512, packed)", m: 32, n: 2048, k: 512, packed: true),
-        Problem(name: "large weight gradient (2048 x 512 x 1600, Aᵀ)", m: 2048, n: 512, k: 1600, transposeA: true),
+        Problem(name: "large weight gradient (2048 x 512 x 1600, Aᵀ)", m: 2048, n: 512, k: 1600, transposeA: true)
     ]
 
     static func run(_ options: BenchOptions) {
@@ -29,15 +29,21 @@ enum GEMMBench {
         let peak = max(peakBefore, FMAPeak.measure(seconds: 1))
         if options.json {
             for (problem, gflops) in rows {
-                print("{\"gemm\":\"\(problem.name)\",\"m\":\(problem.m),\"n\":\(problem.n),\"k\":\(problem.k),\"gflops\":\(String(format: "%.2f", gflops)),\"peak_gflops\":\(String(format: "%.2f", peak)),\"peak_fraction\":\(String(format: "%.4f", gflops / peak))}")
+                let rates = String(
+                    format: "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"peak_fraction\":%.4f", gflops, peak, gflops / peak)
+                let size = "\"m\":\(problem.m),\"n\":\(problem.n),\"k\":\(problem.k)"
+                print("{\"gemm\":\"\(problem.name)\",\(size),\(rates)}")
             }
             return
         }
         print(String(format: "FMA peak, 1 thread (best of two measurements around the GEMMs): %.1f GFLOP/s", peak))
         print("problem".padding(toLength: 52, withPad: " ", startingAt: 0) + "      m      n      k   GFLOP/s  % peak")
         for (problem, gflops) in rows {
-            print(problem.name.padding(toLength: 52, withPad: " ", startingAt: 0)
-                  + String(format: " %6d %6d %6d  %8.1f  %6.1f", problem.m, problem.n, problem.k, gflops, 100 * gflops / peak))
+            print(
+                problem.name.padding(toLength: 52, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %6d %6d %6d  %8.1f  %6.1f", problem.m, problem.n, problem.k, gflops,
+                        100 * gflops / peak))
         }
     }
 
@@ -54,12 +60,14 @@ enum GEMMBench {
         packed.pack(b.baseAddress, ldb: p.n, transposed: false)
         func once() {
             if p.packed {
-                kernels.multiply(m: p.m, a: a.baseAddress, lda: p.k, transposeA: false, packedB: packed, columns: 0..<p.n,
-                                 c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
+                kernels.multiply(
+                    m: p.m, a: a.baseAddress, lda: p.k, transposeA: false, packedB: packed, columns: 0..<p.n,
+                    c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
             } else {
-                kernels.multiply(m: p.m, n: p.n, k: p.k, a: a.baseAddress, lda: p.transposeA ? p.m : p.k,
-                                 transposeA: p.transposeA, b: b.baseAddress, ldb: p.transposeB ? p.k : p.n,
-                                 transposeB: p.transposeB, c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
+                kernels.multiply(
+                    m: p.m, n: p.n, k: p.k, a: a.baseAddress, lda: p.transposeA ? p.m : p.k,
+                    transposeA: p.transposeA, b: b.baseAddress, ldb: p.transposeB ? p.k : p.n,
+                    transposeB: p.transposeB, c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
             }
         }
         once()

@@ -1,9 +1,9 @@
 import Foundation
 import RNNKit
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What one shape measured, in the child process that ran it.
@@ -36,7 +36,9 @@ enum Measurement {
 
     /// Trains a freshly initialised model on random data, then (optionally)
     /// times inference on the same batch.
-    static func run(_ shape: BenchShape, threads: Int, minTime: Double, inference: Bool) throws(ModelError) -> ShapeMeasurement {
+    static func run(_ shape: BenchShape, threads: Int, minTime: Double, inference: Bool) throws(ModelError)
+        -> ShapeMeasurement
+    {
         let baseline = ResidentMemory.peakBytes()
         let model = try Model(shape.configuration, seed: 0)
         let batch = randomBatch(shape, seed: 1)
@@ -56,10 +58,11 @@ enum Measurement {
                 _ = try predictor.outputs(for: batch)
             }
         }
-        return ShapeMeasurement(trainingSteps: training.count, trainingSeconds: training.seconds,
-                                fastestStepSeconds: training.fastest,
-                                inferenceRuns: forward?.count, inferenceSeconds: forward?.seconds,
-                                peakMemoryBytes: peak, baselineMemoryBytes: baseline, finalLoss: loss)
+        return ShapeMeasurement(
+            trainingSteps: training.count, trainingSeconds: training.seconds,
+            fastestStepSeconds: training.fastest,
+            inferenceRuns: forward?.count, inferenceSeconds: forward?.seconds,
+            peakMemoryBytes: peak, baselineMemoryBytes: baseline, finalLoss: loss)
     }
 
     /// Standard-normal inputs `[B, T, I]` and targets `[B, T, H]`, as the anchor's `torch.randn`.
@@ -68,8 +71,9 @@ enum Measurement {
         let positions = shape.batch * shape.timeSteps
         let inputs = (0..<positions * shape.inputSize).map { _ in generator.normal() }
         let targets = (0..<positions * shape.hiddenSize).map { _ in generator.normal() }
-        return SequenceBatch(count: shape.batch, timeSteps: shape.timeSteps, inputs: .features(inputs),
-                             targets: .values(targets))
+        return SequenceBatch(
+            count: shape.batch, timeSteps: shape.timeSteps, inputs: .features(inputs),
+            targets: .values(targets))
     }
 
     struct Timing {
@@ -108,11 +112,11 @@ enum ResidentMemory {
     static func peakBytes() -> Int {
         var usage = rusage()
         #if os(Linux)
-        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
-        return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
+            guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+            return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
         #else
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
-        return Int(usage.ru_maxrss)  // bytes on Darwin
+            guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+            return Int(usage.ru_maxrss)  // bytes on Darwin
         #endif
     }
 }

@@ -1,3 +1,4 @@
+import CommandLineOptions
 import Foundation
 
 /// What the command line asked for.
@@ -20,54 +21,54 @@ struct BenchOptions {
     var child = false
 
     static let usage = """
-    USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS ...] [--threads N]
-                        [--min-time SECONDS] [--peak-time SECONDS] [--json]
-                        [--inference | --no-inference] [--scaling] [--gemm] [--kernels]
+        USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS ...] [--threads N]
+                            [--min-time SECONDS] [--peak-time SECONDS] [--json]
+                            [--inference | --no-inference] [--scaling] [--gemm] [--kernels]
 
-    Measures RNNKit's training-step throughput on the PyTorch anchor's workload
-    (../shared/anchors/pytorch_rnn_bench.py): many-to-many, dense random inputs
-    [B,T,I], MSE against random targets, backpropagation through time, SGD lr 1e-3.
-    The models have no head (OutputHead.identity), so the loss is on the top
-    layer's output as in the anchor. GFLOP/s = 3 x sum over layers
-    2*B*T*G*H*(in+H), G = 1/4/3 for RNN/LSTM/GRU (4 for lstm_ln, its norms not
-    counted), the anchor's count. Each shape runs in a child process, which
-    reports its own peak resident memory.
+        Measures RNNKit's training-step throughput on the PyTorch anchor's workload
+        (../shared/anchors/pytorch_rnn_bench.py): many-to-many, dense random inputs
+        [B,T,I], MSE against random targets, backpropagation through time, SGD lr 1e-3.
+        The models have no head (OutputHead.identity), so the loss is on the top
+        layer's output as in the anchor. GFLOP/s = 3 x sum over layers
+        2*B*T*G*H*(in+H), G = 1/4/3 for RNN/LSTM/GRU (4 for lstm_ln, its norms not
+        counted), the anchor's count. Each shape runs in a child process, which
+        reports its own peak resident memory.
 
-    OPTIONS:
-      --shape SPEC        CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS, CELL one of
-                          rnn (= rnn_tanh), rnn_tanh, rnn_relu, lstm, gru,
-                          lstm_ln (the layer-normalised LSTM).
-                          Repeatable; when given, only these shapes run.
-                          Default: rnn/lstm/gru small (64:50:32:64:1),
-                          lstm/gru/rnn medium (64:100:128:256:1),
-                          lstm large (128:50:512:512:1), lstm two-layer (64:100:128:256:2).
-      --threads N         Worker threads (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).
-      --min-time SECONDS  Timed seconds per shape and phase, after 3 warm-up steps;
-                          at least 3 timed steps run (default 2).
-      --peak-time SECONDS Seconds per FMA peak measurement (default 1; 0 skips it).
-      --json              One JSON object per shape (or per shape and thread count
-                          with --scaling) instead of the table.
-      --inference         Also time forward-only inference with a reused Predictor (default).
-      --no-inference      Time training steps only.
-      --scaling           Run the shapes (default: lstm medium, large, small) at
-                          1...N threads; print speedup and parallel efficiency next
-                          to the FMA peak's own speedup at the same thread count.
-      --gemm              Time the single-threaded GEMM on large and RNN-shaped
-                          problems against the FMA peak, instead of training.
-      --kernels           Compare kernel variants on training steps: for each
-                          hidden size with generated kernels (or each --shape),
-                          the specialized kernels against the generic ones
-                          (RNNKIT_KERNELS=generic), and every instruction set
-                          this CPU runs (RNNKIT_ISA). Default shapes: lstm, gru
-                          and rnn at 64:25:64:H:1 for each generated H.
-      -h, --help          Show this help.
+        OPTIONS:
+          --shape SPEC        CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS, CELL one of
+                              rnn (= rnn_tanh), rnn_tanh, rnn_relu, lstm, gru,
+                              lstm_ln (the layer-normalised LSTM).
+                              Repeatable; when given, only these shapes run.
+                              Default: rnn/lstm/gru small (64:50:32:64:1),
+                              lstm/gru/rnn medium (64:100:128:256:1),
+                              lstm large (128:50:512:512:1), lstm two-layer (64:100:128:256:2).
+          --threads N         Worker threads (default: all \(ProcessInfo.processInfo.activeProcessorCount) cores).
+          --min-time SECONDS  Timed seconds per shape and phase, after 3 warm-up steps;
+                              at least 3 timed steps run (default 2).
+          --peak-time SECONDS Seconds per FMA peak measurement (default 1; 0 skips it).
+          --json              One JSON object per shape (or per shape and thread count
+                              with --scaling) instead of the table.
+          --inference         Also time forward-only inference with a reused Predictor (default).
+          --no-inference      Time training steps only.
+          --scaling           Run the shapes (default: lstm medium, large, small) at
+                              1...N threads; print speedup and parallel efficiency next
+                              to the FMA peak's own speedup at the same thread count.
+          --gemm              Time the single-threaded GEMM on large and RNN-shaped
+                              problems against the FMA peak, instead of training.
+          --kernels           Compare kernel variants on training steps: for each
+                              hidden size with generated kernels (or each --shape),
+                              the specialized kernels against the generic ones
+                              (RNNKIT_KERNELS=generic), and every instruction set
+                              this CPU runs (RNNKIT_ISA). Default shapes: lstm, gru
+                              and rnn at 64:25:64:H:1 for each generated H.
+          -h, --help          Show this help.
 
-    EXAMPLES:
-      swift run -c release rnnkit-bench
-      swift run -c release rnnkit-bench --threads 2 --min-time 0.5 --shape lstm:64:100:128:256:1
-      swift run -c release rnnkit-bench --scaling --json
-      swift run -c release rnnkit-bench --kernels --threads 1 --min-time 1
-    """
+        EXAMPLES:
+          swift run -c release rnnkit-bench
+          swift run -c release rnnkit-bench --threads 2 --min-time 0.5 --shape lstm:64:100:128:256:1
+          swift run -c release rnnkit-bench --scaling --json
+          swift run -c release rnnkit-bench --kernels --threads 1 --min-time 1
+        """
 }
 
 /// A command line that cannot be run.
@@ -83,67 +84,69 @@ enum OptionError: Error, CustomStringConvertible {
         switch self {
         case .unknownOption(let option): "unknown option '\(option)' (see --help)"
         case .missingValue(let option): "\(option) needs a value (see --help)"
-        case .invalidValue(let option, let value, let expected): "invalid value '\(value)' for \(option): expected \(expected)"
+        case .invalidValue(let option, let value, let expected):
+            "invalid value '\(value)' for \(option): expected \(expected)"
         case .unexpectedValue(let option): "\(option) takes no value"
         case .shape(let error): error.description
         case .childNeedsOneShape(let given): "--child measures exactly one --shape, got \(given)"
         }
     }
+
+    /// The shared parser's error, worded as this tool always has.
+    init(_ error: ArgumentError) {
+        switch error {
+        case .unexpectedArgument(let argument), .unknownOption(_, let argument): self = .unknownOption(argument)
+        case .missingValue(let option, _): self = .missingValue(option: "--" + option)
+        case .unexpectedValue(let option): self = .unexpectedValue(option: "--" + option)
+        case .invalidValue(let option, let value, let expected):
+            self = .invalidValue(option: "--" + option, value: value, expected: expected)
+        }
+    }
 }
 
 extension BenchOptions {
+    /// The options `usage` describes, as the shared parser reads them.
+    static let specs: [OptionSpec] = [
+        .value("shape", "SPEC", "CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS; repeatable"),
+        .value("threads", "N", "worker threads", integers: 1...4096),
+        .value("min-time", "SECONDS", "timed seconds per shape and phase"),
+        .value("peak-time", "SECONDS", "seconds per FMA peak measurement"),
+        .flag("json", "one JSON object per shape"),
+        .flag("inference", "also time forward-only inference"),
+        .flag("no-inference", "time training steps only"),
+        .flag("scaling", "run the shapes at 1...N threads"),
+        .flag("gemm", "time the single-threaded GEMM"),
+        .flag("kernels", "compare kernel variants"),
+        .flag("child", "internal: measure one shape in this process"),
+        .flag("help", "show this help", aliases: ["-h"])
+    ]
+
     /// Reads the arguments after the program name; `--name value` and `--name=value` both work.
-    init(parsing arguments: [String]) throws(OptionError) {
-        var remaining = arguments[...]
-        while let argument = remaining.popFirst() {
-            let (name, inlineValue) = Self.split(argument)
-            func value() throws(OptionError) -> String {
-                if let inlineValue { return inlineValue }
-                guard let next = remaining.popFirst() else { throw .missingValue(option: name) }
-                return next
-            }
-            func flag() throws(OptionError) -> Bool {
-                guard inlineValue == nil else { throw .unexpectedValue(option: name) }
-                return true
-            }
-            switch name {
-            case "--shape":
-                let spec = try value()
-                do { shapes.append(try BenchShape(parsing: spec)) } catch { throw .shape(error) }
-            case "--threads":
-                threads = try Self.integer(try value(), option: name, range: 1...4096)
-            case "--min-time":
-                minTime = try Self.seconds(try value(), option: name, allowsZero: true)
-            case "--peak-time":
-                peakTime = try Self.seconds(try value(), option: name, allowsZero: true)
-            case "--json": json = try flag()
-            case "--inference": inference = try flag()
-            case "--no-inference": inference = !(try flag())
-            case "--scaling": scaling = try flag()
-            case "--gemm": gemm = try flag()
-            case "--kernels": kernels = try flag()
-            case "--child": child = try flag()
-            case "-h", "--help": help = try flag()
-            default: throw .unknownOption(argument)
-            }
+    init(parsing words: [String]) throws(OptionError) {
+        let arguments: Arguments
+        do {
+            arguments = try Arguments(words, specs: Self.specs)
+            if let value = try arguments.integer("threads") { threads = value }
+        } catch {
+            throw OptionError(error)
         }
+        for spec in arguments.strings("shape") {
+            do { shapes.append(try BenchShape(parsing: spec)) } catch { throw .shape(error) }
+        }
+        if let text = arguments.string("min-time") { minTime = try Self.seconds(text, option: "--min-time") }
+        if let text = arguments.string("peak-time") { peakTime = try Self.seconds(text, option: "--peak-time") }
+        json = arguments.flag("json")
+        inference = arguments.last(of: ["inference", "no-inference"]) != "no-inference"
+        scaling = arguments.flag("scaling")
+        gemm = arguments.flag("gemm")
+        kernels = arguments.flag("kernels")
+        child = arguments.flag("child")
+        help = arguments.flag("help")
         if child, shapes.count != 1 { throw .childNeedsOneShape(given: shapes.count) }
     }
 
-    private static func split(_ argument: String) -> (name: String, value: String?) {
-        guard argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
-        return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
-    }
-
-    private static func integer(_ text: String, option: String, range: ClosedRange<Int>) throws(OptionError) -> Int {
-        guard let value = Int(text), range.contains(value) else {
-            throw .invalidValue(option: option, value: text, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
-    }
-
-    private static func seconds(_ text: String, option: String, allowsZero: Bool) throws(OptionError) -> Double {
-        guard let value = Double(text), value.isFinite, value >= 0, value <= 3600, allowsZero || value > 0 else {
+    private static func seconds(_ text: String, option: String) throws(OptionError) -> Double {
+        guard let value = Double(text), value.isFinite, value >= 0, value <= 3600 else {
             throw .invalidValue(option: option, value: text, expected: "seconds between 0 and 3600")
         }
         return value

@@ -56,7 +56,7 @@ struct ShapeReport {
         .init("hidden", width: 6), .init("layers", width: 6), .init("threads", width: 7),
         .init("step ms", width: 9), .init("seq/s", width: 8), .init("GFLOP/s", width: 7),
         .init("% peak", width: 6), .init("infer seq/s", width: 11),
-        .init("peak MiB", width: 8),
+        .init("peak MiB", width: 8)
     ])
 
     var tableRow: String {
@@ -66,7 +66,7 @@ struct ShapeReport {
             format(stepSeconds * 1e3, 2), format(sequencesPerSecond, 1), format(gflops, 1),
             peakPercent,
             inferenceSequencesPerSecond.map { format($0, 1) } ?? "-",
-            format(Double(measurement.peakMemoryBytes) / 1_048_576, 1),
+            format(Double(measurement.peakMemoryBytes) / 1_048_576, 1)
         ])
     }
 }
@@ -110,7 +110,7 @@ struct ScalingReport {
         .init("shape", width: 22, alignment: .left), .init("threads", width: 7),
         .init("step ms", width: 9), .init("seq/s", width: 8), .init("GFLOP/s", width: 7), .init("% peak", width: 6),
         .init("speedup", width: 7), .init("efficiency", width: 10),
-        .init("FMA peak GFLOP/s", width: 16), .init("peak speedup", width: 12), .init("speedup / peak's", width: 16),
+        .init("FMA peak GFLOP/s", width: 16), .init("peak speedup", width: 12), .init("speedup / peak's", width: 16)
     ])
 
     var tableRow: String {
@@ -119,7 +119,7 @@ struct ScalingReport {
             format(shape.gflops, 1), shape.peakPercent,
             format(speedup, 2) + "x", format(100 * efficiency, 0) + "%",
             peak.map { format($0, 1) } ?? "-", peakSpeedup.map { format($0, 2) + "x" } ?? "-",
-            speedupOfPeakSpeedup.map { format(100 * $0, 0) + "%" } ?? "-",
+            speedupOfPeakSpeedup.map { format(100 * $0, 0) + "%" } ?? "-"
         ])
     }
 }
@@ -155,13 +155,13 @@ struct KernelReport {
     static let table = TextTable(columns: [
         .init("shape", width: 22, alignment: .left), .init("isa", width: 8, alignment: .left),
         .init("kernels", width: 11, alignment: .left), .init("step ms", width: 9), .init("seq/s", width: 8),
-        .init("GFLOP/s", width: 7), .init("vs generic", width: 10),
+        .init("GFLOP/s", width: 7), .init("vs generic", width: 10)
     ])
 
     var tableRow: String {
         Self.table.row([
             shape.name, instructionSet.rawValue, kernels, format(measurement.stepSeconds * 1e3, 2),
-            format(sequencesPerSecond, 1), format(gflops, 1), format(speedup, 2) + "x",
+            format(sequencesPerSecond, 1), format(gflops, 1), format(speedup, 2) + "x"
         ])
     }
 }

@@ -20,24 +20,34 @@ enum Runs {
         let peaks = measurePeaks([1, threads], seconds: options.peakTime)
         if !options.json {
             emit(peakLine(peaks, threads: threads))
-            emit("Training step: many-to-many, MSE on random targets, BPTT, SGD lr 1e-3; \(options.minTime) s per shape after 3 warm-up steps.")
-            emit("GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor);")
-            emit("the peak is the better of the readings before all shapes and right after each (all threads in step,"
-                 + " best of 5 windows); '!' marks a share above 100%, where the peak read low.")
-            emit("The models have no head (OutputHead.identity): the loss is on the top layer's output, as in the anchor.")
+            emit(
+                "Training step: many-to-many, MSE on random targets, BPTT, SGD lr 1e-3; \(options.minTime) s per "
+                    + "shape after 3 warm-up steps."
+            )
+            emit(
+                "GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor);")
+            emit(
+                "the peak is the better of the readings before all shapes and right after each (all threads in step,"
+                    + " best of 5 windows); '!' marks a share above 100%, where the peak read low.")
+            emit(
+                "The models have no head (OutputHead.identity): the loss is on the top layer's output, as in the "
+                    + "anchor."
+            )
             emit("peak MiB: the child process's maximum resident set (ru_maxrss), runtime and data included.\n")
             emit(ShapeReport.table.header)
         }
         var failures = 0
         for shape in shapes {
             do {
-                let measurement = try ChildProcess.measure(shape, threads: threads, minTime: options.minTime,
-                                                           inference: options.inference)
+                let measurement = try ChildProcess.measure(
+                    shape, threads: threads, minTime: options.minTime,
+                    inference: options.inference)
                 // The peak again right after the shape, under the load it ran under; the better reading counts.
                 let after = measurePeaks([threads], seconds: options.peakTime).at(threads: threads)
                 let peak = [peaks.at(threads: threads), after].compactMap { $0 }.max()
-                let report = ShapeReport(shape: shape, threads: threads, measurement: measurement,
-                                         peakOneThread: peaks.at(threads: 1), peakAllThreads: peak)
+                let report = ShapeReport(
+                    shape: shape, threads: threads, measurement: measurement,
+                    peakOneThread: peaks.at(threads: 1), peakAllThreads: peak)
                 if report.peakReadLow { warnPeakReadLow(report) }
                 emit(options.json ? report.jsonLine : report.tableRow)
             } catch {
@@ -57,7 +67,10 @@ enum Runs {
         if !options.json {
             emit("FMA peak: register-only loop on N threads for \(options.peakTime) s, measured just before each row.")
             emit("speedup = seq/s at N threads / seq/s at 1; efficiency = speedup / N;")
-            emit("peak speedup = FMA peak at N / FMA peak at 1; 'speedup / peak's' = how much of the cores' own scaling the step realises.\n")
+            emit(
+                "peak speedup = FMA peak at N / FMA peak at 1; 'speedup / peak's' = how much of the cores' own "
+                    + "scaling the step realises.\n"
+            )
             emit(ScalingReport.table.header)
         }
         var failures = 0
@@ -66,13 +79,16 @@ enum Runs {
             for count in counts {
                 let peak = measurePeaks([count], seconds: options.peakTime).at(threads: count)
                 do {
-                    let measurement = try ChildProcess.measure(shape, threads: count, minTime: options.minTime, inference: false)
-                    let report = ShapeReport(shape: shape, threads: count, measurement: measurement,
-                                             peakOneThread: baseline?.peakAllThreads ?? peak, peakAllThreads: peak)
+                    let measurement = try ChildProcess.measure(
+                        shape, threads: count, minTime: options.minTime, inference: false)
+                    let report = ShapeReport(
+                        shape: shape, threads: count, measurement: measurement,
+                        peakOneThread: baseline?.peakAllThreads ?? peak, peakAllThreads: peak)
                     let reference = baseline ?? report
                     baseline = reference
-                    let row = ScalingReport(shape: report, baseline: reference,
-                                            peakOneThread: reference.peakAllThreads, peak: peak)
+                    let row = ScalingReport(
+                        shape: report, baseline: reference,
+                        peakOneThread: reference.peakAllThreads, peak: peak)
                     if report.peakReadLow { warnPeakReadLow(report) }
                     emit(options.json ? row.jsonLine : row.tableRow)
                 } catch {
@@ -92,8 +108,12 @@ enum Runs {
     static func kernels(_ options: BenchOptions) -> Int32 {
         if !options.json {
             emit("Training steps with the kernels generated for each hidden size against the generic kernels,")
-            emit("per instruction set (\(KernelSelection.runnableInstructionSets.map(\.rawValue).joined(separator: ", ")) run here;"
-                 + " compiled but not runnable here: \(unrunnableInstructionSets)); \(options.threads) threads, \(options.minTime) s each.\n")
+            emit(
+                "per instruction set "
+                    + "(\(KernelSelection.runnableInstructionSets.map(\.rawValue).joined(separator: ", ")) run here;"
+                    + " compiled but not runnable here: \(unrunnableInstructionSets)); \(options.threads) threads, "
+                    + "\(options.minTime) s each.\n"
+            )
             emit(KernelReport.table.header)
         }
         var failures = 0
@@ -128,15 +148,20 @@ enum Runs {
     }
 
     private static func warnPeakReadLow(_ report: ShapeReport) {
-        FileHandle.standardError.write(Data(("rnnkit-bench: \(report.shape.name) ran at \(format(report.gflops, 1)) GFLOP/s on "
-            + "\(report.threads) threads, above the FMA peak read (\(format(report.peakAllThreads ?? 0, 1))): the machine "
-            + "was busy while the peak was measured; its '% peak' (marked !) is not to be trusted\n").utf8))
+        FileHandle.standardError.write(
+            Data(
+                ("rnnkit-bench: \(report.shape.name) ran at \(format(report.gflops, 1)) GFLOP/s on "
+                    + "\(report.threads) threads, above the FMA peak read "
+                    + "(\(format(report.peakAllThreads ?? 0, 1))): the machine "
+                    + "was busy while the peak was measured; its '% peak' (marked !) is not to be trusted\n").utf8))
     }
 
     private static func peakLine(_ peaks: PeakRates, threads: Int) -> String {
         guard let one = peaks.at(threads: 1), let all = peaks.at(threads: threads) else {
             return "FMA peak: not measured (--peak-time 0)"
         }
-        return "FMA peak (register-only loop): \(format(one, 1)) GFLOP/s on 1 thread, \(format(all, 1)) GFLOP/s on \(threads) threads (\(format(all / one, 2))x)"
+        return
+            "FMA peak (register-only loop): \(format(one, 1)) GFLOP/s on 1 thread, \(format(all, 1)) GFLOP/s on "
+            + "\(threads) threads (\(format(all / one, 2))x)"
     }
 }

@@ -23,8 +23,9 @@ struct BenchShape: Equatable, Sendable {
     /// The model RNNKit trains: the recurrent stack without a head, its MSE
     /// on the top layer's output, as the anchor's on its bare PyTorch module.
     var configuration: ModelConfiguration {
-        ModelConfiguration(cell: cell, input: .dense(features: inputSize), hiddenSize: hiddenSize,
-                           layers: layers, outputSize: hiddenSize, topology: .manyToMany, head: .identity)
+        ModelConfiguration(
+            cell: cell, input: .dense(features: inputSize), hiddenSize: hiddenSize,
+            layers: layers, outputSize: hiddenSize, topology: .manyToMany, head: .identity)
     }
 
     // MARK: FLOPs
@@ -34,7 +35,8 @@ struct BenchShape: Equatable, Sendable {
         var total = 0.0
         for layer in 0..<layers {
             let layerInput = layer == 0 ? inputSize : hiddenSize
-            total += 2 * Double(batch) * Double(timeSteps) * Double(cell.gateCount)
+            total +=
+                2 * Double(batch) * Double(timeSteps) * Double(cell.gateCount)
                 * Double(hiddenSize) * Double(layerInput + hiddenSize)
         }
         return total
@@ -57,8 +59,9 @@ extension BenchShape {
     static let twoLayer = (batch: 64, timeSteps: 100, inputSize: 128, hiddenSize: 256, layers: 2)
 
     init(_ cell: CellKind, _ size: (batch: Int, timeSteps: Int, inputSize: Int, hiddenSize: Int, layers: Int)) {
-        self.init(cell: cell, batch: size.batch, timeSteps: size.timeSteps, inputSize: size.inputSize,
-                  hiddenSize: size.hiddenSize, layers: size.layers)
+        self.init(
+            cell: cell, batch: size.batch, timeSteps: size.timeSteps, inputSize: size.inputSize,
+            hiddenSize: size.hiddenSize, layers: size.layers)
     }
 
     /// The anchors README's table, in its order.
@@ -66,7 +69,7 @@ extension BenchShape {
         BenchShape(.rnnTanh, small), BenchShape(.lstm, small), BenchShape(.gru, small),
         BenchShape(.lstm, medium), BenchShape(.gru, medium), BenchShape(.rnnTanh, medium),
         BenchShape(.lstm, large),
-        BenchShape(.lstm, twoLayer),
+        BenchShape(.lstm, twoLayer)
     ]
 
     /// `--kernels` without `--shape`: each cell at every hidden size the build
@@ -82,7 +85,7 @@ extension BenchShape {
 
     /// `--scaling` without `--shape`: LSTM at medium, large and small.
     static let scalingSet: [BenchShape] = [
-        BenchShape(.lstm, medium), BenchShape(.lstm, large), BenchShape(.lstm, small),
+        BenchShape(.lstm, medium), BenchShape(.lstm, large), BenchShape(.lstm, small)
     ]
 }
 
@@ -101,7 +104,9 @@ enum ShapeSyntaxError: Error, CustomStringConvertible, Equatable {
         case .fieldCount(let spec, let found):
             return "invalid --shape '\(spec)': \(found) field\(found == 1 ? "" : "s"), \(expected)"
         case .unknownCell(let spec, let cell):
-            return "invalid --shape '\(spec)': unknown cell '\(cell)', expected one of \(BenchShape.cellNames.joined(separator: ", "))"
+            return
+                "invalid --shape '\(spec)': unknown cell '\(cell)', expected one of "
+                + "\(BenchShape.cellNames.joined(separator: ", "))"
         case .notPositive(let spec, let field, let value):
             return "invalid --shape '\(spec)': \(field) '\(value)' is not a positive integer; \(expected)"
         case .tooLarge(let spec, let detail):
@@ -128,15 +133,18 @@ extension BenchShape {
             guard let value = Int(field), value > 0 else { throw .notPositive(spec: spec, field: name, value: field) }
             sizes.append(value)
         }
-        self.init(cell: cell, batch: sizes[0], timeSteps: sizes[1], inputSize: sizes[2],
-                  hiddenSize: sizes[3], layers: sizes[4])
+        self.init(
+            cell: cell, batch: sizes[0], timeSteps: sizes[1], inputSize: sizes[2],
+            hiddenSize: sizes[3], layers: sizes[4])
         // The bench holds inputs and targets as plain arrays; refuse what cannot be meant
         // before allocating (RNNKit itself refuses models and buffers beyond memory).
         let width = max(inputSize, hiddenSize * cell.gateCount)
         let (positions, overflow1) = batch.multipliedReportingOverflow(by: timeSteps)
         let (floats, overflow2) = positions.multipliedReportingOverflow(by: width)
         guard !overflow1, !overflow2, floats <= 1 << 31, layers <= 1024 else {
-            throw .tooLarge(spec: spec, detail: "BATCH x SEQ x max(INPUT, gates x HIDDEN) must stay within 2^31 floats and LAYERS within 1024")
+            throw .tooLarge(
+                spec: spec,
+                detail: "BATCH x SEQ x max(INPUT, gates x HIDDEN) must stay within 2^31 floats and LAYERS within 1024")
         }
     }
 }

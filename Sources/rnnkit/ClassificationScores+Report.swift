@@ -14,25 +14,32 @@ extension ClassificationScores {
             let space = String(repeating: " ", count: max(0, width - text.count))
             return left ? text + space : space + text
         }
-        var lines = [pad(corner, nameWidth, left: true) + classNames.map { " " + pad($0, cellWidth) }.joined() + "  recall"]
+        var lines = [
+            pad(corner, nameWidth, left: true) + classNames.map { " " + pad($0, cellWidth) }.joined() + "  recall"
+        ]
         for (actual, row) in confusion.enumerated() {
             let total = row.reduce(0, +)
             let recall = total > 0 ? String(format: "%.3f", Double(row[actual]) / Double(total)) : "-"
-            lines.append(pad(classNames[actual], nameWidth, left: true) + row.map { " " + pad(String($0), cellWidth) }.joined()
-                         + "  " + pad(recall, 6))
+            lines.append(
+                pad(classNames[actual], nameWidth, left: true) + row.map { " " + pad(String($0), cellWidth) }.joined()
+                    + "  " + pad(recall, 6))
         }
         return lines.joined(separator: "\n")
     }
 
     var heatmap: Heatmap {
-        Heatmap(title: "", rowTitle: "actual class", columnTitle: "predicted class",
-                rowNames: classNames, columnNames: classNames, counts: confusion)
+        Heatmap(
+            title: "", rowTitle: "actual class", columnTitle: "predicted class",
+            rowNames: classNames, columnNames: classNames, counts: confusion)
     }
 
     /// `loss`, `accuracy`, `correct`, `count`, `classes`, `confusion` for `--json`.
     var jsonFields: [(String, JSONValue)] {
-        [("loss", .number(loss)), ("accuracy", .number(accuracy)), ("correct", .integer(correct)), ("count", .integer(count)),
-         ("classes", .array(classNames.map { .string($0) })),
-         ("confusion", .array(confusion.map { .array($0.map { .integer($0) }) }))]
+        [
+            ("loss", .number(loss)), ("accuracy", .number(accuracy)), ("correct", .integer(correct)),
+            ("count", .integer(count)),
+            ("classes", .array(classNames.map { .string($0) })),
+            ("confusion", .array(confusion.map { .array($0.map { .integer($0) }) }))
+        ]
     }
 }

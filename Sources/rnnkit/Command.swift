@@ -1,3 +1,4 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
@@ -6,7 +7,12 @@ protocol Command {
     static var name: String { get }
     static var summary: String { get }
     static var usage: String { get }
+    /// The options of every run of the command.
     static var options: [OptionSpec] { get }
+    /// Every option the command parses: `options`, and those of each kind of data it reads.
+    static var acceptedOptions: [OptionSpec] { get }
+    /// Options listed in help after `options`, under headings.
+    static var helpSections: [(heading: String, options: [OptionSpec])] { get }
     static var notes: String { get }
     init(_ arguments: Arguments) throws
     func run() throws
@@ -14,13 +20,20 @@ protocol Command {
 
 extension Command {
     static var notes: String { "" }
-    static var help: String { Arguments.help(command: name, summary: summary, usage: usage, specs: options, notes: notes) }
+    static var acceptedOptions: [OptionSpec] { options }
+    static var helpSections: [(heading: String, options: [OptionSpec])] { [] }
+    static var help: String {
+        Help.text(
+            program: "rnnkit \(name)", summary: summary, usage: usage, options: options,
+            sections: helpSections, notes: notes)
+    }
 }
 
 /// Options every command that runs a model shares.
 extension OptionSpec {
-    static let threads = OptionSpec.value("threads", "N", "worker threads, at most \(Trainer.maximumThreads) (default: all cores)",
-                                          integers: 1...Trainer.maximumThreads)
+    static let threads = OptionSpec.value(
+        "threads", "N", "worker threads, at most \(Trainer.maximumThreads) (default: all cores)",
+        integers: 1...Trainer.maximumThreads)
     static let json = OptionSpec.flag("json", "print a machine-readable summary as the last line of stdout")
 }
 

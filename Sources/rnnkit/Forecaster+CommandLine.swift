@@ -1,3 +1,4 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
@@ -8,7 +9,10 @@ extension Forecaster {
             throw UsageError("\(series.source) has value columns \(series.columnNames), the model forecasts \(columns)")
         }
         if transform == .logDifference, let bad = series.values.firstIndex(where: { $0 <= 0 }) {
-            throw UsageError("\(series.source): row \(bad / columnCount + 1) holds \(series.values[bad]), but the model forecasts log differences of positive values")
+            throw UsageError(
+                "\(series.source): row \(bad / columnCount + 1) holds \(series.values[bad]), but the model forecasts "
+                    + "log differences of positive values"
+            )
         }
     }
 }
@@ -19,13 +23,16 @@ func timeAxis(_ timestamps: [String]) -> (values: [Double], label: String) {
     func decimalYear(_ text: String) -> Double? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard (2...3).contains(parts.count), parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]),
-              (1...12).contains(month) else { return nil }
+            (1...12).contains(month)
+        else { return nil }
         let day = parts.count == 3 ? Int(parts[2].prefix(2)) : 1
         guard let day, (1...31).contains(day) else { return nil }
         return Double(year) + (Double(month - 1) + Double(day - 1) / 31) / 12
     }
     if case let years = timestamps.compactMap(decimalYear), years.count == timestamps.count { return (years, "year") }
-    if case let numbers = timestamps.compactMap({ Double($0) }), numbers.count == timestamps.count { return (numbers, "time") }
+    if case let numbers = timestamps.compactMap({ Double($0) }), numbers.count == timestamps.count {
+        return (numbers, "time")
+    }
     return (timestamps.indices.map(Double.init), "row")
 }
 

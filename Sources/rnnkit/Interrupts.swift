@@ -37,6 +37,7 @@ struct Interrupted: Error, CustomStringConvertible {
     let signal: Int32
     let checkpoint: URL
     var description: String {
-        "interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); saved a checkpoint to \(checkpoint.path) (continue with --resume \(checkpoint.path))"
+        "interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); saved a checkpoint to \(checkpoint.path) "
+            + "(continue with --resume \(checkpoint.path))"
     }
 }

@@ -33,6 +33,7 @@ final class ProgressLine {
 func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     let total = Int(seconds.rounded())
-    return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+    return total >= 3600
+        ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
         : String(format: "%d:%02d", total / 60, total % 60)
 }

@@ -21,16 +21,20 @@ struct Heatmap {
         let left = 30 + labelWidth, top = 50 + labelWidth
         let width = left + Double(columns) * cell + 20, height = top + Double(rows) * cell + 20
         var svg = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="\(fontSize)">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
-        <text x="\(left + Double(columns) * cell / 2)" y="42" text-anchor="middle" font-size="12">\(escape(columnTitle))</text>
-        <text transform="translate(16 \(top + Double(rows) * cell / 2)) rotate(-90)" text-anchor="middle" font-size="12">\(escape(rowTitle))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \
+            \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="\(fontSize)">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+            <text x="\(left + Double(columns) * cell / 2)" y="42" text-anchor="middle" \
+            font-size="12">\(escape(columnTitle))</text>
+            <text transform="translate(16 \(top + Double(rows) * cell / 2)) rotate(-90)" text-anchor="middle" \
+            font-size="12">\(escape(rowTitle))</text>
 
-        """
+            """
         for (column, name) in columnNames.enumerated() {
             let x = left + (Double(column) + 0.5) * cell
-            svg += "<text transform=\"translate(\(x + fontSize * 0.35) \(top - 6)) rotate(-90)\">\(escape(name))</text>\n"
+            svg +=
+                "<text transform=\"translate(\(x + fontSize * 0.35) \(top - 6)) rotate(-90)\">\(escape(name))</text>\n"
         }
         for (row, name) in rowNames.enumerated() {
             let y = top + (Double(row) + 0.5) * cell + fontSize * 0.35
@@ -40,13 +44,20 @@ struct Heatmap {
                 let count = counts[row][column]
                 let share = total > 0 ? Double(count) / Double(total) : 0
                 let x = left + Double(column) * cell, cellTop = top + Double(row) * cell
-                svg += "<rect x=\"\(x)\" y=\"\(cellTop)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(Self.shade(share))\" stroke=\"#dddddd\"><title>\(escape(name)) → \(escape(columnNames[column])): \(count)</title></rect>\n"
+                svg +=
+                    "<rect x=\"\(x)\" y=\"\(cellTop)\" width=\"\(cell)\" height=\"\(cell)\" "
+                    + "fill=\"\(Self.shade(share))\" stroke=\"#dddddd\"><title>\(escape(name)) → "
+                    + "\(escape(columnNames[column])): \(count)</title></rect>\n"
                 if count > 0 && cell >= 16 {
-                    svg += "<text x=\"\(x + cell / 2)\" y=\"\(cellTop + cell / 2 + fontSize * 0.35)\" text-anchor=\"middle\" fill=\"\(share > 0.5 ? "white" : "black")\">\(count)</text>\n"
+                    svg +=
+                        "<text x=\"\(x + cell / 2)\" y=\"\(cellTop + cell / 2 + fontSize * 0.35)\" "
+                        + "text-anchor=\"middle\" fill=\"\(share > 0.5 ? "white" : "black")\">\(count)</text>\n"
                 }
             }
         }
-        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(Double(columns) * cell)\" height=\"\(Double(rows) * cell)\" fill=\"none\" stroke=\"black\"/>\n"
+        svg +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(Double(columns) * cell)\" height=\"\(Double(rows) * cell)\" "
+            + "fill=\"none\" stroke=\"black\"/>\n"
         return svg + "</svg>\n"
     }
 

@@ -1,3 +1,4 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
@@ -13,7 +14,7 @@ struct SampleCommand: Command {
         .value("temperature", "X", "softmax temperature; lower is more conservative (default 0.8)"),
         .value("top-k", "K", "sample only among the K most likely characters"),
         .value("seed", "N", "random seed (default 0)"),
-        .json,
+        .json
     ]
 
     let arguments: Arguments
@@ -22,10 +23,11 @@ struct SampleCommand: Command {
     func run() throws {
         let model = try Model(contentsOf: try requiredPath(arguments, "model"))
         let temperature = try arguments.number("temperature", default: 0.8, minimum: 1e-6)!
-        let text = try model.sampleText(prime: arguments.string("prime") ?? "",
-                                        length: try arguments.integer("length", default: 500, range: 0...10_000_000)!,
-                                        temperature: Float(temperature), topK: try arguments.integer("top-k"),
-                                        seed: UInt64(try arguments.integer("seed", default: 0, range: 0...Int.max)!))
+        let text = try model.sampleText(
+            prime: arguments.string("prime") ?? "",
+            length: try arguments.integer("length", default: 500, range: 0...10_000_000)!,
+            temperature: Float(temperature), topK: try arguments.integer("top-k"),
+            seed: UInt64(try arguments.integer("seed", default: 0, range: 0...Int.max)!))
         if arguments.flag("json") {
             printJSON([("text", .string(text))])
         } else {

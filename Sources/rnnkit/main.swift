@@ -1,21 +1,25 @@
+import CommandLineOptions
 import Foundation
 import RNNKit
 
 /// `rnnkit SUBCOMMAND [OPTIONS]`: parses, calls RNNKit, prints.
-let commands: [any Command.Type] = [TrainCommand.self, EvalCommand.self, ForecastCommand.self, SampleCommand.self,
-                                    PredictCommand.self, InspectCommand.self]
+let commands: [any Command.Type] = [
+    TrainCommand.self, EvalCommand.self, ForecastCommand.self, SampleCommand.self,
+    PredictCommand.self, InspectCommand.self
+]
 
+let commandList = commands.map { "  " + $0.name.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.summary }
 let overview = """
-rnnkit: train and run recurrent networks (vanilla RNN, LSTM, GRU) on the CPU.
+    rnnkit: train and run recurrent networks (vanilla RNN, LSTM, GRU) on the CPU.
 
-Usage: rnnkit SUBCOMMAND [OPTIONS]
+    Usage: rnnkit SUBCOMMAND [OPTIONS]
 
-Subcommands:
-\(commands.map { "  " + $0.name.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+    Subcommands:
+    \(commandList.joined(separator: "\n"))
 
-With no options, `rnnkit train` trains a character-level LSTM on Tiny Shakespeare.
-Run `rnnkit SUBCOMMAND --help` for a subcommand's options.
-"""
+    With no options, `rnnkit train` trains a character-level LSTM on Tiny Shakespeare.
+    Run `rnnkit SUBCOMMAND --help` for a subcommand's options.
+    """
 
 func standardError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -36,12 +40,15 @@ if options.contains("--help") || options.contains("-h") {
     exit(0)
 }
 do {
-    let parsed = try Arguments(options, specs: command.options)
+    let parsed = try Arguments(options, specs: command.acceptedOptions)
     try command.init(parsed).run()
 } catch let interrupted as Interrupted {
     standardError("rnnkit \(name): \(interrupted)")
     exit(128 + interrupted.signal)
 } catch let error as UsageError {
+    standardError("rnnkit \(name): error: \(error)")
+    exit(2)
+} catch let error as ArgumentError {
     standardError("rnnkit \(name): error: \(error)")
     exit(2)
 } catch {
