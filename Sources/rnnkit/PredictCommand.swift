@@ -30,7 +30,8 @@ struct PredictCommand: DataKindCommand {
     func run() throws {
         let modelURL = try requiredPath(arguments, "model"), dataURL = try requiredPath(arguments, "data")
         let out = try requiredPath(arguments, "out")
-        let kind = Self.predictableKinds.first { $0.recognises(dataURL.path) } ?? Self.predictableKinds.last!
+        // `dataKinds` is `predictableKinds`, so the kind chosen predicts.
+        let kind = Self.kind(of: dataURL.path) as! any PredictableData.Type
         try kind.predict(self, model: modelURL, data: dataURL, out: out)
     }
 }

@@ -345,8 +345,8 @@ final class StackWorkspace {
         pass = Pass(parameters: parameters, prepared: prepared, gradients: gradients)
         defer { pass = nil }
         let hidden = shape.hiddenSize, perStep = rows * hidden
-        let finalHiddenGradient = finalHiddenGradient.map { perUnit(UnsafeMutablePointer(mutating: $0)) }
-        let finalCellGradient = finalCellGradient.map { perUnit(UnsafeMutablePointer(mutating: $0)) }
+        let finalHiddenGradient = finalHiddenGradient.map { TimeMajor(reading: $0, rows: rows, width: hidden) }
+        let finalCellGradient = finalCellGradient.map { TimeMajor(reading: $0, rows: rows, width: hidden) }
         var layerOutputGradient = outputGradient
         var pingPong = false
         for layer in stride(from: shape.layers - 1, through: 0, by: -1) {
