@@ -37,8 +37,16 @@ let package = Package(
     // MARK: - Public products
     products: [
         .library(name: "RNNKit", targets: ["RNNKit"]),
+        // `MPICommunicator`, with the MPI trait: data-parallel runs across processes.
+        .library(name: "RNNKitMPI", targets: ["RNNKitMPI"]),
         .executable(name: "rnnkit", targets: ["rnnkit"]),
         .executable(name: "rnnkit-bench", targets: ["rnnkit-bench"])
+    ],
+    // `swift build --traits MPI` links MPI (Open MPI's pkg-config `ompi-c`,
+    // Debian's libopenmpi-dev) into RNNKitMPI and the tools, which then train
+    // data-parallel under `mpirun` or `srun`; the default build needs no MPI.
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training across processes over MPI (mpirun, srun)")
     ],
     targets: [
         // MARK: - Public API
@@ -47,14 +55,18 @@ let package = Package(
             dependencies: ["RNNKitFormats", "RNNKernels", "CRNNSupport"],
             swiftSettings: readers
         ),
+        .target(
+            name: "RNNKitMPI",
+            dependencies: ["RNNKit", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
+        ),
         .executableTarget(
             name: "rnnkit",
-            dependencies: ["RNNKit", "RNNKitFormats", "CommandLineOptions"],
+            dependencies: ["RNNKit", "RNNKitFormats", "CommandLineOptions", "RNNKitMPI"],
             resources: [.copy("Resources/tinyshakespeare.txt")]
         ),
         .executableTarget(
             name: "rnnkit-bench",
-            dependencies: ["RNNKit", "RNNKernels", "CommandLineOptions"],
+            dependencies: ["RNNKit", "RNNKernels", "CommandLineOptions", "RNNKitMPI"],
             path: "Benchmarks/rnnkit-bench"
         ),
 
@@ -70,6 +82,11 @@ let package = Package(
         // Option parsing and generated help, shared by the tool and the bench
         // (KernelGenerator keeps its own: it builds before everything else).
         .target(name: "CommandLineOptions"),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(
             name: "RNNKernels",
             dependencies: ["KernelInterface"] + kernelVariants.map { .target(name: $0.name) },

@@ -8,7 +8,8 @@ final class ProgressLine {
     private var printedAny = false
     private let quiet: Bool
 
-    init(quiet: Bool = false) { self.quiet = quiet }
+    /// Quiet also on every MPI rank but the first.
+    init(quiet: Bool = false) { self.quiet = quiet || !Processes.isLead }
 
     func update(_ text: String, force: Bool = false) {
         guard !quiet else { return }

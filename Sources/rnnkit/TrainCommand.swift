@@ -76,6 +76,8 @@ struct TrainCommand: DataKindCommand {
     var dataURL: URL? { arguments.string("data").map { URL(fileURLWithPath: $0) } }
 
     func run() throws {
+        // Under mpirun or srun every rank runs this command on the same files.
+        Processes.join()
         let kind = Self.kind(of: arguments.string("data"))
         // Refuses, before training, any file the run would write that cannot be
         // written or would replace its data or its --init model.
@@ -127,6 +129,8 @@ struct TrainCommand: DataKindCommand {
         model: Model, result: TrainingSummary, extra: [(String, JSONValue)], metadata: [String: String] = [:],
         heldOutName: String = "validation", closing: [String] = []
     ) throws {
+        // Every rank holds the same model; the first writes and reports.
+        guard Processes.isLead else { return }
         let out = outURL
         do {
             try model.write(to: out, extraMetadata: metadata)

@@ -235,7 +235,7 @@ struct TrainingPlan {
             optimizer: optimizer, schedule: schedule, clipping: clipping, batchSize: batchSize,
             shuffle: shuffle, seed: seed, steps: steps, seconds: seconds, threads: threads,
             averagingShare: averagingShare, maximumBadSteps: maximumBadSteps,
-            checkpointing: checkpointing, earlyStopping: earlyStopping)
+            checkpointing: checkpointing, earlyStopping: earlyStopping, communicator: Processes.communicator)
     }
 
     /// Runs the library's `TrainingRun` with these settings, showing its

@@ -43,15 +43,15 @@ do {
     let parsed = try Arguments(options, specs: command.acceptedOptions)
     try command.init(parsed).run()
 } catch let interrupted as Interrupted {
-    standardError("rnnkit \(name): \(interrupted)")
-    exit(128 + interrupted.signal)
+    Processes.report("rnnkit \(name): \(interrupted)")
+    Processes.exit(128 + interrupted.signal)
 } catch let error as UsageError {
-    standardError("rnnkit \(name): error: \(error)")
-    exit(2)
+    Processes.report("rnnkit \(name): error: \(error)")
+    Processes.exit(2)
 } catch let error as ArgumentError {
-    standardError("rnnkit \(name): error: \(error)")
-    exit(2)
+    Processes.report("rnnkit \(name): error: \(error)")
+    Processes.exit(2)
 } catch {
-    standardError("rnnkit \(name): error: \(error)")
-    exit(1)
+    Processes.report("rnnkit \(name): error: \(error)")
+    Processes.exit(1)
 }

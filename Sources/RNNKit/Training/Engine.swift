@@ -19,7 +19,7 @@ final class Engine {
     /// Each shard's gradient buffer, for the reduction.
     private var gradientBuffers = UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>.allocate(capacity: 0)
     /// Each shard's loss sum, written by its worker (disjoint slots).
-    private var shardLosses = UnsafeMutableBufferPointer<Double>.allocate(capacity: 0)
+    private(set) var shardLosses = UnsafeMutableBufferPointer<Double>.allocate(capacity: 0)
 
     init(model: Model, threads: Int, withGradients: Bool) {
         self.model = model
@@ -125,6 +125,18 @@ final class Engine {
         return meanLoss(shardCount: shardCount)
     }
 
+    /// Forward and backward over `rows`, this process's share of a
+    /// mini-batch spread over processes: each shard's loss is scaled by the
+    /// whole mini-batch's `normalizer`, and each shard's gradient stays in
+    /// its own buffer (`shardGradients`) for `GradientExchange` to reduce.
+    func forwardBackwardShare(_ batch: SequenceBatch, rows: [Int], normalizer: Double) throws(ModelError) {
+        precondition(withGradients, "engine built for inference only")
+        _ = try pass(batch, rows: rows, initialState: nil, backward: true, normalizer: normalizer)
+    }
+
+    /// Each shard's gradient buffer, in shard order.
+    var shardGradients: UnsafePointer<UnsafeMutablePointer<Float>> { UnsafePointer(gradientBuffers.baseAddress!) }
+
     /// The mean loss without gradients.
     func forwardLoss(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError)
         -> Double
@@ -156,13 +168,17 @@ final class Engine {
 
     private var currentPass: Pass?
 
-    /// Loads, runs and scores every shard; returns the shard count.
-    private func pass(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool)
-        throws(ModelError) -> Int
-    {
+    /// Loads, runs and scores every shard, the loss averaged over
+    /// `normalizer` positions (those of `rows` when nil); returns the shard count.
+    private func pass(
+        _ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool,
+        normalizer: Double? = nil
+    ) throws(ModelError) -> Int {
         guard let targets = batch.targets else { throw .inputMismatch("a loss needs targets") }
         let count = try load(batch, rows: rows)
-        normalizer = Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
+        self.normalizer =
+            normalizer
+            ?? Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
         run(Pass(batch: batch, rows: count, initialState: initialState, goal: .loss(targets.loss, backward: backward)))
         return ShardScheduler.shardCount(rows: count)
     }

@@ -27,14 +27,21 @@ public struct StepReport: Sendable, Equatable {
 /// rate of the next step is `learningRate`.
 ///
 /// The weights after any number of steps are bit-identical whatever the
-/// thread count. A trainer is not thread-safe: drive each from one thread at a
+/// thread count. With a ``Communicator`` of several processes, each process
+/// runs its share of every mini-batch's shards and the processes finish one
+/// reduction tree together (see ``Communicator``): the weights are then also
+/// the same for any process count. A trainer is not thread-safe: drive each from one thread at a
 /// time (separate trainers on separate models may run concurrently).
 public final class Trainer {
     public let model: Model
     public let optimizer: Optimizer
     public let schedule: LearningRateSchedule
     public var clipping: GradientClipping
+    /// The processes that share each mini-batch.
+    public let communicator: any Communicator
     private let engine: Engine
+    /// Splits mini-batches across processes; nil for one.
+    private let exchange: GradientExchange?
     private let state: OptimizerState
     private(set) var rateScheduler: LearningRateScheduler
 
@@ -45,16 +52,24 @@ public final class Trainer {
     /// - Parameters:
     ///   - schedule: how the learning rate moves from the optimiser's.
     ///   - threads: worker threads, at most `maximumThreads`; all cores when nil.
+    ///   - communicator: the processes that share each mini-batch; every
+    ///     one of them builds a trainer and calls `step` with the same
+    ///     mini-batches.
     public init(
         model: Model, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
-        clipping: GradientClipping = .none, threads: Int? = nil
+        clipping: GradientClipping = .none, threads: Int? = nil, communicator: any Communicator = SingleProcess()
     ) {
         self.model = model
         self.optimizer = optimizer
         self.schedule = schedule
         self.clipping = clipping
+        self.communicator = communicator
         engine = Engine(
             model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
+        exchange =
+            communicator.size > 1
+            ? GradientExchange(communicator: communicator, count: model.layout.totalCount, kernels: engine.kernels)
+            : nil
         state = OptimizerState(rule: optimizer.rule, parameters: model.parameters, kernels: engine.kernels)
         rateScheduler = LearningRateScheduler(schedule: schedule, baseRate: Double(optimizer.learningRate))
     }
@@ -94,10 +109,12 @@ public final class Trainer {
     /// copying: the engine reads the selected rows in place.
     /// - Parameter initialState: the state to start from (`[units, rows, hidden]`,
     ///   rows in the order of `rows`); the report then carries the final state.
-    ///   Gradients do not flow into it.
+    ///   Gradients do not flow into it. A state is not yet carried across
+    ///   processes: with several, `initialState` must be nil.
     /// - Throws: ``ModelError/invalidSetting(_:)`` when the optimiser, the
-    ///   schedule or the clipping cannot be used, ``ModelError/inputMismatch(_:)`` when the
-    ///   batch, rows or state do not fit the model.
+    ///   schedule or the clipping cannot be used, or a state is given with
+    ///   several processes; ``ModelError/inputMismatch(_:)`` when the batch,
+    ///   rows or state do not fit the model.
     @discardableResult
     public func step(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError)
         -> StepReport
@@ -107,9 +124,18 @@ public final class Trainer {
         try clipping.validate()
         try batch.validate(for: model.configuration, needsTargets: true)
         try initialState?.validate(for: model.configuration, count: rows?.count ?? batch.count)
-        let loss = try engine.forwardBackward(batch, rows: rows, initialState: initialState)
+        let loss: Double, gradients: UnsafeMutablePointer<Float>
+        if let exchange {
+            guard initialState == nil else {
+                throw .invalidSetting(
+                    "a recurrent state is not carried across \(communicator.size) processes; train without one")
+            }
+            (loss, gradients) = try exchange.forwardBackward(batch, rows: rows, engine: engine)
+        } else {
+            loss = try engine.forwardBackward(batch, rows: rows, initialState: initialState)
+            gradients = engine.shards[0].gradients.baseAddress
+        }
         let finalState = initialState.map { _ in engine.finalState(count: rows?.count ?? batch.count) }
-        let gradients = engine.shards[0].gradients.baseAddress
         let count = model.layout.totalCount
         let norm = engine.kernels.sumOfSquares(gradients, count: count).squareRoot()
         guard loss.isFinite, norm.isFinite else {

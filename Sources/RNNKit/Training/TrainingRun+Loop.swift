@@ -37,7 +37,7 @@ struct _TrainingLoop {
         self.model = model
         trainer = Trainer(
             model: model, optimizer: settings.optimizer, schedule: settings.schedule,
-            clipping: settings.clipping, threads: settings.threads)
+            clipping: settings.clipping, threads: settings.threads, communicator: settings.communicator)
     }
 
     mutating func train() throws -> TrainingSummary {
@@ -52,8 +52,10 @@ struct _TrainingLoop {
         start = ContinuousClock.now
         lastCheckpoint = start
         var nextScore = (fraction(step: position.step, elapsed: elapsedBefore) * 10).rounded(.down) / 10 + 0.1
+        // The training time as of the last step, the same on every process.
+        var clock = elapsedBefore
 
-        while fraction(step: position.step, elapsed: elapsed) < 1 {
+        while fraction(step: position.step, elapsed: clock) < 1 {
             if position.cursor >= order.count {
                 if settings.schedule.isMetricDriven, epochLoss.steps > 0 {
                     try trainer.stepSchedule(metric: epochLoss.sum / Double(epochLoss.steps))
@@ -69,6 +71,8 @@ struct _TrainingLoop {
             rows.append(contentsOf: order[position.cursor..<end])
             position.cursor = end
             let report = try trainer.step(batch, rows: rows)
+            let agreed = agreeOnClock()
+            clock = agreed.elapsed
             position.step += 1
             summary.steps = position.step
             summary.stepsThisRun += 1
@@ -89,7 +93,7 @@ struct _TrainingLoop {
                 smoothedLoss = smoothedLoss.isNaN ? report.loss : 0.9 * smoothedLoss + 0.1 * report.loss
                 summary.trainingCurve.append(LossPoint(step: position.step, loss: report.loss))
             }
-            let done = fraction(step: position.step, elapsed: elapsed)
+            let done = fraction(step: position.step, elapsed: clock)
             if settings.averagingShare > 0, done > 1 - settings.averagingShare {
                 average.add(model)
                 if done >= 1 { try average.assign(to: model) }
@@ -102,8 +106,8 @@ struct _TrainingLoop {
                 stopping = try observeValidation(loss, last: done >= 1)
             }
             if !stopping {
-                if definition.cancellation?.isCancelled == true {
-                    if let checkpointing = settings.checkpointing { try save(to: checkpointing.url) }
+                if agreed.cancelled {
+                    if let checkpointing = settings.checkpointing { try save(to: checkpointing.url, elapsed: clock) }
                     throw TrainingCancelled(checkpoint: settings.checkpointing?.url, steps: position.step)
                 }
                 if let checkpointing = settings.checkpointing {
@@ -111,12 +115,12 @@ struct _TrainingLoop {
                     if checkpointing.everySteps.map({ position.step % $0 == 0 }) == true
                         || checkpointing.everySeconds.map({ sinceCheckpoint >= $0 }) == true
                     {
-                        try save(to: checkpointing.url)
+                        try save(to: checkpointing.url, elapsed: clock)
                     }
                 }
             }
             if let progress = definition.progress {
-                let elapsed = self.elapsed
+                let elapsed = clock
                 let thisRun = max((ContinuousClock.now - start).inSeconds, 1e-9)
                 progress(
                     TrainingProgress(
@@ -138,6 +142,16 @@ struct _TrainingLoop {
 
     /// Training time so far, counting the time before a resume.
     private var elapsed: Double { elapsedBefore + (ContinuousClock.now - start).inSeconds }
+
+    /// The training time and whether the run is cancelled, as process 0 sees
+    /// them: every process must stop, validate, average and save at the same
+    /// step, and clocks and signals differ between processes.
+    private func agreeOnClock() -> (elapsed: Double, cancelled: Bool) {
+        var values = SIMD2(elapsed, definition.cancellation?.isCancelled == true ? 1 : 0)
+        let communicator = settings.communicator
+        if communicator.size > 1 { withUnsafeMutableBytes(of: &values) { communicator.broadcast($0, root: 0) } }
+        return (values[0], values[1] != 0)
+    }
 
     /// Early stopping's step after a validation round: records a new best,
     /// and puts the best weights back when the run ends here.
@@ -183,7 +197,10 @@ struct _TrainingLoop {
         static let weightsPrefix = "early_stopping_best."
     }
 
-    private mutating func save(to url: URL) throws {
+    /// Writes a checkpoint from process 0; the others hold the same state.
+    private mutating func save(to url: URL, elapsed: Double) throws {
+        lastCheckpoint = ContinuousClock.now
+        guard settings.communicator.isLead else { return }
         var history: [String: [Float]] = [
             "train_step": summary.trainingCurve.map { Float($0.step) },
             "train_loss": summary.trainingCurve.map { Float($0.loss) },
@@ -209,7 +226,6 @@ struct _TrainingLoop {
             }
         }
         try trainer.checkpoint(progress: progress, history: history).write(to: url)
-        lastCheckpoint = ContinuousClock.now
     }
 
     private mutating func resume(from checkpoint: Checkpoint) throws {

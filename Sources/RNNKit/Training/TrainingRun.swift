@@ -16,9 +16,10 @@ import Foundation
 /// steers nothing unless early stopping is on, so without early stopping a
 /// test set can be scored without leaking into training.
 ///
-/// The weights after a run are bit-identical whatever the thread count, and a
-/// run resumed from any of its checkpoints ends with the same bits as one that
-/// was never interrupted.
+/// The weights after a run are bit-identical whatever the thread count and
+/// the process count (``Settings/communicator``), and a run resumed from any
+/// of its checkpoints, with any process count, ends with the same bits as one
+/// that was never interrupted.
 ///
 /// ```swift
 /// let settings = TrainingRun.Settings(optimizer: .adam(learningRate: 1e-2), batchSize: 16, steps: 200)
@@ -56,13 +57,22 @@ public struct TrainingRun {
         public var checkpointing: Checkpointing?
         /// Stop when the validation loss stops improving; needs a `validation` scorer.
         public var earlyStopping: EarlyStopping?
+        /// The processes that share each mini-batch (MPI's ranks): one by
+        /// default. Every process runs the same `TrainingRun` on the same
+        /// data; each step they agree on the training time and on
+        /// cancellation as process 0 sees them, so all stop, validate and
+        /// average at the same step, and process 0 alone saves checkpoints.
+        /// Nothing else depends on the process count: the weights are the
+        /// same for any.
+        public var communicator: any Communicator
 
         public init(
             optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
             clipping: GradientClipping = .none, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
             steps: Int? = nil, seconds: Double? = nil,
             threads: Int? = nil, averagingShare: Double = 0, maximumBadSteps: Int = 10,
-            checkpointing: Checkpointing? = nil, earlyStopping: EarlyStopping? = nil
+            checkpointing: Checkpointing? = nil, earlyStopping: EarlyStopping? = nil,
+            communicator: any Communicator = SingleProcess()
         ) {
             self.optimizer = optimizer
             self.schedule = schedule
@@ -77,6 +87,7 @@ public struct TrainingRun {
             self.maximumBadSteps = maximumBadSteps
             self.checkpointing = checkpointing
             self.earlyStopping = earlyStopping
+            self.communicator = communicator
         }
 
         /// The settings a resumed run must share with the run that saved the

@@ -209,8 +209,10 @@ enum SeriesData: DataKind {
                 ("mae", .number(errors.meanAbsoluteError))
             ]
             let (csv, svg) = command.forecastURLs
-            try forecaster.writeForecast(
-                of: series, after: trainRows.upperBound, predicted: predicted, naive: naive, csv: csv, svg: svg)
+            if Processes.isLead {
+                try forecaster.writeForecast(
+                    of: series, after: trainRows.upperBound, predicted: predicted, naive: naive, csv: csv, svg: svg)
+            }
             extra += [("forecast", .string(csv.path)), ("forecast_plot", svg.map { .string($0.path) } ?? .null)]
             closing.append(
                 "wrote the forecast of \(series.timestamps[testRows.lowerBound]) to "
