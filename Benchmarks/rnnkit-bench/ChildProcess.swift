@@ -34,17 +34,25 @@ enum ChildProcess {
     ///
     /// - Parameter environment: Variables set for the child on top of this
     ///   process's environment (`RNNKIT_ISA`, `RNNKIT_KERNELS`).
+    /// - Parameter ranks: MPI processes sharing each step, launched with
+    ///   `mpirun -np ranks --oversubscribe` (one machine); 1 runs the child alone.
     static func measure(
         _ shape: BenchShape, threads: Int, minTime: Double, inference: Bool,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], ranks: Int = 1
     ) throws(ChildError) -> ShapeMeasurement {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executablePath)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.arguments = [
+        let arguments = [
             "--child", "--shape", shape.name, "--threads", String(threads),
             "--min-time", String(minTime), inference ? "--inference" : "--no-inference"
         ]
+        if ranks > 1 {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["mpirun", "--oversubscribe", "-np", String(ranks), executablePath] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executablePath)
+            process.arguments = arguments
+        }
         let output = Pipe()
         process.standardOutput = output
         do { try process.run() } catch { throw .launch(shape: shape.name, reason: "\(error)") }
@@ -71,7 +79,8 @@ enum ChildProcess {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             let data = try encoder.encode(result)
-            print(String(decoding: data, as: UTF8.self))
+            // Under mpirun every rank measured the same steps; rank 0 reports.
+            if result.ranks == nil || Measurement.processes.isLead { print(String(decoding: data, as: UTF8.self)) }
             exit(0)
         } catch {
             fail("\(shape.name): \(error)", status: 1)

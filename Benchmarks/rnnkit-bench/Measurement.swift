@@ -1,5 +1,9 @@
 import Foundation
 import RNNKit
+
+#if MPI
+    import RNNKitMPI
+#endif
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -21,6 +25,10 @@ struct ShapeMeasurement: Codable, Equatable {
     var baselineMemoryBytes: Int
     /// Mean loss of the last step: finite when training ran as it should.
     var finalLoss: Double
+    /// With `--ranks`: the processes that shared each step, and the bytes
+    /// rank 0 received from the others per step.
+    var ranks: Int?
+    var bytesReceivedPerStep: Int?
 
     var stepSeconds: Double { trainingSeconds / Double(trainingSteps) }
     var inferenceRunSeconds: Double? {
@@ -44,11 +52,11 @@ enum Measurement {
         let batch = randomBatch(shape, seed: 1)
         var training = Timing()
         var loss = 0.0
-        do {
-            let trainer = Trainer(model: model, optimizer: .sgd(learningRate: 1e-3), threads: threads)
-            training = try timeRepeatedly(minTime: minTime) { () throws(ModelError) in
-                loss = try trainer.step(batch).loss
-            }
+        let communicator = processes
+        let trainer = Trainer(
+            model: model, optimizer: .sgd(learningRate: 1e-3), threads: threads, communicator: communicator)
+        training = try timeRepeatedly(minTime: minTime, agreeing: communicator) { () throws(ModelError) in
+            loss = try trainer.step(batch).loss
         }
         let peak = ResidentMemory.peakBytes()
         var forward: Timing?
@@ -62,7 +70,17 @@ enum Measurement {
             trainingSteps: training.count, trainingSeconds: training.seconds,
             fastestStepSeconds: training.fastest,
             inferenceRuns: forward?.count, inferenceSeconds: forward?.seconds,
-            peakMemoryBytes: peak, baselineMemoryBytes: baseline, finalLoss: loss)
+            peakMemoryBytes: peak, baselineMemoryBytes: baseline, finalLoss: loss,
+            ranks: communicator.size > 1 ? communicator.size : nil,
+            bytesReceivedPerStep: communicator.size > 1 ? trainer.bytesReceivedPerStep(rows: shape.batch) : nil)
+    }
+
+    /// The MPI job this child was launched into by `--ranks`, or this process alone.
+    static var processes: any Communicator {
+        #if MPI
+            if let world = MPICommunicator.launched() { return world }
+        #endif
+        return SingleProcess()
     }
 
     /// Standard-normal inputs `[B, T, I]` and targets `[B, T, H]`, as the anchor's `torch.randn`.
@@ -83,8 +101,11 @@ enum Measurement {
     }
 
     /// Runs `body` `warmupSteps` times untimed, then times it until `minTime`
-    /// seconds have passed and at least `minimumTimedSteps` ran.
-    static func timeRepeatedly<E: Error>(minTime: Double, _ body: () throws(E) -> Void) throws(E) -> Timing {
+    /// seconds have passed and at least `minimumTimedSteps` ran; with several
+    /// processes, by rank 0's clock, so that all run the same steps.
+    static func timeRepeatedly<E: Error>(
+        minTime: Double, agreeing communicator: any Communicator = SingleProcess(), _ body: () throws(E) -> Void
+    ) throws(E) -> Timing {
         for _ in 0..<warmupSteps { try body() }
         let clock = ContinuousClock()
         let start = clock.now
@@ -97,8 +118,10 @@ enum Measurement {
             timing.fastest = min(timing.fastest, seconds(last.duration(to: now)))
             timing.seconds = seconds(start.duration(to: now))
             last = now
-        } while timing.seconds < minTime || timing.count < minimumTimedSteps
-        return timing
+            var more: Int32 = timing.seconds < minTime || timing.count < minimumTimedSteps ? 1 : 0
+            if communicator.size > 1 { withUnsafeMutableBytes(of: &more) { communicator.broadcast($0, root: 0) } }
+            if more == 0 { return timing }
+        } while true
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -15,6 +15,8 @@ struct BenchOptions {
     var scaling = false
     var gemm = false
     var kernels = false
+    /// MPI processes per measurement, each with `threads` threads.
+    var ranks = 1
     var help = false
     /// Internal: measure the one given shape in this process and print one
     /// JSON line (the parent runs each shape in a child like this).
@@ -55,6 +57,11 @@ struct BenchOptions {
                               to the FMA peak's own speedup at the same thread count.
           --gemm              Time the single-threaded GEMM on large and RNN-shaped
                               problems against the FMA peak, instead of training.
+          --ranks N           Run each shape as N MPI processes on this machine
+                              (mpirun -np N --oversubscribe), each with --threads
+                              threads, sharing every step of the shape's batch; reports
+                              the bytes rank 0 receives per step. Needs a build with
+                              the MPI trait (swift build -c release --traits MPI).
           --kernels           Compare kernel variants on training steps: for each
                               hidden size with generated kernels (or each --shape),
                               the specialized kernels against the generic ones
@@ -117,6 +124,7 @@ extension BenchOptions {
         .flag("scaling", "run the shapes at 1...N threads"),
         .flag("gemm", "time the single-threaded GEMM"),
         .flag("kernels", "compare kernel variants"),
+        .value("ranks", "N", "MPI processes per measurement", integers: 1...4096),
         .flag("child", "internal: measure one shape in this process"),
         .flag("help", "show this help", aliases: ["-h"])
     ]
@@ -127,6 +135,7 @@ extension BenchOptions {
         do {
             arguments = try Arguments(words, specs: Self.specs)
             if let value = try arguments.integer("threads") { threads = value }
+            if let value = try arguments.integer("ranks") { ranks = value }
         } catch {
             throw OptionError(error)
         }

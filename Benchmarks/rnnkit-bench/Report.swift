@@ -47,6 +47,10 @@ struct ShapeReport {
         line.add("peak_gflops_1", peakOneThread, decimals: 2)
         line.add("peak_gflops_n", peakAllThreads, decimals: 2)
         line.add("final_loss", measurement.finalLoss, decimals: 6)
+        if let ranks = measurement.ranks {
+            line.add("ranks", ranks)
+            line.add("bytes_received_per_step", measurement.bytesReceivedPerStep ?? 0)
+        }
         return line.text
     }
 
@@ -68,6 +72,10 @@ struct ShapeReport {
             inferenceSequencesPerSecond.map { format($0, 1) } ?? "-",
             format(Double(measurement.peakMemoryBytes) / 1_048_576, 1)
         ])
+            + (measurement.ranks.map { ranks in
+                "\n    on \(ranks) ranks x \(threads) threads; rank 0 received "
+                    + format(Double(measurement.bytesReceivedPerStep ?? 0) / 1_048_576, 2) + " MiB per step"
+            } ?? "")
     }
 }
 

@@ -41,7 +41,7 @@ enum Runs {
             do {
                 let measurement = try ChildProcess.measure(
                     shape, threads: threads, minTime: options.minTime,
-                    inference: options.inference)
+                    inference: options.inference, ranks: options.ranks)
                 // The peak again right after the shape, under the load it ran under; the better reading counts.
                 let after = measurePeaks([threads], seconds: options.peakTime).at(threads: threads)
                 let peak = [peaks.at(threads: threads), after].compactMap { $0 }.max()

@@ -21,7 +21,9 @@ let overview = """
     Run `rnnkit SUBCOMMAND --help` for a subcommand's options.
     """
 
+/// A notice on standard error; under mpirun, from rank 0 only (errors go through `Processes.report`).
 func standardError(_ text: String) {
+    guard Processes.isLead else { return }
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 

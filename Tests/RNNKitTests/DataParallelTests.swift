@@ -68,7 +68,8 @@ private final class InProcessGroup: @unchecked Sendable {
                     let start = part.counts[..<rank].reduce(0, +)
                     precondition(part.counts[rank] == receiveCounts[source], "mismatched exchange counts")
                     UnsafeMutableRawBufferPointer(rebasing: receiving[offset..<offset + receiveCounts[source]])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: part.bytes[start..<start + part.counts[rank]]))
+                        .copyMemory(
+                            from: UnsafeRawBufferPointer(rebasing: part.bytes[start..<start + part.counts[rank]]))
                     offset += receiveCounts[source]
                 }
             }

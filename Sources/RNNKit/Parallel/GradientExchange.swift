@@ -122,7 +122,8 @@ final class GradientExchange {
             try engine.forwardBackwardShare(batch, rows: shareRows, normalizer: normalizer)
             let buffers = engine.shardGradients
             for node in plan.nodes[rank] {
-                engine.scheduler.reduce(buffers + (node.lowerBound - share.lowerBound), buffers: node.count, count: count)
+                engine.scheduler.reduce(
+                    buffers + (node.lowerBound - share.lowerBound), buffers: node.count, count: count)
             }
             pack(plan, buffers: buffers, share: share)
         }
@@ -134,7 +135,9 @@ final class GradientExchange {
         let plan = Plan(shardCount: shardCount, ranks: communicator.size, count: count)
         let rank = communicator.rank
         let nodeCount = plan.nodes.reduce(0) { $0 + $1.count }
-        if sending.count < plan.nodes[rank].count * count { sending = AlignedBuffer(count: plan.nodes[rank].count * count) }
+        if sending.count < plan.nodes[rank].count * count {
+            sending = AlignedBuffer(count: plan.nodes[rank].count * count)
+        }
         let received = nodeCount * plan.chunks[rank].count
         if receiving.count < received { receiving = AlignedBuffer(count: received) }
         losses = Array(repeating: 0, count: shardCount)

@@ -74,6 +74,13 @@ public final class Trainer {
         rateScheduler = LearningRateScheduler(schedule: schedule, baseRate: Double(optimizer.learningRate))
     }
 
+    /// Bytes this process receives from the others in a step over `rows`
+    /// sequences: 0 for one process, about the gradient's size for two, and
+    /// toward twice that for many.
+    public func bytesReceivedPerStep(rows: Int) -> Int {
+        exchange?.bytesReceived(shardCount: ShardScheduler.shardCount(rows: rows)) ?? 0
+    }
+
     /// The number of updates applied so far.
     public var stepCount: Int { state.step }
 
