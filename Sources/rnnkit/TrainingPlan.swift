@@ -26,6 +26,8 @@ struct TrainingPlan {
     var steps: Int?
     var seconds: Double?
     var batchSize: Int
+    /// Mini-batches per optimiser step.
+    var accumulation: Int
     var shuffle: Bool
     var seed: UInt64
 
@@ -58,6 +60,10 @@ struct TrainingPlan {
         .value("epochs", "N", "passes over the training data (instead of --steps)"),
         .value("time", "SECONDS", "stop after this much training time"),
         .value("batch", "N", "sequences per mini-batch (the last of an epoch takes the rows left)"),
+        .value(
+            "accumulate", "K",
+            "one optimiser step per K mini-batches: the bits of one batch K times as large, "
+                + "in the memory of one (default 1)"),
         .flag("no-shuffle", "take mini-batches in data set order"),
         .value("optimizer", "NAME", optimizerNames + " (default adam)"),
         .value("lr", "X", "learning rate (default 0.001 for adam and adamw, 0.01 for sgd)"),
@@ -164,7 +170,9 @@ struct TrainingPlan {
             clipping = norm > 0 ? .norm(Float(norm)) : .none
         }
         batchSize = min(try arguments.integer("batch", default: defaults.batchSize)!, trainingCount)
-        let stepsPerEpoch = (trainingCount + batchSize - 1) / batchSize
+        accumulation = try arguments.integer("accumulate", default: 1)!
+        let rowsPerStep = batchSize * accumulation
+        let stepsPerEpoch = (trainingCount + rowsPerStep - 1) / rowsPerStep
         if arguments.has("steps") && arguments.has("epochs") { throw UsageError("use --steps or --epochs, not both") }
         if let epochs = try arguments.integer("epochs") {
             steps = epochs * stepsPerEpoch
@@ -233,7 +241,7 @@ struct TrainingPlan {
     ) -> TrainingRun.Settings {
         TrainingRun.Settings(
             optimizer: optimizer, schedule: schedule, clipping: clipping, batchSize: batchSize,
-            shuffle: shuffle, seed: seed, steps: steps, seconds: seconds, threads: threads,
+            accumulation: accumulation, shuffle: shuffle, seed: seed, steps: steps, seconds: seconds, threads: threads,
             averagingShare: averagingShare, maximumBadSteps: maximumBadSteps,
             checkpointing: checkpointing, earlyStopping: earlyStopping, communicator: Processes.communicator)
     }

@@ -126,3 +126,22 @@ func badOptimizerOrScheduleOptionsGiveOneClearLine(arguments: [String], message:
         #expect(help.standardOutput.contains(text), "\(text)")
     }
 }
+
+@Test func accumulatingMiniBatchesTrainsTheBitsOfOneLargerBatch() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let data = folder.appendingPathComponent("data.safetensors")
+    try writeRegressionData(to: data, count: 100, timeSteps: 5)
+    let common = ["train", "--data", data.path, "--hidden", "6", "--epochs", "2", "--seed", "3", "--no-plot", "--json"]
+    let large = folder.appendingPathComponent("large.safetensors")
+    let accumulated = folder.appendingPathComponent("accumulated.safetensors")
+    let one = try Tool.run(common + ["--batch", "64", "--out", large.path])
+    let two = try Tool.run(common + ["--batch", "32", "--accumulate", "2", "--out", accumulated.path])
+    #expect(one.status == 0 && two.status == 0, "\(one.standardError)\(two.standardError)")
+    // Two epochs of 100 rows: steps of 64 and 36.
+    for run in [one, two] {
+        let summary = try JSONValue(parsing: String(run.standardOutput.split(separator: "\n").last ?? ""))
+        #expect(summary.objectValue?["steps"]?.integerValue == 4)
+    }
+    #expect(try parameters(of: accumulated) == parameters(of: large))
+}

@@ -213,10 +213,29 @@ func dataParallelRunsMatchOneProcess(cell: CellKind, input: InputEncoding) throw
     #expect(same == [true, true])
 }
 
+@Test func accumulationAcrossProcessesKeepsTheBitsOfOneLargeBatch() throws {
+    let configuration = ModelConfiguration(
+        cell: .gru, input: .dense(features: 5), hiddenSize: 10, outputSize: 3, topology: .manyToOne)
+    let data = sequences(configuration)
+    var large = settings(steps: 4)
+    large.batchSize = 128
+    let alone = try Model(configuration, seed: 6)
+    _ = try TrainingRun(settings: large, batch: data).run(model: alone)
+    let results = try InProcessGroup.run(ranks: 3) { communicator in
+        var accumulated = settings(steps: 4, communicator: communicator)
+        (accumulated.batchSize, accumulated.accumulation) = (32, 4)
+        let model = try Model(configuration, seed: 6)
+        _ = try TrainingRun(settings: accumulated, batch: data).run(model: model)
+        return weights(model)
+    }
+    let same = results.map { $0 == weights(alone) }
+    #expect(same == [true, true, true])
+}
+
 @Test func theSharesCutIntoAlignedSubtreesOfTheReductionTree() {
     for shardCount in 1...40 {
         for ranks in 1...9 {
-            let plan = GradientExchange.Plan(shardCount: shardCount, ranks: ranks, count: 1000)
+            let plan = GradientSum.Plan(shardCount: shardCount, ranks: ranks, count: 1000)
             #expect(plan.shares.map(\.count).reduce(0, +) == shardCount)
             #expect(plan.chunks.first?.lowerBound == 0 && plan.chunks.last?.upperBound == 1000)
             for (share, nodes) in zip(plan.shares, plan.nodes) {
@@ -233,5 +252,5 @@ func dataParallelRunsMatchOneProcess(cell: CellKind, input: InputEncoding) throw
         }
     }
     // An even split keeps one node per rank.
-    #expect(GradientExchange.Plan(shardCount: 8, ranks: 4, count: 64).nodes == [[0..<2], [2..<4], [4..<6], [6..<8]])
+    #expect(GradientSum.Plan(shardCount: 8, ranks: 4, count: 64).nodes == [[0..<2], [2..<4], [4..<6], [6..<8]])
 }

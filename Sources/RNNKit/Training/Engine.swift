@@ -128,7 +128,7 @@ final class Engine {
     /// Forward and backward over `rows`, this process's share of a
     /// mini-batch spread over processes: each shard's loss is scaled by the
     /// whole mini-batch's `normalizer`, and each shard's gradient stays in
-    /// its own buffer (`shardGradients`) for `GradientExchange` to reduce.
+    /// its own buffer (`shardGradients`) for `GradientSum` to reduce.
     func forwardBackwardShare(_ batch: SequenceBatch, rows: [Int], normalizer: Double) throws(ModelError) {
         precondition(withGradients, "engine built for inference only")
         _ = try pass(batch, rows: rows, initialState: nil, backward: true, normalizer: normalizer)

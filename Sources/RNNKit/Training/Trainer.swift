@@ -40,8 +40,8 @@ public final class Trainer {
     /// The processes that share each mini-batch.
     public let communicator: any Communicator
     private let engine: Engine
-    /// Splits mini-batches across processes; nil for one.
-    private let exchange: GradientExchange?
+    /// Sums gradients over micro-batches and processes.
+    private let gradientSum: GradientSum
     private let state: OptimizerState
     private(set) var rateScheduler: LearningRateScheduler
 
@@ -66,10 +66,7 @@ public final class Trainer {
         self.communicator = communicator
         engine = Engine(
             model: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, withGradients: true)
-        exchange =
-            communicator.size > 1
-            ? GradientExchange(communicator: communicator, count: model.layout.totalCount, kernels: engine.kernels)
-            : nil
+        gradientSum = GradientSum(engine: engine, communicator: communicator)
         state = OptimizerState(rule: optimizer.rule, parameters: model.parameters, kernels: engine.kernels)
         rateScheduler = LearningRateScheduler(schedule: schedule, baseRate: Double(optimizer.learningRate))
     }
@@ -78,8 +75,11 @@ public final class Trainer {
     /// sequences: 0 for one process, about the gradient's size for two, and
     /// toward twice that for many.
     public func bytesReceivedPerStep(rows: Int) -> Int {
-        exchange?.bytesReceived(shardCount: ShardScheduler.shardCount(rows: rows)) ?? 0
+        gradientSum.bytesReceived(shardCount: ShardScheduler.shardCount(rows: rows))
     }
+
+    /// The shard workspaces the trainer holds: their buffers are most of its memory.
+    var shardWorkspaceCount: Int { engine.shards.count }
 
     /// The number of updates applied so far.
     public var stepCount: Int { state.step }
@@ -114,30 +114,39 @@ public final class Trainer {
     ///
     /// Passing the whole data set with the rows of each mini-batch avoids
     /// copying: the engine reads the selected rows in place.
+    ///
+    /// With `microBatch`, the rows run that many at a time, rounded down to
+    /// whole shards of 32 (at least one), and the trainer holds the buffers
+    /// of one micro-batch only (gradient accumulation): the step has the bits
+    /// of the whole mini-batch at once, because every micro-batch's shard
+    /// sums meet in the same reduction tree.
     /// - Parameter initialState: the state to start from (`[units, rows, hidden]`,
     ///   rows in the order of `rows`); the report then carries the final state.
     ///   Gradients do not flow into it. A state is not yet carried across
-    ///   processes: with several, `initialState` must be nil.
+    ///   micro-batches or processes: with either, `initialState` must be nil.
     /// - Throws: ``ModelError/invalidSetting(_:)`` when the optimiser, the
     ///   schedule or the clipping cannot be used, or a state is given with
-    ///   several processes; ``ModelError/inputMismatch(_:)`` when the batch,
-    ///   rows or state do not fit the model.
+    ///   micro-batches or several processes; ``ModelError/inputMismatch(_:)``
+    ///   when the batch, rows or state do not fit the model.
     @discardableResult
-    public func step(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError)
-        -> StepReport
-    {
+    public func step(
+        _ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil, microBatch: Int? = nil
+    ) throws(ModelError) -> StepReport {
         try optimizer.validate()
         try schedule.validate()
         try clipping.validate()
         try batch.validate(for: model.configuration, needsTargets: true)
         try initialState?.validate(for: model.configuration, count: rows?.count ?? batch.count)
+        if let microBatch, microBatch < 1 { throw .invalidSetting("microBatch is \(microBatch), expected at least 1") }
+        let shardCount = ShardScheduler.shardCount(rows: rows?.count ?? batch.count)
+        let microShards = min(shardCount, max(1, (microBatch ?? Int.max) / ShardScheduler.shardRows))
         let loss: Double, gradients: UnsafeMutablePointer<Float>
-        if let exchange {
+        if communicator.size > 1 || microShards < shardCount {
             guard initialState == nil else {
                 throw .invalidSetting(
-                    "a recurrent state is not carried across \(communicator.size) processes; train without one")
+                    "a recurrent state is not carried across micro-batches or processes; train without one")
             }
-            (loss, gradients) = try exchange.forwardBackward(batch, rows: rows, engine: engine)
+            (loss, gradients) = try gradientSum.forwardBackward(batch, rows: rows, microShards: microShards)
         } else {
             loss = try engine.forwardBackward(batch, rows: rows, initialState: initialState)
             gradients = engine.shards[0].gradients.baseAddress

@@ -45,7 +45,8 @@ struct _TrainingLoop {
         var batch = try definition.data(position.epoch)
         var order = epochOrder(count: batch.count, epoch: position.epoch)
         var rows: [Int] = []
-        rows.reserveCapacity(settings.batchSize)
+        let rowsPerStep = settings.batchSize * settings.accumulation
+        rows.reserveCapacity(rowsPerStep)
         var smoothedLoss = summary.trainingCurve.last?.loss ?? .nan
         var badSteps = 0
         var average = WeightAverage(model: model)
@@ -66,11 +67,12 @@ struct _TrainingLoop {
                 batch = try definition.data(position.epoch)
                 order = epochOrder(count: batch.count, epoch: position.epoch)
             }
-            let end = min(position.cursor + settings.batchSize, order.count)
+            let end = min(position.cursor + rowsPerStep, order.count)
             rows.removeAll(keepingCapacity: true)
             rows.append(contentsOf: order[position.cursor..<end])
             position.cursor = end
-            let report = try trainer.step(batch, rows: rows)
+            let report = try trainer.step(
+                batch, rows: rows, microBatch: settings.accumulation > 1 ? settings.batchSize : nil)
             let agreed = agreeOnClock()
             clock = agreed.elapsed
             position.step += 1

@@ -35,6 +35,12 @@ public struct TrainingRun {
         public var clipping: GradientClipping
         /// Sequences per mini-batch (the last of an epoch takes the rows left).
         public var batchSize: Int
+        /// Mini-batches per optimiser step (gradient accumulation): each step
+        /// draws `accumulation × batchSize` rows and runs them `batchSize` at
+        /// a time, rounded down to whole shards of 32 (at least one), with the
+        /// bits of one mini-batch of all of them and the memory of one of
+        /// `batchSize`.
+        public var accumulation: Int
         /// Draw each epoch's rows in a shuffle seeded by `seed` and the epoch; false keeps data set order.
         public var shuffle: Bool
         public var seed: UInt64
@@ -68,7 +74,8 @@ public struct TrainingRun {
 
         public init(
             optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
-            clipping: GradientClipping = .none, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
+            clipping: GradientClipping = .none, batchSize: Int = 32, accumulation: Int = 1, shuffle: Bool = true,
+            seed: UInt64 = 0,
             steps: Int? = nil, seconds: Double? = nil,
             threads: Int? = nil, averagingShare: Double = 0, maximumBadSteps: Int = 10,
             checkpointing: Checkpointing? = nil, earlyStopping: EarlyStopping? = nil,
@@ -78,6 +85,7 @@ public struct TrainingRun {
             self.schedule = schedule
             self.clipping = clipping
             self.batchSize = batchSize
+            self.accumulation = accumulation
             self.shuffle = shuffle
             self.seed = seed
             self.steps = steps
@@ -95,6 +103,7 @@ public struct TrainingRun {
         /// any, so that older checkpoints still resume).
         public var signature: String {
             "batch=\(batchSize) shuffle=\(shuffle) seed=\(seed) optimizer=\(optimizer) clipping=\(clipping)"
+                + (accumulation == 1 ? "" : " accumulation=\(accumulation)")
                 + (schedule == .constant ? "" : " schedule=\(schedule)")
                 + (earlyStopping.map { " early_stopping=patience:\($0.patience),restore_best:\($0.restoreBest)" } ?? "")
         }
@@ -212,6 +221,9 @@ public struct TrainingRun {
     private func validateSettings() throws(TrainingRunError) {
         let s = settings
         guard s.batchSize >= 1 else { throw .invalidSetting("batchSize is \(s.batchSize), expected at least 1") }
+        guard s.accumulation >= 1 else {
+            throw .invalidSetting("accumulation is \(s.accumulation), expected at least 1")
+        }
         guard s.steps != nil || s.seconds != nil else {
             throw .invalidSetting("a run needs a step limit, a time limit or both")
         }
