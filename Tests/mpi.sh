@@ -16,7 +16,7 @@ if ! command -v mpirun >/dev/null || ! pkg-config --exists ompi-c; then
     sudo_if_needed=()
     [ "$(id -u)" -ne 0 ] && sudo_if_needed=(sudo)
     "${sudo_if_needed[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo_if_needed[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenmpi-dev openmpi-bin >/dev/null
+    "${sudo_if_needed[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenmpi-dev openmpi-bin pkg-config >/dev/null
 fi
 mpirun --version | head -1
 
