@@ -26,7 +26,8 @@ struct TrainCommand: DataKindCommand {
                     + "otherwise)"),
             .value("hidden", "N", "hidden units per layer (default 256 for text, 32 for CSV series, 64 otherwise)"),
             .value("layers", "N", "stacked recurrent layers (default 1)"),
-            .flag("bidirectional", "run each layer in both directions")
+            .flag("bidirectional", "run each layer in both directions"),
+            .flag("no-bias", "no bias_ih or bias_hh in the recurrent layers (PyTorch's bias=False)")
         ] + TrainingPlan.options + [
             .value("seed", "N", "seed for initialisation and shuffling (default 0)"),
             .threads,
@@ -95,6 +96,9 @@ struct TrainCommand: DataKindCommand {
         try arguments.choice("cell", default: fallback, aliases: ["rnn": .rnnTanh])!
     }
 
+    /// Whether a fresh model's recurrent layers have biases: unless --no-bias.
+    var bias: Bool { !arguments.flag("no-bias") }
+
     var maximumBadSteps: Int { get throws { try arguments.integer("max-bad-steps", default: 10)! } }
 
     func reject(_ options: [String], reason: String) throws {
@@ -113,7 +117,7 @@ struct TrainCommand: DataKindCommand {
         }
         if let path = arguments.string("init") {
             try reject(
-                ["cell", "hidden", "layers", "bidirectional", "no-head"],
+                ["cell", "hidden", "layers", "bidirectional", "no-head", "no-bias"],
                 reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))
         }

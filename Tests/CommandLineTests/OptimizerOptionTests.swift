@@ -145,3 +145,26 @@ func badOptimizerOrScheduleOptionsGiveOneClearLine(arguments: [String], message:
     }
     #expect(try parameters(of: accumulated) == parameters(of: large))
 }
+
+@Test func noBiasTrainsAModelWithoutRecurrentBiases() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let data = folder.appendingPathComponent("data.safetensors")
+    try writeRegressionData(to: data)
+    let out = folder.appendingPathComponent("model.safetensors")
+    let run = try Tool.run([
+        "train", "--data", data.path, "--cell", "gru", "--hidden", "6", "--layers", "2", "--steps", "5",
+        "--no-bias", "--out", out.path, "--no-plot", "--json"
+    ])
+    #expect(run.status == 0, "\(run.standardError)")
+    let file = try SafetensorsFile(contentsOf: out)
+    #expect(file.metadata["bias"] == "false")
+    #expect(file.tensors.keys.filter { $0.contains("bias") }.sorted() == ["head.bias"])
+    #expect(try Model(contentsOf: out).configuration.bias == false)
+    // --no-bias describes a fresh model; an --init model keeps what it has.
+    let again = try Tool.run([
+        "train", "--data", data.path, "--init", out.path, "--no-bias", "--steps", "1", "--out",
+        folder.appendingPathComponent("again.safetensors").path
+    ])
+    #expect(again.status == 2 && again.standardError.contains("--no-bias"))
+}

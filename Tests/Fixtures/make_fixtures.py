@@ -97,6 +97,7 @@ class Case:
     loss: str                       # mse | cross_entropy
     input_kind: str                 # dense | embedding | one_hot
     adam_weight_decay: float = 0.0
+    bias: bool = True               # False: PyTorch's bias=False, no bias_ih / bias_hh
 
     @property
     def name(self) -> str:
@@ -111,6 +112,8 @@ class Case:
         ]
         if self.adam_weight_decay != 0.0:
             parts.append("adam_wd")
+        if not self.bias:
+            parts.append("nobias")
         return "-".join(parts)
 
     @property
@@ -173,6 +176,10 @@ def all_cases() -> List[Case]:
     # The layer-normalised LSTM also gets the two bidirectional extras of the plain LSTM.
     cases.append(Case("lstm_ln", True, 2, True, "encoder_decoder", "mse", "dense"))
     cases.append(Case("lstm_ln", True, 2, True, "many_to_many", "mse", "dense", adam_weight_decay=0.01))
+    # PyTorch's bias=False: no bias_ih / bias_hh (the head keeps its bias).
+    for cell in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
+        cases.append(Case(cell, True, 2, True, "many_to_many", "mse", "dense", bias=False))
+        cases.append(Case(cell, False, 1, True, "many_to_one", "cross_entropy", "embedding", bias=False))
     names = [c.name for c in cases]
     assert len(names) == len(set(names))
     return cases
@@ -306,7 +313,7 @@ def make_rnn(case: Case) -> nn.Module:
         return LayerNormLSTM(case.rnn_input_size, H, num_layers=case.num_layers,
                              bidirectional=case.bidirectional, batch_first=True)
     kw = dict(input_size=case.rnn_input_size, hidden_size=H, num_layers=case.num_layers,
-              bias=True, batch_first=True, dropout=0.0, bidirectional=case.bidirectional)
+              bias=case.bias, batch_first=True, dropout=0.0, bidirectional=case.bidirectional)
     if case.cell == "lstm":
         return nn.LSTM(**kw)
     if case.cell == "gru":
@@ -641,6 +648,8 @@ def generate_case(case: Case) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
         "adam_weight_decay": fmt(case.adam_weight_decay),
         "adam_steps": fmt(ADAM_STEPS),
     }
+    if not case.bias:
+        md["bias"] = "false"
     if case.topology == "encoder_decoder":
         md["encoder_seq_len"] = fmt(TE)
     if case.input_kind in ("embedding", "one_hot"):
@@ -738,7 +747,10 @@ def manual_rnn(case: Case, P: Dict[str, torch.Tensor], prefix: str, x, lengths, 
                 lnp = ln_params(P, prefix, sfx)
             else:
                 w_ih, w_hh = P[f"{prefix}weight_ih{sfx}"], P[f"{prefix}weight_hh{sfx}"]
-                b_ih, b_hh = P[f"{prefix}bias_ih{sfx}"], P[f"{prefix}bias_hh{sfx}"]
+                # bias=False: the cell adds nothing, as zeros would.
+                zeros = torch.zeros(w_ih.shape[0])
+                b_ih = P.get(f"{prefix}bias_ih{sfx}", zeros)
+                b_hh = P.get(f"{prefix}bias_hh{sfx}", zeros)
             idx = layer * case.dirs + d
             h = h0[idx] if h0 is not None else torch.zeros(n_b, H)
             c = c0[idx] if c0 is not None else torch.zeros(n_b, H)

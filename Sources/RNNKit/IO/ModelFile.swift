@@ -18,6 +18,7 @@ extension ModelConfiguration {
             "topology": topology.rawValue,
             "head": head.rawValue
         ]
+        if !bias { entries["bias"] = "false" }
         switch input {
         case .dense: entries["input_kind"] = "dense"
         case .embedding(let vocabularySize, let dimension):
@@ -65,11 +66,17 @@ extension ModelConfiguration {
                     + "'\(topologyName)'",
                 source: source)
         }
-        let bidirectionalText = try value("bidirectional")
-        guard let bidirectional = ["true": true, "false": false, "True": true, "False": false][bidirectionalText] else {
-            throw .metadata(
-                key: "bidirectional", problem: "must be true or false, got '\(bidirectionalText)'", source: source)
+        func flag(_ key: String, default fallback: Bool? = nil) throws(ModelError) -> Bool {
+            let text: String
+            if let fallback { text = metadata[key] ?? String(fallback) } else { text = try value(key) }
+            guard let flag = ["true": true, "false": false, "True": true, "False": false][text] else {
+                throw .metadata(key: key, problem: "must be true or false, got '\(text)'", source: source)
+            }
+            return flag
         }
+        let bidirectional = try flag("bidirectional")
+        // PyTorch's bias=False; files without the key have biases.
+        let bias = try flag("bias", default: true)
         let inputSize = try integer("input_size")
         let kind = metadata["input_kind"] ?? (tensorNames.contains("embedding.weight") ? "embedding" : "dense")
         let input: InputEncoding
@@ -99,7 +106,7 @@ extension ModelConfiguration {
         self.init(
             cell: cell, input: input, hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
             bidirectional: bidirectional, outputSize: try integer("output_size"), topology: topology,
-            vocabulary: vocabulary, head: head)
+            vocabulary: vocabulary, head: head, bias: bias)
         do {
             try validate()
         } catch {

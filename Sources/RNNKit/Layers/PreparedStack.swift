@@ -46,8 +46,9 @@ final class PreparedStack: @unchecked Sendable {
                 kernels.add(biasHH, into: bias, count: gates)
             }
             var packed = cellParameters[unit].baseAddress
+            // An absent bias stays as the buffer was made: zeros.
             for tensor in shape.offsets[unit].kernelParameters {
-                packed.update(from: parameters + tensor.offset, count: tensor.count)
+                if let offset = tensor.offset { packed.update(from: parameters + offset, count: tensor.count) }
                 packed += tensor.count
             }
         }

@@ -10,8 +10,9 @@ struct StackShape: Sendable {
         /// Nil for cells without PyTorch's `bias_ih` / `bias_hh`.
         let biasIH: Int?
         let biasHH: Int?
-        /// The cell's `kernelParameters`, in order, with their sizes.
-        let kernelParameters: [(offset: Int, count: Int)]
+        /// The cell's `kernelParameters`, in order, with their sizes; nil
+        /// offsets for biases the model leaves out (the kernels read zeros).
+        let kernelParameters: [(offset: Int?, count: Int)]
         /// The cell's `gradientSums`: each tensor, its size and its first column of `saved`.
         let gradientSums: [(offset: Int, count: Int, column: Int)]
     }
@@ -52,11 +53,16 @@ struct StackShape: Sendable {
             for direction in 0..<c.directions {
                 let suffix = ParameterLayout.suffix(layer: layer, direction: direction)
                 func entry(_ name: String) -> ParameterLayout.Entry? { layout.entry("\(prefix).\(name)\(suffix)") }
+                let inputSize = layer == 0 ? c.input.rnnInputSize : c.hiddenSize * c.directions
+                let sizes = Dictionary(
+                    uniqueKeysWithValues: type.tensors(inputSize: inputSize, hiddenSize: c.hiddenSize).map {
+                        ($0.name, $0.shape.reduce(1, *))
+                    })
                 offsets.append(
                     Offsets(
                         weightIH: entry("weight_ih")!.offset, weightHH: entry("weight_hh")!.offset,
                         biasIH: entry("bias_ih")?.offset, biasHH: entry("bias_hh")?.offset,
-                        kernelParameters: type.kernelParameters.map { (entry($0)!.offset, entry($0)!.count) },
+                        kernelParameters: type.kernelParameters.map { (entry($0)?.offset, sizes[$0]!) },
                         gradientSums: type.gradientSums(hiddenSize: c.hiddenSize).map {
                             (entry($0.tensor)!.offset, entry($0.tensor)!.count, $0.column)
                         }))

@@ -95,10 +95,15 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// The characters of a character-level model, index = token; empty otherwise.
     public var vocabulary: [Character]
     public var head: OutputHead
+    /// Whether the recurrent layers have `bias_ih` and `bias_hh` (PyTorch's
+    /// `bias=`). Without them the cells add no bias; the head keeps its own.
+    /// The layer-normalised LSTM has none either way: its norms carry them.
+    public var bias: Bool
 
     public init(
         cell: CellKind, input: InputEncoding, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
-        outputSize: Int, topology: Topology, vocabulary: [Character] = [], head: OutputHead = .linear
+        outputSize: Int, topology: Topology, vocabulary: [Character] = [], head: OutputHead = .linear,
+        bias: Bool = true
     ) {
         self.cell = cell
         self.input = input
@@ -109,6 +114,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.topology = topology
         self.vocabulary = vocabulary
         self.head = head
+        self.bias = bias
     }
 
     public var directions: Int { bidirectional ? 2 : 1 }
@@ -154,6 +160,10 @@ public struct ModelConfiguration: Sendable, Equatable {
                     "one_to_many feeds outputs back as inputs: it needs dense input with input_size == output_size")
             }
         }
+        if !bias, cell == .layerNormLSTM {
+            throw .invalidConfiguration(
+                "lstm_ln has no bias_ih or bias_hh to leave out: the biases of its layer norms take their place")
+        }
         if topology == .encoderDecoder, input.readsTokens {
             throw .invalidConfiguration("encoder_decoder models read dense feature inputs")
         }
@@ -175,8 +185,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     private var estimatedParameterCount: Double {
         let gates = Double(cell.gateCount), hidden = Double(hiddenSize), directions = Double(directions)
         func stack(input: Double) -> Double {
-            let first = gates * hidden * (input + hidden + 2)
-            let upper = gates * hidden * (hidden * directions + hidden + 2)
+            let biases: Double = bias ? 2 : 0
+            let first = gates * hidden * (input + hidden + biases)
+            let upper = gates * hidden * (hidden * directions + hidden + biases)
             return directions * (first + Double(layers - 1) * upper)
         }
         var count = stack(input: Double(input.rnnInputSize))

@@ -42,12 +42,16 @@ struct ParameterLayout: Sendable {
             let inputSize = layer == 0 ? c.input.rnnInputSize : c.hiddenSize * c.directions
             for direction in 0..<c.directions {
                 let suffix = Self.suffix(layer: layer, direction: direction)
-                for tensor in c.cell.cell.tensors(inputSize: inputSize, hiddenSize: c.hiddenSize) {
+                for tensor in c.cell.cell.tensors(inputSize: inputSize, hiddenSize: c.hiddenSize)
+                where c.bias || !Self.recurrentBiases.contains(tensor.name) {
                     add("\(prefix).\(tensor.name)\(suffix)", tensor.shape, initial: tensor.initial)
                 }
             }
         }
     }
+
+    /// The tensors a model with `bias: false` leaves out, as PyTorch's `bias=False`.
+    static let recurrentBiases: Set = ["bias_ih", "bias_hh"]
 
     /// PyTorch's suffix: `_l{k}` and `_reverse` for the backward direction.
     static func suffix(layer: Int, direction: Int) -> String {

@@ -77,7 +77,7 @@ enum SeriesData: DataKind {
         var initial: Forecaster?
         if let path = arguments.string("init") {
             try command.reject(
-                ["cell", "hidden", "layers", "bidirectional", "window", "horizon", "transform"],
+                ["cell", "hidden", "layers", "bidirectional", "no-bias", "window", "horizon", "transform"],
                 reason: "is fixed by the --init model")
             let (model, recorded) = try readModel(URL(fileURLWithPath: path))
             metadata = recorded
@@ -136,7 +136,8 @@ enum SeriesData: DataKind {
                     hiddenSize: try arguments.integer("hidden", default: Defaults.hiddenSize)!,
                     layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
                     bidirectional: arguments.flag("bidirectional"),
-                    outputSize: horizon * series.columnCount, topology: .manyToOne), seed: try command.seed)
+                    outputSize: horizon * series.columnCount, topology: .manyToOne, bias: command.bias),
+                seed: try command.seed)
         let forecaster = Forecaster(
             model: model, window: window, horizon: horizon, transform: transform, scaling: scaling,
             columns: series.columnNames, timestampColumn: series.timestampColumn, season: season,

@@ -37,7 +37,7 @@ enum TensorData: PredictableData {
                 layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
                 bidirectional: arguments.flag("bidirectional"),
                 outputSize: dataset.outputSize, topology: dataset.topology,
-                head: arguments.flag("no-head") ? .identity : .linear)
+                head: arguments.flag("no-head") ? .identity : .linear, bias: command.bias)
         }
         try dataset.check(fits: model.configuration)
         let plan = try TrainingPlan(arguments, defaults: .init(), trainingCount: dataset.count, seed: try command.seed)

@@ -43,7 +43,7 @@ enum TextData: DataKind {
                 hiddenSize: try arguments.integer("hidden", default: 256)!,
                 layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
                 bidirectional: false, outputSize: corpus.vocabulary.count, topology: .manyToMany,
-                vocabulary: corpus.vocabulary)
+                vocabulary: corpus.vocabulary, bias: command.bias)
         }
         guard model.configuration.vocabulary == corpus.vocabulary else {
             throw UsageError("the --init model's vocabulary differs from this text's characters")

@@ -91,7 +91,7 @@ enum TimeSeriesData: PredictableData {
                 hiddenSize: try arguments.integer("hidden", default: Defaults.hiddenSize)!,
                 layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
                 bidirectional: arguments.flag("bidirectional"),
-                outputSize: file.classNames.count, topology: .manyToOne)
+                outputSize: file.classNames.count, topology: .manyToOne, bias: command.bias)
         }
         let c = model.configuration
         guard c.topology == .manyToOne, c.input == .dense(features: file.dimensions * patch),
