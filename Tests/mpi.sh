@@ -72,9 +72,30 @@ mpi 2 "$rnnkit" "${text[@]}" --steps 12 --resume six.safetensors --checkpoint si
     --out resumed.safetensors >/dev/null
 check "3 ranks to step 6, then 2 ranks to step 12" straight.safetensors resumed.safetensors
 
+echo "== SIGTERM stops every rank at the same step"
+# mpirun itself in the background (not the mpi function's subshell), to signal it.
+mpirun --oversubscribe -np 2 "$rnnkit" "${text[@]}" --steps 100000 --checkpoint term.safetensors \
+    --out term-model.safetensors >term.log 2>&1 &
+launcher=$!
+sleep 4
+kill -TERM "$launcher"
+status=0
+wait "$launcher" || status=$?
+grep "interrupted" term.log | sed 's/^/    /' || true
+step=$("$rnnkit" inspect --model term.safetensors --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["progress.step"])' 2>/dev/null || echo "")
+if [ "$status" -eq 0 ] || [ -z "$step" ] || [ "$(grep -c "interrupted" term.log)" -ne 1 ]; then
+    echo "FAIL SIGTERM: status $status, checkpoint step '$step', $(grep -c "interrupted" term.log) reports"
+    failures=$((failures + 1))
+else
+    "$rnnkit" "${text[@]}" --steps $((step + 3)) --out term-straight.safetensors >/dev/null
+    mpi 3 "$rnnkit" "${text[@]}" --steps $((step + 3)) --resume term.safetensors --checkpoint term.safetensors \
+        --out term-resumed.safetensors >/dev/null
+    check "stopped by SIGTERM at step $step on 2 ranks, resumed on 3" term-straight.safetensors term-resumed.safetensors
+fi
+
 echo "== a killed rank ends the job"
-mpi 2 "$rnnkit" "${text[@]}" --steps 100000 --checkpoint-every 3 --checkpoint killed.safetensors \
-    --out never.safetensors >killed.log 2>&1 &
+mpirun --oversubscribe -np 2 "$rnnkit" "${text[@]}" --steps 100000 --checkpoint-every 3 \
+    --checkpoint killed.safetensors --out never.safetensors >killed.log 2>&1 &
 launcher=$!
 for _ in $(seq 600); do [ -f killed.safetensors ] && break; sleep 0.1; done
 # The last rank process started: rnnkit itself, not mpirun.
@@ -89,7 +110,7 @@ status=0
 wait "$launcher" || status=$?
 milliseconds=$((($(date +%s%N) - started) / 1000000))
 echo "mpirun ended with status $status $milliseconds ms after the kill; it said:"
-grep "noticed" killed.log | sed 's/^/    /' | head -2
+grep "noticed" killed.log | sed 's/^/    /' | head -2 || true
 if [ "$status" -eq 0 ] || [ "$milliseconds" -gt 10000 ]; then
     echo "FAIL the job went on after a rank died"
     failures=$((failures + 1))

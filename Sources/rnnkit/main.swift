@@ -45,8 +45,10 @@ do {
     let parsed = try Arguments(options, specs: command.acceptedOptions)
     try command.init(parsed).run()
 } catch let interrupted as Interrupted {
-    Processes.report("rnnkit \(name): \(interrupted)")
-    Processes.exit(128 + interrupted.signal)
+    // Under mpirun every rank stops at the same step (the run agrees on
+    // cancellation), so all exit together and rank 0 speaks for them.
+    standardError("rnnkit \(name): \(interrupted)")
+    exit(128 + interrupted.signal)
 } catch let error as UsageError {
     Processes.report("rnnkit \(name): error: \(error)")
     Processes.exit(2)
