@@ -81,12 +81,8 @@ final class GradientSum {
         // Every process must reach the exchange, so what one would refuse
         // inside the engine is refused here, by all.
         guard let targets = batch.targets else { throw .inputMismatch("a loss needs targets") }
-        if let rows {
-            guard !rows.isEmpty else { throw .inputMismatch("no rows selected") }
-            if let bad = rows.first(where: { $0 < 0 || $0 >= batch.count }) {
-                throw .inputMismatch("row \(bad) is outside the batch of \(batch.count)")
-            }
-        } else if allRows.count != batch.count {
+        try Engine.checkRows(rows, of: batch)
+        if rows == nil, allRows.count != batch.count {
             allRows = Array(0..<batch.count)
         }
         let rows = rows ?? allRows

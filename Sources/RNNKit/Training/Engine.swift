@@ -81,17 +81,22 @@ final class Engine {
         }
     }
 
+    /// Refuses an empty selection of rows, or a row outside `batch` (all rows when nil).
+    static func checkRows(_ rows: [Int]?, of batch: SequenceBatch) throws(ModelError) {
+        guard (rows?.count ?? batch.count) > 0 else { throw .inputMismatch("no rows selected") }
+        if let bad = rows?.first(where: { $0 < 0 || $0 >= batch.count }) {
+            throw .inputMismatch("row \(bad) is outside the batch of \(batch.count)")
+        }
+    }
+
     /// Loads `rows` of `batch` (all rows when nil) into the shards.
     private func load(_ batch: SequenceBatch, rows: [Int]?) throws(ModelError) -> Int {
+        try Self.checkRows(rows, of: batch)
         let count = rows?.count ?? batch.count
-        guard count > 0 else { throw .inputMismatch("no rows selected") }
         // Only an encoder-decoder model reads the decoder's length.
         let decoderTimeSteps = model.configuration.topology == .encoderDecoder ? batch.decoderTimeSteps : 0
         try reserve(rows: count, timeSteps: batch.timeSteps, decoderTimeSteps: decoderTimeSteps)
         if let rows {
-            if let bad = rows.first(where: { $0 < 0 || $0 >= batch.count }) {
-                throw .inputMismatch("row \(bad) is outside the batch of \(batch.count)")
-            }
             rowIndices = rows
         } else if rowIndices.count != count || rowIndices.last != count - 1 {
             rowIndices = Array(0..<count)
