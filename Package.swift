@@ -39,6 +39,9 @@ let package = Package(
         .library(name: "RNNKit", targets: ["RNNKit"]),
         // `MPICommunicator`, with the MPI trait: data-parallel runs across processes.
         .library(name: "RNNKitMPI", targets: ["RNNKitMPI"]),
+        // The C interface (`Sources/CInterface/Header/include/rnnkit.h`) as a
+        // shared library, libRNNKitC.so; the Python package bundles it.
+        .library(name: "RNNKitC", type: .dynamic, targets: ["RNNKitC"]),
         .executable(name: "rnnkit", targets: ["rnnkit"]),
         .executable(name: "rnnkit-bench", targets: ["rnnkit-bench"])
     ],
@@ -58,6 +61,11 @@ let package = Package(
         .target(
             name: "RNNKitMPI",
             dependencies: ["RNNKit", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
+        ),
+        .target(
+            name: "RNNKitC",
+            dependencies: ["RNNKit", "RNNKitCHeader"],
+            path: "Sources/CInterface/Exports"
         ),
         .executableTarget(
             name: "rnnkit",
@@ -82,6 +90,11 @@ let package = Package(
         // Option parsing and generated help, shared by the tool and the bench
         // (KernelGenerator keeps its own: it builds before everything else).
         .target(name: "CommandLineOptions"),
+        // rnnkit.h, and the thread-local last error the C interface reports.
+        .target(
+            name: "RNNKitCHeader",
+            path: "Sources/CInterface/Header"
+        ),
         .systemLibrary(
             name: "CMPI",
             pkgConfig: "ompi-c",

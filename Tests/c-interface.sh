@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The C interface: builds libRNNKitC.so, checks that it exports exactly the
+# functions rnnkit.h declares, compiles the header as C and C++ with every
+# warning an error, and runs the example and the error-path tests against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+configuration=${1:-release}
+swift build -c "$configuration" --product RNNKitC
+library=.build/$configuration
+header=Sources/CInterface/Header/include
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+declared=$(grep -o 'rnnkit_[a-z_]*(' "$header/rnnkit.h" | tr -d '(' | grep -v '_callback$' | sort -u)
+exported=$(nm -D --defined-only "$library/libRNNKitC.so" | awk '$2 == "T" && $3 ~ /^rnnkit_/ {print $3}' | sort)
+if [ "$declared" != "$exported" ]; then
+    echo "rnnkit.h and libRNNKitC.so disagree:" >&2
+    diff <(echo "$declared") <(echo "$exported") >&2 || true
+    exit 1
+fi
+
+flags=(-I "$header" -L "$library" -lRNNKitC -Wl,-rpath,"$PWD/$library" -Wall -Wextra -Werror)
+echo '#include "rnnkit.h"' | c++ -x c++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror -I "$header" -
+cc -std=c11 -pedantic Tests/CInterface/example.c "${flags[@]}" -o "$work/example"
+cc -std=c11 -pthread Tests/CInterface/errors.c "${flags[@]}" -o "$work/errors"
+"$work/errors"
+"$work/example" "$work/classifier.safetensors"
+echo "C interface: OK"
