@@ -19,6 +19,24 @@ if [ "$declared" != "$exported" ]; then
     exit 1
 fi
 
+# The functions' types as Swift exports them, declared again after the
+# header's own: C refuses a second declaration of another type. Swift writes
+# handles as void *, mapped back by parameter name; the header's const on a
+# handle is dropped on both sides.
+swiftc -typecheck -parse-as-library -module-name RNNKitC -package-name "$(basename "$PWD")" \
+    -I "$library/Modules" -Xcc -I -Xcc "$header" -Xcc -I -Xcc Sources/CRNNSupport/include \
+    -Xcc -fmodule-map-file="$library/RNNKitCHeader.build/module.modulemap" \
+    -Xcc -fmodule-map-file="$library/CRNNSupport.build/module.modulemap" \
+    Sources/CInterface/Exports/*.swift -emit-clang-header-path "$work/exported.h"
+sed -E 's/const rnnkit_(model|data|trainer) \*/rnnkit_\1 */g' "$header/rnnkit.h" >"$work/rnnkit.h"
+{
+    echo '#include "rnnkit.h"'
+    grep '^SWIFT_EXTERN .*rnnkit_' "$work/exported.h" |
+        sed -E -e 's/SWIFT_EXTERN/extern/; s/ SWIFT_[A-Z_]+//g; s/ _Nullable//g' \
+            -e 's/void \* \* (model|trainer|data)\b/rnnkit_\1 **\1/g; s/void \* (model|trainer|data)\b/rnnkit_\1 *\1/g'
+} >"$work/agree.c"
+cc -std=c11 -fsyntax-only -Werror -I "$work" "$work/agree.c"
+
 flags=(-I "$header" -L "$library" -lRNNKitC -Wl,-rpath,"$PWD/$library" -Wall -Wextra -Werror)
 echo '#include "rnnkit.h"' | c++ -x c++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror -I "$header" -
 cc -std=c11 -pedantic Tests/CInterface/example.c "${flags[@]}" -o "$work/example"
