@@ -143,7 +143,7 @@ int main(void) {
     settings.schedule = RNNKIT_SCHEDULE_CONSTANT;
     settings.batch_size = 0;
     EXPECT(rnnkit_train(model, &settings, &batch, NULL, NULL, NULL, NULL), RNNKIT_ERROR_INVALID_ARGUMENT,
-           "batchSize is 0");
+           "batch_size is 0");
     settings.batch_size = 2;
     settings.steps = -1;
     EXPECT(rnnkit_train(model, &settings, &batch, NULL, NULL, NULL, NULL), RNNKIT_ERROR_INVALID_ARGUMENT,
@@ -179,7 +179,7 @@ int main(void) {
     rnnkit_model_free(model);
     rnnkit_model_config_init(&config);
     config.input = RNNKIT_INPUT_EMBEDDING;
-    config.input_size = 3;
+    config.input_size = 0; // the vocabulary's characters
     config.embedding_size = 4;
     config.hidden_size = 8;
     config.output_size = 3;
@@ -194,7 +194,8 @@ int main(void) {
     EXPECT(rnnkit_model_sample_text(model, "abc", 20, 1, 0, 5, sample, needed, &needed), RNNKIT_ERROR_DATA_MISMATCH,
            "not in the model's vocabulary");
     EXPECT(rnnkit_model_get_config(model, &config), RNNKIT_OK, "");
-    EXPECT(strcmp(config.vocabulary, "ab\n") == 0 && config.embedding_size == 4 ? RNNKIT_OK : -1, RNNKIT_OK, "");
+    int read_back = strcmp(config.vocabulary, "ab\n") == 0 && config.input_size == 3 && config.embedding_size == 4;
+    EXPECT(read_back ? RNNKIT_OK : -1, RNNKIT_OK, "");
     free(sample);
     rnnkit_model_free(model);
 

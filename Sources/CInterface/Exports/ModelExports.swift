@@ -38,7 +38,10 @@ private func flag(_ value: Int32, _ name: String) throws -> Bool {
 
 private func configuration(_ c: rnnkit_model_config) throws -> ModelConfiguration {
     let sizes = 0...Int(Int32.max)
-    let inputSize = try count(c.input_size, "input_size", in: sizes)
+    let vocabulary = try c.vocabulary.map { try string($0, "vocabulary") } ?? ""
+    var inputSize = try count(c.input_size, "input_size", in: sizes)
+    // Only Swift counts characters as the model does (grapheme clusters), so 0 asks it to.
+    if inputSize == 0, c.input != Int32(RNNKIT_INPUT_DENSE) { inputSize = vocabulary.count }
     let input: InputEncoding =
         switch c.input {
         case Int32(RNNKIT_INPUT_DENSE): .dense(features: inputSize)
@@ -47,7 +50,6 @@ private func configuration(_ c: rnnkit_model_config) throws -> ModelConfiguratio
         case Int32(RNNKIT_INPUT_ONE_HOT): .oneHot(vocabularySize: inputSize)
         default: throw InterfaceError.invalid("input is \(c.input), expected 0...2")
         }
-    let vocabulary = try c.vocabulary.map { try string($0, "vocabulary") } ?? ""
     let configuration = ModelConfiguration(
         cell: try lookup(cells, c.cell, "cell"), input: input,
         hiddenSize: try count(c.hidden_size, "hidden_size", in: sizes),

@@ -131,17 +131,21 @@ public func train(
         let held = try validation.map { try SequenceBatch($0, "validation") }
         guard s.steps >= -1 else { throw InterfaceError.invalid("steps is \(s.steps), expected -1 (none) or more") }
         guard s.seconds >= 0 else { throw InterfaceError.invalid("seconds is \(s.seconds), expected 0 (none) or more") }
-        let counts = 0...Int(Int32.max)
+        // Checked here too, so that the messages use the header's names.
+        let counts = 0...Int(Int32.max), positive = 1...Int(Int32.max)
+        guard (0...1).contains(s.averaging_share) else {
+            throw InterfaceError.invalid("averaging_share is \(s.averaging_share), expected 0...1")
+        }
         var run = TrainingRun(
             settings: TrainingRun.Settings(
                 optimizer: step.optimizer, schedule: step.schedule, clipping: step.clipping,
-                batchSize: try count(s.batch_size, "batch_size", in: counts),
-                accumulation: try count(s.accumulation, "accumulation", in: counts),
+                batchSize: try count(s.batch_size, "batch_size", in: positive),
+                accumulation: try count(s.accumulation, "accumulation", in: positive),
                 shuffle: try boolean(s.shuffle, "shuffle"), seed: s.seed,
                 steps: s.steps == -1 ? nil : try count(s.steps, "steps", in: counts),
                 seconds: s.seconds == 0 ? nil : s.seconds, threads: step.threads,
                 averagingShare: s.averaging_share,
-                maximumBadSteps: try count(s.maximum_bad_steps, "maximum_bad_steps", in: counts),
+                maximumBadSteps: try count(s.maximum_bad_steps, "maximum_bad_steps", in: positive),
                 checkpointing: try checkpointing(s),
                 earlyStopping: s.early_stopping_patience == 0
                     ? nil

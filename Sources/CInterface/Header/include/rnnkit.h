@@ -127,7 +127,8 @@ typedef struct rnnkit_model_config {
     int32_t cell;           /* RNNKIT_CELL_* (default LSTM) */
     int32_t input;          /* RNNKIT_INPUT_* (default DENSE) */
     int32_t topology;       /* RNNKIT_* topology (default MANY_TO_ONE) */
-    int64_t input_size;     /* features, or the vocabulary size for token inputs */
+    int64_t input_size;     /* features, or the vocabulary size for token inputs (0: the
+                             * number of characters of `vocabulary`) */
     int64_t embedding_size; /* RNNKIT_INPUT_EMBEDDING only */
     int64_t hidden_size;
     int64_t num_layers;     /* default 1 */
@@ -245,8 +246,8 @@ typedef struct rnnkit_training_settings {
     float learning_rate;
     float momentum; /* SGD */
     float beta1, beta2, epsilon;
-    float weight_decay;
-    /* The learning-rate schedule (default constant). */
+    float weight_decay; /* default 0; torch.optim.AdamW's default is 0.01 */
+    /* The learning-rate schedule (default constant; a cosine needs schedule_steps, usually `steps`). */
     int32_t schedule;
     int64_t schedule_steps;
     int64_t schedule_warmup;
@@ -335,15 +336,15 @@ typedef struct rnnkit_summary {
     int64_t sequences_this_run;
     double sequences_per_second;
     int32_t stop_reason;        /* RNNKIT_STOP_* */
-    int64_t best_step;          /* -1 without a finite validation loss */
-    double best_validation_loss;
+    int64_t best_step;          /* with early stopping: the best validation loss's step; -1 otherwise */
+    double best_validation_loss; /* with early stopping; NaN otherwise */
 } rnnkit_summary;
 
 /* Trains `model` in place on `training` (epochs of shuffled mini-batches)
  * until the step or time limit is spent or early stopping ends it, scoring
  * `validation` (may be NULL) about ten times along the way and at the end.
- * `progress` may be NULL; `summary` may be NULL. The data are copied once on
- * entry. */
+ * `progress` may be NULL; `summary` may be NULL, and is written only when the
+ * run ends without an error. The data are copied once on entry. */
 rnnkit_status rnnkit_train(
     rnnkit_model *model, const rnnkit_training_settings *settings, const rnnkit_batch *training,
     const rnnkit_batch *validation, rnnkit_progress_callback progress, void *user_data, rnnkit_summary *summary);
