@@ -23,7 +23,9 @@ fi
 # header's own: C refuses a second declaration of another type. Swift writes
 # handles as void *, mapped back by parameter name; the header's const on a
 # handle is dropped on both sides.
-swiftc -typecheck -parse-as-library -module-name RNNKitC -package-name "$(basename "$PWD")" \
+# The package name SwiftPM compiled with (the folder's name, made an identifier), for `package` access.
+package_name=$(grep -o 'package-name","[^"]*' ".build/$configuration.yaml" | head -1 | cut -d'"' -f3)
+swiftc -typecheck -parse-as-library -module-name RNNKitC -package-name "$package_name" \
     -I "$library/Modules" -Xcc -I -Xcc "$header" -Xcc -I -Xcc Sources/CRNNSupport/include \
     -Xcc -fmodule-map-file="$library/RNNKitCHeader.build/module.modulemap" \
     -Xcc -fmodule-map-file="$library/CRNNSupport.build/module.modulemap" \
