@@ -196,7 +196,11 @@ func copiedTemplate(path: String, source: String) -> String {
     "#sourceLocation(file: \"\(path)\", line: 1)\n" + source + "\n#sourceLocation()\n"
 }
 
+/// Writes `contents` unless the file already holds them. SwiftPM reruns the
+/// generator whenever it relinks it, as it does each time another product is
+/// built; an untouched file keeps the three kernel modules from recompiling.
 func write(_ contents: String, to path: String) throws {
+    if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == contents { return }
     try contents.write(toFile: path, atomically: true, encoding: .utf8)
 }
 
