@@ -76,10 +76,7 @@ public func dataClassName(
     withStatus {
         let data = try object(data, "data", as: DataHandle.self)
         guard let name else { throw InterfaceError.null("name") }
-        guard let position = Int(exactly: index), data.classNames.indices.contains(position) else {
-            throw InterfaceError.notFound("class index \(index) is out of range: the data has \(data.classNames.count)")
-        }
-        name.pointee = UnsafePointer(data.classNames[position])
+        name.pointee = try entry(index, of: data.classNames, "class")
     }
 }
 

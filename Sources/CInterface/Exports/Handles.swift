@@ -103,8 +103,10 @@ func release(_ pointer: OpaquePointer?) {
     Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(pointer)).release()
 }
 
-/// Stores a new handle through the caller's `out` pointer.
-func give(_ object: AnyObject, to out: UnsafeMutablePointer<OpaquePointer?>?, _ name: String) throws {
-    guard let out else { throw InterfaceError.null(name) }
-    out.pointee = handle(object)
+/// Entry `index` of a handle's C strings, or NOT_FOUND naming the valid range.
+func entry(_ index: Int64, of strings: [UnsafeMutablePointer<CChar>], _ what: String) throws -> UnsafePointer<CChar> {
+    guard let position = Int(exactly: index), strings.indices.contains(position) else {
+        throw InterfaceError.notFound("\(what) index \(index) is outside 0..<\(strings.count)")
+    }
+    return UnsafePointer(strings[position])
 }

@@ -31,11 +31,6 @@ private func lookup<T>(_ table: [T], _ value: Int32, _ name: String) throws -> T
     return table[index]
 }
 
-private func flag(_ value: Int32, _ name: String) throws -> Bool {
-    guard value == 0 || value == 1 else { throw InterfaceError.invalid("\(name) is \(value), expected 0 or 1") }
-    return value == 1
-}
-
 private func configuration(_ c: rnnkit_model_config) throws -> ModelConfiguration {
     let sizes = 0...Int(Int32.max)
     let vocabulary = try c.vocabulary.map { try string($0, "vocabulary") } ?? ""
@@ -139,11 +134,7 @@ public func modelParameterName(
     withStatus {
         let handle = try object(model, "model", as: ModelHandle.self)
         guard let name else { throw InterfaceError.null("name") }
-        guard let position = Int(exactly: index), handle.parameterNames.indices.contains(position) else {
-            throw InterfaceError.notFound(
-                "parameter index \(index) is out of range: the model has \(handle.parameterNames.count) tensors")
-        }
-        name.pointee = UnsafePointer(handle.parameterNames[position])
+        name.pointee = try entry(index, of: handle.parameterNames, "parameter")
     }
 }
 

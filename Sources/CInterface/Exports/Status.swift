@@ -114,6 +114,12 @@ func count(_ value: Int64, _ name: String, in range: ClosedRange<Int>) throws ->
     return value
 }
 
+/// A 0-or-1 field the caller set.
+func flag(_ value: Int32, _ name: String) throws -> Bool {
+    guard value == 0 || value == 1 else { throw InterfaceError.invalid("\(name) is \(value), expected 0 or 1") }
+    return value == 1
+}
+
 /// Copies `count` elements from the caller's `pointer` (NULL only with count 0).
 func copied<T>(_ pointer: UnsafePointer<T>?, count: Int64, _ name: String) throws -> [T]? {
     guard let pointer else {

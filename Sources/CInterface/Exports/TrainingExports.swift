@@ -141,7 +141,7 @@ public func train(
                 optimizer: step.optimizer, schedule: step.schedule, clipping: step.clipping,
                 batchSize: try count(s.batch_size, "batch_size", in: positive),
                 accumulation: try count(s.accumulation, "accumulation", in: positive),
-                shuffle: try boolean(s.shuffle, "shuffle"), seed: s.seed,
+                shuffle: try flag(s.shuffle, "shuffle"), seed: s.seed,
                 steps: s.steps == -1 ? nil : try count(s.steps, "steps", in: counts),
                 seconds: s.seconds == 0 ? nil : s.seconds, threads: step.threads,
                 averagingShare: s.averaging_share,
@@ -151,7 +151,7 @@ public func train(
                     ? nil
                     : TrainingRun.EarlyStopping(
                         patience: try count(s.early_stopping_patience, "early_stopping_patience", in: counts),
-                        restoreBest: try boolean(s.restore_best, "restore_best"))),
+                        restoreBest: try flag(s.restore_best, "restore_best"))),
             batch: batch)
         // Validation scores with its own forward-only workspace, on the run's threads.
         if let held {
@@ -183,11 +183,6 @@ public func train(
     }
 }
 
-private func boolean(_ value: Int32, _ name: String) throws -> Bool {
-    guard value == 0 || value == 1 else { throw InterfaceError.invalid("\(name) is \(value), expected 0 or 1") }
-    return value == 1
-}
-
 private func checkpointing(_ s: rnnkit_training_settings) throws -> TrainingRun.Checkpointing? {
     guard let path = s.checkpoint_path else {
         guard s.resume == 0 else { throw InterfaceError.invalid("resume is set without a checkpoint_path") }
@@ -199,7 +194,7 @@ private func checkpointing(_ s: rnnkit_training_settings) throws -> TrainingRun.
             "checkpointing every \(s.checkpoint_every_steps) steps or \(s.checkpoint_every_seconds) seconds, "
                 + "expected 0 (never) or more")
     }
-    let resume = try boolean(s.resume, "resume") && FileManager.default.fileExists(atPath: url.path)
+    let resume = try flag(s.resume, "resume") && FileManager.default.fileExists(atPath: url.path)
     return TrainingRun.Checkpointing(
         url: url,
         everySteps: s.checkpoint_every_steps == 0
