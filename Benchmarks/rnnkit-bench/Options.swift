@@ -23,7 +23,7 @@ struct BenchOptions {
     var child = false
 
     static let usage = """
-        USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS ...] [--threads N]
+        USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS[:DROPOUT] ...] [--threads N]
                             [--min-time SECONDS] [--peak-time SECONDS] [--json]
                             [--inference | --no-inference] [--scaling] [--gemm] [--kernels]
 
@@ -37,9 +37,10 @@ struct BenchOptions {
         reports its own peak resident memory.
 
         OPTIONS:
-          --shape SPEC        CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS, CELL one of
+          --shape SPEC        CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS[:DROPOUT], CELL one of
                               rnn (= rnn_tanh), rnn_tanh, rnn_relu, lstm, gru,
-                              lstm_ln (the layer-normalised LSTM).
+                              lstm_ln (the layer-normalised LSTM); DROPOUT
+                              between the layers, in [0, 1) (default 0).
                               Repeatable; when given, only these shapes run.
                               Default: rnn/lstm/gru small (64:50:32:64:1),
                               lstm/gru/rnn medium (64:100:128:256:1),
@@ -114,7 +115,7 @@ enum OptionError: Error, CustomStringConvertible {
 extension BenchOptions {
     /// The options `usage` describes, as the shared parser reads them.
     static let specs: [OptionSpec] = [
-        .value("shape", "SPEC", "CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS; repeatable"),
+        .value("shape", "SPEC", "CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS[:DROPOUT]; repeatable"),
         .value("threads", "N", "worker threads", integers: 1...4096),
         .value("min-time", "SECONDS", "timed seconds per shape and phase"),
         .value("peak-time", "SECONDS", "seconds per FMA peak measurement"),

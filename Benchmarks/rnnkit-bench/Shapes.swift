@@ -5,7 +5,8 @@ import RNNKit
 /// trained many-to-many on dense inputs `[batch, seq, input]`.
 ///
 /// Spelled `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS` on the command line, as in
-/// the PyTorch anchor (`../shared/anchors/pytorch_rnn_bench.py`).
+/// the PyTorch anchor (`../shared/anchors/pytorch_rnn_bench.py`), with an
+/// optional `:DROPOUT` between the layers (PyTorch's `dropout=`).
 struct BenchShape: Equatable, Sendable {
     var cell: CellKind
     var batch: Int
@@ -13,19 +14,22 @@ struct BenchShape: Equatable, Sendable {
     var inputSize: Int
     var hiddenSize: Int
     var layers: Int
+    var dropout: Float = 0
 
     /// The cell as the anchor names it: `rnn` is the tanh RNN.
     var cellName: String { cell == .rnnTanh ? "rnn" : cell.rawValue }
 
-    /// The canonical `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS` spelling.
-    var name: String { "\(cellName):\(batch):\(timeSteps):\(inputSize):\(hiddenSize):\(layers)" }
+    /// The canonical `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS[:DROPOUT]` spelling.
+    var name: String {
+        "\(cellName):\(batch):\(timeSteps):\(inputSize):\(hiddenSize):\(layers)" + (dropout > 0 ? ":\(dropout)" : "")
+    }
 
     /// The model RNNKit trains: the recurrent stack without a head, its MSE
     /// on the top layer's output, as the anchor's on its bare PyTorch module.
     var configuration: ModelConfiguration {
         ModelConfiguration(
             cell: cell, input: .dense(features: inputSize), hiddenSize: hiddenSize,
-            layers: layers, outputSize: hiddenSize, topology: .manyToMany, head: .identity)
+            layers: layers, outputSize: hiddenSize, topology: .manyToMany, head: .identity, dropout: dropout)
     }
 
     // MARK: FLOPs
@@ -96,10 +100,11 @@ enum ShapeSyntaxError: Error, CustomStringConvertible, Equatable {
     case fieldCount(spec: String, found: Int)
     case unknownCell(spec: String, cell: String)
     case notPositive(spec: String, field: String, value: String)
+    case notProbability(spec: String, value: String)
     case tooLarge(spec: String, detail: String)
 
     var description: String {
-        let expected = "expected CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS, e.g. lstm:64:100:128:256:1"
+        let expected = "expected CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS[:DROPOUT], e.g. lstm:64:100:128:256:1"
         switch self {
         case .fieldCount(let spec, let found):
             return "invalid --shape '\(spec)': \(found) field\(found == 1 ? "" : "s"), \(expected)"
@@ -109,6 +114,8 @@ enum ShapeSyntaxError: Error, CustomStringConvertible, Equatable {
                 + "\(BenchShape.cellNames.joined(separator: ", "))"
         case .notPositive(let spec, let field, let value):
             return "invalid --shape '\(spec)': \(field) '\(value)' is not a positive integer; \(expected)"
+        case .notProbability(let spec, let value):
+            return "invalid --shape '\(spec)': DROPOUT '\(value)' is not a probability in [0, 1)"
         case .tooLarge(let spec, let detail):
             return "invalid --shape '\(spec)': \(detail)"
         }
@@ -122,20 +129,26 @@ extension BenchShape {
         name.lowercased() == "rnn" ? .rnnTanh : CellKind(rawValue: name.lowercased())
     }
 
-    /// Reads `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS`.
+    /// Reads `CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS[:DROPOUT]`.
     init(parsing spec: String) throws(ShapeSyntaxError) {
         let fields = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 6 else { throw .fieldCount(spec: spec, found: fields.count) }
+        guard fields.count == 6 || fields.count == 7 else { throw .fieldCount(spec: spec, found: fields.count) }
         guard let cell = Self.cell(named: fields[0]) else { throw .unknownCell(spec: spec, cell: fields[0]) }
         let names = ["BATCH", "SEQ", "INPUT", "HIDDEN", "LAYERS"]
         var sizes: [Int] = []
-        for (name, field) in zip(names, fields.dropFirst()) {
+        for (name, field) in zip(names, fields.dropFirst().prefix(5)) {
             guard let value = Int(field), value > 0 else { throw .notPositive(spec: spec, field: name, value: field) }
             sizes.append(value)
         }
         self.init(
             cell: cell, batch: sizes[0], timeSteps: sizes[1], inputSize: sizes[2],
             hiddenSize: sizes[3], layers: sizes[4])
+        if fields.count == 7 {
+            guard let dropout = Float(fields[6]), dropout >= 0, dropout < 1 else {
+                throw .notProbability(spec: spec, value: fields[6])
+            }
+            self.dropout = dropout
+        }
         // The bench holds inputs and targets as plain arrays; refuse what cannot be meant
         // before allocating (RNNKit itself refuses models and buffers beyond memory).
         let width = max(inputSize, hiddenSize * cell.gateCount)

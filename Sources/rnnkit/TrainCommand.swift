@@ -27,7 +27,11 @@ struct TrainCommand: DataKindCommand {
             .value("hidden", "N", "hidden units per layer (default 256 for text, 32 for CSV series, 64 otherwise)"),
             .value("layers", "N", "stacked recurrent layers (default 1)"),
             .flag("bidirectional", "run each layer in both directions"),
-            .flag("no-bias", "no bias_ih or bias_hh in the recurrent layers (PyTorch's bias=False)")
+            .flag("no-bias", "no bias_ih or bias_hh in the recurrent layers (PyTorch's bias=False)"),
+            .value(
+                "dropout", "P",
+                "in training, zero each output of every layer but the last with probability P, in [0, 1) "
+                    + "(PyTorch's dropout=; needs --layers 2 or more; default 0)")
         ] + TrainingPlan.options + [
             .value("seed", "N", "seed for initialisation and shuffling (default 0)"),
             .threads,
@@ -99,6 +103,25 @@ struct TrainCommand: DataKindCommand {
     /// Whether a fresh model's recurrent layers have biases: unless --no-bias.
     var bias: Bool { !arguments.flag("no-bias") }
 
+    /// A fresh model's stacked layers: --layers, 1 unless given.
+    var layers: Int { get throws { try arguments.integer("layers", default: 1, range: 1...1024)! } }
+
+    /// A fresh model's dropout between layers: --dropout, none unless given.
+    var dropout: Float {
+        get throws {
+            let probability = try arguments.number("dropout", default: 0)!
+            guard probability < 1 else {
+                throw ArgumentError.invalidValue(
+                    option: "dropout", value: arguments.string("dropout")!, expected: "a probability in [0, 1)")
+            }
+            // PyTorch only warns; here a run that would silently do nothing is refused.
+            if probability > 0, try layers == 1 {
+                throw UsageError("--dropout acts between stacked layers: it needs --layers 2 or more")
+            }
+            return Float(probability)
+        }
+    }
+
     var maximumBadSteps: Int { get throws { try arguments.integer("max-bad-steps", default: 10)! } }
 
     func reject(_ options: [String], reason: String) throws {
@@ -117,7 +140,7 @@ struct TrainCommand: DataKindCommand {
         }
         if let path = arguments.string("init") {
             try reject(
-                ["cell", "hidden", "layers", "bidirectional", "no-head", "no-bias"],
+                ["cell", "hidden", "layers", "bidirectional", "no-head", "no-bias", "dropout"],
                 reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))
         }

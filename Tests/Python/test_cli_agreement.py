@@ -36,6 +36,12 @@ CASES = {
         ["--no-bias", "--schedule", "step", "--step-size", "10", "--gamma", "0.5", "--weight-decay", "0.01"],
         dict(schedule="step", schedule_steps=10, schedule_factor=0.5, weight_decay=0.01),
     ),
+    "3-layer lstm with dropout, accumulated batches": (
+        dict(cell="lstm", hidden_size=12, num_layers=3, dropout=0.4),
+        "step values",
+        ["--dropout", "0.4", "--batch", "8", "--accumulate", "2"],
+        dict(batch_size=8, accumulation=2),
+    ),
     "layer-normalised lstm, accumulated batches": (
         dict(cell="lstm_ln", hidden_size=16),
         "classes",

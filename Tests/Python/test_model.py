@@ -23,6 +23,7 @@ def test_a_model_describes_its_configuration_and_parameters():
         "bidirectional": True,
         "topology": "many_to_one",
         "bias": True,
+        "dropout": 0.0,
         "head": "linear",
         "input": "dense",
         "embedding_size": 0,

@@ -275,3 +275,38 @@ func adamZeroGradient() {
         expectBuffer(second, Array(repeating: .exact(0), count: 19), "second moment")
     }
 }
+
+// MARK: - Dropout
+
+/// Wellons' lowbias32, the dropout kernel's hash, one word at a time.
+private func lowbias32(_ word: UInt32) -> UInt32 {
+    var x = word
+    x ^= x >> 16
+    x &*= 0x7FEB_352D
+    x ^= x >> 15
+    x &*= 0x846C_A68B
+    return x ^ x >> 16
+}
+
+@Test(
+    "dropout keeps and scales exactly the elements whose draw is below the threshold", .everyKernelVariant,
+    arguments: counts)
+func dropoutMask(count: Int) {
+    var random = TestRandom(seed: UInt64(count))
+    var input = random.floats(count, -3, 3)
+    for (index, special) in [Float.infinity, .nan, -0.0].enumerated() where index < count {
+        input[(index * 7) % count] = special
+    }
+    let key: UInt64 = 0x0123_4567_89AB_CDEF &* UInt64(count)
+    for keepBelow: UInt32 in [0, 1 << 31, 3_000_000_000, .max] {
+        let values = GuardedBuffer(input)
+        let scale: Float = 1 / 0.7
+        let expected = input.indices.map { index in
+            let draw = lowbias32(
+                lowbias32(UInt32(truncatingIfNeeded: key) ^ UInt32(index)) &+ UInt32(truncatingIfNeeded: key >> 32))
+            return Expected.exact(input[index] * (draw < keepBelow ? scale : 0))
+        }
+        Kernels.current.dropout(values.pointer, count: count, key: key, keepBelow: keepBelow, scale: scale)
+        expectBuffer(values, expected, "keep below \(keepBelow)")
+    }
+}

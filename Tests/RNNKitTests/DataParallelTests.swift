@@ -10,7 +10,7 @@ import Testing
 
 /// The ranks of a data-parallel run as threads: collectives meet at a barrier,
 /// read each other's published buffers, and meet again before anyone reuses them.
-private final class InProcessGroup: @unchecked Sendable {
+final class InProcessGroup: @unchecked Sendable {
     let size: Int
     private let condition = NSCondition()
     private var arrived = 0
@@ -128,8 +128,6 @@ private final class InProcessGroup: @unchecked Sendable {
         }
     }
 }
-
-private func weights(_ model: Model) -> [[Float]] { model.parameterNames.map { model.parameter($0)! } }
 
 /// 150 sequences of 3 to 9 steps: mini-batches of 100 are 4 shards, then the
 /// epoch's last 50 are 2, so with 3 ranks one runs no shard at all.

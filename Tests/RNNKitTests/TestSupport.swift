@@ -40,6 +40,9 @@ struct BatchFactory {
     }
 }
 
+/// Every parameter tensor of `model`, in the model's order.
+func weights(_ model: Model) -> [[Float]] { model.parameterNames.map { model.parameter($0)! } }
+
 extension Model {
     /// Scales every parameter so that gradients are not tiny in small tests.
     func scaleParameters(by factor: Float) {

@@ -30,8 +30,6 @@ private func settings(
         batchSize: 6, seed: 3, steps: steps, threads: 1, checkpointing: checkpointing, earlyStopping: earlyStopping)
 }
 
-private func weights(_ model: Model) -> [[Float]] { model.parameterNames.map { model.parameter($0)! } }
-
 private func temporaryCheckpoint() -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent("training-run-\(UUID().uuidString).safetensors")
 }

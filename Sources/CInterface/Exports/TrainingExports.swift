@@ -22,14 +22,17 @@ public func trainingSettingsInit(_ settings: UnsafeMutablePointer<rnnkit_trainin
         checkpoint_path: nil, checkpoint_every_steps: 0, checkpoint_every_seconds: 0, resume: 0)
 }
 
-/// What a trainer takes from the settings: optimiser, schedule, clipping, threads.
+/// What a trainer takes from the settings: optimiser, schedule, clipping,
+/// threads and the seed of its dropout masks.
 private struct StepSettings {
     var optimizer: Optimizer
     var schedule: LearningRateSchedule
     var clipping: GradientClipping
     var threads: Int?
+    var seed: UInt64
 
     init(_ s: rnnkit_training_settings) throws {
+        seed = s.seed
         switch Int(s.optimizer) {
         case RNNKIT_OPTIMIZER_ADAM:
             optimizer = .adam(
@@ -82,7 +85,8 @@ public func trainerCreate(
         guard let trainer else { throw InterfaceError.null("trainer") }
         let s = try StepSettings(try filled(settings, "settings") { $0.struct_size })
         let made = Trainer(
-            model: model.model, optimizer: s.optimizer, schedule: s.schedule, clipping: s.clipping, threads: s.threads)
+            model: model.model, optimizer: s.optimizer, schedule: s.schedule, clipping: s.clipping, threads: s.threads,
+            seed: s.seed)
         trainer.pointee = handle(TrainerHandle(model: model, trainer: made))
     }
 }

@@ -63,6 +63,7 @@ class ModelConfig(ctypes.Structure):
         ("head", ctypes.c_int32),
         ("output_size", ctypes.c_int64),
         ("vocabulary", ctypes.c_char_p),
+        ("dropout", ctypes.c_float),
     ]
 
 

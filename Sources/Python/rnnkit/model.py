@@ -102,6 +102,9 @@ class Model:
             ``"one_to_many"`` (one vector in, a sequence out) or
             ``"encoder_decoder"``.
         bias: PyTorch's ``bias=``: False leaves out ``bias_ih`` and ``bias_hh``.
+        dropout: PyTorch's ``dropout=``: in training, each output of every
+            layer but the last is zeroed with this probability (the masks
+            come from ``fit``'s seed); predictions use every output.
         head: ``"linear"`` or ``"identity"`` (the top layer's outputs as they are).
         input: ``"dense"`` float features, or token ids looked up in an
             ``"embedding"`` of ``embedding_size`` or fed ``"one_hot"``.
@@ -125,6 +128,7 @@ class Model:
         bidirectional: bool = False,
         topology: str = "many_to_one",
         bias: bool = True,
+        dropout: float = 0.0,
         head: str = "linear",
         input: str = "dense",
         embedding_size: int = 0,
@@ -151,6 +155,7 @@ class Model:
         config.num_layers = num_layers
         config.bidirectional = bool(bidirectional)
         config.bias = bool(bias)
+        config.dropout = dropout
         config.output_size = output_size
         config.vocabulary = vocabulary.encode("utf-8") if vocabulary else None
         pointer = ctypes.c_void_p()
@@ -179,6 +184,7 @@ class Model:
             "bidirectional": bool(config.bidirectional),
             "topology": _name_of(_native.TOPOLOGIES, config.topology),
             "bias": bool(config.bias),
+            "dropout": config.dropout,
             "head": _name_of(_native.HEADS, config.head),
             "input": _name_of(_native.INPUTS, config.input),
             "embedding_size": config.embedding_size,

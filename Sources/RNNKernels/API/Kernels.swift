@@ -85,6 +85,15 @@ extension Kernels {
         backend.clamp(values, count: count, limit: limit)
     }
 
+    /// Dropout's mask over `count` values: each is multiplied by `scale`
+    /// where its draw (a hash of `key` and its index, of 2^32) is below
+    /// `keepBelow`, and by 0 elsewhere. The same key gives the same mask.
+    public func dropout(
+        _ values: UnsafeMutablePointer<Float>, count: Int, key: UInt64, keepBelow: UInt32, scale: Float
+    ) {
+        backend.dropout(values, count: count, key: key, keepBelow: keepBelow, scale: scale)
+    }
+
     /// Sums `count` floats of each buffer in `buffers` into `buffers[0]`
     /// through a fixed pairwise tree (level by level: 0+1, 2+3, ...; then
     /// 0+2, ...), restricted to `range`. The tree's shape depends only on the

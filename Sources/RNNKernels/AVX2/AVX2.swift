@@ -6,5 +6,7 @@ import KernelInterface
 
 /// The SIMD vector the kernels are written in: one register of this variant.
 typealias Vector = SIMD8<Float>
+/// Unsigned words in the same lanes, for random draws (dropout's masks).
+typealias Bits = SIMD8<UInt32>
 
 var variantInstructionSet: InstructionSet { .avx2 }

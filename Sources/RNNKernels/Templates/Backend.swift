@@ -85,6 +85,12 @@ public enum Backend: KernelBackend {
         VectorOps.clamp(values, count: count, limit: limit)
     }
 
+    public static func dropout(
+        _ values: UnsafeMutablePointer<Float>, count: Int, key: UInt64, keepBelow: UInt32, scale: Float
+    ) {
+        VectorOps.dropout(values, count: count, key: key, keepBelow: keepBelow, scale: scale)
+    }
+
     public static func treeReduce(_ buffers: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, range: Range<Int>)
     {
         VectorOps.treeReduce(buffers, count: count, range: range)

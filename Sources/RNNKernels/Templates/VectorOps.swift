@@ -66,6 +66,38 @@ enum VectorOps {
         }
     }
 
+    /// Dropout: `values[i] *= scale` where element `i`'s draw is below
+    /// `keepBelow`, `values[i] *= 0` elsewhere. The draw is a hash of the
+    /// key and `i` (counter-based), so a mask is recomputed rather than stored:
+    /// `lowbias32(lowbias32(low ^ i) &+ high)` with `low` and `high` the key's
+    /// halves, lowbias32 being Wellons' 32-bit integer hash.
+    static func dropout(
+        _ values: UnsafeMutablePointer<Float>, count: Int, key: UInt64, keepBelow: UInt32, scale: Float
+    ) {
+        let low = Bits(repeating: UInt32(truncatingIfNeeded: key))
+        let high = Bits(repeating: UInt32(truncatingIfNeeded: key >> 32))
+        var lanes = Bits()
+        for lane in 0..<Bits.scalarCount { lanes[lane] = UInt32(lane) }
+        let threshold = Bits(repeating: keepBelow), kept = Vector(repeating: scale)
+        forEachChunk(count) { offset, count in
+            let indices = lanes &+ Bits(repeating: UInt32(truncatingIfNeeded: offset))
+            let draws = lowbias32(lowbias32(low ^ indices) &+ high)
+            var factors = Vector()
+            factors.replace(with: kept, where: draws .< threshold)
+            store(load(values + offset, lanes: count) * factors, values + offset, lanes: count)
+        }
+    }
+
+    @inline(__always)
+    private static func lowbias32(_ word: Bits) -> Bits {
+        var x = word
+        x ^= x &>> 16
+        x &*= 0x7FEB_352D
+        x ^= x &>> 15
+        x &*= 0x846C_A68B
+        return x ^ x &>> 16
+    }
+
     /// Sums `count` floats of each buffer in `buffers` into `buffers[0]`
     /// through a fixed pairwise tree (level by level: 0+1, 2+3, ...; then
     /// 0+2, ...), restricted to `range`. The tree's shape depends only on the

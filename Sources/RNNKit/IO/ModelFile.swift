@@ -19,6 +19,7 @@ extension ModelConfiguration {
             "head": head.rawValue
         ]
         if !bias { entries["bias"] = "false" }
+        if dropout > 0 { entries["dropout"] = String(dropout) }
         switch input {
         case .dense: entries["input_kind"] = "dense"
         case .embedding(let vocabularySize, let dimension):
@@ -77,6 +78,11 @@ extension ModelConfiguration {
         let bidirectional = try flag("bidirectional")
         // PyTorch's bias=False; files without the key have biases.
         let bias = try flag("bias", default: true)
+        // PyTorch's dropout=; files without the key have none.
+        let dropoutText = metadata["dropout"] ?? "0"
+        guard let dropout = Float(dropoutText), dropout >= 0, dropout < 1 else {
+            throw .metadata(key: "dropout", problem: "must be a number in [0, 1), got '\(dropoutText)'", source: source)
+        }
         let inputSize = try integer("input_size")
         let kind = metadata["input_kind"] ?? (tensorNames.contains("embedding.weight") ? "embedding" : "dense")
         let input: InputEncoding
@@ -106,7 +112,7 @@ extension ModelConfiguration {
         self.init(
             cell: cell, input: input, hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
             bidirectional: bidirectional, outputSize: try integer("output_size"), topology: topology,
-            vocabulary: vocabulary, head: head, bias: bias)
+            vocabulary: vocabulary, head: head, bias: bias, dropout: dropout)
         do {
             try validate()
         } catch {

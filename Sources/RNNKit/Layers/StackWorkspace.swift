@@ -31,6 +31,9 @@ final class StackWorkspace {
     private(set) var rows = 0
     private(set) var timeSteps = 0
     private var lengths: UnsafePointer<Int32>?
+    /// The training forward pass's dropout between layers, which its backward
+    /// pass recomputes; nil at inference.
+    private var dropout: ShardDropout?
 
     /// Per layer: `[T, rows, directions * hidden]`.
     private let outputBuffers: [AlignedBuffer]
@@ -186,17 +189,19 @@ final class StackWorkspace {
     /// - Parameters:
     ///   - lengths: per-row valid lengths, or nil when all rows have `timeSteps`.
     ///   - initialHidden: `[units, rows, hidden]`, or nil for zeros; likewise `initialCell`.
+    ///   - dropout: the masks between layers of a training pass, nil at inference.
     ///   - team: the threads that run the shard; with more than one, each
     ///     timestep is split by hidden units and the other GEMMs by columns.
     func forward(
         input: StackInput, rows: Int, timeSteps: Int, lengths: UnsafePointer<Int32>?,
-        initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?,
+        initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?, dropout: ShardDropout?,
         parameters: UnsafePointer<Float>, prepared: PreparedStack, team: WorkerTeam
     ) {
         precondition(rows <= rowCapacity && timeSteps <= timeCapacity, "shard exceeds its workspace")
         self.rows = rows
         self.timeSteps = timeSteps
         self.lengths = lengths
+        self.dropout = dropout
         pass = Pass(parameters: parameters, prepared: prepared, gradients: nil)
         defer { pass = nil }
         let perStep = rows * shape.hiddenSize
@@ -217,6 +222,11 @@ final class StackWorkspace {
                 } else {
                     run(.forwardStep(unit: unit, step: step), over: shape.hiddenSize, on: team)
                 }
+            }
+            // The next layer reads this one's output through the mask.
+            let layer = unit / shape.directions
+            if dropout != nil, unit % shape.directions == shape.directions - 1, layer < shape.layers - 1 {
+                run(.dropout(layer: layer, values: output(of: layer).base), over: timeSteps * rows, on: team)
             }
         }
     }
@@ -389,6 +399,10 @@ final class StackWorkspace {
             guard layer > 0 || (wantsInputGradient && !shape.oneHotInput) else { continue }
             let target = (pingPong ? inputGradients.1 : inputGradients.0).baseAddress
             run(.inputGradient(layer: layer, target: target), over: timeSteps * rows, on: team)
+            // Through the mask the layer below's output passed on its way here.
+            if dropout != nil, layer > 0 {
+                run(.dropout(layer: layer - 1, values: target), over: timeSteps * rows, on: team)
+            }
             layerOutputGradient = UnsafePointer(target)
             pingPong.toggle()
         }
@@ -550,6 +564,18 @@ final class StackWorkspace {
         }
     }
 
+    /// Multiplies `values` (`[T, rows, directions * hidden]`: layer `layer`'s
+    /// output, or its gradient) by the layer's dropout mask, positions `positions`.
+    private func applyDropout(layer: Int, values: UnsafeMutablePointer<Float>, positions: Range<Int>) {
+        guard let dropout else { return }
+        let values = RowMajor(values, width: shape.outputWidth)
+        for position in positions {
+            dropout.masks.apply(
+                to: values.row(position), width: shape.outputWidth, layer: layer,
+                sequence: Int(dropout.sequences[position % rows]), time: position / rows, kernels: kernels)
+        }
+    }
+
     // MARK: Parallel regions
 
     /// What the parts of the running pass read: set by `forward` and `backward`.
@@ -581,6 +607,8 @@ final class StackWorkspace {
         case gradientSums(unit: Int)
         /// The gradient on a layer's input, by positions.
         case inputGradient(layer: Int, target: UnsafeMutablePointer<Float>)
+        /// A layer's output (or its gradient) through its dropout mask, by positions.
+        case dropout(layer: Int, values: UnsafeMutablePointer<Float>)
     }
 
     /// Parts are whole multiples of 16: GEMM column panels and float vectors.
@@ -612,6 +640,7 @@ extension StackWorkspace: PartJob {
             accumulateWeightGradients(unit: unit, input: input, steps: steps, gateRows: part, scratch: scratch)
         case .inputGradient(let layer, let target):
             propagateToInput(layer: layer, target: target, positions: part, scratch: scratch)
+        case .dropout(let layer, let values): applyDropout(layer: layer, values: values, positions: part)
         }
     }
 }

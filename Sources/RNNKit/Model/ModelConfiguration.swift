@@ -99,11 +99,19 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// `bias=`). Without them the cells add no bias; the head keeps its own.
     /// The layer-normalised LSTM has none either way: its norms carry them.
     public var bias: Bool
+    /// PyTorch's `dropout=`: in training, each output of every recurrent
+    /// layer but the last is zeroed with this probability (the rest scaled
+    /// by `1 / (1 - dropout)`) before the next layer reads it; prediction
+    /// and `Trainer.loss` use every output as it is. In `[0, 1)`; 0 is none.
+    /// The masks come from the trainer's seed and step count, never from
+    /// how a mini-batch is split, so the weights stay the same for any
+    /// thread, micro-batch or process count.
+    public var dropout: Float
 
     public init(
         cell: CellKind, input: InputEncoding, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
         outputSize: Int, topology: Topology, vocabulary: [Character] = [], head: OutputHead = .linear,
-        bias: Bool = true
+        bias: Bool = true, dropout: Float = 0
     ) {
         self.cell = cell
         self.input = input
@@ -115,6 +123,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.vocabulary = vocabulary
         self.head = head
         self.bias = bias
+        self.dropout = dropout
     }
 
     public var directions: Int { bidirectional ? 2 : 1 }
@@ -163,6 +172,9 @@ public struct ModelConfiguration: Sendable, Equatable {
         if !bias, cell == .layerNormLSTM {
             throw .invalidConfiguration(
                 "lstm_ln has no bias_ih or bias_hh to leave out: the biases of its layer norms take their place")
+        }
+        guard dropout >= 0, dropout < 1 else {
+            throw .invalidConfiguration("dropout must be at least 0 and below 1, got \(dropout)")
         }
         if topology == .encoderDecoder, input.readsTokens {
             throw .invalidConfiguration("encoder_decoder models read dense feature inputs")

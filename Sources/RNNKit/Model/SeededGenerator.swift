@@ -9,13 +9,24 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
     public init(seed: UInt64) {
         var mixer = seed
         func splitMix() -> UInt64 {
-            mixer &+= 0x9E37_79B9_7F4A_7C15
-            var z = mixer
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            mixer &+= Self.golden
+            return Self.mix(mixer)
         }
         state = (splitMix(), splitMix(), splitMix(), splitMix())
+    }
+
+    /// SplitMix64's increment: 2^64 over the golden ratio.
+    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    /// SplitMix64's finaliser: a bijection of 64-bit words whose output bits
+    /// each depend on every input bit, so that consecutive counters give
+    /// independent-looking words (counter-based random numbers).
+    @inline(__always)
+    static func mix(_ word: UInt64) -> UInt64 {
+        var z = word
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// Restores a generator from a saved `state`.

@@ -72,10 +72,11 @@ final class GradientSum {
     }
 
     /// Forward and backward over this process's share of `rows` of `batch`
-    /// (all rows when nil), `microShards` shards at a time, then the tree.
+    /// (all rows when nil), `microShards` shards at a time, through
+    /// `dropout`'s masks, then the tree.
     /// - Returns: the mini-batch's mean loss and its summed gradient, valid
     ///   until the next call.
-    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, microShards: Int) throws(ModelError)
+    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, microShards: Int, dropout: Dropout?) throws(ModelError)
         -> (loss: Double, gradients: UnsafeMutablePointer<Float>)
     {
         // Every process must reach the exchange, so what one would refuse
@@ -100,7 +101,7 @@ final class GradientSum {
                 .lowerBound..<ShardScheduler.shardRange(shards.upperBound - 1, rows: rows.count).upperBound
             microRows.removeAll(keepingCapacity: true)
             microRows.append(contentsOf: rows[rowRange])
-            try engine.forwardBackwardShare(batch, rows: microRows, normalizer: normalizer)
+            try engine.forwardBackwardShare(batch, rows: microRows, normalizer: normalizer, dropout: dropout)
             for shard in shards { losses[shard] = engine.shardLosses[shard - shards.lowerBound] }
             let buffers = engine.shardGradients
             for node in ReductionTree.subtrees(of: shards, shardCount: shardCount) {

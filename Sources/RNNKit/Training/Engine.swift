@@ -119,13 +119,14 @@ final class Engine {
         return Double(positions) * (loss == .meanSquaredError ? Double(c.outputSize) : 1)
     }
 
-    /// Forward and backward over the batch; leaves the summed gradient in
-    /// `shards[0].gradients` and returns the mean loss.
-    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError)
-        -> Double
+    /// Forward and backward over the batch, through `dropout`'s masks (a
+    /// training pass); leaves the summed gradient in `shards[0].gradients`
+    /// and returns the mean loss.
+    func forwardBackward(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, dropout: Dropout?)
+        throws(ModelError) -> Double
     {
         precondition(withGradients, "engine built for inference only")
-        let shardCount = try pass(batch, rows: rows, initialState: initialState, backward: true)
+        let shardCount = try pass(batch, rows: rows, initialState: initialState, backward: true, dropout: dropout)
         scheduler.reduce(gradientBuffers.baseAddress!, buffers: shardCount, count: model.layout.totalCount)
         return meanLoss(shardCount: shardCount)
     }
@@ -134,9 +135,11 @@ final class Engine {
     /// mini-batch spread over processes: each shard's loss is scaled by the
     /// whole mini-batch's `normalizer`, and each shard's gradient stays in
     /// its own buffer (`shardGradients`) for `GradientSum` to reduce.
-    func forwardBackwardShare(_ batch: SequenceBatch, rows: [Int], normalizer: Double) throws(ModelError) {
+    func forwardBackwardShare(_ batch: SequenceBatch, rows: [Int], normalizer: Double, dropout: Dropout?)
+        throws(ModelError)
+    {
         precondition(withGradients, "engine built for inference only")
-        _ = try pass(batch, rows: rows, initialState: nil, backward: true, normalizer: normalizer)
+        _ = try pass(batch, rows: rows, initialState: nil, backward: true, dropout: dropout, normalizer: normalizer)
     }
 
     /// Each shard's gradient buffer, in shard order.
@@ -146,7 +149,7 @@ final class Engine {
     func forwardLoss(_ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState? = nil) throws(ModelError)
         -> Double
     {
-        meanLoss(shardCount: try pass(batch, rows: rows, initialState: initialState, backward: false))
+        meanLoss(shardCount: try pass(batch, rows: rows, initialState: initialState, backward: false, dropout: nil))
     }
 
     private var normalizer = 1.0
@@ -169,6 +172,8 @@ final class Engine {
         var rows: Int
         var initialState: RecurrentState?
         var goal: Goal
+        /// The masks between layers of a training pass.
+        var dropout: Dropout?
     }
 
     private var currentPass: Pass?
@@ -176,7 +181,7 @@ final class Engine {
     /// Loads, runs and scores every shard, the loss averaged over
     /// `normalizer` positions (those of `rows` when nil); returns the shard count.
     private func pass(
-        _ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool,
+        _ batch: SequenceBatch, rows: [Int]?, initialState: RecurrentState?, backward: Bool, dropout: Dropout?,
         normalizer: Double? = nil
     ) throws(ModelError) -> Int {
         guard let targets = batch.targets else { throw .inputMismatch("a loss needs targets") }
@@ -184,7 +189,10 @@ final class Engine {
         self.normalizer =
             normalizer
             ?? Self.normalizer(batch, rows: rowIndices, configuration: model.configuration, loss: targets.loss)
-        run(Pass(batch: batch, rows: count, initialState: initialState, goal: .loss(targets.loss, backward: backward)))
+        run(
+            Pass(
+                batch: batch, rows: count, initialState: initialState, goal: .loss(targets.loss, backward: backward),
+                dropout: dropout))
         return ShardScheduler.shardCount(rows: count)
     }
 
@@ -227,7 +235,7 @@ extension Engine: ShardJob {
                 initialState: pass.initialState)
         }
         let parameters = UnsafePointer(model.parameters.baseAddress)
-        workspace.forward(parameters: parameters, prepared: prepared, team: team)
+        workspace.forward(parameters: parameters, prepared: prepared, dropout: pass.dropout, team: team)
         switch pass.goal {
         case .loss(let kind, let backward):
             shardLosses[shard] = workspace.computeLoss(kind: kind, normalizer: normalizer)

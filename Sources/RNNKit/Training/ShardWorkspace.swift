@@ -48,6 +48,8 @@ final class ShardWorkspace {
     private let inputs: AlignedBuffer
     private let tokens: UnsafeMutablePointer<Int32>
     private let lengths: UnsafeMutablePointer<Int32>
+    /// The batch row each shard row came from: what keys its dropout masks.
+    private let sequences: UnsafeMutablePointer<Int32>
     /// `[T, rows, E]` looked-up embeddings.
     private let embedded: AlignedBuffer?
     private let decoderInputs: AlignedBuffer?
@@ -120,6 +122,7 @@ final class ShardWorkspace {
         inputs = buffers.float(.inputs)
         tokens = buffers.int32s(.tokens)
         lengths = buffers.int32s(.lengths)
+        sequences = buffers.int32s(.sequences)
         embedded = buffers.optionalFloat(.embedded)
         decoderInputs = buffers.optionalFloat(.decoderInputs)
         features = buffers.optionalFloat(.features)
@@ -141,8 +144,8 @@ final class ShardWorkspace {
 
     /// The buffers of `ShardWorkspace`, one role per stored buffer or array.
     enum Buffer: Hashable {
-        case inputs, tokens, lengths, embedded, decoderInputs, features, featureGradient, ownLogits, targetValues,
-            targetClasses, counted, ownOutputGradient, gradients, initialHidden, initialCell
+        case inputs, tokens, lengths, sequences, embedded, decoderInputs, features, featureGradient, ownLogits,
+            targetValues, targetClasses, counted, ownOutputGradient, gradients, initialHidden, initialCell
     }
 
     /// The buffers a workspace of this shape allocates, its stacks'
@@ -167,6 +170,7 @@ final class ShardWorkspace {
         plan.floats(.inputs, count: c.input.readsTokens ? 0 : steps * rows * inputWidth)
         plan.int32s(.tokens, count: steps * rows)
         plan.int32s(.lengths, count: rows)
+        plan.int32s(.sequences, count: rows)
         if case .embedding = c.input { plan.floats(.embedded, count: steps * rows * inputWidth) }
         if c.topology == .encoderDecoder { plan.floats(.decoderInputs, count: decoderSteps * rows * inputWidth) }
         if !c.topology.outputsPerStep {
@@ -221,6 +225,7 @@ final class ShardWorkspace {
     deinit {
         tokens.deallocate()
         lengths.deallocate()
+        sequences.deallocate()
         targetClasses.deallocate()
         counted.deallocate()
     }
@@ -247,6 +252,7 @@ final class ShardWorkspace {
         let vectorInput = c.topology == .oneToOne || c.topology == .oneToMany
         for (row, source) in batchRows.enumerated() {
             lengths[row] = Int32(batch.length(of: source))
+            sequences[row] = Int32(truncatingIfNeeded: source)
         }
         switch batch.inputs {
         case .tokens(let values):
@@ -369,8 +375,12 @@ final class ShardWorkspace {
     private var lengthPointer: UnsafePointer<Int32>? { hasLengths ? UnsafePointer(lengths) : nil }
 
     /// Runs the network on the loaded rows; the outputs land in `logits`.
-    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, team: WorkerTeam) {
+    /// - Parameter dropout: the masks between layers of a training pass, nil at inference.
+    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, dropout: Dropout?, team: WorkerTeam) {
         let c = configuration
+        func masks(stack: Int) -> ShardDropout? {
+            dropout.map { ShardDropout(masks: $0.stack(stack), sequences: sequences) }
+        }
         let initialHidden = hasInitialState ? UnsafePointer(self.initialHidden.baseAddress) : nil
         let initialCell = hasInitialState ? self.initialCell.map { UnsafePointer($0.baseAddress) } : nil
         if case .embedding(_, let dimension) = c.input, let embedded {
@@ -384,19 +394,19 @@ final class ShardWorkspace {
         if let encoder, let encoderPrepared = prepared.encoder, let decoderInputs {
             encoder.forward(
                 input: .dense(inputs.baseAddress), rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
-                initialHidden: initialHidden, initialCell: initialCell,
+                initialHidden: initialHidden, initialCell: initialCell, dropout: masks(stack: 1),
                 parameters: parameters, prepared: encoderPrepared, team: team)
             encoder.gatherFinalStates()
             startHidden = UnsafePointer(encoder.finalHiddenStates.baseAddress)
             startCell = encoder.finalCellStates.map { UnsafePointer($0.baseAddress) }
             stack.forward(
                 input: .dense(decoderInputs.baseAddress), rows: rows, timeSteps: decoderTimeSteps, lengths: nil,
-                initialHidden: startHidden, initialCell: startCell,
+                initialHidden: startHidden, initialCell: startCell, dropout: masks(stack: 0),
                 parameters: parameters, prepared: prepared.stack, team: team)
         } else {
             stack.forward(
                 input: stackInput, rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
-                initialHidden: startHidden, initialCell: startCell,
+                initialHidden: startHidden, initialCell: startCell, dropout: masks(stack: 0),
                 parameters: parameters, prepared: prepared.stack, team: team)
         }
         if let features {

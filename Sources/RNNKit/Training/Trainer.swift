@@ -39,6 +39,9 @@ public final class Trainer {
     public var clipping: GradientClipping
     /// The processes that share each mini-batch.
     public let communicator: any Communicator
+    /// Keys the model's dropout masks, with the step count: see
+    /// ``ModelConfiguration/dropout``.
+    public let seed: UInt64
     private let engine: Engine
     /// Sums gradients over micro-batches and processes.
     private let gradientSum: GradientSum
@@ -55,11 +58,14 @@ public final class Trainer {
     ///   - communicator: the processes that share each mini-batch; every
     ///     one of them builds a trainer and calls `step` with the same
     ///     mini-batches.
+    ///   - seed: keys the dropout masks, with the step count.
     public init(
         model: Model, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
-        clipping: GradientClipping = .none, threads: Int? = nil, communicator: any Communicator = SingleProcess()
+        clipping: GradientClipping = .none, threads: Int? = nil, communicator: any Communicator = SingleProcess(),
+        seed: UInt64 = 0
     ) {
         self.model = model
+        self.seed = seed
         self.optimizer = optimizer
         self.schedule = schedule
         self.clipping = clipping
@@ -146,9 +152,10 @@ public final class Trainer {
                 throw .invalidSetting(
                     "a recurrent state is not carried across micro-batches or processes; train without one")
             }
-            (loss, gradients) = try gradientSum.forwardBackward(batch, rows: rows, microShards: microShards)
+            (loss, gradients) = try gradientSum.forwardBackward(
+                batch, rows: rows, microShards: microShards, dropout: dropout)
         } else {
-            loss = try engine.forwardBackward(batch, rows: rows, initialState: initialState)
+            loss = try engine.forwardBackward(batch, rows: rows, initialState: initialState, dropout: dropout)
             gradients = engine.shards[0].gradients.baseAddress
         }
         let finalState = initialState.map { _ in engine.finalState(count: rows?.count ?? batch.count) }
@@ -174,7 +181,15 @@ public final class Trainer {
         return StepReport(loss: loss, gradientNorm: norm, skipped: false, finalState: finalState)
     }
 
-    /// The mean loss on `rows` of `batch` (forward only, nothing updated),
+    /// The masks between layers of the next step: drawn from the seed and
+    /// the step count, so a resumed run draws the same; nil without dropout.
+    private var dropout: Dropout? {
+        let probability = model.configuration.dropout
+        return probability > 0 ? Dropout(probability: probability, seed: seed, step: stepCount) : nil
+    }
+
+    /// The mean loss on `rows` of `batch` (forward only, nothing updated, no
+    /// dropout: the model as it predicts),
     /// starting from `initialState` (rows in the order of `rows`) or zeros.
     public func loss(_ batch: SequenceBatch, rows: [Int]? = nil, initialState: RecurrentState? = nil) throws(ModelError)
         -> Double
@@ -186,13 +201,14 @@ public final class Trainer {
 
     /// The loss and the gradient of every parameter tensor by name (for
     /// inspection and tests; a training loop uses `step`), starting from
-    /// `initialState` or zeros. Gradients do not flow into the state.
+    /// `initialState` or zeros. Gradients do not flow into the state. With
+    /// dropout, the pass runs through the masks of the next step.
     public func gradients(_ batch: SequenceBatch, initialState: RecurrentState? = nil) throws(ModelError)
         -> (loss: Double, gradients: [String: [Float]])
     {
         try batch.validate(for: model.configuration, needsTargets: true)
         try initialState?.validate(for: model.configuration, count: batch.count)
-        let loss = try engine.forwardBackward(batch, rows: nil, initialState: initialState)
+        let loss = try engine.forwardBackward(batch, rows: nil, initialState: initialState, dropout: dropout)
         let buffer = engine.shards[0].gradients.baseAddress
         var result: [String: [Float]] = [:]
         for entry in model.layout.entries {

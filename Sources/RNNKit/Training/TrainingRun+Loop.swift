@@ -37,7 +37,8 @@ struct _TrainingLoop {
         self.model = model
         trainer = Trainer(
             model: model, optimizer: settings.optimizer, schedule: settings.schedule,
-            clipping: settings.clipping, threads: settings.threads, communicator: settings.communicator)
+            clipping: settings.clipping, threads: settings.threads, communicator: settings.communicator,
+            seed: settings.seed)
     }
 
     mutating func train() throws -> TrainingSummary {

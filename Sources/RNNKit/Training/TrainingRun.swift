@@ -43,6 +43,7 @@ public struct TrainingRun {
         public var accumulation: Int
         /// Draw each epoch's rows in a shuffle seeded by `seed` and the epoch; false keeps data set order.
         public var shuffle: Bool
+        /// Seeds the shuffle and the dropout masks.
         public var seed: UInt64
         /// Stop after this many optimiser steps, or when `seconds` of training
         /// time run out, whichever comes first; at least one must be set.

@@ -77,7 +77,7 @@ enum SeriesData: DataKind {
         var initial: Forecaster?
         if let path = arguments.string("init") {
             try command.reject(
-                ["cell", "hidden", "layers", "bidirectional", "no-bias", "window", "horizon", "transform"],
+                ["cell", "hidden", "layers", "bidirectional", "no-bias", "dropout", "window", "horizon", "transform"],
                 reason: "is fixed by the --init model")
             let (model, recorded) = try readModel(URL(fileURLWithPath: path))
             metadata = recorded
@@ -134,9 +134,10 @@ enum SeriesData: DataKind {
                     cell: try command.cell(default: Defaults.cell),
                     input: .dense(features: series.columnCount),
                     hiddenSize: try arguments.integer("hidden", default: Defaults.hiddenSize)!,
-                    layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
+                    layers: try command.layers,
                     bidirectional: arguments.flag("bidirectional"),
-                    outputSize: horizon * series.columnCount, topology: .manyToOne, bias: command.bias),
+                    outputSize: horizon * series.columnCount, topology: .manyToOne, bias: command.bias,
+                    dropout: try command.dropout),
                 seed: try command.seed)
         let forecaster = Forecaster(
             model: model, window: window, horizon: horizon, transform: transform, scaling: scaling,

@@ -34,10 +34,11 @@ enum TensorData: PredictableData {
             ModelConfiguration(
                 cell: try command.cell(), input: .dense(features: dataset.inputSize),
                 hiddenSize: try arguments.integer("hidden", default: 64)!,
-                layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
+                layers: try command.layers,
                 bidirectional: arguments.flag("bidirectional"),
                 outputSize: dataset.outputSize, topology: dataset.topology,
-                head: arguments.flag("no-head") ? .identity : .linear, bias: command.bias)
+                head: arguments.flag("no-head") ? .identity : .linear, bias: command.bias,
+                dropout: try command.dropout)
         }
         try dataset.check(fits: model.configuration)
         let plan = try TrainingPlan(arguments, defaults: .init(), trainingCount: dataset.count, seed: try command.seed)

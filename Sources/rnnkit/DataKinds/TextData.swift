@@ -41,9 +41,10 @@ enum TextData: DataKind {
             ModelConfiguration(
                 cell: try command.cell(), input: .oneHot(vocabularySize: corpus.vocabulary.count),
                 hiddenSize: try arguments.integer("hidden", default: 256)!,
-                layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
+                layers: try command.layers,
                 bidirectional: false, outputSize: corpus.vocabulary.count, topology: .manyToMany,
-                vocabulary: corpus.vocabulary, bias: command.bias)
+                vocabulary: corpus.vocabulary, bias: command.bias,
+                dropout: try command.dropout)
         }
         guard model.configuration.vocabulary == corpus.vocabulary else {
             throw UsageError("the --init model's vocabulary differs from this text's characters")

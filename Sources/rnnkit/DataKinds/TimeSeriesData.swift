@@ -89,9 +89,10 @@ enum TimeSeriesData: PredictableData {
                 cell: try command.cell(default: Defaults.cell),
                 input: .dense(features: file.dimensions * patch),
                 hiddenSize: try arguments.integer("hidden", default: Defaults.hiddenSize)!,
-                layers: try arguments.integer("layers", default: 1, range: 1...1024)!,
+                layers: try command.layers,
                 bidirectional: arguments.flag("bidirectional"),
-                outputSize: file.classNames.count, topology: .manyToOne, bias: command.bias)
+                outputSize: file.classNames.count, topology: .manyToOne, bias: command.bias,
+                dropout: try command.dropout)
         }
         let c = model.configuration
         guard c.topology == .manyToOne, c.input == .dense(features: file.dimensions * patch),

@@ -48,7 +48,7 @@ extern "C" {
 /* ---- Version ------------------------------------------------------------- */
 
 #define RNNKIT_VERSION_MAJOR 1
-#define RNNKIT_VERSION_MINOR 0
+#define RNNKIT_VERSION_MINOR 1
 #define RNNKIT_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH: the header's version. */
 #define RNNKIT_VERSION (RNNKIT_VERSION_MAJOR * 10000 + RNNKIT_VERSION_MINOR * 100 + RNNKIT_VERSION_PATCH)
@@ -141,6 +141,10 @@ typedef struct rnnkit_model_config {
      * rnnkit_model_create; rnnkit_model_get_config points it at the model's
      * own copy, valid while the model lives. */
     const char *vocabulary;
+    /* PyTorch's dropout=: in training, each output of every layer but the
+     * last is zeroed with this probability, in [0, 1) (default 0). The masks
+     * come from the trainer's seed and step count. */
+    float dropout;
 } rnnkit_model_config;
 
 /* Fills `config` with its struct_size and the defaults above (sizes 0). */
@@ -263,7 +267,7 @@ typedef struct rnnkit_training_settings {
     int64_t batch_size;   /* sequences per mini-batch (default 32) */
     int64_t accumulation; /* mini-batches per optimiser step (default 1) */
     int32_t shuffle;      /* draw each epoch's rows in a seeded shuffle (default 1) */
-    uint64_t seed;        /* the shuffle's seed (default 0) */
+    uint64_t seed;        /* the shuffle's and the dropout masks' seed (default 0; a trainer reads it too) */
     int64_t steps;        /* optimiser steps; -1: no step limit (default 100) */
     double seconds;       /* training time limit; 0 (default): none */
     double averaging_share;    /* weight averaging over this last share of the run (default 0) */
