@@ -31,7 +31,11 @@ struct TrainCommand: DataKindCommand {
             .value(
                 "dropout", "P",
                 "in training, zero each output of every layer but the last with probability P, in [0, 1) "
-                    + "(PyTorch's dropout=; needs --layers 2 or more; default 0)")
+                    + "(PyTorch's dropout=; needs --layers 2 or more; default 0)"),
+            .value(
+                "proj-size", "N",
+                "lstm only: project each layer's hidden state to N < --hidden units, h = W_hr (o * tanh(c)) "
+                    + "(PyTorch's proj_size; default 0, none)")
         ] + TrainingPlan.options + [
             .value("seed", "N", "seed for initialisation and shuffling (default 0)"),
             .threads,
@@ -106,6 +110,9 @@ struct TrainCommand: DataKindCommand {
     /// A fresh model's stacked layers: --layers, 1 unless given.
     var layers: Int { get throws { try arguments.integer("layers", default: 1, range: 1...1024)! } }
 
+    /// A fresh model's projection width: --proj-size, none unless given.
+    var projectionSize: Int { get throws { try arguments.integer("proj-size", default: 0, range: 0...1 << 24)! } }
+
     /// A fresh model's dropout between layers: --dropout, none unless given.
     var dropout: Float {
         get throws {
@@ -140,7 +147,7 @@ struct TrainCommand: DataKindCommand {
         }
         if let path = arguments.string("init") {
             try reject(
-                ["cell", "hidden", "layers", "bidirectional", "no-head", "no-bias", "dropout"],
+                ["cell", "hidden", "layers", "bidirectional", "no-head", "no-bias", "dropout", "proj-size"],
                 reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))
         }

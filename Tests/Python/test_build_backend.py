@@ -32,8 +32,10 @@ def test_the_wheel_bundles_the_library_and_records_every_file(tmp_path, monkeypa
         [] if sys.version_info >= (3, 11) else ["tomli"]
     )
     platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    # The package's version is the library's (rnnkit.h's RNNKIT_VERSION_*).
+    version = ".".join(str(part) for part in rnnkit.library_version())
     name = rnnkit_build.build_wheel(str(tmp_path))
-    assert name == f"rnnkit-1.0.0-py3-none-{platform}.whl"
+    assert name == f"rnnkit-{version}-py3-none-{platform}.whl"
     with zipfile.ZipFile(tmp_path / name) as wheel:
         files = set(wheel.namelist())
         assert {"rnnkit/__init__.py", "rnnkit/model.py", "rnnkit/_lib/libRNNKitC.so"} <= files
@@ -42,11 +44,11 @@ def test_the_wheel_bundles_the_library_and_records_every_file(tmp_path, monkeypa
         wheel.extract("rnnkit/_lib/libRNNKitC.so", tmp_path)
         assert _runpath(tmp_path / "rnnkit/_lib/libRNNKitC.so") == "$ORIGIN"
         assert not any(Path(file).name.startswith(("libc.", "libm.", "libstdc++", "libgcc_s")) for file in files)
-        wheel_file = wheel.read("rnnkit-1.0.0.dist-info/WHEEL").decode()
+        wheel_file = wheel.read(f"rnnkit-{version}.dist-info/WHEEL").decode()
         assert "Root-Is-Purelib: false" in wheel_file and f"Tag: py3-none-{platform}" in wheel_file
-        metadata = wheel.read("rnnkit-1.0.0.dist-info/METADATA").decode()
-        assert "Name: rnnkit\nVersion: 1.0.0\n" in metadata and "Requires-Dist: numpy" in metadata
-        rows = list(csv.reader(io.StringIO(wheel.read("rnnkit-1.0.0.dist-info/RECORD").decode())))
+        metadata = wheel.read(f"rnnkit-{version}.dist-info/METADATA").decode()
+        assert f"Name: rnnkit\nVersion: {version}\n" in metadata and "Requires-Dist: numpy" in metadata
+        rows = list(csv.reader(io.StringIO(wheel.read(f"rnnkit-{version}.dist-info/RECORD").decode())))
         assert {row[0] for row in rows} == files
         for path, digest, size in rows:
             if path.endswith("RECORD"):

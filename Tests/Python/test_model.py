@@ -24,6 +24,7 @@ def test_a_model_describes_its_configuration_and_parameters():
         "topology": "many_to_one",
         "bias": True,
         "dropout": 0.0,
+        "proj_size": 0,
         "head": "linear",
         "input": "dense",
         "embedding_size": 0,

@@ -49,9 +49,10 @@ private func outputCounts(of c: ModelConfiguration, count: Int, timeSteps: Int, 
         case .manyToOne, .oneToOne: 1
         }
     guard let outputs = _checkedProduct(count, steps, c.outputSize),
-        let hidden = _checkedProduct(count, c.layers * c.directions, c.hiddenSize)
+        let hidden = _checkedProduct(count, c.layers * c.directions, c.stateSize),
+        let cell = _checkedProduct(count, c.layers * c.directions, c.hiddenSize)
     else { throw InterfaceError.mismatch("\(count) sequences of \(steps) steps overflow the output's size") }
-    return (outputs, hidden, c.cell.hasCellState ? hidden : 0)
+    return (outputs, hidden, c.cell.hasCellState ? cell : 0)
 }
 
 @c(rnnkit_model_output_counts)

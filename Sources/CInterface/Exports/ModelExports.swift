@@ -16,7 +16,7 @@ public func modelConfigInit(_ config: UnsafeMutablePointer<rnnkit_model_config>?
         struct_size: UInt32(MemoryLayout<rnnkit_model_config>.size), cell: Int32(RNNKIT_CELL_LSTM),
         input: Int32(RNNKIT_INPUT_DENSE), topology: Int32(RNNKIT_MANY_TO_ONE), input_size: 0, embedding_size: 0,
         hidden_size: 0, num_layers: 1, bidirectional: 0, bias: 1, head: Int32(RNNKIT_HEAD_LINEAR), output_size: 0,
-        vocabulary: nil, dropout: 0)
+        vocabulary: nil, dropout: 0, proj_size: 0)
 }
 
 /// The C spellings of the configuration's enums, in the header's order.
@@ -52,7 +52,8 @@ private func configuration(_ c: rnnkit_model_config) throws -> ModelConfiguratio
         bidirectional: try flag(c.bidirectional, "bidirectional"),
         outputSize: try count(c.output_size, "output_size", in: sizes),
         topology: try lookup(topologies, c.topology, "topology"), vocabulary: Array(vocabulary),
-        head: try lookup(heads, c.head, "head"), bias: try flag(c.bias, "bias"), dropout: c.dropout)
+        head: try lookup(heads, c.head, "head"), bias: try flag(c.bias, "bias"), dropout: c.dropout,
+        projectionSize: try count(c.proj_size, "proj_size", in: sizes))
     try configuration.validate()
     return configuration
 }
@@ -108,7 +109,7 @@ public func modelGetConfig(_ model: OpaquePointer?, _ config: UnsafeMutablePoint
             input_size: Int64(inputSize), embedding_size: Int64(embeddingSize), hidden_size: Int64(c.hiddenSize),
             num_layers: Int64(c.layers), bidirectional: c.bidirectional ? 1 : 0, bias: c.bias ? 1 : 0,
             head: Int32(heads.firstIndex(of: c.head)!), output_size: Int64(c.outputSize),
-            vocabulary: UnsafePointer(handle.vocabulary), dropout: c.dropout)
+            vocabulary: UnsafePointer(handle.vocabulary), dropout: c.dropout, proj_size: Int64(c.projectionSize))
     }
 }
 

@@ -64,6 +64,7 @@ class ModelConfig(ctypes.Structure):
         ("output_size", ctypes.c_int64),
         ("vocabulary", ctypes.c_char_p),
         ("dropout", ctypes.c_float),
+        ("proj_size", ctypes.c_int64),
     ]
 
 

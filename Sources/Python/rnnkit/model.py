@@ -105,6 +105,9 @@ class Model:
         dropout: PyTorch's ``dropout=``: in training, each output of every
             layer but the last is zeroed with this probability (the masks
             come from ``fit``'s seed); predictions use every output.
+        proj_size: PyTorch's ``proj_size`` (LSTM only): each layer's hidden
+            state is projected to this width, so outputs and ``h_n`` are this
+            wide and ``c_n`` keeps ``hidden_size``; 0 is none.
         head: ``"linear"`` or ``"identity"`` (the top layer's outputs as they are).
         input: ``"dense"`` float features, or token ids looked up in an
             ``"embedding"`` of ``embedding_size`` or fed ``"one_hot"``.
@@ -129,6 +132,7 @@ class Model:
         topology: str = "many_to_one",
         bias: bool = True,
         dropout: float = 0.0,
+        proj_size: int = 0,
         head: str = "linear",
         input: str = "dense",
         embedding_size: int = 0,
@@ -142,7 +146,7 @@ class Model:
         if output_size is None:
             if head != "identity":
                 raise InvalidArgumentError("output_size is required for a model with a linear head")
-            output_size = hidden_size * (2 if bidirectional else 1)
+            output_size = (proj_size or hidden_size) * (2 if bidirectional else 1)
         config = _native.ModelConfig()
         _native.LIBRARY.rnnkit_model_config_init(ctypes.byref(config))
         config.cell = _choice(_native.CELLS, cell, "cell")
@@ -156,6 +160,7 @@ class Model:
         config.bidirectional = bool(bidirectional)
         config.bias = bool(bias)
         config.dropout = dropout
+        config.proj_size = proj_size
         config.output_size = output_size
         config.vocabulary = vocabulary.encode("utf-8") if vocabulary else None
         pointer = ctypes.c_void_p()
@@ -185,6 +190,7 @@ class Model:
             "topology": _name_of(_native.TOPOLOGIES, config.topology),
             "bias": bool(config.bias),
             "dropout": config.dropout,
+            "proj_size": config.proj_size,
             "head": _name_of(_native.HEADS, config.head),
             "input": _name_of(_native.INPUTS, config.input),
             "embedding_size": config.embedding_size,
@@ -351,7 +357,8 @@ class Model:
             time_steps: How many outputs a one-to-many model produces.
             return_state: Also return the final state, as PyTorch's modules
                 do: ``h_n``, or ``(h_n, c_n)`` for LSTMs, each
-                ``[num_layers * directions, N, hidden_size]``.
+                ``[num_layers * directions, N, hidden_size]`` (``h_n``
+                ``proj_size`` wide with projections).
             threads: Worker threads; 0 uses all cores. Results are the same
                 bits for any count.
 
@@ -393,9 +400,8 @@ class Model:
             outputs = outputs.reshape(batch.count, self._shape.output_size)
         if not return_state:
             return outputs
-        state_shape = (-1, batch.count, self._config["hidden_size"])
-        hidden = hidden.reshape(state_shape)
-        return outputs, ((hidden, cell.reshape(state_shape)) if cell.size else hidden)
+        hidden = hidden.reshape(-1, batch.count, self._config["proj_size"] or self._config["hidden_size"])
+        return outputs, ((hidden, cell.reshape(-1, batch.count, self._config["hidden_size"])) if cell.size else hidden)
 
     def sample_text(
         self, prime: str = "", length: int = 200, temperature: float = 1.0, top_k: int | None = None, seed: int = 0

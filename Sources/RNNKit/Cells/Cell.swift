@@ -23,6 +23,9 @@ protocol Cell {
     /// The tensors its kernels read, packed one after another into
     /// `CellStep.cellParameters` in this order.
     static var kernelParameters: [String] { get }
+    /// Whether the cell takes PyTorch's `proj_size` (an LSTM's projection of
+    /// its hidden state, `h = W_hr (o * tanh(c))`).
+    static var supportsProjection: Bool { get }
     /// Whether a step must run whole rows (its kernels take statistics over
     /// a row's units), rather than being split by units between threads.
     static var needsWholeRows: Bool { get }
@@ -79,12 +82,26 @@ extension Cell {
     }
 
     static var hasCellState: Bool { false }
+    static var supportsProjection: Bool { false }
     static var recurrentProjection: RecurrentProjection { .summedIntoGates }
     static var kernelParameters: [String] { [] }
     static var needsWholeRows: Bool { false }
     static func savedWidth(hiddenSize: Int) -> Int { 0 }
     static var gatesWithOwnRecurrentGradient: Int { 0 }
     static func gradientSums(hiddenSize: Int) -> [(tensor: String, column: Int)] { [] }
+}
+
+extension Cell {
+    /// The cell's tensors with a projection of width `projectionSize` (0:
+    /// none): `weight_hh` then reads the `[P]` projected state, and
+    /// `weight_hr` `[P, hidden]` follows the biases, as in PyTorch.
+    static func tensors(inputSize: Int, hiddenSize: Int, projectionSize: Int) -> [CellTensor] {
+        let tensors = tensors(inputSize: inputSize, hiddenSize: hiddenSize)
+        guard projectionSize > 0 else { return tensors }
+        return tensors.map {
+            $0.name == "weight_hh" ? CellTensor("weight_hh", [gateCount * hiddenSize, projectionSize]) : $0
+        } + [CellTensor("weight_hr", [projectionSize, hiddenSize])]
+    }
 }
 
 extension CellKind {

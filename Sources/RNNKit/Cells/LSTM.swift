@@ -4,4 +4,5 @@ enum LSTM: Cell {
     static var gateCount: Int { 4 }
     static var hasCellState: Bool { true }
     static var kernelName: String { "lstm" }
+    static var supportsProjection: Bool { true }
 }

@@ -20,6 +20,7 @@ extension ModelConfiguration {
         ]
         if !bias { entries["bias"] = "false" }
         if dropout > 0 { entries["dropout"] = String(dropout) }
+        if projectionSize > 0 { entries["proj_size"] = String(projectionSize) }
         switch input {
         case .dense: entries["input_kind"] = "dense"
         case .embedding(let vocabularySize, let dimension):
@@ -83,6 +84,12 @@ extension ModelConfiguration {
         guard let dropout = Float(dropoutText), dropout >= 0, dropout < 1 else {
             throw .metadata(key: "dropout", problem: "must be a number in [0, 1), got '\(dropoutText)'", source: source)
         }
+        // PyTorch's proj_size; files without the key (or with 0) have no projections.
+        let projectionText = metadata["proj_size"] ?? "0"
+        guard let projectionSize = Int(projectionText), projectionSize >= 0 else {
+            throw .metadata(
+                key: "proj_size", problem: "must be a non-negative integer, got '\(projectionText)'", source: source)
+        }
         let inputSize = try integer("input_size")
         let kind = metadata["input_kind"] ?? (tensorNames.contains("embedding.weight") ? "embedding" : "dense")
         let input: InputEncoding
@@ -112,7 +119,7 @@ extension ModelConfiguration {
         self.init(
             cell: cell, input: input, hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
             bidirectional: bidirectional, outputSize: try integer("output_size"), topology: topology,
-            vocabulary: vocabulary, head: head, bias: bias, dropout: dropout)
+            vocabulary: vocabulary, head: head, bias: bias, dropout: dropout, projectionSize: projectionSize)
         do {
             try validate()
         } catch {

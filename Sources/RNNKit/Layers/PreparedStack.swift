@@ -7,9 +7,9 @@ import RNNKernels
 final class PreparedStack: @unchecked Sendable {
     let shape: StackShape
     let kernels: Kernels
-    /// `W_hhᵀ` (hidden × gates) per unit, for the forward recurrence.
+    /// `W_hhᵀ` (state × gates) per unit, for the forward recurrence.
     let recurrentForward: [PackedMatrix]
-    /// `W_hh` (gates × hidden) per unit, for backpropagation through time.
+    /// `W_hh` (gates × state) per unit, for backpropagation through time.
     let recurrentBackward: [PackedMatrix]
     /// `b_ih + b_hh` per unit, `b_ih` alone where the recurrent projection
     /// is kept apart, zeros for cells without these biases.
@@ -22,11 +22,11 @@ final class PreparedStack: @unchecked Sendable {
     init(shape: StackShape, kernels: Kernels) {
         self.shape = shape
         self.kernels = kernels
-        let gates = shape.gateWidth, hidden = shape.hiddenSize
-        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: hidden, columns: gates, kernels: kernels)
+        let gates = shape.gateWidth, state = shape.stateSize
+        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: state, columns: gates, kernels: kernels)
         }
         recurrentBackward = (0..<shape.unitCount).map { _ in
-            PackedMatrix(rows: gates, columns: hidden, kernels: kernels)
+            PackedMatrix(rows: gates, columns: state, kernels: kernels)
         }
         inputBias = (0..<shape.unitCount).map { _ in AlignedBuffer(count: gates) }
         cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
@@ -35,11 +35,11 @@ final class PreparedStack: @unchecked Sendable {
     }
 
     func refresh(from parameters: UnsafePointer<Float>) {
-        let gates = shape.gateWidth, hidden = shape.hiddenSize
+        let gates = shape.gateWidth, state = shape.stateSize
         for unit in 0..<shape.unitCount {
             let weights = shape.tensors(of: unit, reading: parameters)
-            recurrentForward[unit].pack(weights.weightHH.base, ldb: hidden, transposed: true)
-            recurrentBackward[unit].pack(weights.weightHH.base, ldb: hidden, transposed: false)
+            recurrentForward[unit].pack(weights.weightHH.base, ldb: state, transposed: true)
+            recurrentBackward[unit].pack(weights.weightHH.base, ldb: state, transposed: false)
             let bias = inputBias[unit].baseAddress
             if let biasIH = weights.biasIH { bias.update(from: biasIH, count: gates) }
             if let biasHH = weights.biasHH, shape.recurrentProjection == .summedIntoGates {

@@ -10,6 +10,8 @@ struct StackShape: Sendable {
         /// Nil for cells without PyTorch's `bias_ih` / `bias_hh`.
         let biasIH: Int?
         let biasHH: Int?
+        /// `weight_hr` where the stack has projections.
+        let weightHR: Int?
         /// The cell's `kernelParameters`, in order, with their sizes; nil
         /// offsets for biases the model leaves out (the kernels read zeros).
         let kernelParameters: [(offset: Int?, count: Int)]
@@ -28,6 +30,8 @@ struct StackShape: Sendable {
     /// Width of the first layer's input (the vocabulary for one-hot input).
     let inputSize: Int
     let hiddenSize: Int
+    /// PyTorch's `proj_size`, 0 for none (see `ModelConfiguration.projectionSize`).
+    let projectionSize: Int
     let layers: Int
     let directions: Int
     let oneHotInput: Bool
@@ -45,6 +49,7 @@ struct StackShape: Sendable {
         gatesWithOwnRecurrentGradient = type.gatesWithOwnRecurrentGradient
         inputSize = c.input.rnnInputSize
         hiddenSize = c.hiddenSize
+        projectionSize = c.projectionSize
         layers = c.layers
         directions = c.directions
         if case .oneHot = c.input { oneHotInput = true } else { oneHotInput = false }
@@ -53,15 +58,15 @@ struct StackShape: Sendable {
             for direction in 0..<c.directions {
                 let suffix = ParameterLayout.suffix(layer: layer, direction: direction)
                 func entry(_ name: String) -> ParameterLayout.Entry? { layout.entry("\(prefix).\(name)\(suffix)") }
-                let inputSize = layer == 0 ? c.input.rnnInputSize : c.hiddenSize * c.directions
-                let sizes = Dictionary(
-                    uniqueKeysWithValues: type.tensors(inputSize: inputSize, hiddenSize: c.hiddenSize).map {
-                        ($0.name, $0.shape.reduce(1, *))
-                    })
+                let inputSize = layer == 0 ? c.input.rnnInputSize : c.stateSize * c.directions
+                let tensors = type.tensors(
+                    inputSize: inputSize, hiddenSize: c.hiddenSize, projectionSize: c.projectionSize)
+                let sizes = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.shape.reduce(1, *)) })
                 offsets.append(
                     Offsets(
                         weightIH: entry("weight_ih")!.offset, weightHH: entry("weight_hh")!.offset,
                         biasIH: entry("bias_ih")?.offset, biasHH: entry("bias_hh")?.offset,
+                        weightHR: entry("weight_hr")?.offset,
                         kernelParameters: type.kernelParameters.map { (entry($0)?.offset, sizes[$0]!) },
                         gradientSums: type.gradientSums(hiddenSize: c.hiddenSize).map {
                             (entry($0.tensor)!.offset, entry($0.tensor)!.count, $0.column)
@@ -76,10 +81,12 @@ struct StackShape: Sendable {
     struct UnitTensors {
         /// `[gates, input]`.
         let weightIH: RowMajor<Float>
-        /// `[gates, hidden]`.
+        /// `[gates, state]`.
         let weightHH: RowMajor<Float>
         let biasIH: UnsafeMutablePointer<Float>?
         let biasHH: UnsafeMutablePointer<Float>?
+        /// `[projection, hidden]`, where the stack has projections.
+        let weightHR: RowMajor<Float>?
     }
 
     /// Unit `unit`'s tensors in `buffer`.
@@ -88,8 +95,9 @@ struct StackShape: Sendable {
         let offsets = offsets[unit]
         return UnitTensors(
             weightIH: RowMajor(buffer + offsets.weightIH, width: layerInputSize(unit / directions)),
-            weightHH: RowMajor(buffer + offsets.weightHH, width: hiddenSize),
-            biasIH: offsets.biasIH.map { buffer + $0 }, biasHH: offsets.biasHH.map { buffer + $0 })
+            weightHH: RowMajor(buffer + offsets.weightHH, width: stateSize),
+            biasIH: offsets.biasIH.map { buffer + $0 }, biasHH: offsets.biasHH.map { buffer + $0 },
+            weightHR: offsets.weightHR.map { RowMajor(buffer + $0, width: hiddenSize) })
     }
 
     /// Unit `unit`'s tensors in read-only `buffer`, only read through.
@@ -101,7 +109,11 @@ struct StackShape: Sendable {
     var gateWidth: Int { gateCount * hiddenSize }
     /// The gate columns whose recurrent-side gradient is the input side's.
     var sharedGradientColumns: Range<Int> { 0..<(gateCount - gatesWithOwnRecurrentGradient) * hiddenSize }
-    var outputWidth: Int { directions * hiddenSize }
+    /// The width of a hidden state and of each direction's output: the
+    /// projection's where there is one.
+    var stateSize: Int { projectionSize > 0 ? projectionSize : hiddenSize }
+    var hasProjection: Bool { projectionSize > 0 }
+    var outputWidth: Int { directions * stateSize }
     var unitCount: Int { layers * directions }
     func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputWidth }
 }

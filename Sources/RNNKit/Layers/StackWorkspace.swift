@@ -20,6 +20,12 @@ enum StackInput {
 ///   direction starts at slot 0 and writes slot `t + 1`; the reverse direction
 ///   starts at slot `T` and writes slot `t`. So the states preceding steps
 ///   `0..<T` are one contiguous block for the weight-gradient GEMM.
+///
+/// With projections (an LSTM's `proj_size`), the cell's kernels write
+/// `m = o * tanh(c)` into `unprojected` (by slot, `hidden` wide), a GEMM per
+/// step projects it, `h = m W_hrᵀ`, into `states` and the output (`proj_size`
+/// wide), and backward goes the other way: `dm = dh W_hr`, with `dh` kept per
+/// step for `W_hr`'s gradient.
 final class StackWorkspace {
     let shape: StackShape
     let kernels: Kernels
@@ -39,8 +45,17 @@ final class StackWorkspace {
     private let outputBuffers: [AlignedBuffer]
     /// Per unit: `[T, rows, gateWidth]`.
     private let gateBuffers: [AlignedBuffer]
-    /// Per unit: `[T + 1, rows, hidden]`, by state slot.
+    /// Per unit: `[T + 1, rows, state]`, by state slot.
     private let stateBuffers: [AlignedBuffer]
+    /// With projections, per unit: the cell's `m` before projection, `[T + 1, rows, hidden]` by slot.
+    private let unprojectedBuffers: [AlignedBuffer]
+    /// With projections, per unit: the gradient on each step's projected
+    /// state, `[T, rows, state]` by position, for `W_hr`'s gradient.
+    private let projectedGradientBuffers: [AlignedBuffer]
+    /// With projections: one step's `dm` for the cell's backward kernel, and
+    /// where that kernel writes the state gradient it passes on (which the
+    /// driver takes from `dh` instead).
+    private let projectionScratch: (AlignedBuffer, AlignedBuffer)
     /// Cells with a cell state: the cell states, laid out like the hidden states.
     private let cellBuffers: [AlignedBuffer]
     /// What the cell's kernels keep per step for backward, `[T, rows, savedWidth]`.
@@ -81,6 +96,9 @@ final class StackWorkspace {
         outputBuffers = buffers.floats(.outputs)
         gateBuffers = buffers.floats(.gates)
         stateBuffers = buffers.floats(.states)
+        unprojectedBuffers = buffers.floats(.unprojected)
+        projectedGradientBuffers = buffers.floats(.projectedGradients)
+        projectionScratch = buffers.floatPair(.projectionScratch)
         cellBuffers = buffers.floats(.cells)
         savedBuffers = buffers.floats(.saved)
         recurrentProjection = buffers.optionalFloat(.recurrentProjection)
@@ -95,7 +113,8 @@ final class StackWorkspace {
 
     /// The buffers of `StackWorkspace`, one role per stored buffer property.
     enum Buffer: Hashable {
-        case outputs, gates, states, cells, saved, recurrentProjection, hiddenGradients, cellGradient,
+        case outputs, gates, states, unprojected, projectedGradients, projectionScratch, cells, saved,
+            recurrentProjection, hiddenGradients, cellGradient,
             inputGradients, finalHiddenStates, finalCellStates, initialHiddenGradient, initialCellGradient
     }
 
@@ -107,29 +126,35 @@ final class StackWorkspace {
         -> BufferPlan<Buffer>
     {
         let units = shape.unitCount, perStep = rows * shape.hiddenSize, positions = steps * rows
+        let statePerStep = rows * shape.stateSize
         var plan = BufferPlan<Buffer>()
         plan.floats(.outputs, count: positions * shape.outputWidth, copies: shape.layers)
         plan.floats(.gates, count: positions * shape.gateWidth, copies: units)
-        plan.floats(.states, count: (steps + 1) * perStep, copies: units)
+        plan.floats(.states, count: (steps + 1) * statePerStep, copies: units)
+        if shape.hasProjection {
+            plan.floats(.unprojected, count: (steps + 1) * perStep, copies: units)
+            if forTraining { plan.floats(.projectedGradients, count: positions * shape.stateSize, copies: units) }
+        }
+        plan.floats(.projectionScratch, count: shape.hasProjection && forTraining ? perStep : 0, copies: 2)
         if shape.hasCellState { plan.floats(.cells, count: (steps + 1) * perStep, copies: units) }
         if shape.savedWidth > 0 { plan.floats(.saved, count: positions * shape.savedWidth, copies: units) }
         if shape.recurrentProjection == .apart { plan.floats(.recurrentProjection, count: rows * shape.gateWidth) }
         // Inference keeps the backward buffers, empty.
-        let gradientStep = forTraining ? perStep : 0
-        plan.floats(.hiddenGradients, count: gradientStep, copies: 2)
+        let gradientStep = forTraining ? perStep : 0, stateGradientStep = forTraining ? statePerStep : 0
+        plan.floats(.hiddenGradients, count: stateGradientStep, copies: 2)
         if shape.hasCellState { plan.floats(.cellGradient, count: gradientStep) }
         let widest = forTraining ? max(shape.inputSize, shape.outputWidth) : 0
         plan.floats(.inputGradients, count: positions * widest, copies: 2)
-        plan.floats(.finalHiddenStates, count: units * perStep)
+        plan.floats(.finalHiddenStates, count: units * statePerStep)
         if shape.hasCellState { plan.floats(.finalCellStates, count: units * perStep) }
-        plan.floats(.initialHiddenGradient, count: units * gradientStep)
+        plan.floats(.initialHiddenGradient, count: units * stateGradientStep)
         if shape.hasCellState { plan.floats(.initialCellGradient, count: units * gradientStep) }
         return plan
     }
 
     // MARK: Addressing
 
-    /// Layer `layer`'s output, `[T, rows, directions * hidden]`.
+    /// Layer `layer`'s output, `[T, rows, directions * state]`.
     private func output(of layer: Int) -> TimeMajor<Float> {
         TimeMajor(outputBuffers[layer].baseAddress, rows: rows, width: shape.outputWidth)
     }
@@ -140,7 +165,17 @@ final class StackWorkspace {
 
     /// A unit's hidden states by slot (see the type's description).
     private func states(of unit: Int) -> TimeMajor<Float> {
-        TimeMajor(stateBuffers[unit].baseAddress, rows: rows, width: shape.hiddenSize)
+        TimeMajor(stateBuffers[unit].baseAddress, rows: rows, width: shape.stateSize)
+    }
+
+    /// With projections: a unit's `m = o * tanh(c)` by slot, laid out like the cell states.
+    private func unprojected(of unit: Int) -> TimeMajor<Float> {
+        TimeMajor(unprojectedBuffers[unit].baseAddress, rows: rows, width: shape.hiddenSize)
+    }
+
+    /// With projections: a unit's gradients on its projected states, by position.
+    private func projectedGradients(of unit: Int) -> TimeMajor<Float> {
+        TimeMajor(projectedGradientBuffers[unit].baseAddress, rows: rows, width: shape.stateSize)
     }
 
     /// A unit's cell states by slot, for cells that have them.
@@ -152,15 +187,20 @@ final class StackWorkspace {
         savedBuffers.isEmpty ? nil : TimeMajor(savedBuffers[unit].baseAddress, rows: rows, width: shape.savedWidth)
     }
 
-    /// One state (or state gradient) per unit, `[units, rows, hidden]`.
+    /// One hidden state (or its gradient) per unit, `[units, rows, state]`.
     private func perUnit(_ buffer: UnsafeMutablePointer<Float>) -> TimeMajor<Float> {
+        TimeMajor(buffer, rows: rows, width: shape.stateSize)
+    }
+
+    /// One cell state (or its gradient) per unit, `[units, rows, hidden]`.
+    private func perUnitCell(_ buffer: UnsafeMutablePointer<Float>) -> TimeMajor<Float> {
         TimeMajor(buffer, rows: rows, width: shape.hiddenSize)
     }
 
-    /// The last layer's output, `[T, rows, directions * hidden]`.
+    /// The last layer's output, `[T, rows, directions * state]`.
     var output: TimeMajor<Float> { output(of: shape.layers - 1) }
 
-    /// The final hidden state of a unit (`layer * directions + direction`), `[rows, hidden]`.
+    /// The final hidden state of a unit (`layer * directions + direction`), `[rows, state]`.
     func finalHidden(unit: Int) -> UnsafeMutablePointer<Float> {
         states(of: unit).at(finalSlot(unit: unit))
     }
@@ -171,11 +211,11 @@ final class StackWorkspace {
 
     /// Copies every unit's final hidden (and cell) state into `finalHiddenStates` (`finalCellStates`).
     func gatherFinalStates() {
-        let perStep = rows * shape.hiddenSize
         for unit in 0..<shape.unitCount {
-            perUnit(finalHiddenStates.baseAddress).at(unit).update(from: finalHidden(unit: unit), count: perStep)
+            perUnit(finalHiddenStates.baseAddress).at(unit).update(
+                from: finalHidden(unit: unit), count: rows * shape.stateSize)
             if let finalCellStates, let cell = finalCell(unit: unit) {
-                perUnit(finalCellStates.baseAddress).at(unit).update(from: cell, count: perStep)
+                perUnitCell(finalCellStates.baseAddress).at(unit).update(from: cell, count: rows * shape.hiddenSize)
             }
         }
     }
@@ -188,7 +228,7 @@ final class StackWorkspace {
     /// Runs every layer over the whole sequence.
     /// - Parameters:
     ///   - lengths: per-row valid lengths, or nil when all rows have `timeSteps`.
-    ///   - initialHidden: `[units, rows, hidden]`, or nil for zeros; likewise `initialCell`.
+    ///   - initialHidden: `[units, rows, state]`, or nil for zeros; `initialCell` `[units, rows, hidden]`.
     ///   - dropout: the masks between layers of a training pass, nil at inference.
     ///   - team: the threads that run the shard; with more than one, each
     ///     timestep is split by hidden units and the other GEMMs by columns.
@@ -205,12 +245,12 @@ final class StackWorkspace {
         pass = Pass(parameters: parameters, prepared: prepared, gradients: nil)
         defer { pass = nil }
         let perStep = rows * shape.hiddenSize
-        let initialHidden = initialHidden.map { TimeMajor(reading: $0, rows: rows, width: shape.hiddenSize) }
+        let initialHidden = initialHidden.map { TimeMajor(reading: $0, rows: rows, width: shape.stateSize) }
         let initialCell = initialCell.map { TimeMajor(reading: $0, rows: rows, width: shape.hiddenSize) }
         for unit in 0..<shape.unitCount {
             run(.inputProjection(unit: unit, input: input), over: shape.gateWidth, on: team)
             let initial = initialSlot(unit: unit)
-            setInitial(states(of: unit).at(initial), from: initialHidden?.at(unit), count: perStep)
+            setInitial(states(of: unit).at(initial), from: initialHidden?.at(unit), count: rows * shape.stateSize)
             if let cells = cells(of: unit) {
                 setInitial(cells.at(initial), from: initialCell?.at(unit), count: perStep)
             }
@@ -222,6 +262,7 @@ final class StackWorkspace {
                 } else {
                     run(.forwardStep(unit: unit, step: step), over: shape.hiddenSize, on: team)
                 }
+                if shape.hasProjection { run(.projectState(unit: unit, step: step), over: shape.stateSize, on: team) }
             }
             // The next layer reads this one's output through the mask.
             let layer = unit / shape.directions
@@ -235,19 +276,46 @@ final class StackWorkspace {
     /// gate block in the recurrent GEMM, then the cell's kernel on them.
     private func forwardStep(unit: Int, step stepIndex: Int, units: Range<Int>, scratch: GEMMScratch) {
         let step = cellStep(unit: unit, step: stepIndex, units: units)
-        projectRecurrent(step, unit: unit, units: units, scratch: scratch)
+        projectRecurrent(step, unit: unit, stepIndex: stepIndex, units: units, scratch: scratch)
         cellKernels.forward(step)
     }
 
     /// The recurrent GEMM of one timestep for hidden units `units`, onto the
     /// gates or into the apart projection.
-    private func projectRecurrent(_ step: CellStep, unit: Int, units: Range<Int>, scratch: GEMMScratch) {
+    private func projectRecurrent(
+        _ step: CellStep, unit: Int, stepIndex: Int, units: Range<Int>, scratch: GEMMScratch
+    ) {
         let recurrent = step.recurrent
+        let previous = states(of: unit).at(slots(step: stepIndex, direction: unit % shape.directions).previous)
         forEachGateBlock(of: units) { columns in
             kernels.multiply(
-                m: rows, a: step.previousHidden, lda: shape.hiddenSize, transposeA: false,
+                m: rows, a: previous, lda: shape.stateSize, transposeA: false,
                 packedB: pass!.prepared.recurrentForward[unit], columns: columns,
                 c: recurrent ?? step.gates, ldc: shape.gateWidth, accumulate: recurrent == nil, scratch: scratch)
+        }
+    }
+
+    /// With projections, one timestep's `h = m W_hrᵀ` for state columns
+    /// `columns`, into the state and the output; a padded row keeps its
+    /// previous state and outputs zeros, as the kernels do without projections.
+    private func projectState(unit: Int, step stepIndex: Int, columns: Range<Int>, scratch: GEMMScratch) {
+        let direction = unit % shape.directions, hidden = shape.hiddenSize, width = shape.stateSize
+        let (time, previous, current) = slots(step: stepIndex, direction: direction)
+        let states = states(of: unit), output = output(of: unit / shape.directions)
+        let weightHR = weights(of: unit).weightHR!
+        kernels.multiply(
+            m: rows, n: columns.count, k: hidden, a: unprojected(of: unit).at(current), lda: hidden,
+            transposeA: false, b: weightHR.row(columns.lowerBound), ldb: hidden, transposeB: true,
+            c: states.at(current) + columns.lowerBound, ldc: width, accumulate: false, scratch: scratch)
+        for row in 0..<rows {
+            let state = states.at(current, row: row, column: columns.lowerBound)
+            let out = output.at(time, row: row, column: direction * width + columns.lowerBound)
+            if let lengths, time >= Int(lengths[row]) {
+                state.update(from: states.at(previous, row: row, column: columns.lowerBound), count: columns.count)
+                out.update(repeating: 0, count: columns.count)
+            } else {
+                out.update(from: state, count: columns.count)
+            }
         }
     }
 
@@ -271,13 +339,17 @@ final class StackWorkspace {
         let direction = unit % shape.directions, hidden = shape.hiddenSize
         let (time, previous, current) = slots(step: stepIndex, direction: direction)
         let first = rowRange?.lowerBound ?? 0
-        let states = states(of: unit)
+        // With projections the kernels' hidden state is `m`, which they also
+        // write as their output; `projectState` makes the layer's.
+        let states = shape.hasProjection ? unprojected(of: unit) : states(of: unit)
         var step = CellStep(
             rows: rowRange?.count ?? rows, hiddenSize: hidden, time: time, lengths: lengths.map { $0 + first },
             gates: gates(of: unit).at(time, row: first),
             previousHidden: states.at(previous, row: first), hidden: states.at(current, row: first),
-            output: output(of: unit / shape.directions).at(time, row: first, column: direction * hidden),
-            outputStride: shape.outputWidth, units: units)
+            output: shape.hasProjection
+                ? states.at(current, row: first)
+                : output(of: unit / shape.directions).at(time, row: first, column: direction * hidden),
+            outputStride: shape.hasProjection ? hidden : shape.outputWidth, units: units)
         if let cells = cells(of: unit) {
             step.previousCell = UnsafePointer(cells.at(previous, row: first))
             step.cell = cells.at(current, row: first)
@@ -354,8 +426,8 @@ final class StackWorkspace {
     ) -> UnsafePointer<Float>? {
         pass = Pass(parameters: parameters, prepared: prepared, gradients: gradients)
         defer { pass = nil }
-        let hidden = shape.hiddenSize, perStep = rows * hidden
-        let finalHiddenGradient = finalHiddenGradient.map { TimeMajor(reading: $0, rows: rows, width: hidden) }
+        let hidden = shape.hiddenSize, perStep = rows * hidden, state = shape.stateSize
+        let finalHiddenGradient = finalHiddenGradient.map { TimeMajor(reading: $0, rows: rows, width: state) }
         let finalCellGradient = finalCellGradient.map { TimeMajor(reading: $0, rows: rows, width: hidden) }
         var layerOutputGradient = outputGradient
         var pingPong = false
@@ -363,35 +435,43 @@ final class StackWorkspace {
             for direction in 0..<shape.directions {
                 let unit = layer * shape.directions + direction
                 var flow = GradientFlow(
-                    running: RowMajor(hiddenGradients.0.baseAddress, width: hidden),
-                    previous: RowMajor(hiddenGradients.1.baseAddress, width: hidden),
+                    running: RowMajor(hiddenGradients.0.baseAddress, width: state),
+                    previous: RowMajor(hiddenGradients.1.baseAddress, width: state),
                     output: layerOutputGradient.map {
                         TimeMajor(reading: $0, rows: rows, width: shape.outputWidth)
                     })
-                setInitial(flow.running.base, from: finalHiddenGradient?.at(unit), count: perStep)
+                setInitial(flow.running.base, from: finalHiddenGradient?.at(unit), count: rows * state)
                 if let cellGradient {
                     setInitial(cellGradient.baseAddress, from: finalCellGradient?.at(unit), count: perStep)
                 }
                 let chunk = weightGradientChunk
                 for step in stride(from: timeSteps - 1, through: 0, by: -1) {
-                    // The recurrent GEMM of a hidden column reads the gate gradients of every unit.
+                    if shape.hasProjection {
+                        run(.projectedGradient(unit: unit, step: step, flow), over: state, on: team)
+                        run(.unprojectedGradient(unit: unit, step: step), over: hidden, on: team)
+                    }
+                    // The recurrent GEMM of a state column reads the gate gradients of every unit.
                     if shape.needsWholeRows {
                         run(.backwardCell(unit: unit, step: step, flow), over: rows, granule: 1, on: team)
                     } else {
                         run(.backwardCell(unit: unit, step: step, flow), over: hidden, on: team)
                     }
-                    run(.backwardRecurrent(unit: unit, step: step, flow), over: hidden, on: team)
+                    run(.backwardRecurrent(unit: unit, step: step, flow), over: state, on: team)
                     swap(&flow.running, &flow.previous)
                     if step % chunk == 0 {
                         let steps = step..<min(step + chunk, timeSteps)
                         run(.weightGradients(unit: unit, input: input, steps: steps), over: shape.gateWidth, on: team)
+                        if shape.hasProjection {
+                            run(.projectionGradient(unit: unit, steps: steps), over: state, on: team)
+                        }
                     }
                 }
                 let sums = shape.offsets[unit].gradientSums.reduce(0) { $0 + $1.count }
                 if sums > 0 { run(.gradientSums(unit: unit), over: sums, on: team) }
-                perUnit(initialHiddenGradient.baseAddress).at(unit).update(from: flow.running.base, count: perStep)
+                perUnit(initialHiddenGradient.baseAddress).at(unit).update(
+                    from: flow.running.base, count: rows * state)
                 if let cellGradient, let initialCellGradient {
-                    perUnit(initialCellGradient.baseAddress).at(unit).update(
+                    perUnitCell(initialCellGradient.baseAddress).at(unit).update(
                         from: cellGradient.baseAddress, count: perStep)
                 }
             }
@@ -411,12 +491,67 @@ final class StackWorkspace {
 
     /// The hidden-state gradients around one backward timestep.
     private struct GradientFlow {
-        /// Reaching this step's state from the next step, `[rows, hidden]`; read.
+        /// Reaching this step's state from the next step, `[rows, state]`; read.
         var running: RowMajor<Float>
         /// For the previous step's state; written.
         var previous: RowMajor<Float>
-        /// On the layer's output, `[T, rows, directions * hidden]`, or nil; read.
+        /// On the layer's output, `[T, rows, directions * state]`, or nil; read.
         var output: TimeMajor<Float>?
+    }
+
+    /// With projections, one backward timestep's gradient on the projected
+    /// state, state columns `columns`: `dh`, from the next step and the
+    /// output, kept for `dm` and `W_hr`'s gradient; a padded row's passes
+    /// straight to the previous state, as the kernels do without projections.
+    private func gatherProjectedGradient(unit: Int, step stepIndex: Int, flow: GradientFlow, columns: Range<Int>) {
+        let direction = unit % shape.directions, width = shape.stateSize
+        let time = slots(step: stepIndex, direction: direction).time
+        let gradients = projectedGradients(of: unit)
+        for row in 0..<rows {
+            let running = flow.running.row(row, column: columns.lowerBound)
+            let total = gradients.at(time, row: row, column: columns.lowerBound)
+            let previous = flow.previous.row(row, column: columns.lowerBound)
+            if let lengths, time >= Int(lengths[row]) {
+                previous.update(from: running, count: columns.count)
+                total.update(repeating: 0, count: columns.count)
+                continue
+            }
+            total.update(from: running, count: columns.count)
+            if let output = flow.output {
+                kernels.add(
+                    output.at(time, row: row, column: direction * width + columns.lowerBound), into: total,
+                    count: columns.count)
+            }
+            previous.update(repeating: 0, count: columns.count)
+        }
+    }
+
+    /// With projections, `dm = dh W_hr` of one backward timestep, hidden columns `columns`.
+    private func unprojectGradient(unit: Int, step stepIndex: Int, columns: Range<Int>, scratch: GEMMScratch) {
+        let hidden = shape.hiddenSize, width = shape.stateSize
+        let time = slots(step: stepIndex, direction: unit % shape.directions).time
+        kernels.multiply(
+            m: rows, n: columns.count, k: width, a: projectedGradients(of: unit).at(time), lda: width,
+            transposeA: false, b: weights(of: unit).weightHR!.base + columns.lowerBound, ldb: hidden,
+            transposeB: false, c: projectionScratch.0.baseAddress + columns.lowerBound, ldc: hidden,
+            accumulate: false, scratch: scratch)
+    }
+
+    /// With projections, `dW_hr += dhᵀ m` over the processing steps `steps`,
+    /// rows `stateRows` of `W_hr`.
+    private func accumulateProjectionGradient(
+        unit: Int, steps: Range<Int>, stateRows: Range<Int>, scratch: GEMMScratch
+    ) {
+        let direction = unit % shape.directions, hidden = shape.hiddenSize, width = shape.stateSize
+        let firstTime = direction == 0 ? steps.lowerBound : timeSteps - steps.upperBound
+        // `m` of positions firstTime...: slots firstTime + 1... forward, firstTime... reverse.
+        let unprojected = unprojected(of: unit).at((direction == 0 ? 1 : 0) + firstTime)
+        kernels.multiply(
+            m: stateRows.count, n: hidden, k: steps.count * rows,
+            a: projectedGradients(of: unit).at(firstTime) + stateRows.lowerBound, lda: width, transposeA: true,
+            b: unprojected, ldb: hidden, transposeB: false,
+            c: gradients(of: unit).weightHR!.row(stateRows.lowerBound), ldc: hidden, accumulate: true,
+            scratch: scratch)
     }
 
     /// One backward timestep's element-wise part: for hidden units `part`,
@@ -426,11 +561,20 @@ final class StackWorkspace {
         let (units, rowRange) = shape.needsWholeRows ? (0..<hidden, part) : (part, 0..<rows)
         let step = cellStep(unit: unit, step: stepIndex, units: units, rows: rowRange)
         let first = rowRange.lowerBound, direction = unit % shape.directions
-        let gradient = CellGradientStep(
-            hidden: flow.running.row(first),
-            output: flow.output?.at(step.time, row: first, column: direction * hidden),
-            outputStride: shape.outputWidth, previousHidden: flow.previous.row(first),
-            cell: cellGradient.map { RowMajor($0.baseAddress, width: hidden).row(first) })
+        let cell = cellGradient.map { RowMajor($0.baseAddress, width: hidden).row(first) }
+        // With projections the kernel's state gradient is `dm`, and the one
+        // it passes on is `gatherProjectedGradient`'s.
+        let gradient =
+            shape.hasProjection
+            ? CellGradientStep(
+                hidden: RowMajor(projectionScratch.0.baseAddress, width: hidden).row(first), output: nil,
+                outputStride: hidden,
+                previousHidden: RowMajor(projectionScratch.1.baseAddress, width: hidden).row(first),
+                cell: cell)
+            : CellGradientStep(
+                hidden: flow.running.row(first),
+                output: flow.output?.at(step.time, row: first, column: direction * hidden),
+                outputStride: shape.outputWidth, previousHidden: flow.previous.row(first), cell: cell)
         cellKernels.backward(step, gradient)
     }
 
@@ -454,7 +598,7 @@ final class StackWorkspace {
         }
     }
 
-    /// `dh_prev += dGates · W_hh` of one backward timestep, hidden columns `columns`.
+    /// `dh_prev += dGates · W_hh` of one backward timestep, state columns `columns`.
     private func backwardRecurrent(
         unit: Int, step stepIndex: Int, flow: GradientFlow, columns: Range<Int>, scratch: GEMMScratch
     ) {
@@ -465,7 +609,7 @@ final class StackWorkspace {
         kernels.multiply(
             m: rows, a: gateGradients, lda: shape.gateWidth, transposeA: false,
             packedB: pass!.prepared.recurrentBackward[unit], columns: columns,
-            c: flow.previous.base, ldc: shape.hiddenSize, accumulate: true, scratch: scratch)
+            c: flow.previous.base, ldc: shape.stateSize, accumulate: true, scratch: scratch)
     }
 
     /// `dX = Σ_directions dGates · W_ih` for a layer, positions `positions`.
@@ -497,7 +641,7 @@ final class StackWorkspace {
         scratch: GEMMScratch
     ) {
         let layer = unit / shape.directions, direction = unit % shape.directions
-        let hidden = shape.hiddenSize, gateWidth = shape.gateWidth
+        let state = shape.stateSize, gateWidth = shape.gateWidth
         // The reverse direction processes time backwards.
         let firstTime = direction == 0 ? steps.lowerBound : timeSteps - steps.upperBound
         let first = firstTime * rows, positions = steps.count * rows
@@ -528,9 +672,9 @@ final class StackWorkspace {
                 for gate in gateRows { weightIH.row(gate)[token] += row[gate] }
             }
             kernels.multiply(
-                m: direct.count, n: hidden, k: positions, a: gates.row(0, column: direct.lowerBound),
-                lda: gateWidth, transposeA: true, b: previousStates, ldb: hidden, transposeB: false,
-                c: directHH, ldc: hidden, accumulate: true, scratch: scratch)
+                m: direct.count, n: state, k: positions, a: gates.row(0, column: direct.lowerBound),
+                lda: gateWidth, transposeA: true, b: previousStates, ldb: state, transposeB: false,
+                c: directHH, ldc: state, accumulate: true, scratch: scratch)
         } else {
             // The direct rows' gate gradients serve both weight matrices, packed once.
             let input = denseInput(layer: layer, input).row(first)
@@ -540,7 +684,7 @@ final class StackWorkspace {
                 GEMMProduct(
                     n: width, b: input, ldb: width, transposeB: false,
                     c: weightIH.row(direct.lowerBound), ldc: width),
-                GEMMProduct(n: hidden, b: previousStates, ldb: hidden, transposeB: false, c: directHH, ldc: hidden),
+                GEMMProduct(n: state, b: previousStates, ldb: state, transposeB: false, c: directHH, ldc: state),
                 accumulate: true, scratch: scratch)
             // The other gates' rows: their recurrent side follows below.
             let inputOnly = gateRows.clamped(to: direct.upperBound..<gateWidth)
@@ -554,9 +698,9 @@ final class StackWorkspace {
         let ownRows = gateRows.clamped(to: shared..<gateWidth)
         let own = saved.position(first) + ownRows.lowerBound - shared
         kernels.multiply(
-            m: ownRows.count, n: hidden, k: positions, a: own, lda: shape.savedWidth, transposeA: true,
-            b: previousStates, ldb: hidden, transposeB: false,
-            c: gradients.weightHH.row(ownRows.lowerBound), ldc: hidden, accumulate: true, scratch: scratch)
+            m: ownRows.count, n: state, k: positions, a: own, lda: shape.savedWidth, transposeA: true,
+            b: previousStates, ldb: state, transposeB: false,
+            c: gradients.weightHH.row(ownRows.lowerBound), ldc: state, accumulate: true, scratch: scratch)
         if let biasHH = gradients.biasHH {
             kernels.accumulateColumnSums(
                 own, rows: positions, columns: ownRows.count, rowStride: shape.savedWidth,
@@ -564,7 +708,7 @@ final class StackWorkspace {
         }
     }
 
-    /// Multiplies `values` (`[T, rows, directions * hidden]`: layer `layer`'s
+    /// Multiplies `values` (`[T, rows, directions * state]`: layer `layer`'s
     /// output, or its gradient) by the layer's dropout mask, positions `positions`.
     private func applyDropout(layer: Int, values: UnsafeMutablePointer<Float>, positions: Range<Int>) {
         guard let dropout else { return }
@@ -605,6 +749,14 @@ final class StackWorkspace {
         case weightGradients(unit: Int, input: StackInput, steps: Range<Int>)
         /// A unit's gradients that are sums of `saved`, by their columns.
         case gradientSums(unit: Int)
+        /// With projections: one forward timestep's `h = m W_hrᵀ`, by state columns.
+        case projectState(unit: Int, step: Int)
+        /// With projections, one backward timestep: the state gradient `dh`
+        /// by state columns, then `dm = dh W_hr` by hidden columns.
+        case projectedGradient(unit: Int, step: Int, GradientFlow)
+        case unprojectedGradient(unit: Int, step: Int)
+        /// With projections: `W_hr`'s gradient over some processing steps, by its rows.
+        case projectionGradient(unit: Int, steps: Range<Int>)
         /// The gradient on a layer's input, by positions.
         case inputGradient(layer: Int, target: UnsafeMutablePointer<Float>)
         /// A layer's output (or its gradient) through its dropout mask, by positions.
@@ -629,11 +781,20 @@ extension StackWorkspace: PartJob {
             projectInput(unit: unit, input: input, columns: part, scratch: scratch)
         case .forwardStep(let unit, let step): forwardStep(unit: unit, step: step, units: part, scratch: scratch)
         case .recurrentProjection(let unit, let step):
-            projectRecurrent(cellStep(unit: unit, step: step, units: part), unit: unit, units: part, scratch: scratch)
+            projectRecurrent(
+                cellStep(unit: unit, step: step, units: part), unit: unit, stepIndex: step, units: part,
+                scratch: scratch)
         case .forwardCell(let unit, let step):
             cellKernels.forward(cellStep(unit: unit, step: step, units: 0..<shape.hiddenSize, rows: part))
         case .backwardCell(let unit, let step, let flow): backwardCell(unit: unit, step: step, flow: flow, part: part)
         case .gradientSums(let unit): accumulateGradientSums(unit: unit, part: part)
+        case .projectState(let unit, let step): projectState(unit: unit, step: step, columns: part, scratch: scratch)
+        case .projectedGradient(let unit, let step, let flow):
+            gatherProjectedGradient(unit: unit, step: step, flow: flow, columns: part)
+        case .unprojectedGradient(let unit, let step):
+            unprojectGradient(unit: unit, step: step, columns: part, scratch: scratch)
+        case .projectionGradient(let unit, let steps):
+            accumulateProjectionGradient(unit: unit, steps: steps, stateRows: part, scratch: scratch)
         case .backwardRecurrent(let unit, let step, let flow):
             backwardRecurrent(unit: unit, step: step, flow: flow, columns: part, scratch: scratch)
         case .weightGradients(let unit, let input, let steps):

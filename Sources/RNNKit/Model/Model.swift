@@ -37,7 +37,7 @@ public final class Model: @unchecked Sendable {
         parameters = try Self.allocate(count: layout.totalCount)
         var generator = SeededGenerator(seed: seed)
         let recurrentBound = 1 / Float(configuration.hiddenSize).squareRoot()
-        let headBound = 1 / Float(configuration.hiddenSize * configuration.directions).squareRoot()
+        let headBound = 1 / Float(configuration.stateSize * configuration.directions).squareRoot()
         for entry in layout.entries {
             let values = parameters.baseAddress + entry.offset
             for index in 0..<entry.count {

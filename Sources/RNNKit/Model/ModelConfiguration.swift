@@ -107,11 +107,17 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// how a mini-batch is split, so the weights stay the same for any
     /// thread, micro-batch or process count.
     public var dropout: Float
+    /// PyTorch's `proj_size` (Sak et al. 2014), LSTM only: each layer's
+    /// hidden state is projected to this width, `h = W_hr (o * tanh(c))`
+    /// with `weight_hr` `[proj_size, hidden_size]`, and the recurrent
+    /// weights, outputs and `h_n` are this wide (the cell state keeps
+    /// `hidden_size`). Below `hiddenSize`; 0 is none.
+    public var projectionSize: Int
 
     public init(
         cell: CellKind, input: InputEncoding, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
         outputSize: Int, topology: Topology, vocabulary: [Character] = [], head: OutputHead = .linear,
-        bias: Bool = true, dropout: Float = 0
+        bias: Bool = true, dropout: Float = 0, projectionSize: Int = 0
     ) {
         self.cell = cell
         self.input = input
@@ -124,9 +130,14 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.head = head
         self.bias = bias
         self.dropout = dropout
+        self.projectionSize = projectionSize
     }
 
     public var directions: Int { bidirectional ? 2 : 1 }
+
+    /// The width of a layer's hidden state and of each direction's output:
+    /// `projectionSize` where the model has projections, else `hiddenSize`.
+    public var stateSize: Int { projectionSize > 0 ? projectionSize : hiddenSize }
 
     /// Checks sizes; every model goes through this before allocating.
     public func validate() throws(ModelError) {
@@ -153,14 +164,21 @@ public struct ModelConfiguration: Sendable, Equatable {
                     + "vocabulary \(vocabularySize ?? 0), output \(outputSize), layers \(layers))"
             )
         }
+        guard projectionSize >= 0, projectionSize < hiddenSize else {
+            throw .invalidConfiguration(
+                "proj_size must be at least 0 and below hidden_size (\(hiddenSize)), got \(projectionSize)")
+        }
+        if projectionSize > 0, !cell.cell.supportsProjection {
+            throw .invalidConfiguration("proj_size applies to lstm only (as in PyTorch), not to \(cell.rawValue)")
+        }
         let parameters = estimatedParameterCount
         guard parameters <= Double(ModelConfiguration.maximumParameterCount) else {
             throw .tooLarge(String(format: "%.3g parameters exceed RNNKit's limit of 2^31", parameters))
         }
-        if head == .identity, outputSize != hiddenSize * directions {
+        if head == .identity, outputSize != stateSize * directions {
             throw .invalidConfiguration(
-                "a model without a head outputs its top layer's \(hiddenSize * directions) features (directions x "
-                    + "hidden_size), but output_size is \(outputSize)"
+                "a model without a head outputs its top layer's \(stateSize * directions) features (directions x "
+                    + "\(projectionSize > 0 ? "proj_size" : "hidden_size")), but output_size is \(outputSize)"
             )
         }
         if topology == .oneToMany {
@@ -196,15 +214,16 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// any sizes (`validate` bounds the exact count by this).
     private var estimatedParameterCount: Double {
         let gates = Double(cell.gateCount), hidden = Double(hiddenSize), directions = Double(directions)
+        let state = Double(stateSize), projection = Double(projectionSize) * hidden
         func stack(input: Double) -> Double {
             let biases: Double = bias ? 2 : 0
-            let first = gates * hidden * (input + hidden + biases)
-            let upper = gates * hidden * (hidden * directions + hidden + biases)
+            let first = gates * hidden * (input + state + biases) + projection
+            let upper = gates * hidden * (state * directions + state + biases) + projection
             return directions * (first + Double(layers - 1) * upper)
         }
         var count = stack(input: Double(input.rnnInputSize))
         if topology == .encoderDecoder { count *= 2 }
-        if head == .linear { count += Double(outputSize) * (hidden * directions + 1) }
+        if head == .linear { count += Double(outputSize) * (state * directions + 1) }
         if case .embedding(let vocabularySize, let dimension) = input {
             count += Double(vocabularySize) * Double(dimension)
         }

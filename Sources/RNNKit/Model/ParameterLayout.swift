@@ -31,7 +31,7 @@ struct ParameterLayout: Sendable {
         if c.topology == .encoderDecoder { addStack("encoder", c) }
         addStack("rnn", c)
         if c.head == .linear {
-            add("head.weight", [c.outputSize, c.hiddenSize * c.directions])
+            add("head.weight", [c.outputSize, c.stateSize * c.directions])
             add("head.bias", [c.outputSize])
         }
     }
@@ -39,10 +39,11 @@ struct ParameterLayout: Sendable {
     /// The cell's tensors of every layer and direction.
     private mutating func addStack(_ prefix: String, _ c: ModelConfiguration) {
         for layer in 0..<c.layers {
-            let inputSize = layer == 0 ? c.input.rnnInputSize : c.hiddenSize * c.directions
+            let inputSize = layer == 0 ? c.input.rnnInputSize : c.stateSize * c.directions
             for direction in 0..<c.directions {
                 let suffix = Self.suffix(layer: layer, direction: direction)
-                for tensor in c.cell.cell.tensors(inputSize: inputSize, hiddenSize: c.hiddenSize)
+                for tensor in c.cell.cell.tensors(
+                    inputSize: inputSize, hiddenSize: c.hiddenSize, projectionSize: c.projectionSize)
                 where c.bias || !Self.recurrentBiases.contains(tensor.name) {
                     add("\(prefix).\(tensor.name)\(suffix)", tensor.shape, initial: tensor.initial)
                 }

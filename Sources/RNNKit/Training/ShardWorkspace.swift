@@ -185,9 +185,9 @@ final class ShardWorkspace {
         plan.bools(.counted, count: positions)
         plan.floats(.ownOutputGradient, count: withGradients && !inPlace ? stacks.stackSteps * rows * width : 0)
         plan.floats(.gradients, count: withGradients ? model.layout.totalCount : 0)
-        let stateSize = stacks.stack.unitCount * rows * stacks.stack.hiddenSize
-        plan.floats(.initialHidden, count: stateSize)
-        if stacks.stack.hasCellState { plan.floats(.initialCell, count: stateSize) }
+        let states = stacks.stack.unitCount * rows
+        plan.floats(.initialHidden, count: states * stacks.stack.stateSize)
+        if stacks.stack.hasCellState { plan.floats(.initialCell, count: states * stacks.stack.hiddenSize) }
         return plan
     }
 
@@ -296,18 +296,17 @@ final class ShardWorkspace {
 
     /// Copies rows `firstRow..<firstRow + rows` of every unit of `state`.
     private func loadState(_ state: RecurrentState, firstRow: Int) {
-        let size = state.hiddenSize
-        func copy(_ source: [Float], into destination: AlignedBuffer) {
-            let destination = TimeMajor(destination.baseAddress, rows: rows, width: size)
+        func copy(_ source: [Float], width: Int, into destination: AlignedBuffer) {
+            let destination = TimeMajor(destination.baseAddress, rows: rows, width: width)
             source.withUnsafeBufferPointer { source in
-                let source = TimeMajor(reading: source.baseAddress!, rows: state.count, width: size)
+                let source = TimeMajor(reading: source.baseAddress!, rows: state.count, width: width)
                 for unit in 0..<state.units {
-                    destination.at(unit).update(from: source.at(unit, row: firstRow), count: rows * size)
+                    destination.at(unit).update(from: source.at(unit, row: firstRow), count: rows * width)
                 }
             }
         }
-        copy(state.hidden, into: initialHidden)
-        if let cell = state.cell, let initialCell { copy(cell, into: initialCell) }
+        copy(state.hidden, width: configuration.stateSize, into: initialHidden)
+        if let cell = state.cell, let initialCell { copy(cell, width: configuration.hiddenSize, into: initialCell) }
     }
 
     /// Writes this shard's final states into batch-wide `[units, count, hidden]`
@@ -315,11 +314,11 @@ final class ShardWorkspace {
     func copyFinalState(
         hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?, firstRow: Int, count: Int
     ) {
-        let size = stack.shape.hiddenSize
-        let hidden = TimeMajor(hidden, rows: count, width: size),
+        let state = stack.shape.stateSize, size = stack.shape.hiddenSize
+        let hidden = TimeMajor(hidden, rows: count, width: state),
             cell = cell.map { TimeMajor($0, rows: count, width: size) }
         for unit in 0..<stack.shape.unitCount {
-            hidden.at(unit, row: firstRow).update(from: stack.finalHidden(unit: unit), count: rows * size)
+            hidden.at(unit, row: firstRow).update(from: stack.finalHidden(unit: unit), count: rows * state)
             if let cell, let final = stack.finalCell(unit: unit) {
                 cell.at(unit, row: firstRow).update(from: final, count: rows * size)
             }

@@ -77,7 +77,10 @@ enum SeriesData: DataKind {
         var initial: Forecaster?
         if let path = arguments.string("init") {
             try command.reject(
-                ["cell", "hidden", "layers", "bidirectional", "no-bias", "dropout", "window", "horizon", "transform"],
+                [
+                    "cell", "hidden", "layers", "bidirectional", "no-bias", "dropout", "proj-size", "window", "horizon",
+                    "transform"
+                ],
                 reason: "is fixed by the --init model")
             let (model, recorded) = try readModel(URL(fileURLWithPath: path))
             metadata = recorded
@@ -137,7 +140,7 @@ enum SeriesData: DataKind {
                     layers: try command.layers,
                     bidirectional: arguments.flag("bidirectional"),
                     outputSize: horizon * series.columnCount, topology: .manyToOne, bias: command.bias,
-                    dropout: try command.dropout),
+                    dropout: try command.dropout, projectionSize: try command.projectionSize),
                 seed: try command.seed)
         let forecaster = Forecaster(
             model: model, window: window, horizon: horizon, transform: transform, scaling: scaling,

@@ -38,7 +38,7 @@ enum TensorData: PredictableData {
                 bidirectional: arguments.flag("bidirectional"),
                 outputSize: dataset.outputSize, topology: dataset.topology,
                 head: arguments.flag("no-head") ? .identity : .linear, bias: command.bias,
-                dropout: try command.dropout)
+                dropout: try command.dropout, projectionSize: try command.projectionSize)
         }
         try dataset.check(fits: model.configuration)
         let plan = try TrainingPlan(arguments, defaults: .init(), trainingCount: dataset.count, seed: try command.seed)

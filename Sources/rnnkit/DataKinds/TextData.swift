@@ -44,7 +44,7 @@ enum TextData: DataKind {
                 layers: try command.layers,
                 bidirectional: false, outputSize: corpus.vocabulary.count, topology: .manyToMany,
                 vocabulary: corpus.vocabulary, bias: command.bias,
-                dropout: try command.dropout)
+                dropout: try command.dropout, projectionSize: try command.projectionSize)
         }
         guard model.configuration.vocabulary == corpus.vocabulary else {
             throw UsageError("the --init model's vocabulary differs from this text's characters")

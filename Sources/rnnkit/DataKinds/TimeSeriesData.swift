@@ -92,7 +92,7 @@ enum TimeSeriesData: PredictableData {
                 layers: try command.layers,
                 bidirectional: arguments.flag("bidirectional"),
                 outputSize: file.classNames.count, topology: .manyToOne, bias: command.bias,
-                dropout: try command.dropout)
+                dropout: try command.dropout, projectionSize: try command.projectionSize)
         }
         let c = model.configuration
         guard c.topology == .manyToOne, c.input == .dense(features: file.dimensions * patch),

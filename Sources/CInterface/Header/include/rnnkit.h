@@ -145,6 +145,10 @@ typedef struct rnnkit_model_config {
      * last is zeroed with this probability, in [0, 1) (default 0). The masks
      * come from the trainer's seed and step count. */
     float dropout;
+    /* PyTorch's proj_size, LSTM only: each layer's hidden state is projected
+     * to this width (below hidden_size), h = W_hr (o * tanh(c)); outputs and
+     * h_n are then this wide, c_n keeps hidden_size. 0 (default): none. */
+    int64_t proj_size;
 } rnnkit_model_config;
 
 /* Fills `config` with its struct_size and the defaults above (sizes 0). */
@@ -211,7 +215,8 @@ typedef struct rnnkit_batch {
 
 /* The element counts `rnnkit_model_predict` fills for `count` sequences of
  * `time_steps` (and `decoder_time_steps`) steps: the outputs, and each final
- * state `[layers x directions, count, hidden_size]` (cell 0 without one). */
+ * state `[layers x directions, count, hidden_size]` (hidden proj_size wide
+ * with projections; cell 0 without one). */
 rnnkit_status rnnkit_model_output_counts(
     const rnnkit_model *model, int64_t count, int64_t time_steps, int64_t decoder_time_steps,
     int64_t *outputs, int64_t *hidden, int64_t *cell);
