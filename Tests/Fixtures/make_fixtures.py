@@ -98,6 +98,7 @@ class Case:
     input_kind: str                 # dense | embedding | one_hot
     adam_weight_decay: float = 0.0
     bias: bool = True               # False: PyTorch's bias=False, no bias_ih / bias_hh
+    proj_size: int = 0              # lstm: PyTorch's proj_size, h = W_hr (o * tanh(c))
 
     @property
     def name(self) -> str:
@@ -114,7 +115,14 @@ class Case:
             parts.append("adam_wd")
         if not self.bias:
             parts.append("nobias")
+        if self.proj_size:
+            parts.append(f"proj{self.proj_size}")
         return "-".join(parts)
+
+    @property
+    def state_size(self) -> int:
+        """Width of h and of each direction's output."""
+        return self.proj_size or H
 
     @property
     def dirs(self) -> int:
@@ -180,6 +188,12 @@ def all_cases() -> List[Case]:
     for cell in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
         cases.append(Case(cell, True, 2, True, "many_to_many", "mse", "dense", bias=False))
         cases.append(Case(cell, False, 1, True, "many_to_one", "cross_entropy", "embedding", bias=False))
+    # PyTorch's proj_size (LSTM only): h = W_hr (o * tanh(c)), P < H.
+    cases.append(Case("lstm", True, 2, True, "many_to_many", "mse", "dense", proj_size=2))
+    cases.append(Case("lstm", False, 2, True, "many_to_one", "cross_entropy", "embedding", proj_size=2))
+    cases.append(Case("lstm", True, 2, True, "encoder_decoder", "mse", "dense", proj_size=2))
+    cases.append(Case("lstm", False, 1, False, "one_to_many", "mse", "dense", proj_size=1))
+    cases.append(Case("lstm", True, 2, True, "many_to_many", "mse", "dense", bias=False, proj_size=1))
     names = [c.name for c in cases]
     assert len(names) == len(set(names))
     return cases
@@ -315,7 +329,7 @@ def make_rnn(case: Case) -> nn.Module:
     kw = dict(input_size=case.rnn_input_size, hidden_size=H, num_layers=case.num_layers,
               bias=case.bias, batch_first=True, dropout=0.0, bidirectional=case.bidirectional)
     if case.cell == "lstm":
-        return nn.LSTM(**kw)
+        return nn.LSTM(**kw, proj_size=case.proj_size)
     if case.cell == "gru":
         return nn.GRU(**kw)
     return nn.RNN(nonlinearity={"rnn_tanh": "tanh", "rnn_relu": "relu"}[case.cell], **kw)
@@ -346,7 +360,7 @@ class Model(nn.Module):
         if case.topology == "encoder_decoder":
             self.encoder = make_rnn(case)
         self.rnn = make_rnn(case)
-        self.head = nn.Linear(H * case.dirs, case.output_size)
+        self.head = nn.Linear(case.state_size * case.dirs, case.output_size)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         k = self.case.input_kind
@@ -650,6 +664,8 @@ def generate_case(case: Case) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
     }
     if not case.bias:
         md["bias"] = "false"
+    if case.proj_size:
+        md["proj_size"] = fmt(case.proj_size)
     if case.topology == "encoder_decoder":
         md["encoder_seq_len"] = fmt(TE)
     if case.input_kind in ("embedding", "one_hot"):
@@ -671,12 +687,13 @@ def sig(x):
     return torch.sigmoid(x)
 
 
-def cell_step(cell, x, h, c, w_ih, w_hh, b_ih, b_hh):
+def cell_step(cell, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None):
     if cell == "lstm":
         gi = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
         i, f, gg, o = gi.chunk(4, dim=-1)              # PyTorch gate order: i, f, g, o
         c2 = sig(f) * c + sig(i) * torch.tanh(gg)
-        return sig(o) * torch.tanh(c2), c2
+        h2 = sig(o) * torch.tanh(c2)
+        return (h2 if w_hr is None else h2 @ w_hr.T), c2
     if cell == "gru":
         gi = x @ w_ih.T + b_ih
         gh = h @ w_hh.T + b_hh
@@ -751,8 +768,9 @@ def manual_rnn(case: Case, P: Dict[str, torch.Tensor], prefix: str, x, lengths, 
                 zeros = torch.zeros(w_ih.shape[0])
                 b_ih = P.get(f"{prefix}bias_ih{sfx}", zeros)
                 b_hh = P.get(f"{prefix}bias_hh{sfx}", zeros)
+                w_hr = P.get(f"{prefix}weight_hr{sfx}")
             idx = layer * case.dirs + d
-            h = h0[idx] if h0 is not None else torch.zeros(n_b, H)
+            h = h0[idx] if h0 is not None else torch.zeros(n_b, case.state_size)
             c = c0[idx] if c0 is not None else torch.zeros(n_b, H)
             outs = [None] * t_total
             steps = range(t_total) if d == 0 else range(t_total - 1, -1, -1)
@@ -761,7 +779,7 @@ def manual_rnn(case: Case, P: Dict[str, torch.Tensor], prefix: str, x, lengths, 
                 if case.cell == "lstm_ln":
                     h2, c2, _ = ln_lstm_step(layer_in[:, t, :], h, c, lnp)
                 else:
-                    h2, c2 = cell_step(case.cell, layer_in[:, t, :], h, c, w_ih, w_hh, b_ih, b_hh)
+                    h2, c2 = cell_step(case.cell, layer_in[:, t, :], h, c, w_ih, w_hh, b_ih, b_hh, w_hr)
                 h = m * h2 + (1 - m) * h        # padded steps leave the state untouched
                 if c2 is not None:
                     c = m * c2 + (1 - m) * c

@@ -125,6 +125,7 @@ class Case:
     encoder_steps: int = 0
     runs: Tuple[str, ...] = ("sgd", "sgd_clip_norm", "adam")
     chunk: int = 0             # truncated BPTT: steps per chunk (0: whole sequence)
+    proj: int = 0              # lstm: PyTorch's proj_size
     seed: int = 1
 
     @property
@@ -170,6 +171,11 @@ def all_cases() -> List[Case]:
     cases.append(Case("lstm_ln-h64-bi-l2-n44-embedding", "lstm_ln", 64, 44, 7, features=13, layers=2,
                       bidirectional=True, loss="cross_entropy", input_kind="embedding", embedding_dim=9,
                       outputs=4))
+    # Projections (proj_size): a generated hidden size projected to a size with a vector tail, and
+    # truncated BPTT carrying the projected state.
+    cases.append(Case("lstm-h64-p20-bi-l2-n40", "lstm", 64, 40, 9, layers=2, bidirectional=True, proj=20))
+    cases.append(Case("lstm-h100-p33-tbptt-n40", "lstm", 100, 40, 12, layers=2, chunk=4, runs=("sgd_tbptt",),
+                      proj=33))
     return cases
 
 
@@ -207,7 +213,7 @@ def make_rnn(case: Case, input_size: int) -> nn.Module:
     kw = dict(input_size=input_size, hidden_size=case.hidden, num_layers=case.layers, batch_first=True,
               bidirectional=case.bidirectional)
     if case.cell == "lstm":
-        return nn.LSTM(**kw)
+        return nn.LSTM(**kw, proj_size=case.proj)
     if case.cell == "gru":
         return nn.GRU(**kw)
     return nn.RNN(nonlinearity=case.cell[4:], **kw)
@@ -222,7 +228,7 @@ class Net(nn.Module):
         if case.topology == "encoder_decoder":
             self.encoder = make_rnn(case, case.rnn_input)
         self.rnn = make_rnn(case, case.rnn_input)
-        self.head = nn.Linear(case.hidden * case.dirs, case.outputs)
+        self.head = nn.Linear((case.proj or case.hidden) * case.dirs, case.outputs)
 
     def features(self, x):
         kind = self.case.input_kind
@@ -494,6 +500,8 @@ def generate(case: Case) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     }
     for run, value in clip.items():
         metadata[f"{run}_limit"] = repr(value)
+    if case.proj:
+        metadata["proj_size"] = str(case.proj)
     if case.cell == "rnn_relu":
         metadata["relu_margin"] = f"{margin.smallest:.3g}"
     if case.cell == "lstm_ln":

@@ -14,7 +14,8 @@ class Net(torch.nn.Module):
     def __init__(self, recurrent, outputs):
         super().__init__()
         self.rnn = recurrent
-        self.head = torch.nn.Linear(recurrent.hidden_size * (2 if recurrent.bidirectional else 1), outputs)
+        width = recurrent.proj_size or recurrent.hidden_size
+        self.head = torch.nn.Linear(width * (2 if recurrent.bidirectional else 1), outputs)
 
 
 def to_torch(state_dict):
@@ -74,3 +75,44 @@ def test_a_gru_over_packed_sequences_matches_and_torch_weights_load_back():
     net = Net(torch.nn.GRU(4, 12, batch_first=True), 2)
     model.load_state_dict({name: tensor.detach().numpy() for name, tensor in net.state_dict().items()})
     np.testing.assert_allclose(model.predict(X, lengths), torch_outputs(), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_projections_dropout_and_no_bias_load_into_torch_and_back(bias):
+    config = dict(
+        cell="lstm",
+        input_size=5,
+        hidden_size=16,
+        proj_size=6,
+        num_layers=2,
+        bidirectional=True,
+        dropout=0.3,
+        bias=bias,
+        output_size=3,
+        topology="many_to_many",
+    )
+    model = trained_model(**config)
+    recurrent = torch.nn.LSTM(
+        5, 16, num_layers=2, bidirectional=True, batch_first=True, proj_size=6, dropout=0.3, bias=bias
+    )
+    net = Net(recurrent, 3).eval()
+    net.load_state_dict(to_torch(model.state_dict()))
+    X = np.random.default_rng(3).normal(size=(4, 9, 5)).astype(np.float32)
+
+    def torch_run():
+        with torch.no_grad():
+            sequence, (hidden, cell) = net.rnn(torch.from_numpy(X))
+            return net.head(sequence).numpy(), hidden.numpy(), cell.numpy()
+
+    outputs, (final_hidden, final_cell) = model.predict(X, return_state=True)
+    expected, hidden, cell = torch_run()
+    assert final_hidden.shape == (4, 4, 6) and final_cell.shape == (4, 4, 16)
+    np.testing.assert_allclose(outputs, expected, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(final_hidden, hidden, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(final_cell, cell, atol=1e-5, rtol=0)
+    # And back: weights PyTorch drew load into RNNKit.
+    torch.manual_seed(1)
+    net = Net(torch.nn.LSTM(5, 16, num_layers=2, bidirectional=True, batch_first=True, proj_size=6, bias=bias), 3)
+    model.load_state_dict({name: tensor.detach().numpy() for name, tensor in net.state_dict().items()})
+    expected, _, _ = torch_run()
+    np.testing.assert_allclose(model.predict(X), expected, atol=1e-5, rtol=0)

@@ -75,7 +75,8 @@ struct ScaleCase {
             cell: try #require(CellKind(rawValue: file.metadata["cell"] ?? "")), input: input,
             hiddenSize: try integer("hidden_size"), layers: try integer("num_layers"),
             bidirectional: file.metadata["bidirectional"] == "true", outputSize: try integer("output_size"),
-            topology: try #require(Topology(rawValue: file.metadata["topology"] ?? "")))
+            topology: try #require(Topology(rawValue: file.metadata["topology"] ?? "")),
+            projectionSize: Int(file.metadata["proj_size"] ?? "0") ?? -1)
         draw = CounterDraw(seed: UInt64(try integer("seed")))
         batchSize = try integer("batch_size")
         timeSteps = try integer("seq_len")
