@@ -72,7 +72,33 @@ int main(void) {
     config.struct_size = sizeof config;
     config.vocabulary = "\xff\xfe";
     EXPECT(rnnkit_model_create(&config, 0, &model), RNNKIT_ERROR_INVALID_ARGUMENT, "vocabulary is not UTF-8");
+    config.vocabulary = NULL;
+    config.proj_size = 2;
+    EXPECT(rnnkit_model_create(&config, 0, &model), RNNKIT_ERROR_INVALID_ARGUMENT, "proj_size applies to lstm only");
+    config.cell = RNNKIT_CELL_LSTM;
+    config.proj_size = 4;
+    EXPECT(rnnkit_model_create(&config, 0, &model), RNNKIT_ERROR_INVALID_ARGUMENT, "below hidden_size");
+    config.proj_size = 0;
+    config.dropout = 1;
+    EXPECT(rnnkit_model_create(&config, 0, &model), RNNKIT_ERROR_INVALID_ARGUMENT, "dropout must be");
+    config.dropout = 0;
     EXPECT(model == NULL ? RNNKIT_OK : -1, RNNKIT_OK, "");
+    {
+        // A projected LSTM's final hidden state is proj_size wide, its cell state hidden_size.
+        config.proj_size = 3, config.num_layers = 2, config.bidirectional = 1, config.dropout = 0.25f;
+        EXPECT(rnnkit_model_create(&config, 0, &model), RNNKIT_OK, "");
+        int64_t outputs = 0, hidden = 0, cell = 0;
+        EXPECT(rnnkit_model_output_counts(model, 5, 7, 0, &outputs, &hidden, &cell), RNNKIT_OK, "");
+        EXPECT(hidden == 4 * 5 * 3 && cell == 4 * 5 * 4 ? RNNKIT_OK : -1, RNNKIT_OK, "");
+        rnnkit_model_config read;
+        rnnkit_model_config_init(&read);
+        EXPECT(rnnkit_model_get_config(model, &read), RNNKIT_OK, "");
+        EXPECT(read.proj_size == 3 && read.dropout == 0.25f ? RNNKIT_OK : -1, RNNKIT_OK, "");
+        rnnkit_model_free(model);
+        model = NULL;
+        config.dropout = 0;
+    }
+    config.proj_size = 0, config.num_layers = 1, config.bidirectional = 0, config.cell = RNNKIT_CELL_GRU;
 
     // Files: missing, not safetensors, and a save into a missing folder that leaves nothing behind.
     EXPECT(rnnkit_model_load(NULL, &model), RNNKIT_ERROR_NULL_POINTER, "path is NULL");

@@ -35,6 +35,8 @@ class _SequenceEstimator:
         hidden_size: int = 64,
         num_layers: int = 1,
         bidirectional: bool = False,
+        dropout: float = 0.0,
+        proj_size: int = 0,
         optimizer: str = "adam",
         lr: float = 3e-3,
         weight_decay: float = 1e-3,
@@ -51,6 +53,8 @@ class _SequenceEstimator:
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.proj_size = proj_size
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
@@ -172,6 +176,8 @@ class _SequenceEstimator:
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
             bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            proj_size=self.proj_size,
             output_size=output_size,
             topology="many_to_one",
             seed=self.seed,
@@ -210,7 +216,8 @@ class RNNClassifier(_SequenceEstimator):
         classifier.score(test.X, test.y, test.lengths)    # accuracy
 
     Args:
-        cell, hidden_size, num_layers, bidirectional: The model, as ``rnnkit.Model``'s.
+        cell, hidden_size, num_layers, bidirectional, dropout, proj_size: The
+            model, as ``rnnkit.Model``'s.
         optimizer, lr, weight_decay, clip_norm, batch_size, steps,
         averaging_share, threads: The training run, as ``Model.fit``'s
             (``batch_size`` is capped at the number of sequences).
