@@ -48,6 +48,11 @@ private func trainingStepsAllocateNothing() throws {
                 topology: .encoderDecoder)
         ]
     }
+    // Dropout's masks and the projections' buffers, on a stack that has both.
+    configurations.append(
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 4), hiddenSize: 24, layers: 2, bidirectional: true, outputSize: 3,
+            topology: .manyToMany, dropout: 0.3, projectionSize: 10))
     for configuration in configurations {
         var factory = BatchFactory(seed: 2)
         let encoderDecoder = configuration.topology == .encoderDecoder
