@@ -15,6 +15,7 @@ struct BenchOptions {
     var scaling = false
     var gemm = false
     var kernels = false
+    var streaming = false
     /// MPI processes per measurement, each with `threads` threads.
     var ranks = 1
     var help = false
@@ -26,6 +27,7 @@ struct BenchOptions {
         USAGE: rnnkit-bench [--shape CELL:BATCH:SEQ:INPUT:HIDDEN:LAYERS[:DROPOUT] ...] [--threads N]
                             [--min-time SECONDS] [--peak-time SECONDS] [--json]
                             [--inference | --no-inference] [--scaling] [--gemm] [--kernels]
+                            [--streaming]
 
         Measures RNNKit's training-step throughput on the PyTorch anchor's workload
         (../shared/anchors/pytorch_rnn_bench.py): many-to-many, dense random inputs
@@ -69,6 +71,10 @@ struct BenchOptions {
                               (RNNKIT_KERNELS=generic), and every instruction set
                               this CPU runs (RNNKIT_ISA). Default shapes: lstm, gru
                               and rnn at 64:25:64:H:1 for each generated H.
+          --streaming         Time StepRunner's steps (a model stepped one position at
+                              a time, its state carried) at 1 and 8 streams: the main
+                              job's character LSTM (256 units, one-hot over 65), or
+                              each --shape with dense input and no head.
           -h, --help          Show this help.
 
         EXAMPLES:
@@ -125,6 +131,7 @@ extension BenchOptions {
         .flag("scaling", "run the shapes at 1...N threads"),
         .flag("gemm", "time the single-threaded GEMM"),
         .flag("kernels", "compare kernel variants"),
+        .flag("streaming", "time steps of one position at batch 1 and 8"),
         .value("ranks", "N", "MPI processes per measurement", integers: 1...4096),
         .flag("child", "internal: measure one shape in this process"),
         .flag("help", "show this help", aliases: ["-h"])
@@ -150,6 +157,7 @@ extension BenchOptions {
         scaling = arguments.flag("scaling")
         gemm = arguments.flag("gemm")
         kernels = arguments.flag("kernels")
+        streaming = arguments.flag("streaming")
         child = arguments.flag("child")
         help = arguments.flag("help")
         if child, shapes.count != 1 { throw .childNeedsOneShape(given: shapes.count) }

@@ -23,6 +23,9 @@ if options.gemm {
     GEMMBench.run(options)
     exit(0)
 }
+if options.streaming {
+    exit(StreamingBench.run(options))
+}
 if options.kernels {
     exit(Runs.kernels(options))
 }

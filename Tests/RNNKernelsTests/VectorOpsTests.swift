@@ -310,3 +310,28 @@ func dropoutMask(count: Int) {
         expectBuffer(values, expected, "keep below \(keepBelow)")
     }
 }
+
+// MARK: - Matrix-vector product
+
+@Test(
+    "matrixVector is each row's dot product with the vector, onto the result or in place of it",
+    .everyKernelVariant, arguments: [1, 3, 4, 5, 9, 16, 17, 33, 100], [1, 7, 16, 31, 64, 257])
+func matrixVectorProduct(rows: Int, columns: Int) {
+    var random = TestRandom(seed: UInt64(rows << 10 | columns))
+    let rowStride = columns + 3
+    let matrix = GuardedBuffer(random.floats(rows * rowStride, -1, 1))
+    let vector = GuardedBuffer(random.floats(columns, -1, 1))
+    let start = random.floats(rows, -2, 2)
+    for accumulate in [false, true] {
+        let result = GuardedBuffer(start)
+        let expected = (0..<rows).map { row in
+            var sum = accumulate ? Double(start[row]) : 0
+            for column in 0..<columns { sum += Double(matrix[row * rowStride + column]) * Double(vector[column]) }
+            return Expected.close(sum)
+        }
+        Kernels.current.matrixVector(
+            matrix.pointer, rows: rows, columns: columns, rowStride: rowStride, vector: vector.pointer,
+            into: result.pointer, accumulate: accumulate)
+        expectBuffer(result, expected, "accumulate \(accumulate)", absolute: 1e-5)
+    }
+}

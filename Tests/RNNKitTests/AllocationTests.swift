@@ -22,6 +22,7 @@ func steadyStateTrainingStepAllocatesNothing() throws {
 func allocationProbe() throws {
     countsWorkerThreads()
     try trainingStepsAllocateNothing()
+    try streamingStepsAllocateNothing()
     try aModelFileClaimingAHugeModelIsRefusedBeforeAllocating()
 }
 
@@ -71,6 +72,38 @@ private func trainingStepsAllocateNothing() throws {
             // two (at most 2 per step measured): libdispatch's bookkeeping, never RNNKit's.
             #expect(dispatch <= 10 * 3, "\(dispatch) allocations by libdispatch in 10 steps on \(threads) threads")
             if threads == 1 { #expect(dispatch == 0, "one thread runs its shards without Dispatch") }
+        }
+    }
+}
+
+/// A step runner's steps, with their inputs and outputs in reused arrays,
+/// for a character model, a stacked projected LSTM on features, and a GRU
+/// over an embedding, with one stream and with several.
+private func streamingStepsAllocateNothing() throws {
+    let configurations = [
+        ModelConfiguration(
+            cell: .lstm, input: .oneHot(vocabularySize: 65), hiddenSize: 64, outputSize: 65,
+            topology: .manyToMany),
+        ModelConfiguration(
+            cell: .lstm, input: .dense(features: 5), hiddenSize: 24, layers: 2, outputSize: 3,
+            topology: .manyToMany, projectionSize: 10),
+        ModelConfiguration(
+            cell: .gru, input: .embedding(vocabularySize: 11, dimension: 5), hiddenSize: 16,
+            outputSize: 4, topology: .manyToOne),
+        ModelConfiguration(
+            cell: .layerNormLSTM, input: .dense(features: 3), hiddenSize: 16, outputSize: 2,
+            topology: .manyToMany)
+    ]
+    for configuration in configurations {
+        for streams in [1, 4] {
+            let runner = try StepRunner(model: try Model(configuration, seed: 1), count: streams)
+            let inputs: SequenceBatch.Inputs =
+                configuration.input.readsTokens
+                ? .tokens((0..<streams).map { Int32($0 % 3) })
+                : .features([Float](repeating: 0.5, count: streams * configuration.input.rnnInputSize))
+            var outputs = [Float](repeating: 0, count: streams * configuration.outputSize)
+            let (rnnkit, _) = try steadyStateAllocations { try runner.step(inputs, into: &outputs) }
+            #expect(rnnkit == 0, "\(rnnkit) heap allocations in 10 steps of \(configuration), \(streams) streams")
         }
     }
 }

@@ -85,6 +85,19 @@ extension Kernels {
         backend.clamp(values, count: count, limit: limit)
     }
 
+    /// `result[r] = Σ_c matrix[r, c] vector[c]` (`+=` with `accumulate`) for
+    /// `rows` rows of `columns` floats, `rowStride` apart: one pass over the
+    /// matrix, for a step at batch 1 where a GEMM's packing would cost more
+    /// than the product.
+    public func matrixVector(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, vector: UnsafePointer<Float>,
+        into result: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    ) {
+        backend.matrixVector(
+            matrix, rows: rows, columns: columns, rowStride: rowStride, vector: vector, into: result,
+            accumulate: accumulate)
+    }
+
     /// Dropout's mask over `count` values: each is multiplied by `scale`
     /// where its draw (a hash of `key` and its index, of 2^32) is below
     /// `keepBelow`, and by 0 elsewhere. The same key gives the same mask.

@@ -85,6 +85,15 @@ public enum Backend: KernelBackend {
         VectorOps.clamp(values, count: count, limit: limit)
     }
 
+    public static func matrixVector(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, vector: UnsafePointer<Float>,
+        into result: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        VectorOps.matrixVector(
+            matrix, rows: rows, columns: columns, rowStride: rowStride, vector: vector, into: result,
+            accumulate: accumulate)
+    }
+
     public static func dropout(
         _ values: UnsafeMutablePointer<Float>, count: Int, key: UInt64, keepBelow: UInt32, scale: Float
     ) {

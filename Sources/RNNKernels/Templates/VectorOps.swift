@@ -66,6 +66,45 @@ enum VectorOps {
         }
     }
 
+    /// `result[r] (+)= Σ_c matrix[r, c] vector[c]` for `rows` rows of
+    /// `columns` (row stride `rowStride`): a matrix-vector product reading the
+    /// matrix once, four rows at a time, each row's sum in vector lanes and
+    /// then across them, in a fixed order.
+    static func matrixVector(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, vector: UnsafePointer<Float>,
+        into result: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        @inline(__always) func put(_ total: Float, at row: Int) {
+            result[row] = accumulate ? result[row] + total : total
+        }
+        var row = 0
+        while row + 4 <= rows {
+            var sums = (Vector(), Vector(), Vector(), Vector())
+            let first = matrix + row * rowStride
+            forEachChunk(columns) { offset, lanes in
+                let x = load(vector + offset, lanes: lanes)
+                sums.0 = multiplyAdd(load(first + offset, lanes: lanes), x, sums.0)
+                sums.1 = multiplyAdd(load(first + rowStride + offset, lanes: lanes), x, sums.1)
+                sums.2 = multiplyAdd(load(first + 2 * rowStride + offset, lanes: lanes), x, sums.2)
+                sums.3 = multiplyAdd(load(first + 3 * rowStride + offset, lanes: lanes), x, sums.3)
+            }
+            put(sums.0.sum(), at: row)
+            put(sums.1.sum(), at: row + 1)
+            put(sums.2.sum(), at: row + 2)
+            put(sums.3.sum(), at: row + 3)
+            row += 4
+        }
+        while row < rows {
+            var sum = Vector()
+            let values = matrix + row * rowStride
+            forEachChunk(columns) { offset, lanes in
+                sum = multiplyAdd(load(values + offset, lanes: lanes), load(vector + offset, lanes: lanes), sum)
+            }
+            put(sum.sum(), at: row)
+            row += 1
+        }
+    }
+
     /// Dropout: `values[i] *= scale` where element `i`'s draw is below
     /// `keepBelow`, `values[i] *= 0` elsewhere. The draw is a hash of the
     /// key and `i` (counter-based), so a mask is recomputed rather than stored:

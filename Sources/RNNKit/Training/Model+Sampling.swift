@@ -40,14 +40,19 @@ extension Model {
         }
         if tokens.isEmpty { tokens = [index["\n"] ?? 0] }
         let runner = try StepRunner(model: self)
-        var logits: [Float] = []
-        for token in tokens { logits = try runner.step(.tokens([token])) }
+        var logits = [Float](repeating: 0, count: c.outputSize)
+        var input: [Int32] = [0]
+        for token in tokens {
+            input[0] = token
+            try runner.step(.tokens(input), into: &logits)
+        }
         var generator = SeededGenerator(seed: seed)
         var text = prime
         for _ in 0..<length {
             let token = Self.draw(from: logits, temperature: temperature, topK: topK, using: &generator)
             text.append(vocabulary[token])
-            logits = try runner.step(.tokens([Int32(token)]))
+            input[0] = Int32(token)
+            try runner.step(.tokens(input), into: &logits)
         }
         return text
     }

@@ -1,0 +1,217 @@
+import RNNKernels
+
+/// A one-direction stack of recurrent layers and its head, stepped one
+/// position at a time for `rows` streams that carry their state from step to
+/// step: text sampling and online prediction.
+///
+/// At a handful of rows a step is a few matrix-vector products that read
+/// each weight once, straight from the model's parameters (so an edited
+/// model is seen at the next step), and the cells' own kernels. There is no
+/// packing, no sharding and no allocation per step; the state stays in two
+/// slots per layer that swap roles each step.
+final class StreamingStack {
+    let shape: StackShape
+    let configuration: ModelConfiguration
+    let rows: Int
+    private let kernels: Kernels
+    private let cellKernels: CellKernelPair
+    /// Per layer: two hidden states `[rows, state]`, the latest in slot `latest`.
+    private let hiddenStates: [AlignedBuffer]
+    /// Per layer, for cells with a cell state: two `[rows, hidden]` slots.
+    private let cellStates: [AlignedBuffer]
+    /// With projections: the step's `m = o * tanh(c)`, `[rows, hidden]`.
+    private let unprojected: AlignedBuffer?
+    /// The step's gate pre-activations, then activations, `[rows, gates]`.
+    private let gates: AlignedBuffer
+    /// Cells that keep `W_hh h'` apart: it goes here, `[rows, gates]`.
+    private let recurrent: AlignedBuffer?
+    private let saved: AlignedBuffer?
+    /// Per layer: the tensors its kernels read, copied from the parameters each step.
+    private let cellParameters: [AlignedBuffer]
+    /// The head's output, `[rows, outputSize]`.
+    let outputs: AlignedBuffer
+    private let embeddingOffset: Int?
+    private let headOffsets: (weight: Int, bias: Int)?
+    private var latest = 0
+
+    /// Whether a model can be stepped here: one direction and one stack.
+    static func supports(_ c: ModelConfiguration) -> Bool { !c.bidirectional && c.topology != .encoderDecoder }
+
+    init(model: Model, rows: Int) {
+        let c = model.configuration
+        precondition(Self.supports(c), "streaming needs a one-direction model without an encoder")
+        configuration = c
+        let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
+        self.shape = shape
+        self.rows = rows
+        kernels = Kernels.current
+        guard let cellKernels = kernels.cell(named: shape.cell.cell.kernelName, hiddenSize: shape.hiddenSize) else {
+            preconditionFailure("the kernels have no cell named \(shape.cell.cell.kernelName)")
+        }
+        self.cellKernels = cellKernels
+        let layers = shape.layers, hidden = shape.hiddenSize
+        hiddenStates = (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * shape.stateSize) }
+        cellStates = shape.hasCellState ? (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * hidden) } : []
+        unprojected = shape.hasProjection ? AlignedBuffer(count: rows * hidden) : nil
+        gates = AlignedBuffer(count: rows * shape.gateWidth)
+        recurrent = shape.recurrentProjection == .apart ? AlignedBuffer(count: rows * shape.gateWidth) : nil
+        saved = shape.savedWidth > 0 ? AlignedBuffer(count: rows * shape.savedWidth) : nil
+        cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
+        outputs = AlignedBuffer(count: rows * c.outputSize)
+        embeddingOffset = model.layout.entry("embedding.weight")?.offset
+        headOffsets = c.head == .linear ? (model.layout.offset("head.weight"), model.layout.offset("head.bias")) : nil
+        reset()
+    }
+
+    /// Zeros every stream's state.
+    func reset() {
+        for buffer in hiddenStates + cellStates { buffer.baseAddress.update(repeating: 0, count: buffer.count) }
+    }
+
+    /// The latest hidden (or cell) state of `layer`, `[rows, width]`.
+    private func slot(_ buffer: AlignedBuffer, width: Int, _ index: Int) -> RowMajor<Float> {
+        RowMajor(buffer.baseAddress + index * rows * width, width: width)
+    }
+
+    /// The state after the last step, in `RecurrentState`'s layout.
+    var state: RecurrentState {
+        var state = RecurrentState.zeroState(for: configuration, count: rows)
+        for layer in 0..<shape.layers {
+            let perLayer = rows * shape.stateSize
+            state.hidden.withUnsafeMutableBufferPointer {
+                ($0.baseAddress! + layer * perLayer).update(
+                    from: slot(hiddenStates[layer], width: shape.stateSize, latest).base, count: perLayer)
+            }
+            if !cellStates.isEmpty {
+                let perCell = rows * shape.hiddenSize
+                state.cell!.withUnsafeMutableBufferPointer {
+                    ($0.baseAddress! + layer * perCell).update(
+                        from: slot(cellStates[layer], width: shape.hiddenSize, latest).base, count: perCell)
+                }
+            }
+        }
+        return state
+    }
+
+    /// What the first layer reads at one step, one row per stream.
+    enum Input {
+        /// `[rows]` token ids.
+        case tokens(UnsafePointer<Int32>)
+        /// `[rows, features]`.
+        case features(UnsafePointer<Float>)
+    }
+
+    /// Advances every stream by one step; the head's output lands in `outputs`.
+    func step(_ input: Input, parameters: UnsafePointer<Float>) {
+        let previous = latest, next = 1 - latest
+        let hidden = shape.hiddenSize, width = shape.stateSize, gateWidth = shape.gateWidth
+        let gates = RowMajor(gates.baseAddress, width: gateWidth)
+        for layer in 0..<shape.layers {
+            let weights = shape.tensors(of: layer, reading: parameters)
+            let previousHidden = slot(hiddenStates[layer], width: width, previous)
+            let newHidden = slot(hiddenStates[layer], width: width, next)
+            let below = layer > 0 ? slot(hiddenStates[layer - 1], width: width, next) : nil
+            for row in 0..<rows {
+                let gateRow = gates.row(row)
+                addInputProjection(
+                    layer: layer, below.map { .features(UnsafePointer($0.row(row))) } ?? input,
+                    row: below == nil ? row : 0,
+                    weights: weights, parameters: parameters, into: gateRow)
+                if let recurrent {
+                    kernels.matrixVector(
+                        weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
+                        vector: previousHidden.row(row), into: recurrent.baseAddress + row * gateWidth)
+                } else {
+                    kernels.matrixVector(
+                        weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
+                        vector: previousHidden.row(row), into: gateRow, accumulate: true)
+                }
+            }
+            // Without projections the kernels write h as the state and as the output, in place.
+            let kernelHidden = unprojected.map { RowMajor($0.baseAddress, width: hidden) } ?? newHidden
+            var step = CellStep(
+                rows: rows, hiddenSize: hidden, time: 0, lengths: nil, gates: gates.base,
+                previousHidden: UnsafePointer(unprojected == nil ? previousHidden.base : kernelHidden.base),
+                hidden: kernelHidden.base, output: kernelHidden.base, outputStride: hidden)
+            if !cellStates.isEmpty {
+                step.previousCell = UnsafePointer(slot(cellStates[layer], width: hidden, previous).base)
+                step.cell = slot(cellStates[layer], width: hidden, next).base
+            }
+            step.recurrent = recurrent?.baseAddress
+            step.saved = saved?.baseAddress
+            if let parameters = copyCellParameters(layer: layer, from: parameters) { step.cellParameters = parameters }
+            cellKernels.forward(step)
+            if let weightHR = weights.weightHR {
+                for row in 0..<rows {
+                    kernels.matrixVector(
+                        weightHR.base, rows: width, columns: hidden, rowStride: hidden, vector: kernelHidden.row(row),
+                        into: newHidden.row(row))
+                }
+            }
+        }
+        latest = next
+        applyHead(parameters: parameters, top: slot(hiddenStates[shape.layers - 1], width: width, next))
+    }
+
+    /// `gates = b_ih (+ b_hh where the cell sums them) + W_ih x` for stream
+    /// `row` of `input` (the layer below's state from the second layer on).
+    private func addInputProjection(
+        layer: Int, _ input: Input, row: Int, weights: StackShape.UnitTensors, parameters: UnsafePointer<Float>,
+        into gates: UnsafeMutablePointer<Float>
+    ) {
+        let gateWidth = shape.gateWidth, inputWidth = shape.layerInputSize(layer)
+        if let biasIH = weights.biasIH {
+            gates.update(from: biasIH, count: gateWidth)
+        } else {
+            gates.update(repeating: 0, count: gateWidth)
+        }
+        if let biasHH = weights.biasHH, recurrent == nil { kernels.add(biasHH, into: gates, count: gateWidth) }
+        let vector: UnsafePointer<Float>
+        switch (input, embeddingOffset) {
+        case (.features(let features), _):
+            vector = features + row * inputWidth
+        case (.tokens(let tokens), let table?):
+            vector = parameters + table + Int(tokens[row]) * inputWidth
+        case (.tokens(let tokens), nil):
+            // One-hot: the token's column of W_ih.
+            let token = Int(tokens[row])
+            for gate in 0..<gateWidth { gates[gate] += weights.weightIH.row(gate)[token] }
+            return
+        }
+        kernels.matrixVector(
+            weights.weightIH.base, rows: gateWidth, columns: inputWidth, rowStride: inputWidth, vector: vector,
+            into: gates, accumulate: true)
+    }
+
+    /// The cell's kernel parameters of `layer`, packed as its kernels read them.
+    private func copyCellParameters(layer: Int, from parameters: UnsafePointer<Float>) -> UnsafePointer<Float>? {
+        let buffer = cellParameters[layer]
+        guard buffer.count > 0 else { return nil }
+        var packed = buffer.baseAddress
+        for tensor in shape.offsets[layer].kernelParameters {
+            if let offset = tensor.offset {
+                packed.update(from: parameters + offset, count: tensor.count)
+            } else {
+                packed.update(repeating: 0, count: tensor.count)
+            }
+            packed += tensor.count
+        }
+        return UnsafePointer(buffer.baseAddress)
+    }
+
+    /// `outputs = head(top)`: `b + W_head h`, or `h` itself without a head.
+    private func applyHead(parameters: UnsafePointer<Float>, top: RowMajor<Float>) {
+        let size = configuration.outputSize, width = shape.stateSize
+        let outputs = RowMajor(outputs.baseAddress, width: size)
+        for row in 0..<rows {
+            guard let head = headOffsets else {
+                outputs.row(row).update(from: top.row(row), count: size)
+                continue
+            }
+            outputs.row(row).update(from: parameters + head.bias, count: size)
+            kernels.matrixVector(
+                parameters + head.weight, rows: size, columns: width, rowStride: width, vector: top.row(row),
+                into: outputs.row(row), accumulate: true)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import RNNKit
+
+// The step runner's own path for one-direction models: each step's outputs
+// against the batch engine's pass over the whole sequence, independent
+// streams, reset, and the engine's path for the models it leaves to it.
+
+private let configurations: [ModelConfiguration] = [
+    ModelConfiguration(
+        cell: .lstm, input: .oneHot(vocabularySize: 13), hiddenSize: 40, outputSize: 13, topology: .manyToMany),
+    ModelConfiguration(
+        cell: .gru, input: .embedding(vocabularySize: 9, dimension: 6), hiddenSize: 17, layers: 2, outputSize: 4,
+        topology: .manyToMany),
+    ModelConfiguration(
+        cell: .rnnTanh, input: .dense(features: 5), hiddenSize: 33, layers: 2, outputSize: 3, topology: .manyToMany),
+    ModelConfiguration(
+        cell: .rnnReLU, input: .dense(features: 5), hiddenSize: 16, outputSize: 16, topology: .manyToMany,
+        head: .identity),
+    ModelConfiguration(
+        cell: .layerNormLSTM, input: .dense(features: 4), hiddenSize: 20, layers: 2, outputSize: 3,
+        topology: .manyToMany),
+    ModelConfiguration(
+        cell: .lstm, input: .dense(features: 4), hiddenSize: 24, layers: 3, outputSize: 2, topology: .manyToMany,
+        bias: false, projectionSize: 9)
+]
+
+@Test(arguments: configurations)
+func stepsMatchTheWholeSequencesPass(_ configuration: ModelConfiguration) throws {
+    let model = try Model(configuration, seed: 3)
+    var factory = BatchFactory(seed: 4)
+    let streams = 3, steps = 7
+    let batch = factory.batch(for: configuration, count: streams, timeSteps: steps, variableLengths: false)
+    let (expected, final) = try Predictor(model: model, threads: 1).run(batch)
+    let runner = try StepRunner(model: model, count: streams)
+    let outputSize = configuration.outputSize, width = configuration.input.rnnInputSize
+    var outputs = [Float](repeating: 0, count: streams * outputSize)
+    for step in 0..<steps {
+        let inputs: SequenceBatch.Inputs
+        switch batch.inputs {
+        case .tokens(let tokens): inputs = .tokens((0..<streams).map { tokens[$0 * steps + step] })
+        case .features(let features):
+            var rows: [Float] = []
+            for stream in 0..<streams {
+                let start = (stream * steps + step) * width
+                rows += features[start..<start + width]
+            }
+            inputs = .features(rows)
+        }
+        try runner.step(inputs, into: &outputs)
+        for stream in 0..<streams {
+            for output in 0..<outputSize {
+                let want = expected[(stream * steps + step) * outputSize + output]
+                let got = outputs[stream * outputSize + output]
+                #expect(abs(got - want) <= 1e-5 * max(1, abs(want)), "step \(step), stream \(stream)[\(output)]")
+            }
+        }
+    }
+    let state = runner.state
+    #expect(state.hiddenSize == final.hiddenSize && state.hidden.count == final.hidden.count)
+    for (got, want) in zip(state.hidden + (state.cell ?? []), final.hidden + (final.cell ?? [])) {
+        #expect(abs(got - want) <= 1e-5 * max(1, abs(want)))
+    }
+}
+
+@Test func streamsAreIndependentAndResetStartsAfresh() throws {
+    let configuration = configurations[0]
+    let model = try Model(configuration, seed: 5)
+    let together = try StepRunner(model: model, count: 2)
+    let alone = try StepRunner(model: model, count: 1)
+    var first: [Float] = []
+    for token: Int32 in [3, 1, 4, 1, 5] {
+        let both = try together.step(.tokens([token, 12 - token]))
+        let single = try alone.step(.tokens([12 - token]))
+        #expect(Array(both[13...]) == single, "the second stream reads only its own tokens")
+        if first.isEmpty { first = single }
+    }
+    alone.reset()
+    #expect(alone.state.hidden.allSatisfy { $0 == 0 })
+    #expect(try alone.step(.tokens([9])) == first)
+}
+
+@Test func stepsRefuseInputsThatDoNotFit() throws {
+    let runner = try StepRunner(model: try Model(configurations[0], seed: 1), count: 2)
+    var outputs = [Float](repeating: 0, count: 26)
+    #expect(throws: ModelError.self) { try runner.step(.tokens([1]), into: &outputs) }
+    #expect(throws: ModelError.self) { try runner.step(.tokens([1, 13]), into: &outputs) }
+    #expect(throws: ModelError.self) { try runner.step(.features([0, 0]), into: &outputs) }
+    var short = [Float](repeating: 0, count: 25)
+    #expect(throws: ModelError.self) { try runner.step(.tokens([1, 2]), into: &short) }
+}
+
+@Test func aBidirectionalModelStepsThroughTheEngine() throws {
+    let configuration = ModelConfiguration(
+        cell: .gru, input: .dense(features: 3), hiddenSize: 8, bidirectional: true, outputSize: 2,
+        topology: .manyToMany)
+    let model = try Model(configuration, seed: 2)
+    let runner = try StepRunner(model: model, count: 1)
+    let outputs = try runner.step(.features([0.1, -0.2, 0.3]))
+    let batch = SequenceBatch(count: 1, timeSteps: 1, inputs: .features([0.1, -0.2, 0.3]))
+    #expect(outputs == (try model.outputs(for: batch)))
+    #expect(runner.state.hidden.count == 2 * 8)
+}
