@@ -311,27 +311,42 @@ func dropoutMask(count: Int) {
     }
 }
 
-// MARK: - Matrix-vector product
+// MARK: - Matrix-vector products
 
 @Test(
-    "matrixVector is each row's dot product with the vector, onto the result or in place of it",
-    .everyKernelVariant, arguments: [1, 3, 4, 5, 9, 16, 17, 33, 100], [1, 7, 16, 31, 64, 257])
-func matrixVectorProduct(rows: Int, columns: Int) {
+    "matrixVectors gives each row's dot product with each vector, the same bits for any number of vectors",
+    .everyKernelVariant, arguments: [1, 3, 4, 5, 9, 17, 100], [1, 7, 16, 31, 64, 257])
+func matrixVectorProducts(rows: Int, columns: Int) {
     var random = TestRandom(seed: UInt64(rows << 10 | columns))
-    let rowStride = columns + 3
+    let rowStride = columns + 3, vectorStride = columns + 1, resultStride = rows + 2, count = 6
     let matrix = GuardedBuffer(random.floats(rows * rowStride, -1, 1))
-    let vector = GuardedBuffer(random.floats(columns, -1, 1))
-    let start = random.floats(rows, -2, 2)
+    let vectors = GuardedBuffer(random.floats(count * vectorStride, -1, 1))
+    let start = random.floats(count * resultStride, -2, 2)
     for accumulate in [false, true] {
-        let result = GuardedBuffer(start)
-        let expected = (0..<rows).map { row in
-            var sum = accumulate ? Double(start[row]) : 0
-            for column in 0..<columns { sum += Double(matrix[row * rowStride + column]) * Double(vector[column]) }
-            return Expected.close(sum)
+        let results = GuardedBuffer(start)
+        let expected = (0..<count * resultStride).map { index -> Expected in
+            let (vector, row) = index.quotientAndRemainder(dividingBy: resultStride)
+            guard row < rows else { return .exact(start[index]) }
+            var sum = accumulate ? Double(start[index]) : 0
+            for column in 0..<columns {
+                sum += Double(matrix[row * rowStride + column]) * Double(vectors[vector * vectorStride + column])
+            }
+            return .close(sum)
         }
-        Kernels.current.matrixVector(
-            matrix.pointer, rows: rows, columns: columns, rowStride: rowStride, vector: vector.pointer,
-            into: result.pointer, accumulate: accumulate)
-        expectBuffer(result, expected, "accumulate \(accumulate)", absolute: 1e-5)
+        Kernels.current.matrixVectors(
+            matrix.pointer, rows: rows, columns: columns, rowStride: rowStride, vectors: vectors.pointer,
+            count: count, vectorStride: vectorStride, into: results.pointer, resultStride: resultStride,
+            accumulate: accumulate)
+        expectBuffer(results, expected, "accumulate \(accumulate)", absolute: 1e-5)
+        // Each vector alone gives the bits it gave among six.
+        for vector in 0..<count {
+            let alone = GuardedBuffer(Array(start[vector * resultStride..<(vector + 1) * resultStride]))
+            Kernels.current.matrixVectors(
+                matrix.pointer, rows: rows, columns: columns, rowStride: rowStride,
+                vectors: vectors.pointer + vector * vectorStride, count: 1, vectorStride: vectorStride,
+                into: alone.pointer, resultStride: resultStride, accumulate: accumulate)
+            let among = (0..<resultStride).map { Expected.exact(results[vector * resultStride + $0]) }
+            expectBuffer(alone, among, "vector \(vector) alone, accumulate \(accumulate)")
+        }
     }
 }

@@ -85,17 +85,20 @@ extension Kernels {
         backend.clamp(values, count: count, limit: limit)
     }
 
-    /// `result[r] = Σ_c matrix[r, c] vector[c]` (`+=` with `accumulate`) for
-    /// `rows` rows of `columns` floats, `rowStride` apart: one pass over the
-    /// matrix, for a step at batch 1 where a GEMM's packing would cost more
-    /// than the product.
-    public func matrixVector(
-        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, vector: UnsafePointer<Float>,
-        into result: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    /// `results[v][r] = Σ_c matrix[r, c] vectors[v][c]` (`+=` with
+    /// `accumulate`) for `count` vectors `vectorStride` apart (results
+    /// `resultStride` apart) and `rows` rows of `columns` floats, `rowStride`
+    /// apart: one pass over the matrix, for a step of a few streams where a
+    /// GEMM's packing would cost more than the product. A vector's results
+    /// are the same bits whatever `count` is.
+    public func matrixVectors(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+        vectors: UnsafePointer<Float>, count: Int, vectorStride: Int,
+        into results: UnsafeMutablePointer<Float>, resultStride: Int, accumulate: Bool = false
     ) {
-        backend.matrixVector(
-            matrix, rows: rows, columns: columns, rowStride: rowStride, vector: vector, into: result,
-            accumulate: accumulate)
+        backend.matrixVectors(
+            matrix, rows: rows, columns: columns, rowStride: rowStride, vectors: vectors, count: count,
+            vectorStride: vectorStride, into: results, resultStride: resultStride, accumulate: accumulate)
     }
 
     /// Dropout's mask over `count` values: each is multiplied by `scale`

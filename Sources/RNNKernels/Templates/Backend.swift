@@ -85,13 +85,14 @@ public enum Backend: KernelBackend {
         VectorOps.clamp(values, count: count, limit: limit)
     }
 
-    public static func matrixVector(
-        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, vector: UnsafePointer<Float>,
-        into result: UnsafeMutablePointer<Float>, accumulate: Bool
+    public static func matrixVectors(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+        vectors: UnsafePointer<Float>, count: Int, vectorStride: Int,
+        into results: UnsafeMutablePointer<Float>, resultStride: Int, accumulate: Bool
     ) {
-        VectorOps.matrixVector(
-            matrix, rows: rows, columns: columns, rowStride: rowStride, vector: vector, into: result,
-            accumulate: accumulate)
+        VectorOps.matrixVectors(
+            matrix, rows: rows, columns: columns, rowStride: rowStride, vectors: vectors, count: count,
+            vectorStride: vectorStride, into: results, resultStride: resultStride, accumulate: accumulate)
     }
 
     public static func dropout(

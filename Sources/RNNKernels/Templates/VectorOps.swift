@@ -66,42 +66,93 @@ enum VectorOps {
         }
     }
 
-    /// `result[r] (+)= Σ_c matrix[r, c] vector[c]` for `rows` rows of
-    /// `columns` (row stride `rowStride`): a matrix-vector product reading the
-    /// matrix once, four rows at a time, each row's sum in vector lanes and
-    /// then across them, in a fixed order.
-    static func matrixVector(
-        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, vector: UnsafePointer<Float>,
-        into result: UnsafeMutablePointer<Float>, accumulate: Bool
+    /// `results[v][r] (+)= Σ_c matrix[r, c] vectors[v][c]` for `count`
+    /// vectors (`vectorStride` apart; results `resultStride` apart) and `rows`
+    /// rows of `columns` (row stride `rowStride`): matrix-vector products that
+    /// read the matrix once, one vector four rows at a time, several vectors
+    /// four at a time per row (its second pass from L1). Each product sums its
+    /// row in vector lanes over the columns in order, then across the lanes,
+    /// so a vector's results do not depend on how many vectors come with it.
+    static func matrixVectors(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
+        vectors: UnsafePointer<Float>, count: Int, vectorStride: Int,
+        into results: UnsafeMutablePointer<Float>, resultStride: Int, accumulate: Bool
     ) {
-        @inline(__always) func put(_ total: Float, at row: Int) {
-            result[row] = accumulate ? result[row] + total : total
+        @inline(__always) func put(_ total: Float, row: Int, vector: Int) {
+            let result = results + vector * resultStride + row
+            result.pointee = accumulate ? result.pointee + total : total
         }
+        // The loops over columns are spelled out (whole vectors, then one
+        // partial): as closures, the compiler kept some of them out of line.
+        let whole = columns - columns % Vector.scalarCount, tail = columns - whole
         var row = 0
-        while row + 4 <= rows {
+        // One vector: four rows share each load of it.
+        while count == 1, row + 4 <= rows {
             var sums = (Vector(), Vector(), Vector(), Vector())
             let first = matrix + row * rowStride
-            forEachChunk(columns) { offset, lanes in
-                let x = load(vector + offset, lanes: lanes)
-                sums.0 = multiplyAdd(load(first + offset, lanes: lanes), x, sums.0)
-                sums.1 = multiplyAdd(load(first + rowStride + offset, lanes: lanes), x, sums.1)
-                sums.2 = multiplyAdd(load(first + 2 * rowStride + offset, lanes: lanes), x, sums.2)
-                sums.3 = multiplyAdd(load(first + 3 * rowStride + offset, lanes: lanes), x, sums.3)
+            var offset = 0
+            while offset < whole {
+                let x = loadVector(vectors + offset)
+                sums.0 = multiplyAdd(loadVector(first + offset), x, sums.0)
+                sums.1 = multiplyAdd(loadVector(first + rowStride + offset), x, sums.1)
+                sums.2 = multiplyAdd(loadVector(first + 2 * rowStride + offset), x, sums.2)
+                sums.3 = multiplyAdd(loadVector(first + 3 * rowStride + offset), x, sums.3)
+                offset += Vector.scalarCount
             }
-            put(sums.0.sum(), at: row)
-            put(sums.1.sum(), at: row + 1)
-            put(sums.2.sum(), at: row + 2)
-            put(sums.3.sum(), at: row + 3)
+            if tail > 0 {
+                let x = load(vectors + whole, lanes: tail)
+                sums.0 = multiplyAdd(load(first + whole, lanes: tail), x, sums.0)
+                sums.1 = multiplyAdd(load(first + rowStride + whole, lanes: tail), x, sums.1)
+                sums.2 = multiplyAdd(load(first + 2 * rowStride + whole, lanes: tail), x, sums.2)
+                sums.3 = multiplyAdd(load(first + 3 * rowStride + whole, lanes: tail), x, sums.3)
+            }
+            put(sums.0.sum(), row: row, vector: 0)
+            put(sums.1.sum(), row: row + 1, vector: 0)
+            put(sums.2.sum(), row: row + 2, vector: 0)
+            put(sums.3.sum(), row: row + 3, vector: 0)
             row += 4
         }
-        while row < rows {
-            var sum = Vector()
+        // Several vectors: four at a time share each load of a row.
+        for row in row..<rows {
             let values = matrix + row * rowStride
-            forEachChunk(columns) { offset, lanes in
-                sum = multiplyAdd(load(values + offset, lanes: lanes), load(vector + offset, lanes: lanes), sum)
+            var vector = 0
+            while vector + 4 <= count {
+                var sums = (Vector(), Vector(), Vector(), Vector())
+                let x = vectors + vector * vectorStride
+                var offset = 0
+                while offset < whole {
+                    let w = loadVector(values + offset)
+                    sums.0 = multiplyAdd(w, loadVector(x + offset), sums.0)
+                    sums.1 = multiplyAdd(w, loadVector(x + vectorStride + offset), sums.1)
+                    sums.2 = multiplyAdd(w, loadVector(x + 2 * vectorStride + offset), sums.2)
+                    sums.3 = multiplyAdd(w, loadVector(x + 3 * vectorStride + offset), sums.3)
+                    offset += Vector.scalarCount
+                }
+                if tail > 0 {
+                    let w = load(values + whole, lanes: tail)
+                    sums.0 = multiplyAdd(w, load(x + whole, lanes: tail), sums.0)
+                    sums.1 = multiplyAdd(w, load(x + vectorStride + whole, lanes: tail), sums.1)
+                    sums.2 = multiplyAdd(w, load(x + 2 * vectorStride + whole, lanes: tail), sums.2)
+                    sums.3 = multiplyAdd(w, load(x + 3 * vectorStride + whole, lanes: tail), sums.3)
+                }
+                put(sums.0.sum(), row: row, vector: vector)
+                put(sums.1.sum(), row: row, vector: vector + 1)
+                put(sums.2.sum(), row: row, vector: vector + 2)
+                put(sums.3.sum(), row: row, vector: vector + 3)
+                vector += 4
             }
-            put(sum.sum(), at: row)
-            row += 1
+            while vector < count {
+                var sum = Vector()
+                let x = vectors + vector * vectorStride
+                var offset = 0
+                while offset < whole {
+                    sum = multiplyAdd(loadVector(values + offset), loadVector(x + offset), sum)
+                    offset += Vector.scalarCount
+                }
+                if tail > 0 { sum = multiplyAdd(load(values + whole, lanes: tail), load(x + whole, lanes: tail), sum) }
+                put(sum.sum(), row: row, vector: vector)
+                vector += 1
+            }
         }
     }
 

@@ -26,6 +26,8 @@ final class StreamingStack {
     /// Cells that keep `W_hh h'` apart: it goes here, `[rows, gates]`.
     private let recurrent: AlignedBuffer?
     private let saved: AlignedBuffer?
+    /// Embedding input: the step's looked-up rows, `[rows, dimension]`.
+    private let embedded: AlignedBuffer?
     /// Per layer: the tensors its kernels read, copied from the parameters each step.
     private let cellParameters: [AlignedBuffer]
     /// The head's output, `[rows, outputSize]`.
@@ -56,6 +58,11 @@ final class StreamingStack {
         gates = AlignedBuffer(count: rows * shape.gateWidth)
         recurrent = shape.recurrentProjection == .apart ? AlignedBuffer(count: rows * shape.gateWidth) : nil
         saved = shape.savedWidth > 0 ? AlignedBuffer(count: rows * shape.savedWidth) : nil
+        if case .embedding(_, let dimension) = c.input {
+            embedded = AlignedBuffer(count: rows * dimension)
+        } else {
+            embedded = nil
+        }
         cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
         outputs = AlignedBuffer(count: rows * c.outputSize)
         embeddingOffset = model.layout.entry("embedding.weight")?.offset
@@ -111,22 +118,13 @@ final class StreamingStack {
             let previousHidden = slot(hiddenStates[layer], width: width, previous)
             let newHidden = slot(hiddenStates[layer], width: width, next)
             let below = layer > 0 ? slot(hiddenStates[layer - 1], width: width, next) : nil
-            for row in 0..<rows {
-                let gateRow = gates.row(row)
-                addInputProjection(
-                    layer: layer, below.map { .features(UnsafePointer($0.row(row))) } ?? input,
-                    row: below == nil ? row : 0,
-                    weights: weights, parameters: parameters, into: gateRow)
-                if let recurrent {
-                    kernels.matrixVector(
-                        weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
-                        vector: previousHidden.row(row), into: recurrent.baseAddress + row * gateWidth)
-                } else {
-                    kernels.matrixVector(
-                        weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
-                        vector: previousHidden.row(row), into: gateRow, accumulate: true)
-                }
-            }
+            addInputProjection(
+                layer: layer, below.map { .features(UnsafePointer($0.base)) } ?? input, weights: weights,
+                parameters: parameters)
+            kernels.matrixVectors(
+                weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
+                vectors: previousHidden.base, count: rows, vectorStride: width,
+                into: recurrent?.baseAddress ?? gates.base, resultStride: gateWidth, accumulate: recurrent == nil)
             // Without projections the kernels write h as the state and as the output, in place.
             let kernelHidden = unprojected.map { RowMajor($0.baseAddress, width: hidden) } ?? newHidden
             var step = CellStep(
@@ -142,45 +140,53 @@ final class StreamingStack {
             if let parameters = copyCellParameters(layer: layer, from: parameters) { step.cellParameters = parameters }
             cellKernels.forward(step)
             if let weightHR = weights.weightHR {
-                for row in 0..<rows {
-                    kernels.matrixVector(
-                        weightHR.base, rows: width, columns: hidden, rowStride: hidden, vector: kernelHidden.row(row),
-                        into: newHidden.row(row))
-                }
+                kernels.matrixVectors(
+                    weightHR.base, rows: width, columns: hidden, rowStride: hidden, vectors: kernelHidden.base,
+                    count: rows, vectorStride: hidden, into: newHidden.base, resultStride: width)
             }
         }
         latest = next
         applyHead(parameters: parameters, top: slot(hiddenStates[shape.layers - 1], width: width, next))
     }
 
-    /// `gates = b_ih (+ b_hh where the cell sums them) + W_ih x` for stream
-    /// `row` of `input` (the layer below's state from the second layer on).
+    /// `gates = b_ih (+ b_hh where the cell sums them) + W_ih x` for every
+    /// stream of `input` (the layer below's state from the second layer on).
     private func addInputProjection(
-        layer: Int, _ input: Input, row: Int, weights: StackShape.UnitTensors, parameters: UnsafePointer<Float>,
-        into gates: UnsafeMutablePointer<Float>
+        layer: Int, _ input: Input, weights: StackShape.UnitTensors, parameters: UnsafePointer<Float>
     ) {
         let gateWidth = shape.gateWidth, inputWidth = shape.layerInputSize(layer)
-        if let biasIH = weights.biasIH {
-            gates.update(from: biasIH, count: gateWidth)
-        } else {
-            gates.update(repeating: 0, count: gateWidth)
+        let gates = RowMajor(gates.baseAddress, width: gateWidth)
+        for row in 0..<rows {
+            if let biasIH = weights.biasIH {
+                gates.row(row).update(from: biasIH, count: gateWidth)
+            } else {
+                gates.row(row).update(repeating: 0, count: gateWidth)
+            }
+            if let biasHH = weights.biasHH, recurrent == nil {
+                kernels.add(biasHH, into: gates.row(row), count: gateWidth)
+            }
         }
-        if let biasHH = weights.biasHH, recurrent == nil { kernels.add(biasHH, into: gates, count: gateWidth) }
-        let vector: UnsafePointer<Float>
-        switch (input, embeddingOffset) {
-        case (.features(let features), _):
-            vector = features + row * inputWidth
-        case (.tokens(let tokens), let table?):
-            vector = parameters + table + Int(tokens[row]) * inputWidth
-        case (.tokens(let tokens), nil):
+        let vectors: UnsafePointer<Float>
+        switch (input, embeddingOffset, embedded) {
+        case (.features(let features), _, _):
+            vectors = features
+        case (.tokens(let tokens), let table?, let embedded?):
+            let embedded = RowMajor(embedded.baseAddress, width: inputWidth)
+            for row in 0..<rows {
+                embedded.row(row).update(from: parameters + table + Int(tokens[row]) * inputWidth, count: inputWidth)
+            }
+            vectors = UnsafePointer(embedded.base)
+        case (.tokens(let tokens), _, _):
             // One-hot: the token's column of W_ih.
-            let token = Int(tokens[row])
-            for gate in 0..<gateWidth { gates[gate] += weights.weightIH.row(gate)[token] }
+            for row in 0..<rows {
+                let token = Int(tokens[row]), gateRow = gates.row(row)
+                for gate in 0..<gateWidth { gateRow[gate] += weights.weightIH.row(gate)[token] }
+            }
             return
         }
-        kernels.matrixVector(
-            weights.weightIH.base, rows: gateWidth, columns: inputWidth, rowStride: inputWidth, vector: vector,
-            into: gates, accumulate: true)
+        kernels.matrixVectors(
+            weights.weightIH.base, rows: gateWidth, columns: inputWidth, rowStride: inputWidth, vectors: vectors,
+            count: rows, vectorStride: inputWidth, into: gates.base, resultStride: gateWidth, accumulate: true)
     }
 
     /// The cell's kernel parameters of `layer`, packed as its kernels read them.
@@ -203,15 +209,13 @@ final class StreamingStack {
     private func applyHead(parameters: UnsafePointer<Float>, top: RowMajor<Float>) {
         let size = configuration.outputSize, width = shape.stateSize
         let outputs = RowMajor(outputs.baseAddress, width: size)
-        for row in 0..<rows {
-            guard let head = headOffsets else {
-                outputs.row(row).update(from: top.row(row), count: size)
-                continue
-            }
-            outputs.row(row).update(from: parameters + head.bias, count: size)
-            kernels.matrixVector(
-                parameters + head.weight, rows: size, columns: width, rowStride: width, vector: top.row(row),
-                into: outputs.row(row), accumulate: true)
+        guard let head = headOffsets else {
+            outputs.base.update(from: top.base, count: rows * size)
+            return
         }
+        for row in 0..<rows { outputs.row(row).update(from: parameters + head.bias, count: size) }
+        kernels.matrixVectors(
+            parameters + head.weight, rows: size, columns: width, rowStride: width, vectors: top.base, count: rows,
+            vectorStride: width, into: outputs.base, resultStride: size, accumulate: true)
     }
 }

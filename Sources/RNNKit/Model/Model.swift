@@ -40,17 +40,17 @@ public final class Model: @unchecked Sendable {
         let headBound = 1 / Float(configuration.stateSize * configuration.directions).squareRoot()
         for entry in layout.entries {
             let values = parameters.baseAddress + entry.offset
-            for index in 0..<entry.count {
-                if case .constant(let value) = entry.initial {
-                    values[index] = value
-                } else if entry.name == "embedding.weight" {
-                    values[index] = generator.normal()
-                } else if entry.name.hasPrefix("head.") {
-                    values[index] = generator.uniform(-headBound, headBound)
-                } else {
-                    values[index] = generator.uniform(-recurrentBound, recurrentBound)
-                }
+            // How a tensor's elements are drawn is decided once per tensor, not per element.
+            let draw: (inout SeededGenerator) -> Float
+            if case .constant(let value) = entry.initial {
+                draw = { _ in value }
+            } else if entry.name == "embedding.weight" {
+                draw = { $0.normal() }
+            } else {
+                let bound = entry.name.hasPrefix("head.") ? headBound : recurrentBound
+                draw = { $0.uniform(-bound, bound) }
             }
+            for index in 0..<entry.count { values[index] = draw(&generator) }
         }
     }
 
