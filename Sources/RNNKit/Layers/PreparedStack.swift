@@ -45,12 +45,7 @@ final class PreparedStack: @unchecked Sendable {
             if let biasHH = weights.biasHH, shape.recurrentProjection == .summedIntoGates {
                 kernels.add(biasHH, into: bias, count: gates)
             }
-            var packed = cellParameters[unit].baseAddress
-            // An absent bias stays as the buffer was made: zeros.
-            for tensor in shape.offsets[unit].kernelParameters {
-                if let offset = tensor.offset { packed.update(from: parameters + offset, count: tensor.count) }
-                packed += tensor.count
-            }
+            shape.packKernelParameters(of: unit, from: parameters, into: cellParameters[unit].baseAddress)
         }
         for (direction, columns) in inputColumns.enumerated() {
             let weights = shape.tensors(of: direction, reading: parameters).weightIH

@@ -106,6 +106,23 @@ struct StackShape: Sendable {
         tensors(of: unit, in: UnsafeMutablePointer(mutating: buffer))
     }
 
+    /// Copies unit `unit`'s `kernelParameters` from `parameters` one after
+    /// another into `packed`, as the cell's kernels read them; zeros for a
+    /// bias the model leaves out.
+    func packKernelParameters(
+        of unit: Int, from parameters: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>
+    ) {
+        var packed = packed
+        for tensor in offsets[unit].kernelParameters {
+            if let offset = tensor.offset {
+                packed.update(from: parameters + offset, count: tensor.count)
+            } else {
+                packed.update(repeating: 0, count: tensor.count)
+            }
+            packed += tensor.count
+        }
+    }
+
     var gateWidth: Int { gateCount * hiddenSize }
     /// The gate columns whose recurrent-side gradient is the input side's.
     var sharedGradientColumns: Range<Int> { 0..<(gateCount - gatesWithOwnRecurrentGradient) * hiddenSize }

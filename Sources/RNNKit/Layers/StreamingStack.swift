@@ -75,7 +75,7 @@ final class StreamingStack {
         for buffer in hiddenStates + cellStates { buffer.baseAddress.update(repeating: 0, count: buffer.count) }
     }
 
-    /// The latest hidden (or cell) state of `layer`, `[rows, width]`.
+    /// Slot `index` (0 or 1) of a layer's two hidden (or cell) states, `[rows, width]`.
     private func slot(_ buffer: AlignedBuffer, width: Int, _ index: Int) -> RowMajor<Float> {
         RowMajor(buffer.baseAddress + index * rows * width, width: width)
     }
@@ -193,15 +193,7 @@ final class StreamingStack {
     private func copyCellParameters(layer: Int, from parameters: UnsafePointer<Float>) -> UnsafePointer<Float>? {
         let buffer = cellParameters[layer]
         guard buffer.count > 0 else { return nil }
-        var packed = buffer.baseAddress
-        for tensor in shape.offsets[layer].kernelParameters {
-            if let offset = tensor.offset {
-                packed.update(from: parameters + offset, count: tensor.count)
-            } else {
-                packed.update(repeating: 0, count: tensor.count)
-            }
-            packed += tensor.count
-        }
+        shape.packKernelParameters(of: layer, from: parameters, into: buffer.baseAddress)
         return UnsafePointer(buffer.baseAddress)
     }
 

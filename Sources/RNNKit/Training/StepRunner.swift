@@ -64,14 +64,13 @@ public final class StepRunner {
         guard outputs.count == count * c.outputSize else {
             throw .inputMismatch("outputs holds \(outputs.count) floats, expected \(count) x \(c.outputSize)")
         }
+        let batch = SequenceBatch(count: count, timeSteps: 1, inputs: inputs)
+        try batch.validate(for: c, needsTargets: false)
         guard let stream else {
-            let batch = SequenceBatch(count: count, timeSteps: 1, inputs: inputs)
-            try batch.validate(for: c, needsTargets: false)
             outputs = try engine!.outputs(batch, initialState: engineState)
             engineState = engine!.finalState(count: count)
             return
         }
-        try check(inputs)
         let parameters = UnsafePointer(model.parameters.baseAddress)
         switch inputs {
         case .tokens(let tokens):
@@ -81,28 +80,6 @@ public final class StepRunner {
         }
         outputs.withUnsafeMutableBufferPointer {
             $0.baseAddress!.update(from: stream.outputs.baseAddress, count: $0.count)
-        }
-    }
-
-    /// What `SequenceBatch.validate` checks of one step's inputs, without building a batch.
-    private func check(_ inputs: SequenceBatch.Inputs) throws(ModelError) {
-        let c = model.configuration
-        switch (inputs, c.vocabularySize) {
-        case (.tokens(let tokens), let vocabulary?):
-            guard tokens.count == count else {
-                throw .inputMismatch("a step of \(count) streams needs \(count) tokens, got \(tokens.count)")
-            }
-            if let bad = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary }) {
-                throw .inputMismatch("token \(tokens[bad]) of stream \(bad) is outside the vocabulary of \(vocabulary)")
-            }
-        case (.features(let features), nil):
-            guard features.count == count * c.input.rnnInputSize else {
-                throw .inputMismatch(
-                    "a step of \(count) streams needs \(count) x \(c.input.rnnInputSize) features, got \(features.count)"
-                )
-            }
-        case (.tokens, nil): throw .inputMismatch("the model reads features, not tokens")
-        case (.features, _?): throw .inputMismatch("the model reads tokens, not features")
         }
     }
 }
