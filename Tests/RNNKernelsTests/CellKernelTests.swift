@@ -747,3 +747,49 @@ func paddedStepIgnoresOutputGradient(kind: CellKernelKind) {
     #expect(
         actual == expected, "\(kind): padded row's dh' = \(actual), expected the incoming state gradient \(expected)")
 }
+
+/// An inference step (`keepsForBackward` false) skips what only backward
+/// reads: it writes the training step's state and output bits, and leaves
+/// the gates (and a GRU's kept candidate, on active rows) as they were.
+@Test(
+    "An inference step writes the training step's state and keeps nothing for backward",
+    arguments: CellShape.gradientCheck, CellKernelKind.allCases)
+func inferenceStepKeepsNothingForBackward(shape: CellShape, kind: CellKernelKind) {
+    let size = shape.hiddenSize, rows = shape.rows
+    let gateCount = kind == .lstm ? 4 : kind == .gru ? 3 : 1
+    var random = TestRandom(seed: shape.seed)
+    let gates = random.floats(rows * gateCount * size, -3, 3), previous = random.floats(rows * size, -1, 1)
+    let previousCell = GuardedBuffer(random.floats(rows * size, -1, 1))
+    let recurrent = GuardedBuffer(random.floats(rows * 3 * size, -2, 2))
+    let recurrentBias = GuardedBuffer(random.floats(3 * size, -1, 1))
+    /// One forward step on fresh buffers: the buffers, the cell state and the GRU's candidate.
+    func run(keepsForBackward: Bool) -> (StepBuffers, GuardedBuffer, GuardedBuffer) {
+        let buffers = StepBuffers(shape, gates: gates, previousHidden: previous)
+        let cell = GuardedBuffer(count: rows * size), candidate = GuardedBuffer(count: rows * size)
+        shape.withLengths { lengths in
+            var step = buffers.step(lengths)
+            step.keepsForBackward = keepsForBackward
+            switch kind {
+            case .rnnTanh: VanillaRNNKernel.forward(step, relu: false)
+            case .lstm: LSTMKernel.forward(step, previousCell: previousCell.pointer, cell: cell.pointer)
+            case .gru:
+                GRUKernel.forward(
+                    step, recurrent: recurrent.pointer, recurrentBias: recurrentBias.pointer,
+                    candidateRecurrent: candidate.pointer)
+            }
+        }
+        return (buffers, cell, candidate)
+    }
+    let (training, trainingCell, _) = run(keepsForBackward: true)
+    let (inference, inferenceCell, candidate) = run(keepsForBackward: false)
+    func bits(_ buffer: GuardedBuffer) -> [UInt32] { (0..<buffer.count).map { buffer[$0].bitPattern } }
+    #expect(bits(inference.hidden) == bits(training.hidden), "\(kind) \(shape): hidden state")
+    #expect(bits(inference.output) == bits(training.output), "\(kind) \(shape): output")
+    #expect(bits(inferenceCell) == bits(trainingCell), "\(kind) \(shape): cell state")
+    let changedGates = (0..<gates.count).filter { inference.gates[$0].bitPattern != gates[$0].bitPattern }
+    #expect(changedGates.isEmpty, "\(kind) \(shape): gates written at \(changedGates.prefix(5))")
+    let keptCandidates = (0..<rows * size).filter {
+        shape.isActive($0 / size) && candidate[$0].bitPattern != GuardedBuffer.sentinel.bitPattern
+    }
+    #expect(keptCandidates.isEmpty, "\(kind) \(shape): candidate written at \(keptCandidates.prefix(5))")
+}

@@ -39,6 +39,10 @@ public struct CellStep {
     public var saved: UnsafeMutablePointer<Float>?
     /// The cell's own parameters that its kernels read (a GRU's `b_hh`).
     public var cellParameters: UnsafePointer<Float>?
+    /// Whether forward keeps what only backward reads (the activated gates,
+    /// a GRU's `saved`); inference skips those stores. The state and the
+    /// output are the same either way.
+    public var keepsForBackward = true
 
     public init(
         rows: Int, hiddenSize: Int, time: Int, lengths: UnsafePointer<Int32>?,

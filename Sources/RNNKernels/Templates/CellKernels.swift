@@ -101,7 +101,7 @@ enum VanillaRNN {
             forEachChunk(of: step.units) { offset, lanes in
                 let pre = load(gates + offset, lanes: lanes)
                 let h = relu ? pre.replacing(with: 0, where: pre .< 0) : vectorTanh(pre)
-                store(h, gates + offset, lanes: lanes)
+                if step.keepsForBackward { store(h, gates + offset, lanes: lanes) }
                 store(h, hidden + offset, lanes: lanes)
                 store(h, output + offset, lanes: lanes)
             }
@@ -161,10 +161,12 @@ enum LSTMKernel: CellKernel {
                 let o = vectorSigmoid(load(gates + 3 * size + offset, lanes: lanes))
                 let c = multiplyAdd(f, load(previousCell + row * size + offset, lanes: lanes), i * g)
                 let h = o * vectorTanh(c)
-                store(i, gates + offset, lanes: lanes)
-                store(f, gates + size + offset, lanes: lanes)
-                store(g, gates + 2 * size + offset, lanes: lanes)
-                store(o, gates + 3 * size + offset, lanes: lanes)
+                if step.keepsForBackward {
+                    store(i, gates + offset, lanes: lanes)
+                    store(f, gates + size + offset, lanes: lanes)
+                    store(g, gates + 2 * size + offset, lanes: lanes)
+                    store(o, gates + 3 * size + offset, lanes: lanes)
+                }
                 store(c, cell + row * size + offset, lanes: lanes)
                 store(h, hidden + offset, lanes: lanes)
                 store(h, output + offset, lanes: lanes)
@@ -250,10 +252,12 @@ enum GRUKernel: CellKernel {
                 let n = vectorTanh(multiplyAdd(r, hn, load(gates + 2 * size + offset, lanes: lanes)))
                 let hPrevious = load(step.previousHidden + row * size + offset, lanes: lanes)
                 let h = multiplyAdd(z, hPrevious - n, n)
-                store(r, gates + offset, lanes: lanes)
-                store(z, gates + size + offset, lanes: lanes)
-                store(n, gates + 2 * size + offset, lanes: lanes)
-                store(hn, candidateRecurrent + row * size + offset, lanes: lanes)
+                if step.keepsForBackward {
+                    store(r, gates + offset, lanes: lanes)
+                    store(z, gates + size + offset, lanes: lanes)
+                    store(n, gates + 2 * size + offset, lanes: lanes)
+                    store(hn, candidateRecurrent + row * size + offset, lanes: lanes)
+                }
                 store(h, hidden + offset, lanes: lanes)
                 store(h, output + offset, lanes: lanes)
             }

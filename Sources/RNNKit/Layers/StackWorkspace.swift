@@ -33,6 +33,8 @@ final class StackWorkspace {
     private let cellKernels: CellKernelPair
     let rowCapacity: Int
     let timeCapacity: Int
+    /// Whether forward keeps what backward reads: inference workspaces do not.
+    private let keepsForBackward: Bool
 
     private(set) var rows = 0
     private(set) var timeSteps = 0
@@ -89,6 +91,7 @@ final class StackWorkspace {
         self.cellKernels = cellKernels
         self.rowCapacity = rowCapacity
         self.timeCapacity = timeCapacity
+        keepsForBackward = forTraining
         let buffers = Self.plan(
             shape: shape, rowCapacity: rowCapacity, timeCapacity: timeCapacity,
             forTraining: forTraining
@@ -355,6 +358,7 @@ final class StackWorkspace {
             step.cell = cells.at(current, row: first)
         }
         step.saved = saved(of: unit)?.at(time, row: first)
+        step.keepsForBackward = keepsForBackward
         step.recurrent = recurrentProjection.map { RowMajor($0.baseAddress, width: shape.gateWidth).row(first) }
         let cellParameters = pass!.prepared.cellParameters[unit]
         if cellParameters.count > 0 { step.cellParameters = UnsafePointer(cellParameters.baseAddress) }

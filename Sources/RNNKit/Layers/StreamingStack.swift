@@ -131,6 +131,7 @@ final class StreamingStack {
                 rows: rows, hiddenSize: hidden, time: 0, lengths: nil, gates: gates.base,
                 previousHidden: UnsafePointer(unprojected == nil ? previousHidden.base : kernelHidden.base),
                 hidden: kernelHidden.base, output: kernelHidden.base, outputStride: hidden)
+            step.keepsForBackward = false
             if !cellStates.isEmpty {
                 step.previousCell = UnsafePointer(slot(cellStates[layer], width: hidden, previous).base)
                 step.cell = slot(cellStates[layer], width: hidden, next).base

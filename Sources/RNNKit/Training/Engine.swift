@@ -167,6 +167,10 @@ final class Engine {
             case loss(LossKind, backward: Bool)
             /// Copy the outputs to `destination`, `perRow` floats per row.
             case outputs(destination: UnsafeMutablePointer<Float>, perRow: Int, stepsPerRow: Int)
+
+            var scores: Bool {
+                if case .loss = self { true } else { false }
+            }
         }
         var batch: SequenceBatch
         var rows: Int
@@ -202,14 +206,16 @@ final class Engine {
         let c = model.configuration
         let steps = c.topology == .encoderDecoder ? batch.decoderTimeSteps : batch.timeSteps
         let stepsPerRow = c.topology.outputsPerStep ? steps : 1
-        var result = [Float](repeating: 0, count: count * stepsPerRow * c.outputSize)
-        result.withUnsafeMutableBufferPointer { result in
+        // Every float is written by a shard's copyOutputs: no zero fill first.
+        let total = count * stepsPerRow * c.outputSize
+        let result = [Float](unsafeUninitializedCapacity: total) { result, initialized in
             run(
                 Pass(
                     batch: batch, rows: count, initialState: initialState,
                     goal: .outputs(
                         destination: result.baseAddress!, perRow: stepsPerRow * c.outputSize, stepsPerRow: stepsPerRow))
             )
+            initialized = total
         }
         return result
     }
@@ -232,7 +238,7 @@ extension Engine: ShardJob {
         rowIndices.withUnsafeBufferPointer { indices in
             workspace.load(
                 pass.batch, batchRows: UnsafeBufferPointer(rebasing: indices[range]), firstRow: range.lowerBound,
-                initialState: pass.initialState)
+                initialState: pass.initialState, scoring: pass.goal.scores)
         }
         let parameters = UnsafePointer(model.parameters.baseAddress)
         workspace.forward(parameters: parameters, prepared: prepared, dropout: pass.dropout, team: team)

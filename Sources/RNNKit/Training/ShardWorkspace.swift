@@ -240,9 +240,12 @@ final class ShardWorkspace {
 
     /// Copies the batch rows `batchRows` (and their rows of `initialState`,
     /// which holds the mini-batch's rows in order, this shard's from
-    /// `firstRow`) into time-major shard buffers.
-    func load(_ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>, firstRow: Int, initialState: RecurrentState?)
-    {
+    /// `firstRow`) into time-major shard buffers; the targets only when
+    /// `scoring` or when they are fed back as inputs (one-to-many).
+    func load(
+        _ batch: SequenceBatch, batchRows: UnsafeBufferPointer<Int>, firstRow: Int, initialState: RecurrentState?,
+        scoring: Bool
+    ) {
         let c = configuration
         rows = batchRows.count
         timeSteps = batch.timeSteps
@@ -272,7 +275,7 @@ final class ShardWorkspace {
         if let decoderInputs, let values = batch.decoderInputs {
             gather(values, steps: decoderTimeSteps, width: width, batchRows: batchRows, into: decoderInputs)
         }
-        loadTargets(batch, batchRows: batchRows)
+        if scoring || c.topology == .oneToMany { loadTargets(batch, batchRows: batchRows) }
         hasInitialState = initialState != nil
         if let initialState { loadState(initialState, firstRow: firstRow) }
     }
