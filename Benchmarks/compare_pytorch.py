@@ -26,6 +26,7 @@ import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_ANCHOR = os.path.join(REPO, "..", "shared", "anchors", "pytorch_rnn_bench.py")
+INFERENCE_ANCHOR = os.path.join(REPO, "Benchmarks", "pytorch_inference.py")
 DEFAULT_TORCH_PYTHON = "/tmp/torch-venv/bin/python"
 
 # The anchors README's table, in its order.
@@ -52,7 +53,9 @@ def parse_arguments():
                         help="seconds per FMA peak measurement in rnnkit-bench (default 1)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate over all shapes this many times and report medians (default 1)")
-    parser.add_argument("--no-inference", action="store_true", help="skip RNNKit's forward-only timing")
+    parser.add_argument("--no-inference", action="store_true",
+                        help="skip the forward-only timing of both sides (RNNKit's reused Predictor, "
+                             "PyTorch's module under torch.inference_mode: Benchmarks/pytorch_inference.py)")
     parser.add_argument("--skip-build", action="store_true", help="use the release rnnkit-bench already built")
     parser.add_argument("--anchor", default=DEFAULT_ANCHOR, help="path of pytorch_rnn_bench.py")
     parser.add_argument("--json", action="store_true", help="one JSON object per shape instead of the table")
@@ -151,6 +154,10 @@ def run_pytorch(torch, shape, arguments):
     objects, peak_bytes = json_lines("the PyTorch anchor", command)
     result = objects[0]
     result["process_peak_memory_bytes"] = peak_bytes  # the anchor runs one shape per process here
+    if not arguments.no_inference:
+        command = [python, INFERENCE_ANCHOR, "--threads", str(arguments.threads),
+                   "--min-time", str(arguments.min_time), "--shape", spec]
+        result["inference_seq_per_s"] = json_lines("the PyTorch inference anchor", command)[0][0]["seq_per_s"]
     return result
 
 
@@ -174,7 +181,7 @@ def summarize(shape, rnnkit_runs, pytorch_runs):
         "peak_gflops_n": median([run["peak_gflops_n"] for run in rnnkit_runs]),
         "load_average": max(run["load_average"] for run in rnnkit_runs),
         "pytorch_seq_per_s": None, "pytorch_gflops": None, "pytorch_peak_fraction": None, "ratio": None,
-        "pytorch_peak_memory_bytes": None,
+        "pytorch_peak_memory_bytes": None, "pytorch_inference_seq_per_s": None, "inference_ratio": None,
     }
     # Each PyTorch run against the peak rnnkit-bench measured just before it, at the same thread count.
     pairs = [(pytorch, rnnkit) for pytorch, rnnkit in zip(pytorch_runs, rnnkit_runs) if pytorch is not None]
@@ -186,6 +193,9 @@ def summarize(shape, rnnkit_runs, pytorch_runs):
         row["pytorch_peak_fraction"] = median([pytorch["gflops"] / rnnkit["peak_gflops_n"]
                                                if rnnkit.get("peak_gflops_n") else None for pytorch, rnnkit in pairs])
         row["ratio"] = row["rnnkit_seq_per_s"] / row["pytorch_seq_per_s"]
+        row["pytorch_inference_seq_per_s"] = median([pytorch.get("inference_seq_per_s") for pytorch, _ in pairs])
+        if row["pytorch_inference_seq_per_s"] and row["rnnkit_inference_seq_per_s"]:
+            row["inference_ratio"] = row["rnnkit_inference_seq_per_s"] / row["pytorch_inference_seq_per_s"]
     return row
 
 
@@ -193,6 +203,7 @@ COLUMNS = [
     ("shape", 22, "<"), ("threads", 7, ">"), ("RNNKit seq/s", 12, ">"), ("PyTorch seq/s", 13, ">"),
     ("RNNKit/PyTorch", 14, ">"), ("RNNKit GFLOP/s", 14, ">"), ("PyTorch GFLOP/s", 15, ">"),
     ("RNNKit % peak", 13, ">"), ("PyTorch % peak", 14, ">"), ("RNNKit infer seq/s", 18, ">"),
+    ("PyTorch infer seq/s", 19, ">"), ("infer RNNKit/PyTorch", 20, ">"),
     ("RNNKit peak MiB", 15, ">"), ("PyTorch peak MiB", 16, ">"), ("load", 5, ">"),
 ]
 
@@ -211,7 +222,8 @@ def table_row(row):
         number(row["ratio"], 2, "x"), number(row["rnnkit_gflops"], 1), number(row["pytorch_gflops"], 1),
         number(row["rnnkit_peak_fraction"] and 100 * row["rnnkit_peak_fraction"], 1),
         number(row["pytorch_peak_fraction"] and 100 * row["pytorch_peak_fraction"], 1),
-        number(row["rnnkit_inference_seq_per_s"], 1),
+        number(row["rnnkit_inference_seq_per_s"], 1), number(row["pytorch_inference_seq_per_s"], 1),
+        number(row["inference_ratio"], 2, "x"),
         number(row["rnnkit_peak_memory_bytes"] / 1048576, 1),
         number(row["pytorch_peak_memory_bytes"] and row["pytorch_peak_memory_bytes"] / 1048576, 1),
         number(row["load_average"], 1),
@@ -286,6 +298,8 @@ def main():
         print("at this thread count next to each shape. RNNKit/PyTorch > 1 means RNNKit is faster. load: the highest")
         print(f"1-minute load average seen before the shape's runs; above {os.cpu_count()} (the cores here), other work")
         print("competes for the cores, and PyTorch's spinning OpenMP threads suffer far more from that than RNNKit.")
+        print("infer: forward passes only over the same batch, RNNKit's reused Predictor against PyTorch's module")
+        print("under torch.inference_mode (Benchmarks/pytorch_inference.py); the mean of passes over the same time.")
         print("peak MiB: maximum resident set of the process that measured the shape (RNNKit: its child process,")
         print("about 19 MiB of it Swift runtime and Foundation before any model exists"
               + (f"; PyTorch: the anchor's whole process, {torch[2] / 1048576:.0f} MiB of it `import torch` alone)." if torch else ")."))
