@@ -40,11 +40,7 @@ final class PreparedStack: @unchecked Sendable {
             let weights = shape.tensors(of: unit, reading: parameters)
             recurrentForward[unit].pack(weights.weightHH.base, ldb: state, transposed: true)
             recurrentBackward[unit].pack(weights.weightHH.base, ldb: state, transposed: false)
-            let bias = inputBias[unit].baseAddress
-            if let biasIH = weights.biasIH { bias.update(from: biasIH, count: gates) }
-            if let biasHH = weights.biasHH, shape.recurrentProjection == .summedIntoGates {
-                kernels.add(biasHH, into: bias, count: gates)
-            }
+            shape.foldInputBias(of: unit, from: parameters, into: inputBias[unit].baseAddress, kernels: kernels)
             shape.packKernelParameters(of: unit, from: parameters, into: cellParameters[unit].baseAddress)
         }
         for (direction, columns) in inputColumns.enumerated() {

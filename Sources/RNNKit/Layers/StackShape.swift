@@ -106,6 +106,23 @@ struct StackShape: Sendable {
         tensors(of: unit, in: UnsafeMutablePointer(mutating: buffer))
     }
 
+    /// Writes unit `unit`'s folded input bias into `bias` (`gateWidth`
+    /// floats): `b_ih + b_hh` where the cell sums the recurrent projection
+    /// into its gates, `b_ih` alone where it keeps it apart, zeros without biases.
+    func foldInputBias(
+        of unit: Int, from parameters: UnsafePointer<Float>, into bias: UnsafeMutablePointer<Float>, kernels: Kernels
+    ) {
+        let weights = tensors(of: unit, reading: parameters)
+        if let biasIH = weights.biasIH {
+            bias.update(from: biasIH, count: gateWidth)
+        } else {
+            bias.update(repeating: 0, count: gateWidth)
+        }
+        if let biasHH = weights.biasHH, recurrentProjection == .summedIntoGates {
+            kernels.add(biasHH, into: bias, count: gateWidth)
+        }
+    }
+
     /// Copies unit `unit`'s `kernelParameters` from `parameters` one after
     /// another into `packed`, as the cell's kernels read them; zeros for a
     /// bias the model leaves out.

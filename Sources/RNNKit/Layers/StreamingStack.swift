@@ -28,6 +28,8 @@ final class StreamingStack {
     private let saved: AlignedBuffer?
     /// Embedding input: the step's looked-up rows, `[rows, dimension]`.
     private let embedded: AlignedBuffer?
+    /// The layer's folded input bias, `[gates]`, read from the parameters each step.
+    private let inputBias: AlignedBuffer
     /// Per layer: the tensors its kernels read, copied from the parameters each step.
     private let cellParameters: [AlignedBuffer]
     /// The head's output, `[rows, outputSize]`.
@@ -63,6 +65,7 @@ final class StreamingStack {
         } else {
             embedded = nil
         }
+        inputBias = AlignedBuffer(count: shape.gateWidth)
         cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
         outputs = AlignedBuffer(count: rows * c.outputSize)
         embeddingOffset = model.layout.entry("embedding.weight")?.offset
@@ -157,16 +160,8 @@ final class StreamingStack {
     ) {
         let gateWidth = shape.gateWidth, inputWidth = shape.layerInputSize(layer)
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
-        for row in 0..<rows {
-            if let biasIH = weights.biasIH {
-                gates.row(row).update(from: biasIH, count: gateWidth)
-            } else {
-                gates.row(row).update(repeating: 0, count: gateWidth)
-            }
-            if let biasHH = weights.biasHH, recurrent == nil {
-                kernels.add(biasHH, into: gates.row(row), count: gateWidth)
-            }
-        }
+        shape.foldInputBias(of: layer, from: parameters, into: inputBias.baseAddress, kernels: kernels)
+        for row in 0..<rows { gates.row(row).update(from: inputBias.baseAddress, count: gateWidth) }
         let vectors: UnsafePointer<Float>
         switch (input, embeddingOffset, embedded) {
         case (.features(let features), _, _):
