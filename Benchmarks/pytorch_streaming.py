@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch's side of `rnnkit-bench --streaming`: the main job's character model
+"""PyTorch's side of `rnnkit-bench --streaming`: the character model
 (nn.LSTM of 256 units over one-hot vectors of 65 characters, then a Linear
 head) called once per step under torch.inference_mode, its state carried, at
 1 and 8 streams. Prints microseconds per step, best of five rounds, as

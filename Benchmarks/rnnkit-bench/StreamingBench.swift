@@ -2,20 +2,20 @@ import Foundation
 import RNNKit
 
 /// `--streaming`: microseconds per step of `StepRunner` (a model stepped one
-/// position at a time, its state carried), at 1 and 8 streams, on the main
-/// job's character model (a one-hot LSTM of 256 units over 65 characters)
+/// position at a time, its state carried), at 1 and 8 streams, on a
+/// character model (a one-hot LSTM of 256 units over 65 characters)
 /// or on each `--shape` (dense input, no head; BATCH and SEQ unused).
 enum StreamingBench {
     static let streamCounts = [1, 8]
 
-    /// The main job's character model.
-    static let mainJob = ModelConfiguration(
+    /// A character model of 256 units.
+    static let characterModel = ModelConfiguration(
         cell: .lstm, input: .oneHot(vocabularySize: 65), hiddenSize: 256, outputSize: 65, topology: .manyToMany)
 
     static func run(_ options: BenchOptions) -> Int32 {
         let models: [(String, ModelConfiguration)] =
             options.shapes.isEmpty
-            ? [("main job lstm 256, one-hot 65", mainJob)] : options.shapes.map { ($0.name, $0.configuration) }
+            ? [("char lstm 256, one-hot 65", characterModel)] : options.shapes.map { ($0.name, $0.configuration) }
         if !options.json {
             print("model".padding(toLength: 40, withPad: " ", startingAt: 0) + "streams  µs/step  µs/step/stream")
         }

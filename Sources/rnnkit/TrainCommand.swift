@@ -24,7 +24,7 @@ struct TrainCommand: DataKindCommand {
                 CellKind.allCases.map(\.rawValue).joined(separator: ", ")
                     + " (fresh models; lstm_ln is the layer-normalised LSTM; default gru for .ts sets, lstm "
                     + "otherwise)"),
-            .value("hidden", "N", "hidden units per layer (default 256 for text, 32 for CSV series, 64 otherwise)"),
+            .value("hidden", "N", "hidden units per layer (default 128 for text, 32 for CSV series, 64 otherwise)"),
             .value("layers", "N", "stacked recurrent layers (default 1)"),
             .flag("bidirectional", "run each layer in both directions"),
             .flag("no-bias", "no bias_ih or bias_hh in the recurrent layers (PyTorch's bias=False)"),
@@ -46,7 +46,7 @@ struct TrainCommand: DataKindCommand {
     static var dataKinds: [any DataKind.Type] { [TensorData.self, TimeSeriesData.self, SeriesData.self, TextData.self] }
     static func kindOptions(_ kind: any DataKind.Type) -> [OptionSpec] { kind.trainOptions }
     static let notes = """
-        Defaults per data: text trains a 1-layer LSTM of 256 units on one-hot characters, batch 64 x 100, Adam 2e-3,
+        Defaults per data: text trains a 1-layer LSTM of 128 units on one-hot characters, batch 64 x 100, Adam 6e-3,
         clipping at 5, for 120 seconds; tensor data sets train a 64-unit LSTM with Adam 1e-3 for 100 steps of 32.
         A UCR/UEA X_TRAIN.ts set trains a 64-unit GRU with Adam 3e-3, weight decay 1e-3 and clipping at 1 for 600 steps
         of 16, and is scored on X_TEST.ts beside it. A CSV series trains a 32-unit LSTM on windows of 24 \
