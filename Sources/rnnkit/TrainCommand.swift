@@ -45,6 +45,9 @@ struct TrainCommand: DataKindCommand {
         ]
     static var dataKinds: [any DataKind.Type] { [TensorData.self, TimeSeriesData.self, SeriesData.self, TextData.self] }
     static func kindOptions(_ kind: any DataKind.Type) -> [OptionSpec] { kind.trainOptions }
+    /// The options that shape a fresh model, which a model to continue from (--init) already has.
+    static let modelShapeOptions = ["cell", "hidden", "layers", "bidirectional", "no-bias", "dropout", "proj-size"]
+
     static let notes = """
         Defaults per data: text trains a 1-layer LSTM of 128 units on one-hot characters, batch 64 x 100, Adam 6e-3,
         clipping at 5, for 120 seconds; tensor data sets train a 64-unit LSTM with Adam 1e-3 for 100 steps of 32.
@@ -147,7 +150,7 @@ struct TrainCommand: DataKindCommand {
         }
         if let path = arguments.string("init") {
             try reject(
-                ["cell", "hidden", "layers", "bidirectional", "no-head", "no-bias", "dropout", "proj-size"],
+                Self.modelShapeOptions + ["no-head"],
                 reason: "describes a fresh model; it cannot change the --init model")
             return try Model(contentsOf: URL(fileURLWithPath: path))
         }

@@ -77,10 +77,7 @@ enum SeriesData: DataKind {
         var initial: Forecaster?
         if let path = arguments.string("init") {
             try command.reject(
-                [
-                    "cell", "hidden", "layers", "bidirectional", "no-bias", "dropout", "proj-size", "window", "horizon",
-                    "transform"
-                ],
+                TrainCommand.modelShapeOptions + ["window", "horizon", "transform"],
                 reason: "is fixed by the --init model")
             let (model, recorded) = try readModel(URL(fileURLWithPath: path))
             metadata = recorded
