@@ -9,7 +9,8 @@ Run from the repository root (torch 2.15 CPU and numpy in a venv, see README.md 
 The small fixtures (make_fixtures.py) run at hidden size 3; these run where the
 kernels do their real work: hidden sizes with and without generated kernels and
 vector tails (17, 32, 64, 100, 256), batches of several 32-row shards, two
-layers, both directions, variable lengths, every cell, and a character model of 256 units.
+layers, both directions, variable lengths, every cell, and a character model of 256
+units.
 
 Keeping the files small: parameters, inputs and targets are not stored. Both
 sides draw them from the same counter-based generator (`draw` below, mirrored
@@ -154,7 +155,8 @@ def all_cases() -> List[Case]:
     cases.append(Case("lstm-h64-encoder_decoder-n40", "lstm", 64, 40, 6, topology="encoder_decoder", encoder_steps=7))
     cases.append(Case("gru-h32-encoder_decoder-n50", "gru", 32, 50, 5, layers=2, topology="encoder_decoder",
                       encoder_steps=6))
-    # A character model (the main job's shape before its default became 128 units): LSTM 256, one-hot over 65 characters, Adam with clipping.
+    # A character model (the main job's shape before its default became 128 units): LSTM 256,
+    # one-hot over 65 characters, Adam with clipping.
     cases.append(Case("main-job-lstm-h256-onehot", "lstm", 256, 64, 16, features=65, loss="cross_entropy",
                       input_kind="one_hot", outputs=65, runs=("adam_clip_norm",)))
     # Clipping by value end to end.

@@ -5,8 +5,8 @@ import RNNKernels
 
 /// PyTorch references at real sizes (`Tests/Fixtures/make_scale_fixtures.py`):
 /// hidden sizes that run the generated kernels and the vector tails, batches
-/// of several shards on 1, 2 and 3 threads, every cell, a character model of 256 units,
-/// clipping by value and truncated backpropagation through time.
+/// of several shards on 1, 2 and 3 threads, every cell, a character model of
+/// 256 units, clipping by value and truncated backpropagation through time.
 enum ScaleGolden {
     static let directory = Golden.directory.deletingLastPathComponent().appendingPathComponent("golden-scale")
 
