@@ -21,11 +21,22 @@ enum GEMMBench {
         Problem(name: "large weight gradient (2048 x 512 x 1600, Aᵀ)", m: 2048, n: 512, k: 1600, transposeA: true)
     ]
 
+    /// One LSTM forward timestep of a 32-row shard at each hidden size with
+    /// a fused step: the recurrent multiply onto the gates and the cell
+    /// kernel, then the fused step that replaces them (same bits).
+    static let lstmSteps: [(Problem, fused: Bool)] = [64, 128, 256].flatMap { size in
+        [false, true].map { fused in
+            let name = "lstm step H=\(size), " + (fused ? "fused" : "multiply + cell kernel")
+            return (Problem(name: name, m: 32, n: 4 * size, k: size, packed: true), fused)
+        }
+    }
+
     static func run(_ options: BenchOptions) {
         let seconds = max(options.minTime, 0.2)
         let peakBefore = FMAPeak.measure(seconds: 1)
         var rows: [(Problem, Double)] = []
         for problem in problems { rows.append((problem, measure(problem, seconds: seconds))) }
+        if let fusedSteps = lstmStepRows(seconds: seconds) { rows += fusedSteps }
         let peak = max(peakBefore, FMAPeak.measure(seconds: 1))
         if options.json {
             for (problem, gflops) in rows {
@@ -47,18 +58,83 @@ enum GEMMBench {
         }
     }
 
+    /// The LSTM steps' rows, when the kernels have fused steps (specialized
+    /// kernels, hidden sizes in kernel-sizes.json); the step counts the
+    /// recurrent product's FLOPs only, as the GEMM rows do.
+    static func lstmStepRows(seconds: Double) -> [(Problem, Double)]? {
+        let kernels = Kernels.current
+        guard lstmSteps.allSatisfy({ kernels.fusedStep(named: "lstm", hiddenSize: $0.0.k) != nil }) else { return nil }
+        return lstmSteps.map { problem, fused in
+            let size = problem.k, rows = problem.m
+            let fusedStep = kernels.fusedStep(named: "lstm", hiddenSize: size)!
+            let cell = kernels.cell(named: "lstm", hiddenSize: size)!
+            let weights = randomBuffer(problem.n * size)
+            let packed = PackedMatrix(rows: size, columns: problem.n, kernels: kernels)
+            packed.pack(weights.baseAddress, ldb: size, transposed: true)
+            let interleaved = AlignedBuffer(count: fusedStep.packedCount)
+            fusedStep.pack(weights.baseAddress, into: interleaved.baseAddress)
+            let gates = randomBuffer(rows * problem.n), projection = randomBuffer(rows * problem.n)
+            let hidden = randomBuffer(2 * rows * size), cells = randomBuffer(2 * rows * size)
+            let scratch = GEMMScratch()
+            var step = CellStep(
+                rows: rows, hiddenSize: size, time: 0, lengths: nil, gates: gates.baseAddress,
+                previousHidden: hidden.baseAddress, hidden: hidden.baseAddress + rows * size,
+                output: hidden.baseAddress + rows * size, outputStride: size)
+            step.previousCell = UnsafePointer(cells.baseAddress)
+            step.cell = cells.baseAddress + rows * size
+            let gflops = bestRate(flops: 2.0 * Double(rows * problem.n * size), seconds: seconds) {
+                // Each step starts from the same input projection, so that the values stay in range.
+                gates.baseAddress.update(from: projection.baseAddress, count: rows * problem.n)
+                if fused {
+                    fusedStep.forward(step, weights: interleaved.baseAddress)
+                } else {
+                    kernels.multiply(
+                        m: rows, a: step.previousHidden, lda: size, transposeA: false, packedB: packed,
+                        columns: 0..<problem.n, c: gates.baseAddress, ldc: problem.n, accumulate: true,
+                        scratch: scratch)
+                    cell.forward(step)
+                }
+            }
+            return (problem, gflops)
+        }
+    }
+
+    static func randomBuffer(_ count: Int) -> AlignedBuffer {
+        var generator = SystemRandomNumberGenerator()
+        let buffer = AlignedBuffer(count: count)
+        for index in 0..<count { buffer.baseAddress[index] = Float.random(in: -1...1, using: &generator) }
+        return buffer
+    }
+
+    /// GFLOP/s of `body`, `flops` a call, over `seconds`: the best of ten
+    /// rounds, so that a round the other vCPU's load slowed does not count.
+    static func bestRate(flops: Double, seconds: Double, _ body: () -> Void) -> Double {
+        body()
+        var best = 0.0
+        for _ in 0..<10 {
+            let clock = ContinuousClock()
+            var runs = 0
+            let start = clock.now
+            var elapsed = 0.0
+            while elapsed < seconds / 10 {
+                body()
+                runs += 1
+                let duration = clock.now - start
+                elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+            }
+            best = max(best, flops * Double(runs) / elapsed / 1e9)
+        }
+        return best
+    }
+
     /// GFLOP/s of repeated products over `seconds` (best of a few rounds).
     static func measure(_ p: Problem, seconds: Double) -> Double {
-        var generator = SystemRandomNumberGenerator()
-        let aCount = p.m * p.k, bCount = p.k * p.n
-        let a = AlignedBuffer(count: aCount), b = AlignedBuffer(count: bCount), c = AlignedBuffer(count: p.m * p.n)
-        for index in 0..<aCount { a.baseAddress[index] = Float.random(in: -1...1, using: &generator) }
-        for index in 0..<bCount { b.baseAddress[index] = Float.random(in: -1...1, using: &generator) }
+        let a = randomBuffer(p.m * p.k), b = randomBuffer(p.k * p.n), c = AlignedBuffer(count: p.m * p.n)
         let scratch = GEMMScratch()
         let kernels = Kernels.current
         let packed = PackedMatrix(rows: p.k, columns: p.n, kernels: kernels)
         packed.pack(b.baseAddress, ldb: p.n, transposed: false)
-        func once() {
+        return bestRate(flops: 2.0 * Double(p.m * p.n * p.k), seconds: seconds) {
             if p.packed {
                 kernels.multiply(
                     m: p.m, a: a.baseAddress, lda: p.k, transposeA: false, packedB: packed, columns: 0..<p.n,
@@ -70,21 +146,5 @@ enum GEMMBench {
                     transposeB: p.transposeB, c: c.baseAddress, ldc: p.n, accumulate: true, scratch: scratch)
             }
         }
-        once()
-        var best = 0.0
-        for _ in 0..<3 {
-            let clock = ContinuousClock()
-            var runs = 0
-            let start = clock.now
-            var elapsed = 0.0
-            while elapsed < seconds / 3 {
-                once()
-                runs += 1
-                let duration = clock.now - start
-                elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-            }
-            best = max(best, 2.0 * Double(p.m * p.n * p.k) * Double(runs) / elapsed / 1e9)
-        }
-        return best
     }
 }

@@ -40,6 +40,12 @@ public protocol KernelBackend: SendableMetatype {
     /// The kernel pair of the cell named `name` for layers of `hiddenSize`,
     /// or nil when there is no cell by that name.
     static func cellKernels(named name: String, hiddenSize: Int, specialized: Bool) -> CellKernelPair?
+    /// The fused forward step generated for the cell named `name` at
+    /// `hiddenSize`, or nil when the build made none.
+    static func fusedStep(named name: String, hiddenSize: Int) -> FusedStepEntry?
+    /// Packs W_hh (`[gateCount · hiddenSize, hiddenSize]`) for the fused step.
+    static func packGateInterleaved(
+        _ weights: UnsafePointer<Float>, gateCount: Int, hiddenSize: Int, into packed: UnsafeMutablePointer<Float>)
 
     // MARK: Element-wise passes
 
@@ -81,4 +87,17 @@ public protocol KernelBackend: SendableMetatype {
 
     /// GFLOP/s of the calling thread on a register-only loop of this variant's FMAs.
     static func measurePeak(seconds: Double) -> Double
+}
+
+/// A fused forward step as a variant's registry returns it: the cell's gate
+/// count (for packing its W_hh), and the step, which takes the step's buffers
+/// and the weights packed by `KernelBackend.packGateInterleaved`.
+public struct FusedStepEntry: Sendable {
+    public let gateCount: Int
+    public let forward: @Sendable (CellStep, UnsafePointer<Float>) -> Void
+
+    public init(gateCount: Int, forward: @escaping @Sendable (CellStep, UnsafePointer<Float>) -> Void) {
+        self.gateCount = gateCount
+        self.forward = forward
+    }
 }

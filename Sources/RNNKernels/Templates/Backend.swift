@@ -60,6 +60,16 @@ public enum Backend: KernelBackend {
         Specialized.cellKernels(named: name, hiddenSize: hiddenSize, specialized: specialized)
     }
 
+    public static func fusedStep(named name: String, hiddenSize: Int) -> FusedStepEntry? {
+        Specialized.fusedStep(named: name, hiddenSize: hiddenSize)
+    }
+
+    public static func packGateInterleaved(
+        _ weights: UnsafePointer<Float>, gateCount: Int, hiddenSize: Int, into packed: UnsafeMutablePointer<Float>
+    ) {
+        GateInterleaved.pack(weights, gateCount: gateCount, hiddenSize: hiddenSize, into: packed)
+    }
+
     // MARK: Element-wise passes
 
     public static func add(_ other: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, count: Int) {

@@ -151,27 +151,33 @@ enum LSTMKernel: CellKernel {
                     .update(from: previousCell + row * size + step.units.lowerBound, count: step.units.count)
                 continue
             }
-            let gates = step.gates + row * 4 * size
-            let hidden = step.hidden + row * size
-            let output = step.output + row * step.outputStride
             forEachChunk(of: step.units) { offset, lanes in
-                let i = vectorSigmoid(load(gates + offset, lanes: lanes))
-                let f = vectorSigmoid(load(gates + size + offset, lanes: lanes))
-                let g = vectorTanh(load(gates + 2 * size + offset, lanes: lanes))
-                let o = vectorSigmoid(load(gates + 3 * size + offset, lanes: lanes))
-                let c = multiplyAdd(f, load(previousCell + row * size + offset, lanes: lanes), i * g)
-                let h = o * vectorTanh(c)
-                if step.keepsForBackward {
-                    store(i, gates + offset, lanes: lanes)
-                    store(f, gates + size + offset, lanes: lanes)
-                    store(g, gates + 2 * size + offset, lanes: lanes)
-                    store(o, gates + 3 * size + offset, lanes: lanes)
-                }
-                store(c, cell + row * size + offset, lanes: lanes)
-                store(h, hidden + offset, lanes: lanes)
-                store(h, output + offset, lanes: lanes)
+                update(step, row: row, offset: offset, lanes: lanes, hiddenSize: size)
             }
         }
+    }
+
+    /// The update of one active row's units `offset..<offset+lanes` from
+    /// their summed pre-activations in the gate buffer, which it overwrites
+    /// with the activated gates when they are kept for backward.
+    @inline(__always)
+    static func update(_ step: CellStep, row: Int, offset: Int, lanes: Int, hiddenSize size: Int) {
+        let gates = step.gates + row * 4 * size
+        let i = vectorSigmoid(load(gates + offset, lanes: lanes))
+        let f = vectorSigmoid(load(gates + size + offset, lanes: lanes))
+        let g = vectorTanh(load(gates + 2 * size + offset, lanes: lanes))
+        let o = vectorSigmoid(load(gates + 3 * size + offset, lanes: lanes))
+        let c = multiplyAdd(f, load(step.previousCell.unsafelyUnwrapped + row * size + offset, lanes: lanes), i * g)
+        let h = o * vectorTanh(c)
+        if step.keepsForBackward {
+            store(i, gates + offset, lanes: lanes)
+            store(f, gates + size + offset, lanes: lanes)
+            store(g, gates + 2 * size + offset, lanes: lanes)
+            store(o, gates + 3 * size + offset, lanes: lanes)
+        }
+        store(c, step.cell.unsafelyUnwrapped + row * size + offset, lanes: lanes)
+        store(h, step.hidden + row * size + offset, lanes: lanes)
+        store(h, step.output + row * step.outputStride + offset, lanes: lanes)
     }
 
     @inline(__always)

@@ -202,7 +202,7 @@ extension GEMM {
 }
 
 /// How a block of rows is cut into row panels of at most `GEMM.microRows`
-/// rows: as evenly as possible, so that 8 rows make 4 + 4, not 6 + 2.
+/// rows (or `panelRows`): as evenly as possible, so that 8 rows make 4 + 4, not 6 + 2.
 ///
 /// A tile of r rows runs 2r independent FMA chains; under 8 chains the FMA
 /// latency (4 cycles, 2 pipes) leaves the pipes idle, so a 2-row tile costs
@@ -213,8 +213,8 @@ struct _RowPanels {
     let baseRows: Int
     let longPanels: Int
 
-    init(rows: Int) {
-        count = (rows + GEMM.microRows - 1) / GEMM.microRows
+    init(rows: Int, panelRows: Int = GEMM.microRows) {
+        count = (rows + panelRows - 1) / panelRows
         baseRows = count > 0 ? rows / count : 0
         longPanels = count > 0 ? rows % count : 0
     }

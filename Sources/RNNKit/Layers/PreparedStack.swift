@@ -7,8 +7,15 @@ import RNNKernels
 final class PreparedStack: @unchecked Sendable {
     let shape: StackShape
     let kernels: Kernels
-    /// `W_hhᵀ` (state × gates) per unit, for the forward recurrence.
+    /// The fused forward step, where the kernels have one for this cell and
+    /// hidden size (and the layer has no projection): the forward
+    /// recurrence then reads `fusedRecurrent` instead of `recurrentForward`.
+    let fusedStep: FusedCellStep?
+    /// `W_hhᵀ` (state × gates) per unit, for the forward recurrence; empty
+    /// when it is fused.
     let recurrentForward: [PackedMatrix]
+    /// With a fused step: `W_hh` per unit, packed for it.
+    let fusedRecurrent: [AlignedBuffer]
     /// `W_hh` (gates × state) per unit, for backpropagation through time.
     let recurrentBackward: [PackedMatrix]
     /// `b_ih + b_hh` per unit, `b_ih` alone where the recurrent projection
@@ -23,8 +30,16 @@ final class PreparedStack: @unchecked Sendable {
         self.shape = shape
         self.kernels = kernels
         let gates = shape.gateWidth, state = shape.stateSize
-        recurrentForward = (0..<shape.unitCount).map { _ in PackedMatrix(rows: state, columns: gates, kernels: kernels)
-        }
+        let fusedStep =
+            shape.hasProjection
+            ? nil : kernels.fusedStep(named: shape.cell.cell.kernelName, hiddenSize: shape.hiddenSize)
+        self.fusedStep = fusedStep
+        recurrentForward =
+            fusedStep != nil
+            ? [] : (0..<shape.unitCount).map { _ in PackedMatrix(rows: state, columns: gates, kernels: kernels) }
+        fusedRecurrent =
+            fusedStep.map { fused in (0..<shape.unitCount).map { _ in AlignedBuffer(count: fused.packedCount) } }
+            ?? []
         recurrentBackward = (0..<shape.unitCount).map { _ in
             PackedMatrix(rows: gates, columns: state, kernels: kernels)
         }
@@ -38,7 +53,11 @@ final class PreparedStack: @unchecked Sendable {
         let gates = shape.gateWidth, state = shape.stateSize
         for unit in 0..<shape.unitCount {
             let weights = shape.tensors(of: unit, reading: parameters)
-            recurrentForward[unit].pack(weights.weightHH.base, ldb: state, transposed: true)
+            if let fusedStep {
+                fusedStep.pack(weights.weightHH.base, into: fusedRecurrent[unit].baseAddress)
+            } else {
+                recurrentForward[unit].pack(weights.weightHH.base, ldb: state, transposed: true)
+            }
             recurrentBackward[unit].pack(weights.weightHH.base, ldb: state, transposed: false)
             shape.foldInputBias(of: unit, from: parameters, into: inputBias[unit].baseAddress, kernels: kernels)
             shape.packKernelParameters(of: unit, from: parameters, into: cellParameters[unit].baseAddress)

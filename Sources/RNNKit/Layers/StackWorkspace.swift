@@ -276,9 +276,14 @@ final class StackWorkspace {
     }
 
     /// One forward timestep for hidden units `units`: their columns of every
-    /// gate block in the recurrent GEMM, then the cell's kernel on them.
+    /// gate block in the recurrent GEMM, then the cell's kernel on them; or
+    /// the two in one fused kernel, where there is one.
     private func forwardStep(unit: Int, step stepIndex: Int, units: Range<Int>, scratch: GEMMScratch) {
         let step = cellStep(unit: unit, step: stepIndex, units: units)
+        let prepared = pass!.prepared
+        if let fused = prepared.fusedStep {
+            return fused.forward(step, weights: prepared.fusedRecurrent[unit].baseAddress)
+        }
         projectRecurrent(step, unit: unit, stepIndex: stepIndex, units: units, scratch: scratch)
         cellKernels.forward(step)
     }
