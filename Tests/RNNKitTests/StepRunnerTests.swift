@@ -23,7 +23,11 @@ private let configurations: [ModelConfiguration] = [
         topology: .manyToMany),
     ModelConfiguration(
         cell: .lstm, input: .dense(features: 4), hiddenSize: 24, layers: 3, outputSize: 2, topology: .manyToMany,
-        bias: false, projectionSize: 9)
+        bias: false, projectionSize: 9),
+    // A generated hidden size: the fused LSTM step where the kernels have one.
+    ModelConfiguration(
+        cell: .lstm, input: .oneHot(vocabularySize: 11), hiddenSize: 64, layers: 2, outputSize: 11,
+        topology: .manyToMany)
 ]
 
 @Test(arguments: configurations)
@@ -101,4 +105,30 @@ func stepsMatchTheWholeSequencesPass(_ configuration: ModelConfiguration) throws
     let batch = SequenceBatch(count: 1, timeSteps: 1, inputs: .features([0.1, -0.2, 0.3]))
     #expect(outputs == (try model.outputs(for: batch)))
     #expect(runner.state.hidden.count == 2 * 8)
+}
+
+/// The fused step's packed weights must follow the model: a runner sees
+/// `setParameter` and a training step at its next step, as a new one does.
+@Test func editsOfTheModelReachTheNextStep() throws {
+    let configuration = configurations.last!
+    let model = try Model(configuration, seed: 6)
+    let runner = try StepRunner(model: model, count: 2)
+    let tokens: [Int32] = [3, 7, 5, 1]
+    /// The second step's outputs after a reset (the first starts from zeros, where W_hh counts for nothing).
+    func secondStep(_ runner: StepRunner) throws -> [Float] {
+        runner.reset()
+        _ = try runner.step(.tokens(Array(tokens[0..<2])))
+        return try runner.step(.tokens(Array(tokens[2..<4])))
+    }
+    let before = try secondStep(runner)
+    try model.setParameter("rnn.weight_hh_l0", to: model.parameter("rnn.weight_hh_l0")!.map { -2 * $0 })
+    let edited = try secondStep(runner)
+    #expect(edited != before)
+    #expect(edited == (try secondStep(StepRunner(model: model, count: 2))))
+    let trainer = Trainer(model: model, optimizer: .sgd(learningRate: 0.5), threads: 1)
+    var factory = BatchFactory(seed: 7)
+    try trainer.step(factory.batch(for: configuration, count: 4, timeSteps: 5, variableLengths: false))
+    let trained = try secondStep(runner)
+    #expect(trained != edited)
+    #expect(trained == (try secondStep(StepRunner(model: model, count: 2))))
 }

@@ -5,9 +5,9 @@ import KernelInterface
 // per block of one vector of hidden units, register tiles hold every gate of
 // those units for a few rows and accumulate `h' · W_hhᵀ` onto the input
 // projection, reading the previous hidden state in place (the recurrent GEMM
-// packs it first). Once every row of the block is done, the cell's update
-// runs on the block while its pre-activations are still in L1 (the unfused
-// step reads them back after the whole product). One call makes a timestep.
+// packs it first). After each tile the cell's update runs on its rows of
+// the block while their pre-activations are still in L1 (the unfused step
+// reads them back after the whole product). One call makes a timestep.
 //
 // The weights are packed gate-interleaved (`GateInterleaved.pack`). Each
 // accumulator is the same chain of multiply-adds as the recurrent GEMM's
@@ -137,21 +137,22 @@ enum FusedLSTMStep: FusedStepKernel {
                 case 2: tile(rows: 2, firstRow: firstRow, block: block, panel: panel, step, hiddenSize: size)
                 default: tile(rows: 1, firstRow: firstRow, block: block, panel: panel, step, hiddenSize: size)
                 }
+                // Right away, while the tile's pre-activations are in L1: rows
+                // 4·hiddenSize floats apart share L1 sets (4 KiB at 256), so a
+                // block's 32 rows of gates do not stay there until the end of it.
+                update(step, block: block, rows: firstRow..<firstRow + tiles.rows(of: index))
             }
-            // The block's pre-activations, every row's, are in L1 now (8 KiB
-            // for 32 rows with AVX-512): the cell's own kernel updates them.
-            update(step, block: block)
         }
     }
 
     /// The cell's update of one block of units, `block..<block+width`, in
-    /// every row: a padded row carries its state over as
+    /// `rows`: a padded row carries its state over as
     /// `LSTMKernel.forward` does. Out of line, so that the tiles stay within
     /// the inliner's limit (see above).
     @inline(never)
-    static func update(_ step: CellStep, block: Int) {
+    static func update(_ step: CellStep, block: Int, rows: Range<Int>) {
         let size = step.hiddenSize, width = Vector.scalarCount
-        for row in 0..<step.rows {
+        for row in rows {
             guard step.isActive(row: row) else {
                 let state = row * size + block
                 (step.hidden + state).update(from: step.previousHidden + state, count: width)
@@ -166,7 +167,11 @@ enum FusedLSTMStep: FusedStepKernel {
 
     /// Rows `firstRow..<firstRow+rows` (`rows` a constant after inlining) of
     /// the units `block..<block+width`.
-    @inline(__always)
+    ///
+    /// Transparent, so inlined whatever the inliner's budget: left to it, the
+    /// 256-unit step kept its tiles out of line (row count and depth
+    /// unknown), and `perf` put 38% of a streaming step in them.
+    @_transparent
     static func tile(
         rows: Int, firstRow: Int, block: Int, panel: UnsafePointer<Float>, _ step: CellStep, hiddenSize size: Int
     ) {

@@ -8,8 +8,9 @@ final class PreparedStack: @unchecked Sendable {
     let shape: StackShape
     let kernels: Kernels
     /// The fused forward step, where the kernels have one for this cell and
-    /// hidden size (and the layer has no projection): the forward
-    /// recurrence then reads `fusedRecurrent` instead of `recurrentForward`.
+    /// hidden size (and the layer has no projection), up to
+    /// `fusedHiddenSizeLimit` units: the forward recurrence then reads
+    /// `fusedRecurrent` instead of `recurrentForward`.
     let fusedStep: FusedCellStep?
     /// `W_hhᵀ` (state × gates) per unit, for the forward recurrence; empty
     /// when it is fused.
@@ -26,12 +27,18 @@ final class PreparedStack: @unchecked Sendable {
     /// One-hot input only: `W_ihᵀ` (vocabulary × gates) per direction of layer 0.
     let inputColumns: [AlignedBuffer]
 
+    /// Batches of 32-row shards take the fused step up to 128 units. At 256
+    /// it ran 0.88-0.97x the recurrent multiply and cell kernel alone
+    /// (`rnnkit-bench --gemm`) and no faster inside a training step; a
+    /// streaming step, a few rows, takes it at every size it exists for.
+    static let fusedHiddenSizeLimit = 128
+
     init(shape: StackShape, kernels: Kernels) {
         self.shape = shape
         self.kernels = kernels
         let gates = shape.gateWidth, state = shape.stateSize
         let fusedStep =
-            shape.hasProjection
+            shape.hasProjection || shape.hiddenSize > Self.fusedHiddenSizeLimit
             ? nil : kernels.fusedStep(named: shape.cell.cell.kernelName, hiddenSize: shape.hiddenSize)
         self.fusedStep = fusedStep
         recurrentForward =

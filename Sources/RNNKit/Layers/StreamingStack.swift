@@ -6,15 +6,23 @@ import RNNKernels
 ///
 /// At a handful of rows a step is a few matrix-vector products that read
 /// each weight once, straight from the model's parameters (so an edited
-/// model is seen at the next step), and the cells' own kernels. There is no
-/// packing, no sharding and no allocation per step; the state stays in two
-/// slots per layer that swap roles each step.
+/// model is seen at the next step), and the cells' own kernels. Where the
+/// kernels have a fused step for the cell and hidden size (an LSTM of up to
+/// 256 units, with AVX-512), it replaces the recurrent product and the
+/// cell's kernel: its weights are packed once, and again whenever the
+/// model's parameters change. There is no sharding and no allocation per
+/// step; the state stays in two slots per layer that swap roles each step.
 final class StreamingStack {
     let shape: StackShape
     let configuration: ModelConfiguration
     let rows: Int
     private let kernels: Kernels
     private let cellKernels: CellKernelPair
+    /// The fused step, where there is one, and its packed `W_hh` per layer,
+    /// packed from the parameters at `packedVersion` of the model's.
+    private let fusedStep: FusedCellStep?
+    private let fusedWeights: [AlignedBuffer]
+    private var packedVersion: Int?
     /// Per layer: two hidden states `[rows, state]`, the latest in slot `latest`.
     private let hiddenStates: [AlignedBuffer]
     /// Per layer, for cells with a cell state: two `[rows, hidden]` slots.
@@ -54,6 +62,9 @@ final class StreamingStack {
         }
         self.cellKernels = cellKernels
         let layers = shape.layers, hidden = shape.hiddenSize
+        fusedStep = shape.hasProjection ? nil : kernels.fusedStep(named: shape.cell.cell.kernelName, hiddenSize: hidden)
+        fusedWeights =
+            fusedStep.map { fused in (0..<layers).map { _ in AlignedBuffer(count: fused.packedCount) } } ?? []
         hiddenStates = (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * shape.stateSize) }
         cellStates = shape.hasCellState ? (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * hidden) } : []
         unprojected = shape.hasProjection ? AlignedBuffer(count: rows * hidden) : nil
@@ -112,7 +123,15 @@ final class StreamingStack {
     }
 
     /// Advances every stream by one step; the head's output lands in `outputs`.
-    func step(_ input: Input, parameters: UnsafePointer<Float>) {
+    /// `version` is the model's `parameterVersion`.
+    func step(_ input: Input, parameters: UnsafePointer<Float>, version: Int) {
+        if let fusedStep, packedVersion != version {
+            for layer in 0..<shape.layers {
+                fusedStep.pack(
+                    shape.tensors(of: layer, reading: parameters).weightHH.base, into: fusedWeights[layer].baseAddress)
+            }
+            packedVersion = version
+        }
         let previous = latest, next = 1 - latest
         let hidden = shape.hiddenSize, width = shape.stateSize, gateWidth = shape.gateWidth
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
@@ -124,10 +143,12 @@ final class StreamingStack {
             addInputProjection(
                 layer: layer, below.map { .features(UnsafePointer($0.base)) } ?? input, weights: weights,
                 parameters: parameters)
-            kernels.matrixVectors(
-                weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
-                vectors: previousHidden.base, count: rows, vectorStride: width,
-                into: recurrent?.baseAddress ?? gates.base, resultStride: gateWidth, accumulate: recurrent == nil)
+            if fusedStep == nil {
+                kernels.matrixVectors(
+                    weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
+                    vectors: previousHidden.base, count: rows, vectorStride: width,
+                    into: recurrent?.baseAddress ?? gates.base, resultStride: gateWidth, accumulate: recurrent == nil)
+            }
             // Without projections the kernels write h as the state and as the output, in place.
             let kernelHidden = unprojected.map { RowMajor($0.baseAddress, width: hidden) } ?? newHidden
             var step = CellStep(
@@ -142,7 +163,11 @@ final class StreamingStack {
             step.recurrent = recurrent?.baseAddress
             step.saved = saved?.baseAddress
             if let parameters = copyCellParameters(layer: layer, from: parameters) { step.cellParameters = parameters }
-            cellKernels.forward(step)
+            if let fusedStep {
+                fusedStep.forward(step, weights: fusedWeights[layer].baseAddress)
+            } else {
+                cellKernels.forward(step)
+            }
             if let weightHR = weights.weightHR {
                 kernels.matrixVectors(
                     weightHR.base, rows: width, columns: hidden, rowStride: hidden, vectors: kernelHidden.base,

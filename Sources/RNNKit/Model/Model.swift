@@ -93,7 +93,16 @@ public final class Model: @unchecked Sendable {
         values.withUnsafeBufferPointer {
             (parameters.baseAddress + entry.offset).update(from: $0.baseAddress!, count: entry.count)
         }
+        parametersChanged()
     }
+
+    /// Counts the writes to `parameters` after the model was made
+    /// (`setParameter`, a training step's update), so that a form of the
+    /// weights kept beside them (a step runner's packed recurrent weights)
+    /// knows when to refresh. Every such write calls `parametersChanged()`.
+    private(set) var parameterVersion = 0
+
+    func parametersChanged() { parameterVersion &+= 1 }
 
     /// An independent copy with the same configuration and parameter values.
     public func copy() -> Model {

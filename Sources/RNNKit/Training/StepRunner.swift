@@ -7,8 +7,9 @@ import Foundation
 ///
 /// One-direction models without an encoder step on a path of their own
 /// (matrix-vector products straight from the weights and the cells'
-/// kernels) that allocates nothing per step with `step(_:into:)`; its
-/// outputs equal a whole-sequence pass's to float rounding. Other models
+/// kernels, or a fused LSTM step whose packed weights follow every change
+/// of the model's) that allocates nothing per step with `step(_:into:)`;
+/// its outputs equal a whole-sequence pass's to float rounding. Other models
 /// run each step as a sequence of length 1 through the batch engine.
 ///
 /// ```swift
@@ -71,12 +72,16 @@ public final class StepRunner {
             engineState = engine!.finalState(count: count)
             return
         }
-        let parameters = UnsafePointer(model.parameters.baseAddress)
+        let parameters = UnsafePointer(model.parameters.baseAddress), version = model.parameterVersion
         switch inputs {
         case .tokens(let tokens):
-            tokens.withUnsafeBufferPointer { stream.step(.tokens($0.baseAddress!), parameters: parameters) }
+            tokens.withUnsafeBufferPointer {
+                stream.step(.tokens($0.baseAddress!), parameters: parameters, version: version)
+            }
         case .features(let features):
-            features.withUnsafeBufferPointer { stream.step(.features($0.baseAddress!), parameters: parameters) }
+            features.withUnsafeBufferPointer {
+                stream.step(.features($0.baseAddress!), parameters: parameters, version: version)
+            }
         }
         outputs.withUnsafeMutableBufferPointer {
             $0.baseAddress!.update(from: stream.outputs.baseAddress, count: $0.count)

@@ -177,6 +177,7 @@ public final class Trainer {
         engine.scheduler.forEachChunk(of: count, state)
         state.gradients = nil
         state.finishStep()
+        model.parametersChanged()
         rateScheduler.advance()
         return StepReport(loss: loss, gradientNorm: norm, skipped: false, finalState: finalState)
     }
