@@ -97,11 +97,13 @@ enum FusedLSTMStep: FusedStepKernel {
     /// 6 rows (24 accumulators) in 32 vector registers, 2 rows in 16.
     static var tileRows: Int { hasThirtyTwoRegisters ? 6 : 2 }
 
-    /// With 16 registers, the 2-row tile loads four weight vectors for every
-    /// eight multiply-adds (the GEMM's 6 × 2 tile loads two for twelve) and
-    /// ran 3-15% slower than the unfused step with AVX2 (`rnnkit-bench
-    /// --gemm`, H = 64-256); with AVX-512's 32, 7-11% faster. NEON has 32
-    /// registers too, and the same 6-row tile.
+    /// With 16 registers only the 2-row tile fits: 8 accumulators, just the
+    /// chains two FMA pipes need to hide their latency, and six loads
+    /// (four weight vectors, two broadcasts) for every eight multiply-adds,
+    /// where the GEMM's 6 × 2 tile has eight for twelve. With AVX2 it ran
+    /// 3-15% slower than the unfused step (`rnnkit-bench --gemm`,
+    /// H = 64-256); the 6-row tile with AVX-512 ran 1.07-1.25x at 64 and 128
+    /// units. NEON has 32 registers too, and the same 6-row tile.
     static var beatsUnfusedStep: Bool { hasThirtyTwoRegisters }
 
     static var hasThirtyTwoRegisters: Bool { variantInstructionSet == .avx512 || variantInstructionSet == .neon }
