@@ -154,13 +154,13 @@ enum FusedLSTMStep: FusedStepKernel {
     @inline(never)
     static func update(_ step: CellStep, block: Int, rows: Range<Int>) {
         let size = step.hiddenSize, width = Vector.scalarCount
+        var step = step
+        step.units = block..<block + width
         for row in rows {
-            guard step.isActive(row: row) else {
+            guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
                 let state = row * size + block
-                (step.hidden + state).update(from: step.previousHidden + state, count: width)
                 (step.cell.unsafelyUnwrapped + state).update(
                     from: step.previousCell.unsafelyUnwrapped + state, count: width)
-                (step.output + row * step.outputStride + block).update(repeating: 0, count: width)
                 continue
             }
             LSTMKernel.update(step, row: row, offset: block, lanes: width, hiddenSize: size)
