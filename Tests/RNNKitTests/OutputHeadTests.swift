@@ -6,14 +6,16 @@ import Testing
 // with the identity matrix and zero bias would compute, with no head tensors.
 
 @Suite struct OutputHeadTests {
-    private func pair(_ cell: CellKind, bidirectional: Bool, topology: Topology = .manyToMany) throws -> (
-        bare: Model, identityLinear: Model
-    ) {
-        let width = 5 * (bidirectional ? 2 : 1)
+    private func pair(
+        _ cell: CellKind, bidirectional: Bool, topology: Topology = .manyToMany, hiddenSize: Int = 5,
+        projectionSize: Int = 0
+    ) throws -> (bare: Model, identityLinear: Model) {
+        let width = (projectionSize > 0 ? projectionSize : hiddenSize) * (bidirectional ? 2 : 1)
         func configuration(_ head: OutputHead) -> ModelConfiguration {
             ModelConfiguration(
-                cell: cell, input: .dense(features: 3), hiddenSize: 5, layers: 2,
-                bidirectional: bidirectional, outputSize: width, topology: topology, head: head)
+                cell: cell, input: .dense(features: 3), hiddenSize: hiddenSize, layers: 2,
+                bidirectional: bidirectional, outputSize: width, topology: topology, head: head,
+                projectionSize: projectionSize)
         }
         let bare = try Model(configuration(.identity), seed: 4)
         let linear = try Model(configuration(.linear), seed: 4)
@@ -39,6 +41,22 @@ import Testing
             .gradients(batch)
         #expect(bareLoss == linearLoss)
         for name in bare.parameterNames { #expect(bareGradients[name] == linearGradients[name], "\(name)") }
+    }
+
+    // A bare model's forward pass writes its top layer straight into the
+    // caller's batch-first result: from two shards (32 + 8 rows), from the
+    // threads that split a shard's hidden units, from a decoder, and
+    // through a projection.
+    @Test(arguments: [Topology.manyToMany, .encoderDecoder], [0, 24])
+    func outputsWrittenInPlaceAreTheHeadsOutputs(topology: Topology, projectionSize: Int) throws {
+        let (bare, linear) = try pair(
+            .lstm, bidirectional: true, topology: topology, hiddenSize: 48, projectionSize: projectionSize)
+        var factory = BatchFactory(seed: 5)
+        let batch = factory.batch(
+            for: bare.configuration, count: 40, timeSteps: 6, variableLengths: topology == .manyToMany,
+            decoderTimeSteps: 4)
+        let expected = try linear.outputs(for: batch, threads: 1)
+        for threads in [1, 2, 3] { #expect(try bare.outputs(for: batch, threads: threads) == expected, "\(threads)") }
     }
 
     @Test func modelFilesRecordTheHead() throws {

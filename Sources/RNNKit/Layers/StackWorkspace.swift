@@ -162,6 +162,19 @@ final class StackWorkspace {
         TimeMajor(outputBuffers[layer].baseAddress, rows: rows, width: shape.outputWidth)
     }
 
+    /// Where row `row` of layer `layer`'s output at sequence position `time`
+    /// starts, and how far apart its rows are: the layer's buffer, or the
+    /// pass's batch-first output for the last layer when it has one.
+    @inline(__always)
+    private func outputRows(of layer: Int, time: Int, row: Int) -> (start: UnsafeMutablePointer<Float>, rowStride: Int)
+    {
+        let width = shape.outputWidth
+        if layer == shape.layers - 1, let batchFirst = pass?.batchFirstOutput {
+            return (batchFirst + (row * timeSteps + time) * width, timeSteps * width)
+        }
+        return (output(of: layer).at(time, row: row), width)
+    }
+
     private func gates(of unit: Int) -> TimeMajor<Float> {
         TimeMajor(gateBuffers[unit].baseAddress, rows: rows, width: shape.gateWidth)
     }
@@ -235,17 +248,22 @@ final class StackWorkspace {
     ///   - dropout: the masks between layers of a training pass, nil at inference.
     ///   - team: the threads that run the shard; with more than one, each
     ///     timestep is split by hidden units and the other GEMMs by columns.
+    ///   - batchFirstOutput: at inference, where the last layer writes its
+    ///     output, `[rows, timeSteps, outputWidth]`, instead of into `output`:
+    ///     the caller's result, so that no copy follows the pass.
     func forward(
         input: StackInput, rows: Int, timeSteps: Int, lengths: UnsafePointer<Int32>?,
         initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?, dropout: ShardDropout?,
-        parameters: UnsafePointer<Float>, prepared: PreparedStack, team: WorkerTeam
+        parameters: UnsafePointer<Float>, prepared: PreparedStack, team: WorkerTeam,
+        batchFirstOutput: UnsafeMutablePointer<Float>? = nil
     ) {
         precondition(rows <= rowCapacity && timeSteps <= timeCapacity, "shard exceeds its workspace")
+        precondition(batchFirstOutput == nil || !keepsForBackward, "backward reads the output from its buffer")
         self.rows = rows
         self.timeSteps = timeSteps
         self.lengths = lengths
         self.dropout = dropout
-        pass = Pass(parameters: parameters, prepared: prepared, gradients: nil)
+        pass = Pass(parameters: parameters, prepared: prepared, gradients: nil, batchFirstOutput: batchFirstOutput)
         defer { pass = nil }
         let perStep = rows * shape.hiddenSize
         let initialHidden = initialHidden.map { TimeMajor(reading: $0, rows: rows, width: shape.stateSize) }
@@ -309,7 +327,7 @@ final class StackWorkspace {
     private func projectState(unit: Int, step stepIndex: Int, columns: Range<Int>, scratch: GEMMScratch) {
         let direction = unit % shape.directions, hidden = shape.hiddenSize, width = shape.stateSize
         let (time, previous, current) = slots(step: stepIndex, direction: direction)
-        let states = states(of: unit), output = output(of: unit / shape.directions)
+        let states = states(of: unit)
         let weightHR = weights(of: unit).weightHR!
         kernels.multiply(
             m: rows, n: columns.count, k: hidden, a: unprojected(of: unit).at(current), lda: hidden,
@@ -317,7 +335,9 @@ final class StackWorkspace {
             c: states.at(current) + columns.lowerBound, ldc: width, accumulate: false, scratch: scratch)
         for row in 0..<rows {
             let state = states.at(current, row: row, column: columns.lowerBound)
-            let out = output.at(time, row: row, column: direction * width + columns.lowerBound)
+            let out =
+                outputRows(of: unit / shape.directions, time: time, row: row).start + direction * width
+                + columns.lowerBound
             if let lengths, time >= Int(lengths[row]) {
                 state.update(from: states.at(previous, row: row, column: columns.lowerBound), count: columns.count)
                 out.update(repeating: 0, count: columns.count)
@@ -350,14 +370,16 @@ final class StackWorkspace {
         // With projections the kernels' hidden state is `m`, which they also
         // write as their output; `projectState` makes the layer's.
         let states = shape.hasProjection ? unprojected(of: unit) : states(of: unit)
+        let output =
+            shape.hasProjection
+            ? (start: states.at(current, row: first), rowStride: hidden)
+            : outputRows(of: unit / shape.directions, time: time, row: first)
         var step = CellStep(
             rows: rowRange?.count ?? rows, hiddenSize: hidden, time: time, lengths: lengths.map { $0 + first },
             gates: gates(of: unit).at(time, row: first),
             previousHidden: states.at(previous, row: first), hidden: states.at(current, row: first),
-            output: shape.hasProjection
-                ? states.at(current, row: first)
-                : output(of: unit / shape.directions).at(time, row: first, column: direction * hidden),
-            outputStride: shape.hasProjection ? hidden : shape.outputWidth, units: units)
+            output: shape.hasProjection ? output.start : output.start + direction * hidden,
+            outputStride: output.rowStride, units: units)
         if let cells = cells(of: unit) {
             step.previousCell = UnsafePointer(cells.at(previous, row: first))
             step.cell = cells.at(current, row: first)
@@ -737,6 +759,9 @@ final class StackWorkspace {
         var prepared: PreparedStack
         /// Backward only: the model-layout gradient buffer.
         var gradients: UnsafeMutablePointer<Float>?
+        /// Forward only: where the last layer writes its output instead of
+        /// its buffer, batch-first (see `forward`).
+        var batchFirstOutput: UnsafeMutablePointer<Float>? = nil
     }
 
     /// A region of a pass that a team splits, and what it is split over.

@@ -165,8 +165,8 @@ final class Engine {
         enum Goal {
             /// Score the loss, and backpropagate when `backward`.
             case loss(LossKind, backward: Bool)
-            /// Copy the outputs to `destination`, `perRow` floats per row.
-            case outputs(destination: UnsafeMutablePointer<Float>, perRow: Int, stepsPerRow: Int)
+            /// Write the outputs to `destination`, `perRow` floats per row.
+            case outputs(destination: UnsafeMutablePointer<Float>, perRow: Int)
 
             var scores: Bool {
                 if case .loss = self { true } else { false }
@@ -206,14 +206,14 @@ final class Engine {
         let c = model.configuration
         let steps = c.topology == .encoderDecoder ? batch.decoderTimeSteps : batch.timeSteps
         let stepsPerRow = c.topology.outputsPerStep ? steps : 1
-        // Every float is written by a shard's copyOutputs: no zero fill first.
+        // Every float is written by a shard's forward pass: no zero fill first.
         let total = count * stepsPerRow * c.outputSize
         let result = [Float](unsafeUninitializedCapacity: total) { result, initialized in
             run(
                 Pass(
                     batch: batch, rows: count, initialState: initialState,
                     goal: .outputs(
-                        destination: result.baseAddress!, perRow: stepsPerRow * c.outputSize, stepsPerRow: stepsPerRow))
+                        destination: result.baseAddress!, perRow: stepsPerRow * c.outputSize))
             )
             initialized = total
         }
@@ -241,16 +241,17 @@ extension Engine: ShardJob {
                 initialState: pass.initialState, scoring: pass.goal.scores)
         }
         let parameters = UnsafePointer(model.parameters.baseAddress)
-        workspace.forward(parameters: parameters, prepared: prepared, dropout: pass.dropout, team: team)
         switch pass.goal {
         case .loss(let kind, let backward):
+            workspace.forward(parameters: parameters, prepared: prepared, dropout: pass.dropout, team: team)
             shardLosses[shard] = workspace.computeLoss(kind: kind, normalizer: normalizer)
             guard backward else { return }
             workspace.gradients.zero()
             workspace.backward(parameters: parameters, prepared: prepared, team: team)
-        case .outputs(let destination, let perRow, let stepsPerRow):
-            workspace.copyOutputs(
-                to: RowMajor(destination, width: perRow).row(range.lowerBound), stepsPerRow: stepsPerRow)
+        case .outputs(let destination, let perRow):
+            workspace.forward(
+                parameters: parameters, prepared: prepared, dropout: pass.dropout, team: team,
+                outputs: RowMajor(destination, width: perRow).row(range.lowerBound))
         }
     }
 }
@@ -276,18 +277,5 @@ extension Engine {
             }
         }
         return state
-    }
-}
-
-extension ShardWorkspace {
-    /// Copies the time-major outputs to batch-first `[rows, steps, O]`.
-    func copyOutputs(to destination: UnsafeMutablePointer<Float>, stepsPerRow: Int) {
-        let outputs = configuration.outputSize, destination = RowMajor(destination, width: stepsPerRow * outputs)
-        for row in 0..<rows {
-            for step in 0..<stepsPerRow {
-                let position = stepsPerRow == 1 && !configuration.topology.outputsPerStep ? row : step * rows + row
-                destination.row(row, column: step * outputs).update(from: logits.row(position), count: outputs)
-            }
-        }
     }
 }

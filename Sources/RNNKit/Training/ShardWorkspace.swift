@@ -378,8 +378,15 @@ final class ShardWorkspace {
 
     /// Runs the network on the loaded rows; the outputs land in `logits`.
     /// - Parameter dropout: the masks between layers of a training pass, nil at inference.
-    func forward(parameters: UnsafePointer<Float>, prepared: PreparedNetwork, dropout: Dropout?, team: WorkerTeam) {
+    /// Runs the model over the loaded rows; with `outputs`, also writes their
+    /// outputs there, batch-first `[rows, steps, O]` per step or `[rows, O]`
+    /// (the stack writes them there itself when they are its own output).
+    func forward(
+        parameters: UnsafePointer<Float>, prepared: PreparedNetwork, dropout: Dropout?, team: WorkerTeam,
+        outputs: UnsafeMutablePointer<Float>? = nil
+    ) {
         let c = configuration
+        let batchFirstOutput = outputsInPlace ? outputs : nil
         func masks(stack: Int) -> ShardDropout? {
             dropout.map { ShardDropout(masks: $0.stack(stack), sequences: sequences) }
         }
@@ -404,12 +411,12 @@ final class ShardWorkspace {
             stack.forward(
                 input: .dense(decoderInputs.baseAddress), rows: rows, timeSteps: decoderTimeSteps, lengths: nil,
                 initialHidden: startHidden, initialCell: startCell, dropout: masks(stack: 0),
-                parameters: parameters, prepared: prepared.stack, team: team)
+                parameters: parameters, prepared: prepared.stack, team: team, batchFirstOutput: batchFirstOutput)
         } else {
             stack.forward(
                 input: stackInput, rows: rows, timeSteps: timeSteps, lengths: lengthPointer,
                 initialHidden: startHidden, initialCell: startCell, dropout: masks(stack: 0),
-                parameters: parameters, prepared: prepared.stack, team: team)
+                parameters: parameters, prepared: prepared.stack, team: team, batchFirstOutput: batchFirstOutput)
         }
         if let features {
             let width = stack.shape.outputWidth, features = RowMajor(features.baseAddress, width: width)
@@ -419,6 +426,19 @@ final class ShardWorkspace {
             }
         }
         if !outputsInPlace { run(.headForward(parameters), over: positions, on: team) }
+        if let outputs, batchFirstOutput == nil { copyOutputs(to: outputs) }
+    }
+
+    /// Copies the time-major outputs to batch-first `[rows, steps, O]` (or `[rows, O]`).
+    private func copyOutputs(to destination: UnsafeMutablePointer<Float>) {
+        guard rows > 0 else { return }
+        let outputs = configuration.outputSize, steps = positions / rows
+        let destination = RowMajor(destination, width: steps * outputs)
+        for row in 0..<rows {
+            for step in 0..<steps {
+                destination.row(row, column: step * outputs).update(from: logits.row(step * rows + row), count: outputs)
+            }
+        }
     }
 
     /// What the head reads: the many-to-one features or the stack's output.
