@@ -109,8 +109,11 @@ func stepsMatchTheWholeSequencesPass(_ configuration: ModelConfiguration) throws
 
 /// The fused step's packed weights must follow the model: a runner sees
 /// `setParameter` and a training step at its next step, as a new one does.
-@Test func editsOfTheModelReachTheNextStep() throws {
-    let configuration = configurations.last!
+// What the runner prepares from the weights (the fused step's packed
+// W_hh, a one-hot input's transposed W_ih, the folded biases, a GRU's b_hn
+// among its cell's tensors) follows every edit and training step.
+@Test(arguments: [configurations.last!, configurations[1]])
+func editsOfTheModelReachTheNextStep(_ configuration: ModelConfiguration) throws {
     let model = try Model(configuration, seed: 6)
     let runner = try StepRunner(model: model, count: 2)
     let tokens: [Int32] = [3, 7, 5, 1]
@@ -120,15 +123,18 @@ func stepsMatchTheWholeSequencesPass(_ configuration: ModelConfiguration) throws
         _ = try runner.step(.tokens(Array(tokens[0..<2])))
         return try runner.step(.tokens(Array(tokens[2..<4])))
     }
-    let before = try secondStep(runner)
-    try model.setParameter("rnn.weight_hh_l0", to: model.parameter("rnn.weight_hh_l0")!.map { -2 * $0 })
-    let edited = try secondStep(runner)
-    #expect(edited != before)
-    #expect(edited == (try secondStep(StepRunner(model: model, count: 2))))
+    var last = try secondStep(runner)
+    for name in ["rnn.weight_hh_l0", "rnn.weight_ih_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"] {
+        try model.setParameter(name, to: model.parameter(name)!.map { 0.1 - 2 * $0 })
+        let edited = try secondStep(runner)
+        #expect(edited != last, "\(name)")
+        #expect(edited == (try secondStep(StepRunner(model: model, count: 2))), "\(name)")
+        last = edited
+    }
     let trainer = Trainer(model: model, optimizer: .sgd(learningRate: 0.5), threads: 1)
     var factory = BatchFactory(seed: 7)
     try trainer.step(factory.batch(for: configuration, count: 4, timeSteps: 5, variableLengths: false))
     let trained = try secondStep(runner)
-    #expect(trained != edited)
+    #expect(trained != last)
     #expect(trained == (try secondStep(StepRunner(model: model, count: 2))))
 }

@@ -47,6 +47,7 @@ extension Model {
     /// Scales every parameter so that gradients are not tiny in small tests.
     func scaleParameters(by factor: Float) {
         for index in 0..<layout.totalCount { parameters.baseAddress[index] *= factor }
+        parametersChanged()
     }
 }
 

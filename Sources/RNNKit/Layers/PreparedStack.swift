@@ -70,11 +70,7 @@ final class PreparedStack: @unchecked Sendable {
             shape.packKernelParameters(of: unit, from: parameters, into: cellParameters[unit].baseAddress)
         }
         for (direction, columns) in inputColumns.enumerated() {
-            let weights = shape.tensors(of: direction, reading: parameters).weightIH
-            let columns = RowMajor(columns.baseAddress, width: gates)
-            for token in 0..<shape.inputSize {
-                for gate in 0..<gates { columns.row(token)[gate] = weights.row(gate)[token] }
-            }
+            shape.transposeInputWeights(of: direction, from: parameters, into: columns.baseAddress)
         }
     }
 }

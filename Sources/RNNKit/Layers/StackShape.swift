@@ -140,6 +140,18 @@ struct StackShape: Sendable {
         }
     }
 
+    /// One-hot input: writes unit `unit`'s `W_ihᵀ` (vocabulary × gates) into
+    /// `columns`, so that a token's input projection is one contiguous row.
+    func transposeInputWeights(
+        of unit: Int, from parameters: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>
+    ) {
+        let weights = tensors(of: unit, reading: parameters).weightIH
+        let columns = RowMajor(columns, width: gateWidth)
+        for token in 0..<inputSize {
+            for gate in 0..<gateWidth { columns.row(token)[gate] = weights.row(gate)[token] }
+        }
+    }
+
     var gateWidth: Int { gateCount * hiddenSize }
     /// The gate columns whose recurrent-side gradient is the input side's.
     var sharedGradientColumns: Range<Int> { 0..<(gateCount - gatesWithOwnRecurrentGradient) * hiddenSize }

@@ -5,24 +5,26 @@ import RNNKernels
 /// step: text sampling and online prediction.
 ///
 /// At a handful of rows a step is a few matrix-vector products that read
-/// each weight once, straight from the model's parameters (so an edited
-/// model is seen at the next step), and the cells' own kernels. Where the
-/// kernels have a fused step for the cell and hidden size (an LSTM of up to
-/// 256 units, with AVX-512), it replaces the recurrent product and the
-/// cell's kernel: its weights are packed once, and again whenever the
-/// model's parameters change. There is no sharding and no allocation per
-/// step; the state stays in two slots per layer that swap roles each step.
+/// each weight once, straight from the model's parameters, and the cells'
+/// own kernels. Where the kernels have a fused step for the cell and hidden
+/// size (an LSTM of up to 256 units, with AVX-512), it replaces the
+/// recurrent product and the cell's kernel. What is derived from the
+/// weights (the fused step's packing, folded biases, the cell's packed
+/// tensors, a one-hot input's transposed `W_ih`) is prepared once, and again
+/// whenever the model's parameters change, so an edited model is seen at the
+/// next step. There is no sharding and no allocation per step; the state
+/// stays in two slots per layer that swap roles each step.
 final class StreamingStack {
     let shape: StackShape
     let configuration: ModelConfiguration
     let rows: Int
     private let kernels: Kernels
     private let cellKernels: CellKernelPair
-    /// The fused step, where there is one, and its packed `W_hh` per layer,
-    /// packed from the parameters at `packedVersion` of the model's.
+    /// The fused step, where there is one, and its packed `W_hh` per layer.
     private let fusedStep: FusedCellStep?
     private let fusedWeights: [AlignedBuffer]
-    private var packedVersion: Int?
+    /// The model's `parameterVersion` that the prepared buffers were made from.
+    private var preparedVersion: Int?
     /// Per layer: two hidden states `[rows, state]`, the latest in slot `latest`.
     private let hiddenStates: [AlignedBuffer]
     /// Per layer, for cells with a cell state: two `[rows, hidden]` slots.
@@ -36,9 +38,11 @@ final class StreamingStack {
     private let saved: AlignedBuffer?
     /// Embedding input: the step's looked-up rows, `[rows, dimension]`.
     private let embedded: AlignedBuffer?
-    /// The layer's folded input bias, `[gates]`, read from the parameters each step.
-    private let inputBias: AlignedBuffer
-    /// Per layer: the tensors its kernels read, copied from the parameters each step.
+    /// Per layer: the folded input bias, `[gates]`.
+    private let inputBiases: [AlignedBuffer]
+    /// One-hot input: `W_ihᵀ` of the first layer, `[vocabulary, gates]`.
+    private let inputColumns: AlignedBuffer?
+    /// Per layer: the tensors its kernels read, packed.
     private let cellParameters: [AlignedBuffer]
     /// The head's output, `[rows, outputSize]`.
     let outputs: AlignedBuffer
@@ -76,7 +80,8 @@ final class StreamingStack {
         } else {
             embedded = nil
         }
-        inputBias = AlignedBuffer(count: shape.gateWidth)
+        inputBiases = (0..<layers).map { _ in AlignedBuffer(count: shape.gateWidth) }
+        inputColumns = shape.oneHotInput ? AlignedBuffer(count: shape.inputSize * shape.gateWidth) : nil
         cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
         outputs = AlignedBuffer(count: rows * c.outputSize)
         embeddingOffset = model.layout.entry("embedding.weight")?.offset
@@ -125,13 +130,7 @@ final class StreamingStack {
     /// Advances every stream by one step; the head's output lands in `outputs`.
     /// `version` is the model's `parameterVersion`.
     func step(_ input: Input, parameters: UnsafePointer<Float>, version: Int) {
-        if let fusedStep, packedVersion != version {
-            for layer in 0..<shape.layers {
-                fusedStep.pack(
-                    shape.tensors(of: layer, reading: parameters).weightHH.base, into: fusedWeights[layer].baseAddress)
-            }
-            packedVersion = version
-        }
+        if preparedVersion != version { prepare(from: parameters, version: version) }
         let previous = latest, next = 1 - latest
         let hidden = shape.hiddenSize, width = shape.stateSize, gateWidth = shape.gateWidth
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
@@ -162,7 +161,8 @@ final class StreamingStack {
             }
             step.recurrent = recurrent?.baseAddress
             step.saved = saved?.baseAddress
-            if let parameters = copyCellParameters(layer: layer, from: parameters) { step.cellParameters = parameters }
+            let cellTensors = cellParameters[layer]
+            if cellTensors.count > 0 { step.cellParameters = UnsafePointer(cellTensors.baseAddress) }
             if let fusedStep {
                 fusedStep.forward(step, weights: fusedWeights[layer].baseAddress)
             } else {
@@ -178,6 +178,20 @@ final class StreamingStack {
         applyHead(parameters: parameters, top: slot(hiddenStates[shape.layers - 1], width: width, next))
     }
 
+    /// Makes what the steps read from the weights at `version`.
+    private func prepare(from parameters: UnsafePointer<Float>, version: Int) {
+        for layer in 0..<shape.layers {
+            if let fusedStep {
+                fusedStep.pack(
+                    shape.tensors(of: layer, reading: parameters).weightHH.base, into: fusedWeights[layer].baseAddress)
+            }
+            shape.foldInputBias(of: layer, from: parameters, into: inputBiases[layer].baseAddress, kernels: kernels)
+            shape.packKernelParameters(of: layer, from: parameters, into: cellParameters[layer].baseAddress)
+        }
+        if let inputColumns { shape.transposeInputWeights(of: 0, from: parameters, into: inputColumns.baseAddress) }
+        preparedVersion = version
+    }
+
     /// `gates = b_ih (+ b_hh where the cell sums them) + W_ih x` for every
     /// stream of `input` (the layer below's state from the second layer on).
     private func addInputProjection(
@@ -185,8 +199,7 @@ final class StreamingStack {
     ) {
         let gateWidth = shape.gateWidth, inputWidth = shape.layerInputSize(layer)
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
-        shape.foldInputBias(of: layer, from: parameters, into: inputBias.baseAddress, kernels: kernels)
-        for row in 0..<rows { gates.row(row).update(from: inputBias.baseAddress, count: gateWidth) }
+        for row in 0..<rows { gates.row(row).update(from: inputBiases[layer].baseAddress, count: gateWidth) }
         let vectors: UnsafePointer<Float>
         switch (input, embeddingOffset, embedded) {
         case (.features(let features), _, _):
@@ -198,24 +211,16 @@ final class StreamingStack {
             }
             vectors = UnsafePointer(embedded.base)
         case (.tokens(let tokens), _, _):
-            // One-hot: the token's column of W_ih.
+            // One-hot: the token's column of W_ih, a row of its transpose.
+            let columns = RowMajor(inputColumns!.baseAddress, width: gateWidth)
             for row in 0..<rows {
-                let token = Int(tokens[row]), gateRow = gates.row(row)
-                for gate in 0..<gateWidth { gateRow[gate] += weights.weightIH.row(gate)[token] }
+                kernels.add(columns.row(Int(tokens[row])), into: gates.row(row), count: gateWidth)
             }
             return
         }
         kernels.matrixVectors(
             weights.weightIH.base, rows: gateWidth, columns: inputWidth, rowStride: inputWidth, vectors: vectors,
             count: rows, vectorStride: inputWidth, into: gates.base, resultStride: gateWidth, accumulate: true)
-    }
-
-    /// The cell's kernel parameters of `layer`, packed as its kernels read them.
-    private func copyCellParameters(layer: Int, from parameters: UnsafePointer<Float>) -> UnsafePointer<Float>? {
-        let buffer = cellParameters[layer]
-        guard buffer.count > 0 else { return nil }
-        shape.packKernelParameters(of: layer, from: parameters, into: buffer.baseAddress)
-        return UnsafePointer(buffer.baseAddress)
     }
 
     /// `outputs = head(top)`: `b + W_head h`, or `h` itself without a head.
