@@ -98,3 +98,35 @@ private func firstDifference(_ a: [UInt32], _ b: [UInt32]) -> Int? {
     if let index = zip(a, b).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset { return index }
     return a.count == b.count ? nil : min(a.count, b.count)
 }
+
+// Inference projects a layer's inputs a chunk of steps at a time (about
+// 256 KiB of gates) into slots that the next chunk reuses. A shard of 32
+// rows of a 48-unit LSTM or GRU takes 10 or 14 steps per chunk, so 23 steps
+// cross chunk edges in both directions; a sequence alone takes all its
+// steps at once. Both give the same bits.
+@Test(arguments: [
+    ModelConfiguration(
+        cell: .lstm, input: .dense(features: 5), hiddenSize: 48, layers: 2, bidirectional: true, outputSize: 3,
+        topology: .manyToMany),
+    ModelConfiguration(
+        cell: .gru, input: .oneHot(vocabularySize: 7), hiddenSize: 48, bidirectional: true, outputSize: 3,
+        topology: .manyToMany)
+])
+func chunkedInputProjectionsMatchWholeSequences(_ configuration: ModelConfiguration) throws {
+    let model = try Model(configuration, seed: 8)
+    var factory = BatchFactory(seed: 9)
+    let rows = 40, steps = 23
+    let batch = factory.batch(for: configuration, count: rows, timeSteps: steps, variableLengths: true)
+    func row(_ row: Int) -> SequenceBatch {
+        let inputs: SequenceBatch.Inputs
+        switch batch.inputs {
+        case .tokens(let tokens): inputs = .tokens(Array(tokens[row * steps..<(row + 1) * steps]))
+        case .features(let features):
+            let width = configuration.input.rnnInputSize
+            inputs = .features(Array(features[row * steps * width..<(row + 1) * steps * width]))
+        }
+        return SequenceBatch(count: 1, timeSteps: steps, inputs: inputs, lengths: batch.lengths.map { [$0[row]] })
+    }
+    let alone = try (0..<rows).flatMap { try model.outputs(for: row($0), threads: 1) }
+    for threads in [1, 2] { #expect(try model.outputs(for: batch, threads: threads) == alone, "\(threads) threads") }
+}

@@ -1,7 +1,7 @@
 import RNNKernels
 
 /// Read-only forms of a stack's weights shared by every shard of a step:
-/// recurrent weights packed for the per-timestep GEMMs, folded input biases
+/// recurrent and input weights packed for the GEMMs, folded input biases
 /// and, for one-hot input, the transposed input weights whose rows the
 /// forward pass gathers. Refreshed once after each parameter update.
 final class PreparedStack: @unchecked Sendable {
@@ -19,6 +19,10 @@ final class PreparedStack: @unchecked Sendable {
     let fusedRecurrent: [AlignedBuffer]
     /// `W_hh` (gates × state) per unit, for backpropagation through time.
     let recurrentBackward: [PackedMatrix]
+    /// `W_ihᵀ` (input × gates) per unit, for the input projections, which
+    /// run a few steps at a time; nil for a one-hot first layer, which
+    /// gathers `inputColumns` instead.
+    let inputForward: [PackedMatrix?]
     /// `b_ih + b_hh` per unit, `b_ih` alone where the recurrent projection
     /// is kept apart, zeros for cells without these biases.
     let inputBias: [AlignedBuffer]
@@ -50,6 +54,11 @@ final class PreparedStack: @unchecked Sendable {
         recurrentBackward = (0..<shape.unitCount).map { _ in
             PackedMatrix(rows: gates, columns: state, kernels: kernels)
         }
+        inputForward = (0..<shape.unitCount).map { unit in
+            let layer = unit / shape.directions
+            return shape.oneHotInput && layer == 0
+                ? nil : PackedMatrix(rows: shape.layerInputSize(layer), columns: gates, kernels: kernels)
+        }
         inputBias = (0..<shape.unitCount).map { _ in AlignedBuffer(count: gates) }
         cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
         inputColumns =
@@ -66,6 +75,7 @@ final class PreparedStack: @unchecked Sendable {
                 recurrentForward[unit].pack(weights.weightHH.base, ldb: state, transposed: true)
             }
             recurrentBackward[unit].pack(weights.weightHH.base, ldb: state, transposed: false)
+            inputForward[unit]?.pack(weights.weightIH.base, ldb: weights.weightIH.width, transposed: true)
             shape.foldInputBias(of: unit, from: parameters, into: inputBias[unit].baseAddress, kernels: kernels)
             shape.packKernelParameters(of: unit, from: parameters, into: cellParameters[unit].baseAddress)
         }

@@ -14,7 +14,9 @@ enum StackInput {
 ///
 /// Layouts are time-major, `[time, row, feature]`, with the shard's actual row
 /// count as the stride. Per layer and direction (a "unit"):
-/// - `gates[t]`: the input projection for all steps (one GEMM), then the
+/// - `gates[t]`: the input projection (one GEMM for every step in training;
+///   at inference a chunk of steps at a time, just before the recurrence
+///   reaches them, in slots the next chunk reuses: `gateSlot`), then the
 ///   activated gates, then in backward the gate gradients, in place;
 /// - `states`: `T + 1` hidden states indexed by sequence position. The forward
 ///   direction starts at slot 0 and writes slot `t + 1`; the reverse direction
@@ -132,7 +134,11 @@ final class StackWorkspace {
         let statePerStep = rows * shape.stateSize
         var plan = BufferPlan<Buffer>()
         plan.floats(.outputs, count: positions * shape.outputWidth, copies: shape.layers)
-        plan.floats(.gates, count: positions * shape.gateWidth, copies: units)
+        // Inference keeps only one projection chunk's gates (see `gateSlot`).
+        let gateFloats = positions * shape.gateWidth
+        plan.floats(
+            .gates, count: forTraining ? gateFloats : min(gateFloats, max(chunkFloats, rows * shape.gateWidth)),
+            copies: units)
         plan.floats(.states, count: (steps + 1) * statePerStep, copies: units)
         if shape.hasProjection {
             plan.floats(.unprojected, count: (steps + 1) * perStep, copies: units)
@@ -268,14 +274,19 @@ final class StackWorkspace {
         let perStep = rows * shape.hiddenSize
         let initialHidden = initialHidden.map { TimeMajor(reading: $0, rows: rows, width: shape.stateSize) }
         let initialCell = initialCell.map { TimeMajor(reading: $0, rows: rows, width: shape.hiddenSize) }
+        let chunk = projectionChunk
         for unit in 0..<shape.unitCount {
-            run(.inputProjection(unit: unit, input: input), over: shape.gateWidth, on: team)
             let initial = initialSlot(unit: unit)
             setInitial(states(of: unit).at(initial), from: initialHidden?.at(unit), count: rows * shape.stateSize)
             if let cells = cells(of: unit) {
                 setInitial(cells.at(initial), from: initialCell?.at(unit), count: perStep)
             }
             for step in 0..<timeSteps {
+                if step % chunk == 0 {
+                    let end = min(step + chunk, timeSteps)
+                    let times = unit % shape.directions == 0 ? step..<end : timeSteps - end..<timeSteps - step
+                    run(.inputProjection(unit: unit, input: input, times: times), over: shape.gateWidth, on: team)
+                }
                 if shape.needsWholeRows {
                     // The recurrent GEMM by hidden units, then the cell by rows.
                     run(.recurrentProjection(unit: unit, step: step), over: shape.hiddenSize, on: team)
@@ -376,7 +387,7 @@ final class StackWorkspace {
             : outputRows(of: unit / shape.directions, time: time, row: first)
         var step = CellStep(
             rows: rowRange?.count ?? rows, hiddenSize: hidden, time: time, lengths: lengths.map { $0 + first },
-            gates: gates(of: unit).at(time, row: first),
+            gates: gates(of: unit).at(gateSlot(time, direction: direction), row: first),
             previousHidden: states.at(previous, row: first), hidden: states.at(current, row: first),
             output: shape.hasProjection ? output.start : output.start + direction * hidden,
             outputStride: output.rowStride, units: units)
@@ -408,27 +419,57 @@ final class StackWorkspace {
         return output(of: layer - 1).positions
     }
 
-    /// `gates[t] = x_t W_ihᵀ + bias` for every step at once, gate columns `columns`.
-    private func projectInput(unit: Int, input: StackInput, columns: Range<Int>, scratch: GEMMScratch) {
+    /// About 256 KiB of gates: what one input projection writes at a time.
+    private static let chunkFloats = 1 << 16
+
+    /// Steps whose input projection runs at once, just before the first of
+    /// them: at inference, few enough that their gates are still in L2 when
+    /// the step reads them; in training, every step (one larger GEMM, and
+    /// the gates stay in memory for backward anyway).
+    private var projectionChunk: Int {
+        keepsForBackward ? timeSteps : min(timeSteps, max(1, Self.chunkFloats / (rows * shape.gateWidth)))
+    }
+
+    /// Where the gates of sequence position `time` are kept. Training keeps
+    /// every step's, for backward. Inference keeps one projection chunk's,
+    /// whose slots the next chunk reuses while they are still in cache:
+    /// projected all at once, a pass's gates went out to memory and back.
+    /// A chunk's positions, in order, take consecutive slots in both directions.
+    private func gateSlot(_ time: Int, direction: Int) -> Int {
+        guard !keepsForBackward else { return time }
+        let chunk = projectionChunk
+        return direction == 0 ? time % chunk : chunk - 1 - (timeSteps - 1 - time) % chunk
+    }
+
+    /// `gates[t] = x_t W_ihᵀ + bias` for the steps `times`, gate columns `columns`.
+    private func projectInput(
+        unit: Int, input: StackInput, times: Range<Int>, columns: Range<Int>, scratch: GEMMScratch
+    ) {
         let pass = pass!
         let layer = unit / shape.directions
-        let gateWidth = shape.gateWidth, positions = timeSteps * rows
-        let gates = gates(of: unit).positions.columns(from: columns.lowerBound)
+        let gateWidth = shape.gateWidth, positions = times.lowerBound * rows..<times.upperBound * rows
+        // Row i of `gates` is position `positions.lowerBound + i`.
+        let slot = gateSlot(times.lowerBound, direction: unit % shape.directions)
+        let gates = RowMajor(gates(of: unit).at(slot), width: gateWidth)
         let bias = pass.prepared.inputBias[unit].baseAddress + columns.lowerBound
-        if layer == 0, case .tokens(let tokens) = input {
+        for row in 0..<positions.count {
+            gates.row(row, column: columns.lowerBound).update(from: bias, count: columns.count)
+        }
+        guard let weights = pass.prepared.inputForward[unit] else {
+            guard case .tokens(let tokens) = input else { preconditionFailure("a one-hot layer reads tokens") }
             let table = RowMajor(pass.prepared.inputColumns[unit % shape.directions].baseAddress, width: gateWidth)
-            for position in 0..<positions {
-                let row = gates.row(position)
-                row.update(from: table.row(Int(tokens[position]), column: columns.lowerBound), count: columns.count)
-                kernels.add(bias, into: row, count: columns.count)
+            for (row, position) in positions.enumerated() {
+                kernels.add(
+                    table.row(Int(tokens[position]), column: columns.lowerBound),
+                    into: gates.row(row, column: columns.lowerBound), count: columns.count)
             }
             return
         }
         let width = shape.layerInputSize(layer)
         kernels.multiply(
-            m: positions, n: columns.count, k: width, a: denseInput(layer: layer, input).base, lda: width,
-            transposeA: false, b: weights(of: unit).weightIH.row(columns.lowerBound),
-            ldb: width, transposeB: true, bias: bias, c: gates.base, ldc: gateWidth, scratch: scratch)
+            m: positions.count, a: denseInput(layer: layer, input).row(positions.lowerBound), lda: width,
+            transposeA: false, packedB: weights, columns: columns, c: gates.base, ldc: gateWidth,
+            accumulate: true, scratch: scratch)
     }
 
     /// Unit `unit`'s weights and biases in the pass's parameters.
@@ -768,7 +809,7 @@ final class StackWorkspace {
     private enum Region {
         case idle
         /// A unit's input projection, by gate columns.
-        case inputProjection(unit: Int, input: StackInput)
+        case inputProjection(unit: Int, input: StackInput, times: Range<Int>)
         /// One forward timestep, by hidden units.
         case forwardStep(unit: Int, step: Int)
         /// A whole-row cell's forward timestep: its recurrent GEMM by hidden
@@ -811,8 +852,8 @@ extension StackWorkspace: PartJob {
     func runPart(_ part: Range<Int>, scratch: GEMMScratch) {
         switch region {
         case .idle: break
-        case .inputProjection(let unit, let input):
-            projectInput(unit: unit, input: input, columns: part, scratch: scratch)
+        case .inputProjection(let unit, let input, let times):
+            projectInput(unit: unit, input: input, times: times, columns: part, scratch: scratch)
         case .forwardStep(let unit, let step): forwardStep(unit: unit, step: step, units: part, scratch: scratch)
         case .recurrentProjection(let unit, let step):
             projectRecurrent(
