@@ -30,11 +30,12 @@ private let configurations: [ModelConfiguration] = [
         topology: .manyToMany)
 ]
 
-@Test(arguments: configurations)
-func stepsMatchTheWholeSequencesPass(_ configuration: ModelConfiguration) throws {
+// 3 streams take the matrix-vector products; 5 the packed GEMMs.
+@Test(arguments: configurations, [3, StreamingStack.gemmStreams + 1])
+func stepsMatchTheWholeSequencesPass(_ configuration: ModelConfiguration, streams: Int) throws {
     let model = try Model(configuration, seed: 3)
     var factory = BatchFactory(seed: 4)
-    let streams = 3, steps = 7
+    let steps = 7
     let batch = factory.batch(for: configuration, count: streams, timeSteps: steps, variableLengths: false)
     let (expected, final) = try Predictor(model: model, threads: 1).run(batch)
     let runner = try StepRunner(model: model, count: streams)

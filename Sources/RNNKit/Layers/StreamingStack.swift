@@ -23,6 +23,12 @@ final class StreamingStack {
     /// The fused step, where there is one, and its packed `W_hh` per layer.
     private let fusedStep: FusedCellStep?
     private let fusedWeights: [AlignedBuffer]
+    /// From `gemmStreams` streams on, per layer, packed for the GEMM: `W_hhᵀ`
+    /// (without a fused step) and a dense input's `W_ihᵀ`; and the GEMM's
+    /// packing scratch.
+    private let packedRecurrent: [PackedMatrix]
+    private let packedInput: [PackedMatrix?]
+    private let scratch: GEMMScratch?
     /// The model's `parameterVersion` that the prepared buffers were made from.
     private var preparedVersion: Int?
     /// Per layer: two hidden states `[rows, state]`, the latest in slot `latest`.
@@ -50,6 +56,11 @@ final class StreamingStack {
     private let headOffsets: (weight: Int, bias: Int)?
     private var latest = 0
 
+    /// From this many streams on, the recurrent product is a GEMM on packed
+    /// weights rather than one dot product per weight row and stream, each
+    /// ending in a horizontal sum of a vector.
+    static let gemmStreams = 4
+
     /// Whether a model can be stepped here: one direction and one stack.
     static func supports(_ c: ModelConfiguration) -> Bool { !c.bidirectional && c.topology != .encoderDecoder }
 
@@ -69,6 +80,17 @@ final class StreamingStack {
         fusedStep = shape.hasProjection ? nil : kernels.fusedStep(named: shape.cell.cell.kernelName, hiddenSize: hidden)
         fusedWeights =
             fusedStep.map { fused in (0..<layers).map { _ in AlignedBuffer(count: fused.packedCount) } } ?? []
+        let multipliesPacked = rows >= Self.gemmStreams
+        packedRecurrent =
+            multipliesPacked && fusedStep == nil
+            ? (0..<layers).map { [kernels] _ in
+                PackedMatrix(rows: shape.stateSize, columns: shape.gateWidth, kernels: kernels)
+            } : []
+        packedInput = (0..<layers).map { [kernels] layer in
+            multipliesPacked && !(shape.oneHotInput && layer == 0)
+                ? PackedMatrix(rows: shape.layerInputSize(layer), columns: shape.gateWidth, kernels: kernels) : nil
+        }
+        scratch = !packedRecurrent.isEmpty || packedInput.contains { $0 != nil } ? GEMMScratch() : nil
         hiddenStates = (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * shape.stateSize) }
         cellStates = shape.hasCellState ? (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * hidden) } : []
         unprojected = shape.hasProjection ? AlignedBuffer(count: rows * hidden) : nil
@@ -142,7 +164,12 @@ final class StreamingStack {
             addInputProjection(
                 layer: layer, below.map { .features(UnsafePointer($0.base)) } ?? input, weights: weights,
                 parameters: parameters)
-            if fusedStep == nil {
+            if let scratch, !packedRecurrent.isEmpty {
+                kernels.multiply(
+                    m: rows, a: previousHidden.base, lda: width, transposeA: false, packedB: packedRecurrent[layer],
+                    columns: 0..<gateWidth, c: recurrent?.baseAddress ?? gates.base, ldc: gateWidth,
+                    accumulate: recurrent == nil, scratch: scratch)
+            } else if fusedStep == nil {
                 kernels.matrixVectors(
                     weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
                     vectors: previousHidden.base, count: rows, vectorStride: width,
@@ -185,6 +212,11 @@ final class StreamingStack {
                 fusedStep.pack(
                     shape.tensors(of: layer, reading: parameters).weightHH.base, into: fusedWeights[layer].baseAddress)
             }
+            let weights = shape.tensors(of: layer, reading: parameters)
+            if !packedRecurrent.isEmpty {
+                packedRecurrent[layer].pack(weights.weightHH.base, ldb: shape.stateSize, transposed: true)
+            }
+            packedInput[layer]?.pack(weights.weightIH.base, ldb: weights.weightIH.width, transposed: true)
             shape.foldInputBias(of: layer, from: parameters, into: inputBiases[layer].baseAddress, kernels: kernels)
             shape.packKernelParameters(of: layer, from: parameters, into: cellParameters[layer].baseAddress)
         }
@@ -216,6 +248,12 @@ final class StreamingStack {
             for row in 0..<rows {
                 kernels.add(columns.row(Int(tokens[row])), into: gates.row(row), count: gateWidth)
             }
+            return
+        }
+        if let packed = packedInput[layer], let scratch {
+            kernels.multiply(
+                m: rows, a: vectors, lda: inputWidth, transposeA: false, packedB: packed, columns: 0..<gateWidth,
+                c: gates.base, ldc: gateWidth, accumulate: true, scratch: scratch)
             return
         }
         kernels.matrixVectors(
