@@ -23,10 +23,11 @@ final class StreamingStack {
     /// The fused step, where there is one, and its packed `W_hh` per layer.
     private let fusedStep: FusedCellStep?
     private let fusedWeights: [AlignedBuffer]
-    /// From `gemmStreams` streams on, per layer, packed for the GEMM: `W_hhᵀ`
-    /// (without a fused step) and a dense input's `W_ihᵀ`; and the GEMM's
-    /// packing scratch.
-    private let packedRecurrent: [PackedMatrix]
+    /// From `gemmStreams` streams on, per layer, the matrices that multiply
+    /// every stream's vector, transposed and packed for the GEMM: `W_hh`
+    /// (without a fused step) and a dense input's `W_ih`; nil where the step
+    /// multiplies otherwise. And the GEMM's packing scratch.
+    private let packedRecurrent: [PackedMatrix?]
     private let packedInput: [PackedMatrix?]
     private let scratch: GEMMScratch?
     /// The model's `parameterVersion` that the prepared buffers were made from.
@@ -80,17 +81,15 @@ final class StreamingStack {
         fusedStep = shape.hasProjection ? nil : kernels.fusedStep(named: shape.cell.cell.kernelName, hiddenSize: hidden)
         fusedWeights =
             fusedStep.map { fused in (0..<layers).map { _ in AlignedBuffer(count: fused.packedCount) } } ?? []
-        let multipliesPacked = rows >= Self.gemmStreams
-        packedRecurrent =
-            multipliesPacked && fusedStep == nil
-            ? (0..<layers).map { [kernels] _ in
-                PackedMatrix(rows: shape.stateSize, columns: shape.gateWidth, kernels: kernels)
-            } : []
-        packedInput = (0..<layers).map { [kernels] layer in
-            multipliesPacked && !(shape.oneHotInput && layer == 0)
-                ? PackedMatrix(rows: shape.layerInputSize(layer), columns: shape.gateWidth, kernels: kernels) : nil
+        let multipliesPacked = rows >= Self.gemmStreams, unfused = fusedStep == nil, kernels = kernels
+        func packed(_ depth: Int, by columns: Int, if condition: Bool = true) -> PackedMatrix? {
+            multipliesPacked && condition ? PackedMatrix(rows: depth, columns: columns, kernels: kernels) : nil
         }
-        scratch = !packedRecurrent.isEmpty || packedInput.contains { $0 != nil } ? GEMMScratch() : nil
+        packedRecurrent = (0..<layers).map { _ in packed(shape.stateSize, by: shape.gateWidth, if: unfused) }
+        packedInput = (0..<layers).map { layer in
+            packed(shape.layerInputSize(layer), by: shape.gateWidth, if: !(shape.oneHotInput && layer == 0))
+        }
+        scratch = (packedRecurrent + packedInput).contains { $0 != nil } ? GEMMScratch() : nil
         hiddenStates = (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * shape.stateSize) }
         cellStates = shape.hasCellState ? (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * hidden) } : []
         unprojected = shape.hasProjection ? AlignedBuffer(count: rows * hidden) : nil
@@ -164,16 +163,10 @@ final class StreamingStack {
             addInputProjection(
                 layer: layer, below.map { .features(UnsafePointer($0.base)) } ?? input, weights: weights,
                 parameters: parameters)
-            if let scratch, !packedRecurrent.isEmpty {
-                kernels.multiply(
-                    m: rows, a: previousHidden.base, lda: width, transposeA: false, packedB: packedRecurrent[layer],
-                    columns: 0..<gateWidth, c: recurrent?.baseAddress ?? gates.base, ldc: gateWidth,
-                    accumulate: recurrent == nil, scratch: scratch)
-            } else if fusedStep == nil {
-                kernels.matrixVectors(
-                    weights.weightHH.base, rows: gateWidth, columns: width, rowStride: width,
-                    vectors: previousHidden.base, count: rows, vectorStride: width,
-                    into: recurrent?.baseAddress ?? gates.base, resultStride: gateWidth, accumulate: recurrent == nil)
+            if fusedStep == nil {
+                multiply(
+                    weights.weightHH, height: gateWidth, packed: packedRecurrent[layer], by: previousHidden.base,
+                    into: recurrent?.baseAddress ?? gates.base, accumulate: recurrent == nil)
             }
             // Without projections the kernels write h as the state and as the output, in place.
             let kernelHidden = unprojected.map { RowMajor($0.baseAddress, width: hidden) } ?? newHidden
@@ -196,9 +189,9 @@ final class StreamingStack {
                 cellKernels.forward(step)
             }
             if let weightHR = weights.weightHR {
-                kernels.matrixVectors(
-                    weightHR.base, rows: width, columns: hidden, rowStride: hidden, vectors: kernelHidden.base,
-                    count: rows, vectorStride: hidden, into: newHidden.base, resultStride: width)
+                multiply(
+                    weightHR, height: width, packed: nil, by: kernelHidden.base, into: newHidden.base,
+                    accumulate: false)
             }
         }
         latest = next
@@ -208,14 +201,9 @@ final class StreamingStack {
     /// Makes what the steps read from the weights at `version`.
     private func prepare(from parameters: UnsafePointer<Float>, version: Int) {
         for layer in 0..<shape.layers {
-            if let fusedStep {
-                fusedStep.pack(
-                    shape.tensors(of: layer, reading: parameters).weightHH.base, into: fusedWeights[layer].baseAddress)
-            }
             let weights = shape.tensors(of: layer, reading: parameters)
-            if !packedRecurrent.isEmpty {
-                packedRecurrent[layer].pack(weights.weightHH.base, ldb: shape.stateSize, transposed: true)
-            }
+            fusedStep?.pack(weights.weightHH.base, into: fusedWeights[layer].baseAddress)
+            packedRecurrent[layer]?.pack(weights.weightHH.base, ldb: weights.weightHH.width, transposed: true)
             packedInput[layer]?.pack(weights.weightIH.base, ldb: weights.weightIH.width, transposed: true)
             shape.foldInputBias(of: layer, from: parameters, into: inputBiases[layer].baseAddress, kernels: kernels)
             shape.packKernelParameters(of: layer, from: parameters, into: cellParameters[layer].baseAddress)
@@ -250,15 +238,29 @@ final class StreamingStack {
             }
             return
         }
-        if let packed = packedInput[layer], let scratch {
+        multiply(
+            weights.weightIH, height: gateWidth, packed: packedInput[layer], by: vectors, into: gates.base,
+            accumulate: true)
+    }
+
+    /// `result[r] (+)= W v[r]` for every stream r, `W` being `matrix`
+    /// (`[height, k]`), `v` `[rows, k]` and `result` `[rows, height]`: a GEMM
+    /// on `packed` (`Wᵀ`) where there is one, else one pass over `W` with
+    /// matrix-vector products.
+    private func multiply(
+        _ matrix: RowMajor<Float>, height: Int, packed: PackedMatrix?, by vectors: UnsafePointer<Float>,
+        into result: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        let depth = matrix.width
+        if let packed, let scratch {
             kernels.multiply(
-                m: rows, a: vectors, lda: inputWidth, transposeA: false, packedB: packed, columns: 0..<gateWidth,
-                c: gates.base, ldc: gateWidth, accumulate: true, scratch: scratch)
-            return
+                m: rows, a: vectors, lda: depth, transposeA: false, packedB: packed, columns: 0..<height,
+                c: result, ldc: height, accumulate: accumulate, scratch: scratch)
+        } else {
+            kernels.matrixVectors(
+                matrix.base, rows: height, columns: depth, rowStride: depth, vectors: vectors, count: rows,
+                vectorStride: depth, into: result, resultStride: height, accumulate: accumulate)
         }
-        kernels.matrixVectors(
-            weights.weightIH.base, rows: gateWidth, columns: inputWidth, rowStride: inputWidth, vectors: vectors,
-            count: rows, vectorStride: inputWidth, into: gates.base, resultStride: gateWidth, accumulate: true)
     }
 
     /// `outputs = head(top)`: `b + W_head h`, or `h` itself without a head.
@@ -270,8 +272,8 @@ final class StreamingStack {
             return
         }
         for row in 0..<rows { outputs.row(row).update(from: parameters + head.bias, count: size) }
-        kernels.matrixVectors(
-            parameters + head.weight, rows: size, columns: width, rowStride: width, vectors: top.base, count: rows,
-            vectorStride: width, into: outputs.base, resultStride: size, accumulate: true)
+        multiply(
+            RowMajor(reading: parameters + head.weight, width: width), height: size, packed: nil, by: top.base,
+            into: outputs.base, accumulate: true)
     }
 }
