@@ -85,22 +85,6 @@ extension Kernels {
         backend.clamp(values, count: count, limit: limit)
     }
 
-    /// `results[v][r] = Σ_c matrix[r, c] vectors[v][c]` (`+=` with
-    /// `accumulate`) for `count` vectors `vectorStride` apart (results
-    /// `resultStride` apart) and `rows` rows of `columns` floats, `rowStride`
-    /// apart: one pass over the matrix, for a step of a few streams where a
-    /// GEMM's packing would cost more than the product. A vector's results
-    /// are the same bits whatever `count` is.
-    public func matrixVectors(
-        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
-        vectors: UnsafePointer<Float>, count: Int, vectorStride: Int,
-        into results: UnsafeMutablePointer<Float>, resultStride: Int, accumulate: Bool = false
-    ) {
-        backend.matrixVectors(
-            matrix, rows: rows, columns: columns, rowStride: rowStride, vectors: vectors, count: count,
-            vectorStride: vectorStride, into: results, resultStride: resultStride, accumulate: accumulate)
-    }
-
     /// Dropout's mask over `count` values: each is multiplied by `scale`
     /// where its draw (a hash of `key` and its index, of 2^32) is below
     /// `keepBelow`, and by 0 elsewhere. The same key gives the same mask.

@@ -56,10 +56,6 @@ public protocol KernelBackend: SendableMetatype {
     static func sumOfSquares(_ values: UnsafePointer<Float>, count: Int) -> Double
     static func scale(_ values: UnsafeMutablePointer<Float>, count: Int, by factor: Float)
     static func clamp(_ values: UnsafeMutablePointer<Float>, count: Int, limit: Float)
-    static func matrixVectors(
-        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
-        vectors: UnsafePointer<Float>, count: Int, vectorStride: Int,
-        into results: UnsafeMutablePointer<Float>, resultStride: Int, accumulate: Bool)
     static func dropout(
         _ values: UnsafeMutablePointer<Float>, count: Int, key: UInt64, keepBelow: UInt32, scale: Float)
     static func treeReduce(_ buffers: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, range: Range<Int>)

@@ -95,16 +95,6 @@ public enum Backend: KernelBackend {
         VectorOps.clamp(values, count: count, limit: limit)
     }
 
-    public static func matrixVectors(
-        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int,
-        vectors: UnsafePointer<Float>, count: Int, vectorStride: Int,
-        into results: UnsafeMutablePointer<Float>, resultStride: Int, accumulate: Bool
-    ) {
-        VectorOps.matrixVectors(
-            matrix, rows: rows, columns: columns, rowStride: rowStride, vectors: vectors, count: count,
-            vectorStride: vectorStride, into: results, resultStride: resultStride, accumulate: accumulate)
-    }
-
     public static func dropout(
         _ values: UnsafeMutablePointer<Float>, count: Int, key: UInt64, keepBelow: UInt32, scale: Float
     ) {

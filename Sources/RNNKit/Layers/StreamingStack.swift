@@ -4,15 +4,14 @@ import RNNKernels
 /// position at a time for `rows` streams that carry their state from step to
 /// step: text sampling and online prediction.
 ///
-/// At a handful of rows a step is a few matrix-vector products that read
-/// each weight once, straight from the model's parameters, and the cells'
-/// own kernels. Where the kernels have a fused step for the cell and hidden
-/// size (an LSTM of up to 256 units, with AVX-512), it replaces the
+/// A step is a few GEMMs of the streams' vectors by packed weights (the
+/// batch pass's multiply, with one register tile row per stream) and the
+/// cells' own kernels. Where the kernels have a fused step for the cell and
+/// hidden size (an LSTM of up to 256 units, with AVX-512), it replaces the
 /// recurrent product and the cell's kernel. What is derived from the
-/// weights (the fused step's packing, folded biases, the cell's packed
-/// tensors, a one-hot input's transposed `W_ih`) is prepared once, and again
-/// whenever the model's parameters change, so an edited model is seen at the
-/// next step. There is no sharding and no allocation per step; the state
+/// weights (the packings, folded biases, the cell's packed tensors, a one-hot
+/// input's transposed `W_ih`) is prepared once, and again whenever the
+/// model's parameters change, so an edited model is seen at the next step. There is no sharding and no allocation per step; the state
 /// stays in two slots per layer that swap roles each step.
 final class StreamingStack {
     let shape: StackShape
@@ -23,13 +22,15 @@ final class StreamingStack {
     /// The fused step, where there is one, and its packed `W_hh` per layer.
     private let fusedStep: FusedCellStep?
     private let fusedWeights: [AlignedBuffer]
-    /// From `gemmStreams` streams on, per layer, the matrices that multiply
-    /// every stream's vector, transposed and packed for the GEMM: `W_hh`
-    /// (without a fused step) and a dense input's `W_ih`; nil where the step
-    /// multiplies otherwise. And the GEMM's packing scratch.
+    /// The matrices that multiply every stream's vector, transposed and
+    /// packed for the GEMM: per layer `W_hh` (nil with a fused step), a dense
+    /// input's `W_ih` (nil for one-hot input) and `W_hr` with projections;
+    /// the head's. And the GEMM's packing scratch.
     private let packedRecurrent: [PackedMatrix?]
     private let packedInput: [PackedMatrix?]
-    private let scratch: GEMMScratch?
+    private let packedProjection: [PackedMatrix?]
+    private let packedHead: PackedMatrix?
+    private let scratch = GEMMScratch()
     /// The model's `parameterVersion` that the prepared buffers were made from.
     private var preparedVersion: Int?
     /// Per layer: two hidden states `[rows, state]`, the latest in slot `latest`.
@@ -57,11 +58,6 @@ final class StreamingStack {
     private let headOffsets: (weight: Int, bias: Int)?
     private var latest = 0
 
-    /// From this many streams on, the recurrent product is a GEMM on packed
-    /// weights rather than one dot product per weight row and stream, each
-    /// ending in a horizontal sum of a vector.
-    static let gemmStreams = 4
-
     /// Whether a model can be stepped here: one direction and one stack.
     static func supports(_ c: ModelConfiguration) -> Bool { !c.bidirectional && c.topology != .encoderDecoder }
 
@@ -81,15 +77,16 @@ final class StreamingStack {
         fusedStep = shape.hasProjection ? nil : kernels.fusedStep(named: shape.cell.cell.kernelName, hiddenSize: hidden)
         fusedWeights =
             fusedStep.map { fused in (0..<layers).map { _ in AlignedBuffer(count: fused.packedCount) } } ?? []
-        let multipliesPacked = rows >= Self.gemmStreams, unfused = fusedStep == nil, kernels = kernels
+        let unfused = fusedStep == nil, kernels = kernels
         func packed(_ depth: Int, by columns: Int, if condition: Bool = true) -> PackedMatrix? {
-            multipliesPacked && condition ? PackedMatrix(rows: depth, columns: columns, kernels: kernels) : nil
+            condition ? PackedMatrix(rows: depth, columns: columns, kernels: kernels) : nil
         }
         packedRecurrent = (0..<layers).map { _ in packed(shape.stateSize, by: shape.gateWidth, if: unfused) }
         packedInput = (0..<layers).map { layer in
             packed(shape.layerInputSize(layer), by: shape.gateWidth, if: !(shape.oneHotInput && layer == 0))
         }
-        scratch = (packedRecurrent + packedInput).contains { $0 != nil } ? GEMMScratch() : nil
+        packedProjection = (0..<layers).map { _ in packed(hidden, by: shape.stateSize, if: shape.hasProjection) }
+        packedHead = packed(shape.stateSize, by: c.outputSize, if: c.head == .linear)
         hiddenStates = (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * shape.stateSize) }
         cellStates = shape.hasCellState ? (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * hidden) } : []
         unprojected = shape.hasProjection ? AlignedBuffer(count: rows * hidden) : nil
@@ -156,17 +153,15 @@ final class StreamingStack {
         let hidden = shape.hiddenSize, width = shape.stateSize, gateWidth = shape.gateWidth
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
         for layer in 0..<shape.layers {
-            let weights = shape.tensors(of: layer, reading: parameters)
             let previousHidden = slot(hiddenStates[layer], width: width, previous)
             let newHidden = slot(hiddenStates[layer], width: width, next)
             let below = layer > 0 ? slot(hiddenStates[layer - 1], width: width, next) : nil
             addInputProjection(
-                layer: layer, below.map { .features(UnsafePointer($0.base)) } ?? input, weights: weights,
-                parameters: parameters)
-            if fusedStep == nil {
+                layer: layer, below.map { .features(UnsafePointer($0.base)) } ?? input, parameters: parameters)
+            if let packed = packedRecurrent[layer] {
                 multiply(
-                    weights.weightHH, height: gateWidth, packed: packedRecurrent[layer], by: previousHidden.base,
-                    into: recurrent?.baseAddress ?? gates.base, accumulate: recurrent == nil)
+                    packed, by: previousHidden.base, into: recurrent?.baseAddress ?? gates.base,
+                    accumulate: recurrent == nil)
             }
             // Without projections the kernels write h as the state and as the output, in place.
             let kernelHidden = unprojected.map { RowMajor($0.baseAddress, width: hidden) } ?? newHidden
@@ -188,10 +183,8 @@ final class StreamingStack {
             } else {
                 cellKernels.forward(step)
             }
-            if let weightHR = weights.weightHR {
-                multiply(
-                    weightHR, height: width, packed: nil, by: kernelHidden.base, into: newHidden.base,
-                    accumulate: false)
+            if let packed = packedProjection[layer] {
+                multiply(packed, by: kernelHidden.base, into: newHidden.base, accumulate: false)
             }
         }
         latest = next
@@ -205,18 +198,22 @@ final class StreamingStack {
             fusedStep?.pack(weights.weightHH.base, into: fusedWeights[layer].baseAddress)
             packedRecurrent[layer]?.pack(weights.weightHH.base, ldb: weights.weightHH.width, transposed: true)
             packedInput[layer]?.pack(weights.weightIH.base, ldb: weights.weightIH.width, transposed: true)
+            if let weightHR = weights.weightHR {
+                packedProjection[layer]?.pack(weightHR.base, ldb: weightHR.width, transposed: true)
+            }
             shape.foldInputBias(of: layer, from: parameters, into: inputBiases[layer].baseAddress, kernels: kernels)
             shape.packKernelParameters(of: layer, from: parameters, into: cellParameters[layer].baseAddress)
         }
         if let inputColumns { shape.transposeInputWeights(of: 0, from: parameters, into: inputColumns.baseAddress) }
+        if let packedHead, let head = headOffsets {
+            packedHead.pack(parameters + head.weight, ldb: shape.stateSize, transposed: true)
+        }
         preparedVersion = version
     }
 
     /// `gates = b_ih (+ b_hh where the cell sums them) + W_ih x` for every
     /// stream of `input` (the layer below's state from the second layer on).
-    private func addInputProjection(
-        layer: Int, _ input: Input, weights: StackShape.UnitTensors, parameters: UnsafePointer<Float>
-    ) {
+    private func addInputProjection(layer: Int, _ input: Input, parameters: UnsafePointer<Float>) {
         let gateWidth = shape.gateWidth, inputWidth = shape.layerInputSize(layer)
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
         for row in 0..<rows { gates.row(row).update(from: inputBiases[layer].baseAddress, count: gateWidth) }
@@ -238,42 +235,29 @@ final class StreamingStack {
             }
             return
         }
-        multiply(
-            weights.weightIH, height: gateWidth, packed: packedInput[layer], by: vectors, into: gates.base,
-            accumulate: true)
+        multiply(packedInput[layer]!, by: vectors, into: gates.base, accumulate: true)
     }
 
-    /// `result[r] (+)= W v[r]` for every stream r, `W` being `matrix`
-    /// (`[height, k]`), `v` `[rows, k]` and `result` `[rows, height]`: a GEMM
-    /// on `packed` (`Wᵀ`) where there is one, else one pass over `W` with
-    /// matrix-vector products.
+    /// `result (+)= v · packed` for every stream's row of `v`: `packed` is
+    /// `Wᵀ` (`[k, n]`), `v` `[rows, k]` and `result` `[rows, n]`.
     private func multiply(
-        _ matrix: RowMajor<Float>, height: Int, packed: PackedMatrix?, by vectors: UnsafePointer<Float>,
-        into result: UnsafeMutablePointer<Float>, accumulate: Bool
+        _ packed: PackedMatrix, by vectors: UnsafePointer<Float>, into result: UnsafeMutablePointer<Float>,
+        accumulate: Bool
     ) {
-        let depth = matrix.width
-        if let packed, let scratch {
-            kernels.multiply(
-                m: rows, a: vectors, lda: depth, transposeA: false, packedB: packed, columns: 0..<height,
-                c: result, ldc: height, accumulate: accumulate, scratch: scratch)
-        } else {
-            kernels.matrixVectors(
-                matrix.base, rows: height, columns: depth, rowStride: depth, vectors: vectors, count: rows,
-                vectorStride: depth, into: result, resultStride: height, accumulate: accumulate)
-        }
+        kernels.multiply(
+            m: rows, a: vectors, lda: packed.rows, transposeA: false, packedB: packed, columns: 0..<packed.columns,
+            c: result, ldc: packed.columns, accumulate: accumulate, scratch: scratch)
     }
 
     /// `outputs = head(top)`: `b + W_head h`, or `h` itself without a head.
     private func applyHead(parameters: UnsafePointer<Float>, top: RowMajor<Float>) {
-        let size = configuration.outputSize, width = shape.stateSize
+        let size = configuration.outputSize
         let outputs = RowMajor(outputs.baseAddress, width: size)
         guard let head = headOffsets else {
             outputs.base.update(from: top.base, count: rows * size)
             return
         }
         for row in 0..<rows { outputs.row(row).update(from: parameters + head.bias, count: size) }
-        multiply(
-            RowMajor(reading: parameters + head.weight, width: width), height: size, packed: nil, by: top.base,
-            into: outputs.base, accumulate: true)
+        multiply(packedHead!, by: top.base, into: outputs.base, accumulate: true)
     }
 }
