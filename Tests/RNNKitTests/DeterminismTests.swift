@@ -101,9 +101,10 @@ private func firstDifference(_ a: [UInt32], _ b: [UInt32]) -> Int? {
 
 // Inference projects a layer's inputs a chunk of steps at a time (about
 // 256 KiB of gates) into slots that the next chunk reuses. A shard of 32
-// rows of a 48-unit LSTM or GRU takes 10 or 14 steps per chunk, so 23 steps
-// cross chunk edges in both directions; a sequence alone takes all its
-// steps at once. Both give the same bits.
+// rows of a 48-unit LSTM or GRU takes 10 or 14 steps per chunk, one of 20
+// rows 17 or 22, so 23 steps cross chunk edges in both directions; a
+// sequence alone takes all its steps at once. Both give the same bits, on
+// one thread, on two (a shard each), and with two splitting one shard.
 @Test(arguments: [
     ModelConfiguration(
         cell: .lstm, input: .dense(features: 5), hiddenSize: 48, layers: 2, bidirectional: true, outputSize: 3,
@@ -115,18 +116,21 @@ private func firstDifference(_ a: [UInt32], _ b: [UInt32]) -> Int? {
 func chunkedInputProjectionsMatchWholeSequences(_ configuration: ModelConfiguration) throws {
     let model = try Model(configuration, seed: 8)
     var factory = BatchFactory(seed: 9)
-    let rows = 40, steps = 23
-    let batch = factory.batch(for: configuration, count: rows, timeSteps: steps, variableLengths: true)
-    func row(_ row: Int) -> SequenceBatch {
+    let count = 40, steps = 23
+    let batch = factory.batch(for: configuration, count: count, timeSteps: steps, variableLengths: true)
+    func rows(_ range: Range<Int>) -> SequenceBatch {
         let inputs: SequenceBatch.Inputs
         switch batch.inputs {
-        case .tokens(let tokens): inputs = .tokens(Array(tokens[row * steps..<(row + 1) * steps]))
+        case .tokens(let tokens): inputs = .tokens(Array(tokens[range.lowerBound * steps..<range.upperBound * steps]))
         case .features(let features):
-            let width = configuration.input.rnnInputSize
-            inputs = .features(Array(features[row * steps * width..<(row + 1) * steps * width]))
+            let width = steps * configuration.input.rnnInputSize
+            inputs = .features(Array(features[range.lowerBound * width..<range.upperBound * width]))
         }
-        return SequenceBatch(count: 1, timeSteps: steps, inputs: inputs, lengths: batch.lengths.map { [$0[row]] })
+        return SequenceBatch(
+            count: range.count, timeSteps: steps, inputs: inputs, lengths: batch.lengths.map { Array($0[range]) })
     }
-    let alone = try (0..<rows).flatMap { try model.outputs(for: row($0), threads: 1) }
+    let alone = try (0..<count).flatMap { try model.outputs(for: rows($0..<$0 + 1), threads: 1) }
     for threads in [1, 2] { #expect(try model.outputs(for: batch, threads: threads) == alone, "\(threads) threads") }
+    let perRow = alone.count / count
+    #expect(try model.outputs(for: rows(0..<20), threads: 2) == Array(alone[0..<20 * perRow]))
 }
