@@ -33,7 +33,7 @@ export SWIFT_BACKTRACE=enable=no
 
 for sanitizer in "${sanitizers[@]}"; do
     case $sanitizer in
-        thread) filter='ThreadCount|separateModelsTrainConcurrently|finishedThreadsHelpTheTeamsStillRunning' ;;
+        thread) filter='ThreadCount|chunkedInputProjections|separateModelsTrainConcurrently|finishedThreadsHelpTheTeamsStillRunning' ;;
         address) filter='SafetensorsTests|JSONTests|TimeSeriesClassificationTests|ForecastingSeriesTests|TextCorpusTests|TensorDatasetTests' ;;
         *) echo "sanitize.sh: unknown sanitizer '$sanitizer' (thread or address)" >&2; exit 2 ;;
     esac
