@@ -11,8 +11,9 @@ import RNNKernels
 /// recurrent product and the cell's kernel. What is derived from the
 /// weights (the packings, folded biases, the cell's packed tensors, a one-hot
 /// input's transposed `W_ih`) is prepared once, and again whenever the
-/// model's parameters change, so an edited model is seen at the next step. There is no sharding and no allocation per step; the state
-/// stays in two slots per layer that swap roles each step.
+/// model's parameters change, so an edited model is seen at the next step.
+/// There is no sharding and no allocation per step; the state stays in two
+/// slots per layer that swap roles each step.
 final class StreamingStack {
     let shape: StackShape
     let configuration: ModelConfiguration
