@@ -139,3 +139,29 @@ func editsOfTheModelReachTheNextStep(_ configuration: ModelConfiguration) throws
     #expect(trained != last)
     #expect(trained == (try secondStep(StepRunner(model: model, count: 2))))
 }
+
+/// A predictor kept across edits of its model sees each edit and training
+/// step at its next pass, as a new one does: the batch passes prepare the
+/// packed weights (fused or not, `W_hr` with projections), folded biases and
+/// a one-hot input's transposed `W_ih` once per parameter version.
+@Test(arguments: [configurations.last!, configurations[1], configurations[5]])
+func editsOfTheModelReachTheNextPass(_ configuration: ModelConfiguration) throws {
+    let model = try Model(configuration, seed: 6)
+    let predictor = Predictor(model: model, threads: 1)
+    var factory = BatchFactory(seed: 8)
+    let batch = factory.batch(for: configuration, count: 3, timeSteps: 4, variableLengths: false)
+    var last = try predictor.outputs(for: batch)
+    let names = ["rnn.weight_hh_l0", "rnn.weight_ih_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "rnn.weight_hr_l0"]
+    for name in names where model.parameter(name) != nil {
+        try model.setParameter(name, to: model.parameter(name)!.map { 0.1 - 2 * $0 })
+        let edited = try predictor.outputs(for: batch)
+        #expect(edited != last, "\(name)")
+        #expect(edited == (try Predictor(model: model, threads: 1).outputs(for: batch)), "\(name)")
+        last = edited
+    }
+    let trainer = Trainer(model: model, optimizer: .sgd(learningRate: 0.5), threads: 1)
+    try trainer.step(factory.batch(for: configuration, count: 4, timeSteps: 5, variableLengths: false))
+    let trained = try predictor.outputs(for: batch)
+    #expect(trained != last)
+    #expect(trained == (try Predictor(model: model, threads: 1).outputs(for: batch)))
+}

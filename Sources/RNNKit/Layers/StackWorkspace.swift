@@ -339,11 +339,10 @@ final class StackWorkspace {
         let direction = unit % shape.directions, hidden = shape.hiddenSize, width = shape.stateSize
         let (time, previous, current) = slots(step: stepIndex, direction: direction)
         let states = states(of: unit)
-        let weightHR = weights(of: unit).weightHR!
         kernels.multiply(
-            m: rows, n: columns.count, k: hidden, a: unprojected(of: unit).at(current), lda: hidden,
-            transposeA: false, b: weightHR.row(columns.lowerBound), ldb: hidden, transposeB: true,
-            c: states.at(current) + columns.lowerBound, ldc: width, accumulate: false, scratch: scratch)
+            m: rows, a: unprojected(of: unit).at(current), lda: hidden, transposeA: false,
+            packedB: pass!.prepared.projectionForward[unit], columns: columns,
+            c: states.at(current), ldc: width, accumulate: false, scratch: scratch)
         for row in 0..<rows {
             let state = states.at(current, row: row, column: columns.lowerBound)
             let out =

@@ -9,9 +9,9 @@ import RNNKernels
 /// cells' own kernels. Where the kernels have a fused step for the cell and
 /// hidden size (an LSTM of up to 256 units, with AVX-512), it replaces the
 /// recurrent product and the cell's kernel. What is derived from the
-/// weights (the packings, folded biases, the cell's packed tensors, a one-hot
-/// input's transposed `W_ih`) is prepared once, and again whenever the
-/// model's parameters change, so an edited model is seen at the next step.
+/// weights is a `PreparedStack`, as in the batch passes, and the packed head;
+/// both are made again whenever the model's parameters change, so an edited
+/// model is seen at the next step.
 /// There is no sharding and no allocation per step; the state stays in two
 /// slots per layer that swap roles each step.
 final class StreamingStack {
@@ -20,20 +20,14 @@ final class StreamingStack {
     let rows: Int
     private let kernels: Kernels
     private let cellKernels: CellKernelPair
-    /// The fused step, where there is one, and its packed `W_hh` per layer.
-    private let fusedStep: FusedCellStep?
-    private let fusedWeights: [AlignedBuffer]
-    /// The matrices that multiply every stream's vector, transposed and
-    /// packed for the GEMM: per layer `W_hh` (nil with a fused step), a dense
-    /// input's `W_ih` (nil for one-hot input) and `W_hr` with projections;
-    /// the head's. And the GEMM's packing scratch.
-    private let packedRecurrent: [PackedMatrix?]
-    private let packedInput: [PackedMatrix?]
-    private let packedProjection: [PackedMatrix?]
+    /// What the steps read from the stack's weights: the packings, folded
+    /// biases, the cell's packed tensors, a one-hot input's transposed `W_ih`.
+    private let prepared: PreparedStack
+    /// The head's `W_headᵀ`, packed; nil without a head.
     private let packedHead: PackedMatrix?
+    /// The model's `parameterVersion` that `packedHead` was made from.
+    private var headVersion: Int?
     private let scratch = GEMMScratch()
-    /// The model's `parameterVersion` that the prepared buffers were made from.
-    private var preparedVersion: Int?
     /// Per layer: two hidden states `[rows, state]`, the latest in slot `latest`.
     private let hiddenStates: [AlignedBuffer]
     /// Per layer, for cells with a cell state: two `[rows, hidden]` slots.
@@ -47,12 +41,6 @@ final class StreamingStack {
     private let saved: AlignedBuffer?
     /// Embedding input: the step's looked-up rows, `[rows, dimension]`.
     private let embedded: AlignedBuffer?
-    /// Per layer: the folded input bias, `[gates]`.
-    private let inputBiases: [AlignedBuffer]
-    /// One-hot input: `W_ihᵀ` of the first layer, `[vocabulary, gates]`.
-    private let inputColumns: AlignedBuffer?
-    /// Per layer: the tensors its kernels read, packed.
-    private let cellParameters: [AlignedBuffer]
     /// The head's output, `[rows, outputSize]`.
     let outputs: AlignedBuffer
     private let embeddingOffset: Int?
@@ -75,19 +63,9 @@ final class StreamingStack {
         }
         self.cellKernels = cellKernels
         let layers = shape.layers, hidden = shape.hiddenSize
-        fusedStep = shape.hasProjection ? nil : kernels.fusedStep(named: shape.cell.cell.kernelName, hiddenSize: hidden)
-        fusedWeights =
-            fusedStep.map { fused in (0..<layers).map { _ in AlignedBuffer(count: fused.packedCount) } } ?? []
-        let unfused = fusedStep == nil, kernels = kernels
-        func packed(_ depth: Int, by columns: Int, if condition: Bool = true) -> PackedMatrix? {
-            condition ? PackedMatrix(rows: depth, columns: columns, kernels: kernels) : nil
-        }
-        packedRecurrent = (0..<layers).map { _ in packed(shape.stateSize, by: shape.gateWidth, if: unfused) }
-        packedInput = (0..<layers).map { layer in
-            packed(shape.layerInputSize(layer), by: shape.gateWidth, if: !(shape.oneHotInput && layer == 0))
-        }
-        packedProjection = (0..<layers).map { _ in packed(hidden, by: shape.stateSize, if: shape.hasProjection) }
-        packedHead = packed(shape.stateSize, by: c.outputSize, if: c.head == .linear)
+        prepared = PreparedStack(shape: shape, kernels: kernels, use: .streaming)
+        packedHead =
+            c.head == .linear ? PackedMatrix(rows: shape.stateSize, columns: c.outputSize, kernels: kernels) : nil
         hiddenStates = (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * shape.stateSize) }
         cellStates = shape.hasCellState ? (0..<layers).map { _ in AlignedBuffer(count: 2 * rows * hidden) } : []
         unprojected = shape.hasProjection ? AlignedBuffer(count: rows * hidden) : nil
@@ -99,9 +77,6 @@ final class StreamingStack {
         } else {
             embedded = nil
         }
-        inputBiases = (0..<layers).map { _ in AlignedBuffer(count: shape.gateWidth) }
-        inputColumns = shape.oneHotInput ? AlignedBuffer(count: shape.inputSize * shape.gateWidth) : nil
-        cellParameters = shape.offsets.map { AlignedBuffer(count: $0.kernelParameters.reduce(0) { $0 + $1.count }) }
         outputs = AlignedBuffer(count: rows * c.outputSize)
         embeddingOffset = model.layout.entry("embedding.weight")?.offset
         headOffsets = c.head == .linear ? (model.layout.offset("head.weight"), model.layout.offset("head.bias")) : nil
@@ -149,7 +124,8 @@ final class StreamingStack {
     /// Advances every stream by one step; the head's output lands in `outputs`.
     /// `version` is the model's `parameterVersion`.
     func step(_ input: Input, parameters: UnsafePointer<Float>, version: Int) {
-        if preparedVersion != version { prepare(from: parameters, version: version) }
+        prepared.prepare(from: parameters, version: version)
+        if headVersion != version { packHead(from: parameters, version: version) }
         let previous = latest, next = 1 - latest
         let hidden = shape.hiddenSize, width = shape.stateSize, gateWidth = shape.gateWidth
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
@@ -159,9 +135,10 @@ final class StreamingStack {
             let below = layer > 0 ? slot(hiddenStates[layer - 1], width: width, next) : nil
             addInputProjection(
                 layer: layer, below.map { .features(UnsafePointer($0.base)) } ?? input, parameters: parameters)
-            if let packed = packedRecurrent[layer] {
+            if prepared.fusedStep == nil {
                 multiply(
-                    packed, by: previousHidden.base, into: recurrent?.baseAddress ?? gates.base,
+                    prepared.recurrentForward[layer], by: previousHidden.base,
+                    into: recurrent?.baseAddress ?? gates.base,
                     accumulate: recurrent == nil)
             }
             // Without projections the kernels write h as the state and as the output, in place.
@@ -177,39 +154,28 @@ final class StreamingStack {
             }
             step.recurrent = recurrent?.baseAddress
             step.saved = saved?.baseAddress
-            let cellTensors = cellParameters[layer]
+            let cellTensors = prepared.cellParameters[layer]
             if cellTensors.count > 0 { step.cellParameters = UnsafePointer(cellTensors.baseAddress) }
-            if let fusedStep {
-                fusedStep.forward(step, weights: fusedWeights[layer].baseAddress)
+            if let fusedStep = prepared.fusedStep {
+                fusedStep.forward(step, weights: prepared.fusedRecurrent[layer].baseAddress)
             } else {
                 cellKernels.forward(step)
             }
-            if let packed = packedProjection[layer] {
-                multiply(packed, by: kernelHidden.base, into: newHidden.base, accumulate: false)
+            if shape.hasProjection {
+                multiply(
+                    prepared.projectionForward[layer], by: kernelHidden.base, into: newHidden.base, accumulate: false)
             }
         }
         latest = next
         applyHead(parameters: parameters, top: slot(hiddenStates[shape.layers - 1], width: width, next))
     }
 
-    /// Makes what the steps read from the weights at `version`.
-    private func prepare(from parameters: UnsafePointer<Float>, version: Int) {
-        for layer in 0..<shape.layers {
-            let weights = shape.tensors(of: layer, reading: parameters)
-            fusedStep?.pack(weights.weightHH.base, into: fusedWeights[layer].baseAddress)
-            packedRecurrent[layer]?.pack(weights.weightHH.base, ldb: weights.weightHH.width, transposed: true)
-            packedInput[layer]?.pack(weights.weightIH.base, ldb: weights.weightIH.width, transposed: true)
-            if let weightHR = weights.weightHR {
-                packedProjection[layer]?.pack(weightHR.base, ldb: weightHR.width, transposed: true)
-            }
-            shape.foldInputBias(of: layer, from: parameters, into: inputBiases[layer].baseAddress, kernels: kernels)
-            shape.packKernelParameters(of: layer, from: parameters, into: cellParameters[layer].baseAddress)
-        }
-        if let inputColumns { shape.transposeInputWeights(of: 0, from: parameters, into: inputColumns.baseAddress) }
+    /// Packs the head's weights at `version`.
+    private func packHead(from parameters: UnsafePointer<Float>, version: Int) {
         if let packedHead, let head = headOffsets {
             packedHead.pack(parameters + head.weight, ldb: shape.stateSize, transposed: true)
         }
-        preparedVersion = version
+        headVersion = version
     }
 
     /// `gates = b_ih (+ b_hh where the cell sums them) + W_ih x` for every
@@ -217,7 +183,7 @@ final class StreamingStack {
     private func addInputProjection(layer: Int, _ input: Input, parameters: UnsafePointer<Float>) {
         let gateWidth = shape.gateWidth, inputWidth = shape.layerInputSize(layer)
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
-        for row in 0..<rows { gates.row(row).update(from: inputBiases[layer].baseAddress, count: gateWidth) }
+        for row in 0..<rows { gates.row(row).update(from: prepared.inputBias[layer].baseAddress, count: gateWidth) }
         let vectors: UnsafePointer<Float>
         switch (input, embeddingOffset, embedded) {
         case (.features(let features), _, _):
@@ -230,13 +196,13 @@ final class StreamingStack {
             vectors = UnsafePointer(embedded.base)
         case (.tokens(let tokens), _, _):
             // One-hot: the token's column of W_ih, a row of its transpose.
-            let columns = RowMajor(inputColumns!.baseAddress, width: gateWidth)
+            let columns = RowMajor(prepared.inputColumns[0].baseAddress, width: gateWidth)
             for row in 0..<rows {
                 kernels.add(columns.row(Int(tokens[row])), into: gates.row(row), count: gateWidth)
             }
             return
         }
-        multiply(packedInput[layer]!, by: vectors, into: gates.base, accumulate: true)
+        multiply(prepared.inputForward[layer]!, by: vectors, into: gates.base, accumulate: true)
     }
 
     /// `result (+)= v · packed` for every stream's row of `v`: `packed` is

@@ -24,7 +24,7 @@ final class Engine {
     init(model: Model, threads: Int, withGradients: Bool) {
         self.model = model
         kernels = Kernels.current
-        prepared = PreparedNetwork(model: model, kernels: kernels)
+        prepared = PreparedNetwork(model: model, kernels: kernels, use: withGradients ? .training : .inference)
         scheduler = ShardScheduler(threads: threads, kernels: kernels)
         self.withGradients = withGradients
     }
@@ -221,9 +221,9 @@ final class Engine {
     }
 
     private func run(_ pass: Pass) {
-        // Packing is cheap next to a step, and re-reading the weights every
-        // time keeps direct edits of the model (setParameter, loading) visible.
-        prepared.refresh(from: model.parameters.baseAddress)
+        // Every write of the parameters (an update, setParameter) moves the
+        // version, so edits of the model are seen at the next pass.
+        prepared.prepare(from: model.parameters.baseAddress, version: model.parameterVersion)
         currentPass = pass
         defer { currentPass = nil }
         scheduler.forEachShard(ShardScheduler.shardCount(rows: pass.rows), self)

@@ -1,24 +1,23 @@
 import RNNKernels
 
-/// The weights every shard of a step reads, prepared once per update.
+/// The weights every shard of a pass reads, prepared once per parameter version.
 final class PreparedNetwork: @unchecked Sendable {
     let encoder: PreparedStack?
     let stack: PreparedStack
 
-    init(model: Model, kernels: Kernels) {
+    init(model: Model, kernels: Kernels, use: PreparedStack.Use) {
         let c = model.configuration
-        encoder =
-            c.topology == .encoderDecoder
-            ? PreparedStack(
-                shape: StackShape(prefix: "encoder", configuration: c, layout: model.layout), kernels: kernels)
-            : nil
-        stack = PreparedStack(
-            shape: StackShape(prefix: "rnn", configuration: c, layout: model.layout), kernels: kernels)
+        func prepared(_ prefix: String) -> PreparedStack {
+            PreparedStack(
+                shape: StackShape(prefix: prefix, configuration: c, layout: model.layout), kernels: kernels, use: use)
+        }
+        encoder = c.topology == .encoderDecoder ? prepared("encoder") : nil
+        stack = prepared("rnn")
     }
 
-    func refresh(from parameters: UnsafePointer<Float>) {
-        encoder?.refresh(from: parameters)
-        stack.refresh(from: parameters)
+    func prepare(from parameters: UnsafePointer<Float>, version: Int) {
+        encoder?.prepare(from: parameters, version: version)
+        stack.prepare(from: parameters, version: version)
     }
 }
 

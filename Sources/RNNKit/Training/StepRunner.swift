@@ -6,9 +6,9 @@ import Foundation
 /// output.
 ///
 /// One-direction models without an encoder step on a path of their own
-/// (matrix-vector products straight from the weights and the cells'
-/// kernels, or a fused LSTM step whose packed weights follow every change
-/// of the model's) that allocates nothing per step with `step(_:into:)`;
+/// (products of the streams' vectors by the packed weights and the cells'
+/// kernels, or a fused LSTM step; the packings follow every change of the
+/// model's weights) that allocates nothing per step with `step(_:into:)`;
 /// its outputs equal a whole-sequence pass's to float rounding. Other models
 /// run each step as a sequence of length 1 through the batch engine.
 ///
