@@ -28,12 +28,14 @@ protocol CellKernel {
 }
 
 extension CellStep {
-    /// The padded-row rule of every forward kernel; returns whether `row` is active.
+    /// The padded-row rule of every forward kernel: a padded row keeps its
+    /// hidden (and cell) state and outputs zeros. Returns whether `row` is active.
     @inline(__always)
     func carryOverIfPadded(row: Int, hiddenSize size: Int) -> Bool {
         if isActive(row: row) { return true }
         let start = row * size + units.lowerBound
         (hidden + start).update(from: previousHidden + start, count: units.count)
+        if let cell { (cell + start).update(from: previousCell.unsafelyUnwrapped + start, count: units.count) }
         (output + row * outputStride + units.lowerBound).update(repeating: 0, count: units.count)
         return false
     }
@@ -144,13 +146,7 @@ enum LSTMKernel: CellKernel {
 
     @inline(__always)
     static func forward(_ step: CellStep, hiddenSize size: Int) {
-        let previousCell = step.previousCell.unsafelyUnwrapped, cell = step.cell.unsafelyUnwrapped
-        for row in 0..<step.rows {
-            guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
-                (cell + row * size + step.units.lowerBound)
-                    .update(from: previousCell + row * size + step.units.lowerBound, count: step.units.count)
-                continue
-            }
+        for row in 0..<step.rows where step.carryOverIfPadded(row: row, hiddenSize: size) {
             forEachChunk(of: step.units) { offset, lanes in
                 update(step, row: row, offset: offset, lanes: lanes, hiddenSize: size)
             }
@@ -350,11 +346,7 @@ enum LayerNormLSTMKernel: CellKernel {
         let inputGain = parameters, inputBias = parameters + width
         let recurrentGain = parameters + 2 * width, recurrentBias = parameters + 3 * width
         let cellGain = parameters + 4 * width, cellBias = parameters + 4 * width + size
-        for row in 0..<step.rows {
-            guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
-                (cell + row * size).update(from: previousCell + row * size, count: size)
-                continue
-            }
+        for row in 0..<step.rows where step.carryOverIfPadded(row: row, hiddenSize: size) {
             let gates = step.gates + row * width, projection = recurrent + row * width
             let saved = step.saved.unsafelyUnwrapped + row * savedWidth
             let (inputMean, inputScale) = normalization(UnsafePointer(gates), count: width)

@@ -156,13 +156,7 @@ enum FusedLSTMStep: FusedStepKernel {
         let size = step.hiddenSize, width = Vector.scalarCount
         var step = step
         step.units = block..<block + width
-        for row in rows {
-            guard step.carryOverIfPadded(row: row, hiddenSize: size) else {
-                let state = row * size + block
-                (step.cell.unsafelyUnwrapped + state).update(
-                    from: step.previousCell.unsafelyUnwrapped + state, count: width)
-                continue
-            }
+        for row in rows where step.carryOverIfPadded(row: row, hiddenSize: size) {
             LSTMKernel.update(step, row: row, offset: block, lanes: width, hiddenSize: size)
         }
     }
