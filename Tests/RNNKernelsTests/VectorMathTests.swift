@@ -60,3 +60,15 @@ func partialVectorsLeaveNeighboursAlone(count: Int) {
     #expect(output[..<count].allSatisfy { abs($0 - Float(Foundation.tanh(0.5))) < 1e-7 })
     #expect(output[count...].allSatisfy { $0 == 42 })
 }
+
+// A diverging model's NaN must reach the loss, not be clamped into ±1.
+@Test(.everyKernelVariant) func tanhKeepsNaNAndSaturates() {
+    let inputs: [Float] = [.nan, -.nan, .infinity, -.infinity, 7.9, 8, 1e10, -1e10]
+    var outputs = [Float](repeating: 0, count: inputs.count)
+    inputs.withUnsafeBufferPointer { i in
+        outputs.withUnsafeMutableBufferPointer { o in Kernels.current.tanh(i.baseAddress!, o.baseAddress!, count: 8) }
+    }
+    #expect(outputs[0].isNaN && outputs[1].isNaN)
+    #expect(outputs[2...].allSatisfy { abs($0) <= 1 && abs($0) > 1 - 3e-7 })
+    #expect(outputs[2...].map { $0.sign } == [.plus, .minus, .plus, .plus, .plus, .minus])
+}

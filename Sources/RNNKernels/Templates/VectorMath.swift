@@ -47,21 +47,30 @@ func vectorSigmoid(_ x: Vector) -> Vector {
     1 / (1 + vectorExp(-x))
 }
 
+/// tanh as one rational function of x, odd polynomials of degree 13 over 6
+/// (the coefficients Eigen and TensorFlow use), on x clamped to ±7.9053,
+/// where it reaches ±1 in float: 3.9e-7 relative error at most, and a
+/// third of the vector operations of an exp-based form with a polynomial
+/// for small |x|, which matters in the LSTM's and the RNN's cell kernels.
+/// The clamp compares, so that a NaN stays NaN.
 @_transparent
 func vectorTanh(_ x: Vector) -> Vector {
-    let magnitude = unsafeBitCast(unsafeBitCast(x, to: Vector.MaskStorage.self) & 0x7fff_ffff, to: Vector.self)
-    // Large |x|: 1 - 2 / (e^{2|x|} + 1), which saturates cleanly to 1.
-    let large = 1 - 2 / (vectorExp(2 * magnitude) + 1)
-    // Small |x|: an odd polynomial, free of the cancellation in 1 - 2/(...).
-    let z = x * x
-    var p = Vector(repeating: -5.70498872745e-3)
-    p = multiplyAdd(p, z, Vector(repeating: 2.06390887954e-2))
-    p = multiplyAdd(p, z, Vector(repeating: -5.37397155531e-2))
-    p = multiplyAdd(p, z, Vector(repeating: 1.33314422036e-1))
-    p = multiplyAdd(p, z, Vector(repeating: -3.33332819422e-1))
-    let small = multiplyAdd(p * z, x, x)
-    let signedLarge = large.replacing(with: -large, where: x .< 0)
-    return signedLarge.replacing(with: small, where: magnitude .< 0.625)
+    let bound: Float = 7.90531110763549805
+    var clamped = x.replacing(with: -bound, where: x .< -bound)
+    clamped.replace(with: bound, where: clamped .> bound)
+    let z = clamped * clamped
+    var p = Vector(repeating: -2.76076847742355e-16)
+    p = multiplyAdd(p, z, Vector(repeating: 2.00018790482477e-13))
+    p = multiplyAdd(p, z, Vector(repeating: -8.60467152213735e-11))
+    p = multiplyAdd(p, z, Vector(repeating: 5.12229709037114e-08))
+    p = multiplyAdd(p, z, Vector(repeating: 1.48572235717979e-05))
+    p = multiplyAdd(p, z, Vector(repeating: 6.37261928875436e-04))
+    p = multiplyAdd(p, z, Vector(repeating: 4.89352455891786e-03))
+    var q = Vector(repeating: 1.19825839466702e-06)
+    q = multiplyAdd(q, z, Vector(repeating: 1.18534705686654e-04))
+    q = multiplyAdd(q, z, Vector(repeating: 2.26843463243900e-03))
+    q = multiplyAdd(q, z, Vector(repeating: 4.89352518554385e-03))
+    return clamped * p / q
 }
 
 /// Element-wise activations over contiguous arrays (used by tests and by
