@@ -1,6 +1,7 @@
-// Vectorized exp, sigmoid and tanh after Cephes' single-precision routines:
-// a range reduction plus a short polynomial, accurate to a few ulp, with no
-// branches so that every lane of a vector takes the same path.
+// Vectorized exp and sigmoid after Cephes' single-precision routines (a
+// range reduction plus a short polynomial) and tanh as one rational
+// function, all accurate to a few ulp, with no branches so that every lane
+// of a vector takes the same path.
 
 /// A vector's worth of lanes loaded from `count` (< `Vector.scalarCount`)
 /// floats, the rest zero: lets kernels treat the tail of a row like any chunk.
