@@ -83,9 +83,10 @@ final class PreparedStack: @unchecked Sendable {
     }
 
     /// Makes every prepared form from `parameters`, unless they were made
-    /// from this `version` of them already.
-    func prepare(from parameters: UnsafePointer<Float>, version: Int) {
-        guard version != preparedVersion else { return }
+    /// from this `version` of them already; returns whether it made them.
+    @discardableResult
+    func prepare(from parameters: UnsafePointer<Float>, version: Int) -> Bool {
+        guard version != preparedVersion else { return false }
         for unit in 0..<shape.unitCount {
             let weights = shape.tensors(of: unit, reading: parameters)
             let weightHH = weights.weightHH
@@ -108,5 +109,6 @@ final class PreparedStack: @unchecked Sendable {
             shape.transposeInputWeights(of: direction, from: parameters, into: columns.baseAddress)
         }
         preparedVersion = version
+        return true
     }
 }

@@ -23,10 +23,8 @@ final class StreamingStack {
     /// What the steps read from the stack's weights: the packings, folded
     /// biases, the cell's packed tensors, a one-hot input's transposed `W_ih`.
     private let prepared: PreparedStack
-    /// The head's `W_headᵀ`, packed; nil without a head.
+    /// The head's `W_headᵀ`, packed with the rest; nil without a head.
     private let packedHead: PackedMatrix?
-    /// The model's `parameterVersion` that `packedHead` was made from.
-    private var headVersion: Int?
     private let scratch = GEMMScratch()
     /// Per layer: two hidden states `[rows, state]`, the latest in slot `latest`.
     private let hiddenStates: [AlignedBuffer]
@@ -124,8 +122,9 @@ final class StreamingStack {
     /// Advances every stream by one step; the head's output lands in `outputs`.
     /// `version` is the model's `parameterVersion`.
     func step(_ input: Input, parameters: UnsafePointer<Float>, version: Int) {
-        prepared.prepare(from: parameters, version: version)
-        if headVersion != version { packHead(from: parameters, version: version) }
+        if prepared.prepare(from: parameters, version: version), let packedHead, let head = headOffsets {
+            packedHead.pack(parameters + head.weight, ldb: shape.stateSize, transposed: true)
+        }
         let previous = latest, next = 1 - latest
         let hidden = shape.hiddenSize, width = shape.stateSize, gateWidth = shape.gateWidth
         let gates = RowMajor(gates.baseAddress, width: gateWidth)
@@ -168,14 +167,6 @@ final class StreamingStack {
         }
         latest = next
         applyHead(parameters: parameters, top: slot(hiddenStates[shape.layers - 1], width: width, next))
-    }
-
-    /// Packs the head's weights at `version`.
-    private func packHead(from parameters: UnsafePointer<Float>, version: Int) {
-        if let packedHead, let head = headOffsets {
-            packedHead.pack(parameters + head.weight, ldb: shape.stateSize, transposed: true)
-        }
-        headVersion = version
     }
 
     /// `gates = b_ih (+ b_hh where the cell sums them) + W_ih x` for every
