@@ -4,8 +4,9 @@
 # warning an error, and runs the example and the error-path tests against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Tests/swiftpm.sh
 configuration=${1:-release}
-swift build -c "$configuration" --product RNNKitC
+swiftpm swift build -c "$configuration" --product RNNKitC
 library=.build/$configuration
 header=Sources/CInterface/Header/include
 work=$(mktemp -d)

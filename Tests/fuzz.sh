@@ -30,6 +30,7 @@
 # its expected error (the reader tests replay that folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Tests/swiftpm.sh
 
 seconds=${RNNKIT_FUZZ_SECONDS:-60}
 readers=("$@")
@@ -38,7 +39,7 @@ readers=("$@")
 work=$(mktemp -d "${TMPDIR:-/tmp}/rnnkit-fuzz.XXXXXX")
 export RNNKIT_FUZZING=1
 # gold warns once per AddressSanitizer helper symbol; the rest is kept.
-if ! swift build --build-path .build-fuzz --product rnnkit-fuzz > "$work/build.log" 2>&1; then
+if ! swiftpm swift build --build-path .build-fuzz --product rnnkit-fuzz > "$work/build.log" 2>&1; then
     grep -v "Cannot export local symbol" "$work/build.log" >&2
     exit 1
 fi

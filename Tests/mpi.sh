@@ -10,6 +10,7 @@
 # Installs Open MPI (Debian: libopenmpi-dev, openmpi-bin) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Tests/swiftpm.sh
 
 if ! command -v mpirun >/dev/null || ! pkg-config --exists ompi-c; then
     echo "mpi.sh: installing Open MPI"
@@ -20,7 +21,7 @@ if ! command -v mpirun >/dev/null || ! pkg-config --exists ompi-c; then
 fi
 mpirun --version | head -1
 
-swift build -c release --traits MPI --product rnnkit --scratch-path .build-mpi
+swiftpm swift build -c release --traits MPI --product rnnkit --scratch-path .build-mpi
 rnnkit="$PWD/.build-mpi/release/rnnkit"
 
 # One machine: loopback TCP, more ranks than cores, and root allowed (CI runs as root).

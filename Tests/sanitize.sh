@@ -15,6 +15,7 @@
 # data set readers, with their malformed fixtures and seeded mutations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Tests/swiftpm.sh
 
 sanitizers=("$@")
 [ ${#sanitizers[@]} -gt 0 ] || sanitizers=(thread address)
@@ -40,7 +41,7 @@ for sanitizer in "${sanitizers[@]}"; do
     log=$(mktemp)
     echo "== $sanitizer sanitizer: $filter"
     status=0
-    swift test --sanitize="$sanitizer" --build-path ".build-${sanitizer:0:1}san" --filter "$filter" 2>&1 |
+    swiftpm swift test --sanitize="$sanitizer" --build-path ".build-${sanitizer:0:1}san" --filter "$filter" 2>&1 |
         grep -v "Cannot export local symbol" | tee "$log" || status=$?
     # A filter that no longer matches would pass without testing anything.
     if [ "$status" -eq 0 ] && ! grep -Eq "Test run with [1-9][0-9]* tests?.* passed" "$log"; then
