@@ -25,6 +25,8 @@ struct ShapeMeasurement: Codable, Equatable {
     var baselineMemoryBytes: Int
     /// Mean loss of the last step: finite when training ran as it should.
     var finalLoss: Double
+    /// The instruction set the model's kernels ran (`Model.kernelSelection`).
+    var instructionSet: String
     /// With `--ranks`: the processes that shared each step, and the bytes
     /// rank 0 received from the others per step.
     var ranks: Int?
@@ -71,6 +73,7 @@ enum Measurement {
             fastestStepSeconds: training.fastest,
             inferenceRuns: forward?.count, inferenceSeconds: forward?.seconds,
             peakMemoryBytes: peak, baselineMemoryBytes: baseline, finalLoss: loss,
+            instructionSet: model.kernelSelection.instructionSet.rawValue,
             ranks: communicator.size > 1 ? communicator.size : nil,
             bytesReceivedPerStep: communicator.size > 1 ? trainer.bytesReceivedPerStep(rows: shape.batch) : nil)
     }

@@ -33,6 +33,7 @@ struct ShapeReport {
         var line = JSONLine()
         line.add("bench", "rnnkit")
         line.add(shape, threads: threads)
+        line.add("isa", measurement.instructionSet)
         line.add("step_ms", stepSeconds * 1e3, decimals: 3)
         line.add("step_ms_min", measurement.fastestStepSeconds * 1e3, decimals: 3)
         line.add("steps", measurement.trainingSteps)
@@ -58,6 +59,7 @@ struct ShapeReport {
         .init("cell", width: 8, alignment: .left),
         .init("batch", width: 5), .init("seq", width: 4), .init("input", width: 5),
         .init("hidden", width: 6), .init("layers", width: 6), .init("threads", width: 7),
+        .init("isa", width: 6, alignment: .left),
         .init("step ms", width: 9), .init("seq/s", width: 8), .init("GFLOP/s", width: 7),
         .init("% peak", width: 6), .init("infer seq/s", width: 11),
         .init("peak MiB", width: 8)
@@ -66,7 +68,7 @@ struct ShapeReport {
     var tableRow: String {
         Self.table.row([
             shape.cellName, "\(shape.batch)", "\(shape.timeSteps)", "\(shape.inputSize)",
-            "\(shape.hiddenSize)", "\(shape.layers)", "\(threads)",
+            "\(shape.hiddenSize)", "\(shape.layers)", "\(threads)", measurement.instructionSet,
             format(stepSeconds * 1e3, 2), format(sequencesPerSecond, 1), format(gflops, 1),
             peakPercent,
             inferenceSequencesPerSecond.map { format($0, 1) } ?? "-",

@@ -37,9 +37,11 @@ static uint64_t read_xcr0(void) {
 }
 
 rnn_cpuid_words rnn_read_cpuid(void) {
-    rnn_cpuid_words words = {0, 0, 0, 0, 0, 0};
+    rnn_cpuid_words words = {0};
     unsigned int eax, ebx, ecx, edx;
+    if (__get_cpuid(0, &eax, &ebx, &ecx, &edx)) words.leaf0_ebx = ebx;
     if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+        words.leaf1_eax = eax;
         words.leaf1_ecx = ecx;
         words.leaf1_edx = edx;
         /* XGETBV faults unless the OS has enabled it (OSXSAVE, bit 27). */
@@ -66,7 +68,7 @@ void rnn_restore_fp_state(rnn_fp_state state) { _mm_setcsr((unsigned int)state.b
 #elif defined(__aarch64__)
 
 rnn_cpuid_words rnn_read_cpuid(void) {
-    rnn_cpuid_words words = {0, 0, 0, 0, 0, 0};
+    rnn_cpuid_words words = {0};
     return words;
 }
 
@@ -84,7 +86,7 @@ void rnn_restore_fp_state(rnn_fp_state state) { write_fpcr(state.bits); }
 
 #else
 
-rnn_cpuid_words rnn_read_cpuid(void) { rnn_cpuid_words words = {0, 0, 0, 0, 0, 0}; return words; }
+rnn_cpuid_words rnn_read_cpuid(void) { rnn_cpuid_words words = {0}; return words; }
 rnn_fp_state rnn_enable_flush_denormals(void) { rnn_fp_state s = {0}; return s; }
 void rnn_restore_fp_state(rnn_fp_state state) { (void)state; }
 

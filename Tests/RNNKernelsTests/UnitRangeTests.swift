@@ -24,7 +24,7 @@ private final class StepState {
             ("previousHiddenGradient", rows * size, false)
         ] as [(String, Int, Bool)] {
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
-            buffer.initialize(from: isInput ? random.floats(count, -2, 2) : [Float](repeating: 0, count: count))
+            _ = buffer.initialize(from: isInput ? random.floats(count, -2, 2) : [Float](repeating: 0, count: count))
             buffers[name] = buffer
         }
     }

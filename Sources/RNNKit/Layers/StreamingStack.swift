@@ -55,7 +55,7 @@ final class StreamingStack {
         let shape = StackShape(prefix: "rnn", configuration: c, layout: model.layout)
         self.shape = shape
         self.rows = rows
-        kernels = Kernels.current
+        kernels = Kernels(model.kernelSelection)
         guard let cellKernels = kernels.cell(named: shape.cell.cell.kernelName, hiddenSize: shape.hiddenSize) else {
             preconditionFailure("the kernels have no cell named \(shape.cell.cell.kernelName)")
         }

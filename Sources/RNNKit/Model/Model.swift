@@ -61,6 +61,14 @@ public final class Model: @unchecked Sendable {
         if let problem = KernelSelection.environmentProblem { throw .unsupportedProcessor(problem) }
     }
 
+    /// The kernels the model's passes run with, chosen when a trainer,
+    /// predictor or step runner is made: the process's selection, or a
+    /// narrower variant where it measured faster for this cell and hidden
+    /// size (see `KernelSelection.current(forCell:hiddenSize:)`).
+    public var kernelSelection: KernelSelection {
+        KernelSelection.current(forCell: configuration.cell.cell.kernelName, hiddenSize: configuration.hiddenSize)
+    }
+
     /// Allocates a parameter-sized buffer, refusing sizes that cannot be meant.
     static func allocate(count: Int) throws(ModelError) -> AlignedBuffer {
         guard count <= ModelConfiguration.maximumParameterCount else {

@@ -5,7 +5,7 @@ import RNNKernels
 /// threads, with every buffer allocated once per shape and reused.
 final class Engine {
     let model: Model
-    /// The kernels every pass runs, resolved once from `KernelSelection.current`.
+    /// The kernels every pass runs, resolved once from `Model.kernelSelection`.
     let kernels: Kernels
     let prepared: PreparedNetwork
     let scheduler: ShardScheduler
@@ -23,7 +23,7 @@ final class Engine {
 
     init(model: Model, threads: Int, withGradients: Bool) {
         self.model = model
-        kernels = Kernels.current
+        kernels = Kernels(model.kernelSelection)
         prepared = PreparedNetwork(model: model, kernels: kernels, use: withGradients ? .training : .inference)
         scheduler = ShardScheduler(threads: threads, kernels: kernels)
         self.withGradients = withGradients
