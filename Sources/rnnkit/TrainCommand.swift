@@ -222,12 +222,15 @@ struct TrainCommand: DataKindCommand {
                     ("gradient_norm", .number(result.finalGradientNorm)),
                     ("skipped_steps", .integer(result.skippedSteps)),
                     ("seconds", .number(result.seconds)), ("sequences_per_s", .number(result.sequencesPerSecond)),
+                    ("kernels", .string(model.kernelSelection.instructionSet.rawValue)),
                     ("model", .string(out.path)), ("plot", plot.map { .string($0.path) } ?? .null)
                 ] + extra)
             return
         }
+        let kernels = model.kernelSelection
         var summary = String(
-            format: "trained %d steps in %.1f s, training loss %.4f", result.steps, result.seconds, result.finalLoss)
+            format: "trained %d steps in %.1f s on %@%@ kernels, training loss %.4f", result.steps, result.seconds,
+            kernels.instructionSet.description, kernels.usesSpecializedKernels ? "" : " generic", result.finalLoss)
         if case .number(let loss)? = validation { summary += String(format: ", validation loss %.4f", loss) }
         if result.skippedSteps > 0 { summary += ", \(result.skippedSteps) steps skipped for non-finite gradients" }
         print(summary)
