@@ -128,6 +128,12 @@ int main(void) {
     EXPECT(rnnkit_model_parameter_shape(model, "rnn.weight_ih_l0", shape, 4, &rank), RNNKIT_OK, "");
     EXPECT(rank == 2 && shape[0] == 12 && shape[1] == 2 ? RNNKIT_OK : -1, RNNKIT_OK, "");
     EXPECT(rnnkit_model_parameter_name(model, 99, &name), RNNKIT_ERROR_NOT_FOUND, "index 99");
+    EXPECT(rnnkit_model_kernels(model, NULL), RNNKIT_ERROR_NULL_POINTER, "name");
+    EXPECT(rnnkit_model_kernels(NULL, &name), RNNKIT_ERROR_NULL_POINTER, "model");
+    EXPECT(rnnkit_model_kernels(model, &name), RNNKIT_OK, "");
+    EXPECT(strcmp(name, "avx512") == 0 || strcmp(name, "avx2") == 0 || strcmp(name, "baseline") == 0
+               || strcmp(name, "neon") == 0 ? RNNKIT_OK : -1,
+           RNNKIT_OK, "");
     values[3] = NAN;
     EXPECT(rnnkit_model_set_parameter(model, "rnn.weight_ih_l0", values, 24), RNNKIT_ERROR_DATA_MISMATCH, "non-finite");
     EXPECT(rnnkit_model_set_parameter(model, "rnn.weight_ih_l0", NULL, 24), RNNKIT_ERROR_NULL_POINTER, "values");

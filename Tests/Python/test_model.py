@@ -41,6 +41,7 @@ def test_a_model_describes_its_configuration_and_parameters():
     assert shapes["head.weight"] == (3, 14)
     assert model.parameter_count == sum(int(np.prod(shape)) for shape in shapes.values())
     assert "cell='gru'" in repr(model)
+    assert model.kernels in ("avx512", "avx2", "baseline", "neon")
 
 
 def test_the_seed_decides_the_initial_weights():

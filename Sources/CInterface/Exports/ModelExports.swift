@@ -128,6 +128,24 @@ public func modelParameterCount(
     }
 }
 
+@c(rnnkit_model_kernels)
+public func modelKernels(
+    _ model: OpaquePointer?, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> rnnkit_status {
+    withStatus {
+        let handle = try object(model, "model", as: ModelHandle.self)
+        guard let name else { throw InterfaceError.null("name") }
+        let spelling: StaticString =
+            switch handle.model.kernelSelection.instructionSet {
+            case .avx512: "avx512"
+            case .avx2: "avx2"
+            case .baseline: "baseline"
+            case .neon: "neon"
+            }
+        name.pointee = UnsafeRawPointer(spelling.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+}
+
 @c(rnnkit_model_parameter_name)
 public func modelParameterName(
     _ model: OpaquePointer?, _ index: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?

@@ -191,6 +191,7 @@ _PROTOTYPES = {
     "rnnkit_model_save": (_status, [_handle, ctypes.c_char_p]),
     "rnnkit_model_free": (None, [_handle]),
     "rnnkit_model_get_config": (_status, [_handle, ctypes.POINTER(ModelConfig)]),
+    "rnnkit_model_kernels": (_status, [_handle, _string_out]),
     "rnnkit_model_parameter_count": (_status, [_handle, int64_pointer, int64_pointer]),
     "rnnkit_model_parameter_name": (_status, [_handle, ctypes.c_int64, _string_out]),
     "rnnkit_model_parameter_shape": (

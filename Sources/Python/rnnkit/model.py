@@ -226,6 +226,18 @@ class Model:
             _native.call("model_parameter_count", handle, ctypes.byref(count), ctypes.byref(elements))
         return elements.value
 
+    @property
+    def kernels(self) -> str:
+        """The instruction set this model's kernels run on this processor:
+        ``"avx512"``, ``"avx2"``, ``"baseline"`` or ``"neon"``. The best the
+        processor has, except on AMD Zen 4 (which splits 512-bit operations),
+        where RNN and GRU layers of up to 64 units run ``"avx2"``; the
+        ``RNNKIT_ISA`` environment variable overrides it."""
+        name = ctypes.c_char_p()
+        with self._handle.use() as handle:
+            _native.call("model_kernels", handle, ctypes.byref(name))
+        return name.value.decode("ascii")
+
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self._config.items() if value is not None)
         return f"rnnkit.Model({arguments})"
