@@ -1,6 +1,7 @@
 import Foundation
 import RNNKit
 import RNNKitCHeader
+import RNNKernels
 
 // rnnkit.h's "Models" section: configuration, files and parameters by name.
 
@@ -135,16 +136,14 @@ public func modelKernels(
     withStatus {
         let handle = try object(model, "model", as: ModelHandle.self)
         guard let name else { throw InterfaceError.null("name") }
-        let spelling: StaticString =
-            switch handle.model.kernelSelection.instructionSet {
-            case .avx512: "avx512"
-            case .avx2: "avx2"
-            case .baseline: "baseline"
-            case .neon: "neon"
-            }
-        name.pointee = UnsafeRawPointer(spelling.utf8Start).assumingMemoryBound(to: CChar.self)
+        name.pointee = UnsafePointer(instructionSetNames[handle.model.kernelSelection.instructionSet]!)
     }
 }
+
+/// Each instruction set's `RNNKIT_ISA` spelling as a C string, made once and
+/// kept for the process (`nonisolated(unsafe)`: never written after it is made).
+nonisolated(unsafe) private let instructionSetNames = Dictionary(
+    uniqueKeysWithValues: InstructionSet.allCases.map { ($0, cString($0.rawValue)) })
 
 @c(rnnkit_model_parameter_name)
 public func modelParameterName(
