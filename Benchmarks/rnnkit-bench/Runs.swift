@@ -25,10 +25,15 @@ enum Runs {
                     + "shape after 3 warm-up steps."
             )
             emit(
-                "GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor);")
+                "GFLOP/s and % peak count the recurrent layers only (3 x forward matmul FLOPs, as the PyTorch anchor;"
+                    + " this credits the first")
             emit(
-                "the peak is the better of the readings before all shapes and right after each (all threads in step,"
-                    + " best of 5 windows); '!' marks a share above 100%, where the peak read low.")
+                "layer with an input gradient that is not computed, so a wide-input shape can pass 100%); the peak is"
+                    + " the better of the")
+            emit(
+                "readings before all shapes and right after each (all threads in step, best of 5 windows); '!' marks"
+                    + " a step whose executed")
+            emit("FLOPs ran faster than the peak, where the peak read low.")
             emit(
                 "The models have no head (OutputHead.identity): the loss is on the top layer's output, as in the "
                     + "anchor."
@@ -150,7 +155,7 @@ enum Runs {
     private static func warnPeakReadLow(_ report: ShapeReport) {
         FileHandle.standardError.write(
             Data(
-                ("rnnkit-bench: \(report.shape.name) ran at \(format(report.gflops, 1)) GFLOP/s on "
+                ("rnnkit-bench: \(report.shape.name) executed \(format(report.executedGflops, 1)) GFLOP/s on "
                     + "\(report.threads) threads, above the FMA peak read "
                     + "(\(format(report.peakAllThreads ?? 0, 1))): the machine "
                     + "was busy while the peak was measured; its '% peak' (marked !) is not to be trusted\n").utf8))

@@ -50,6 +50,14 @@ struct BenchShape: Equatable, Sendable {
     /// the anchor's count.
     var trainingFlops: Double { 3 * forwardFlops }
 
+    /// FLOPs a training step executes: the anchor's count less the first
+    /// layer's input gradient (2·B·T·G·H·in), which nothing asks for and
+    /// RNNKit does not compute. A rate of these above the FMA peak is impossible.
+    var executedTrainingFlops: Double {
+        trainingFlops - 2 * Double(batch) * Double(timeSteps) * Double(cell.gateCount) * Double(hiddenSize)
+            * Double(inputSize)
+    }
+
     /// FLOPs credited to a forward-only pass.
     var inferenceFlops: Double { forwardFlops }
 }

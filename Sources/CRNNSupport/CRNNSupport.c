@@ -39,9 +39,7 @@ static uint64_t read_xcr0(void) {
 rnn_cpuid_words rnn_read_cpuid(void) {
     rnn_cpuid_words words = {0};
     unsigned int eax, ebx, ecx, edx;
-    if (__get_cpuid(0, &eax, &ebx, &ecx, &edx)) words.leaf0_ebx = ebx;
     if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
-        words.leaf1_eax = eax;
         words.leaf1_ecx = ecx;
         words.leaf1_edx = edx;
         /* XGETBV faults unless the OS has enabled it (OSXSAVE, bit 27). */

@@ -20,7 +20,7 @@ struct PredictCommand: DataKindCommand {
         .threads
     ]
     /// Any file not `.ts` is read as a tensor data set.
-    static let predictableKinds: [any PredictableData.Type] = [TimeSeriesData.self, TensorData.self]
+    static var predictableKinds: [any PredictableData.Type] { [TimeSeriesData.self, TensorData.self] }
     static var dataKinds: [any DataKind.Type] { predictableKinds }
     static func kindOptions(_ kind: any DataKind.Type) -> [OptionSpec] { [] }
 

@@ -14,13 +14,10 @@ static const int rnn_target_has_fma = 1;
 static const int rnn_target_has_fma = 0;
 #endif
 
-/// The raw CPUID and XCR0 words that decide which kernel variants may run
-/// (and, by vendor and family, which one runs best); Swift's
-/// `ProcessorFeatures` names the bits. Zero where the processor has
+/// The raw CPUID and XCR0 words that decide which kernel variants may run;
+/// Swift's `ProcessorFeatures` names the bits. Zero where the processor has
 /// no such leaf (or is not x86-64), and `xcr0` is zero unless OSXSAVE is set.
 typedef struct {
-    uint32_t leaf0_ebx;         ///< CPUID(0).EBX: the vendor's first four letters ("Auth" for AMD, "Genu" for Intel).
-    uint32_t leaf1_eax;         ///< CPUID(1).EAX: stepping, model and family.
     uint32_t leaf1_ecx;         ///< CPUID(1).ECX: SSE3 ... AVX, F16C, FMA, MOVBE, OSXSAVE.
     uint32_t leaf1_edx;         ///< CPUID(1).EDX: SSE, SSE2, CMOV, ...
     uint32_t leaf7_ebx;         ///< CPUID(7, 0).EBX: AVX2, BMI1, BMI2, AVX-512 F/DQ/CD/BW/VL.

@@ -37,29 +37,6 @@ public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
     /// The selection kernels run with: the environment's, or the default.
     public static var current: KernelSelection { scoped ?? environment.selection }
 
-    /// The selection a network of `cellName` layers of `hiddenSize` units runs
-    /// with: `current`, except on a processor that splits 512-bit operations
-    /// in two (AMD Zen 4), where RNN and GRU layers of up to 64 units run the
-    /// AVX2 variant. There AVX-512 adds registers but no FMA throughput;
-    /// measured on a Zen 4, it ran the training steps of those shapes at
-    /// 0.87-0.92x the AVX2 variant, and of a 512-unit LSTM at 1.32x.
-    /// `RNNKIT_ISA` and a scoped selection are kept as they are.
-    public static func current(forCell cellName: String, hiddenSize: Int) -> KernelSelection {
-        guard scoped == nil, !environment.namesInstructionSet else { return current }
-        return current.preferred(forCell: cellName, hiddenSize: hiddenSize, on: .host)
-    }
-
-    /// The largest RNN or GRU layer that runs AVX2 where 512-bit operations are split.
-    static let splitVectorHiddenSizeLimit = 64
-
-    /// The rule of `current(forCell:hiddenSize:)` on `processor`.
-    func preferred(forCell cellName: String, hiddenSize: Int, on processor: ProcessorFeatures) -> KernelSelection {
-        guard instructionSet == .avx512, processor.splitsWideVectors, InstructionSet.avx2.backend != nil,
-            ["rnn_tanh", "rnn_relu", "gru"].contains(cellName), hiddenSize <= Self.splitVectorHiddenSizeLimit
-        else { return self }
-        return KernelSelection(instructionSet: .avx2, usesSpecializedKernels: usesSpecializedKernels)
-    }
-
     /// The variants compiled into this binary that this CPU can run, best first.
     public static var runnableInstructionSets: [InstructionSet] {
         ProcessorFeatures.host.runnable(InstructionSet.allCases.filter { $0.backend != nil })
@@ -108,8 +85,6 @@ public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
 private struct EnvironmentSelection {
     let selection: KernelSelection
     let problem: String?
-    /// Whether `RNNKIT_ISA` names a variant, which then runs whatever the shape.
-    let namesInstructionSet: Bool
 
     init(instructionSet requested: String?, kernels: String?) {
         let best = KernelSelection.runnableInstructionSets.first ?? .baseline
@@ -118,7 +93,6 @@ private struct EnvironmentSelection {
             problems.append("this build has no kernels for this processor (RNNKit runs on x86-64 and arm64)")
         }
         var instructionSet = best
-        namesInstructionSet = !(requested ?? "").isEmpty
         if let requested, !requested.isEmpty {
             if let named = InstructionSet(rawValue: requested.lowercased()) {
                 if KernelSelection.runnableInstructionSets.contains(named) {

@@ -34,21 +34,6 @@ package struct ProcessorFeatures: Sendable {
     /// Of `compiled`, the variants that can run here, in the same order.
     package func runnable(_ compiled: [InstructionSet]) -> [InstructionSet] { compiled.filter(supports) }
 
-    /// Whether the processor runs a 512-bit operation as two 256-bit halves,
-    /// as AMD's Zen 4 (family 19h with AVX-512) does: there AVX-512 code has
-    /// the FMA throughput of AVX2 and only gains registers and wider loads.
-    package var splitsWideVectors: Bool { isAMD && family == 0x19 && supports(.avx512) }
-
-    /// The family CPUID reports: the base family, plus the extended family
-    /// when the base is 0xF (as AMD's and Intel's manuals define it).
-    package var family: Int {
-        let base = Int(words.leaf1_eax >> 8 & 0xF)
-        return base == 0xF ? base + Int(words.leaf1_eax >> 20 & 0xFF) : base
-    }
-
-    /// "Auth" of "AuthenticAMD", in CPUID(0).EBX's byte order.
-    private var isAMD: Bool { words.leaf0_ebx == 0x6874_7541 }
-
     #if arch(x86_64)
         private static let architecture = "x86-64"
     #elseif arch(arm64)

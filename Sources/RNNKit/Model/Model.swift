@@ -61,13 +61,11 @@ public final class Model: @unchecked Sendable {
         if let problem = KernelSelection.environmentProblem { throw .unsupportedProcessor(problem) }
     }
 
-    /// The kernels the model's passes run with, chosen when a trainer,
-    /// predictor or step runner is made: the process's selection, or a
-    /// narrower variant where it measured faster for this cell and hidden
-    /// size (see `KernelSelection.current(forCell:hiddenSize:)`).
-    public var kernelSelection: KernelSelection {
-        KernelSelection.current(forCell: configuration.cell.cell.kernelName, hiddenSize: configuration.hiddenSize)
-    }
+    /// The kernels the model's passes run with, taken when a trainer,
+    /// predictor or step runner is made: the process's selection
+    /// (`KernelSelection.current`), the widest variant this processor runs
+    /// unless `RNNKIT_ISA` or `RNNKIT_KERNELS` says otherwise.
+    public var kernelSelection: KernelSelection { KernelSelection.current }
 
     /// Allocates a parameter-sized buffer, refusing sizes that cannot be meant.
     static func allocate(count: Int) throws(ModelError) -> AlignedBuffer {
