@@ -229,10 +229,9 @@ class Model:
     @property
     def kernels(self) -> str:
         """The instruction set this model's kernels run on this processor:
-        ``"avx512"``, ``"avx2"``, ``"baseline"`` or ``"neon"``. The best the
-        processor has, except on AMD Zen 4 (which splits 512-bit operations),
-        where RNN and GRU layers of up to 64 units run ``"avx2"``; the
-        ``RNNKIT_ISA`` environment variable overrides it."""
+        ``"avx512"``, ``"avx2"``, ``"baseline"`` or ``"neon"``: the widest the
+        processor runs, unless the ``RNNKIT_ISA`` environment variable names
+        another."""
         name = ctypes.c_char_p()
         with self._handle.use() as handle:
             _native.call("model_kernels", handle, ctypes.byref(name))

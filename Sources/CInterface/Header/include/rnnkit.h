@@ -166,9 +166,8 @@ void rnnkit_model_free(rnnkit_model *model);
 
 rnnkit_status rnnkit_model_get_config(const rnnkit_model *model, rnnkit_model_config *config);
 /* The instruction set the model's kernels run on this processor: "avx512",
- * "avx2", "baseline" or "neon" (a static string). The best the processor
- * has, except where it splits 512-bit operations in two (AMD Zen 4), where
- * RNN and GRU layers of up to 64 units run "avx2"; RNNKIT_ISA overrides it. */
+ * "avx2", "baseline" or "neon" (a static string): the widest the processor
+ * runs, unless RNNKIT_ISA names another. */
 rnnkit_status rnnkit_model_kernels(const rnnkit_model *model, const char **name);
 
 /* Parameters by PyTorch name: those of a module with `rnn = nn.LSTM(...,
