@@ -36,14 +36,15 @@ struct BenchShape: Equatable, Sendable {
 
     /// Forward matmul FLOPs of the recurrent layers: Σ_layers 2·B·T·G·H·(in + H).
     var forwardFlops: Double {
-        var total = 0.0
-        for layer in 0..<layers {
-            let layerInput = layer == 0 ? inputSize : hiddenSize
-            total +=
-                2 * Double(batch) * Double(timeSteps) * Double(cell.gateCount)
-                * Double(hiddenSize) * Double(layerInput + hiddenSize)
+        (0..<layers).reduce(0) { total, layer in
+            total + productFlops(depth: (layer == 0 ? inputSize : hiddenSize) + hiddenSize)
         }
-        return total
+    }
+
+    /// FLOPs of one layer's products with `depth` columns of input over the
+    /// whole batch and sequence: 2·B·T·G·H·depth.
+    private func productFlops(depth: Int) -> Double {
+        2 * Double(batch) * Double(timeSteps) * Double(cell.gateCount) * Double(hiddenSize) * Double(depth)
     }
 
     /// FLOPs credited to a training step: 3 × forward (backward ≈ 2 × forward),
@@ -53,10 +54,7 @@ struct BenchShape: Equatable, Sendable {
     /// FLOPs a training step executes: the anchor's count less the first
     /// layer's input gradient (2·B·T·G·H·in), which nothing asks for and
     /// RNNKit does not compute. A rate of these above the FMA peak is impossible.
-    var executedTrainingFlops: Double {
-        trainingFlops - 2 * Double(batch) * Double(timeSteps) * Double(cell.gateCount) * Double(hiddenSize)
-            * Double(inputSize)
-    }
+    var executedTrainingFlops: Double { trainingFlops - productFlops(depth: inputSize) }
 
     /// FLOPs credited to a forward-only pass.
     var inferenceFlops: Double { forwardFlops }
